@@ -1,0 +1,225 @@
+"""The cache directory: generation files, the current.db pointer, locks and start-up repair."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import db
+from .errors import UserError
+
+log = logging.getLogger(__name__)
+
+_GEN = re.compile(r"^gen-(\d{6,})\.db(\.tmp)?$")
+
+
+def default_cache_dir(root: Path) -> Path:
+    """``$XDG_CACHE_HOME/mediasrv/<root-name>-<hash of the root path>``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    real = os.path.realpath(root)
+    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:10]
+    name = os.path.basename(real.rstrip(os.sep)) or "root"
+    return Path(base) / "mediasrv" / f"{name}-{digest}"
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LockBusy(Exception):
+    """Another process holds the lock."""
+
+
+class CacheDir:
+    """One library's cache directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def current(self) -> Path:
+        return self.path / "current.db"
+
+    @property
+    def thumbs(self) -> Path:
+        return self.path / "thumbs"
+
+    def gen_path(self, number: int) -> Path:
+        return self.path / f"gen-{number:06d}.db"
+
+    def tmp_path(self, number: int) -> Path:
+        return self.path / f"gen-{number:06d}.db.tmp"
+
+    @staticmethod
+    def number_of(path: Path) -> int | None:
+        match = _GEN.match(Path(path).name)
+        return int(match.group(1)) if match else None
+
+    def ensure(self) -> None:
+        """Create the directory; a clear UserError if it cannot be written."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise UserError(f"cache dir {self.path} is not writable: {reason}") from exc
+
+    def generations(self) -> dict[int, Path]:
+        """Published generation files on disk, by number."""
+        found = {}
+        for entry in os.scandir(self.path):
+            match = _GEN.match(entry.name)
+            if match and not match.group(2):
+                found[int(match.group(1))] = Path(entry.path)
+        return found
+
+    def current_target(self) -> Path | None:
+        """The generation file current.db points at, or None."""
+        try:
+            target = os.readlink(self.current)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:  # a plain file, not a link: not ours
+                return self.current
+            raise
+        return self.path / target
+
+    def next_number(self) -> int:
+        """A generation number higher than any on disk, temp files included."""
+        highest = 0
+        for entry in os.scandir(self.path):
+            match = _GEN.match(entry.name)
+            if match:
+                highest = max(highest, int(match.group(1)))
+        target = self.current_target()
+        if target is not None and (n := self.number_of(target)) is not None:
+            highest = max(highest, n)
+        return highest + 1
+
+    def publish(self, tmp: Path, number: int) -> Path:
+        """Make a finished build durable and current.
+
+        Order matters for a crash at any point: fsync the file, rename it to
+        its final name, fsync the directory, then repoint current.db by
+        renaming a new symlink over it (rename is atomic) and fsync again.
+        """
+        final = self.gen_path(number)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+        fsync_dir(self.path)
+        self.point_current_at(final)
+        return final
+
+    def point_current_at(self, final: Path) -> None:
+        link = self.path / f"current.db.{os.getpid()}.link"
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+        os.symlink(final.name, link)
+        os.replace(link, self.current)
+        fsync_dir(self.path)
+
+    @contextlib.contextmanager
+    def lock(self, name: str, *, wait: bool) -> Iterator[None]:
+        """An exclusive flock on ``name.lock``; released when the process dies, too."""
+        fd = os.open(self.path / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError as exc:
+                raise LockBusy(name) from exc
+            yield
+        finally:
+            os.close(fd)
+
+    def hold_lock(self, name: str) -> int:
+        """Take ``name.lock`` for the life of the process (or until the fd is closed)."""
+        fd = os.open(self.path / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise LockBusy(name) from exc
+        return fd
+
+    def remove_temp_files(self) -> int:
+        """Delete builds a crash left behind, unless a scan is running right now."""
+        removed = 0
+        try:
+            with self.lock("scan", wait=False):
+                for entry in os.scandir(self.path):
+                    if entry.name.endswith(".tmp") or entry.name.endswith(".link"):
+                        log.warning("removing leftover %s from an interrupted scan", entry.name)
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(entry.path)
+                        removed += 1
+        except LockBusy:
+            log.info("a scan is running; leaving its temp files alone")
+        return removed
+
+    def set_aside(self, path: Path, why: str) -> Path:
+        """Move an unusable generation out of the way, keeping the newest of each kind."""
+        suffix = "outdated" if "schema version" in why else "corrupt"
+        for old in self.path.glob(f"*.{suffix}"):
+            old.unlink(missing_ok=True)
+        aside = path.with_name(f"{path.name}.{int(time.time())}.{suffix}")
+        os.replace(path, aside)
+        with contextlib.suppress(FileNotFoundError):
+            if self.current.is_symlink() and not self.current.exists():
+                self.current.unlink()
+        log.warning("set aside %s: %s (now %s)", path.name, why, aside.name)
+        return aside
+
+    def usable_current(self) -> tuple[Path, dict[str, object]] | None:
+        """The current generation if it is valid and of the current schema.
+
+        A corrupt, truncated or outdated one is set aside (and will be rebuilt).
+        """
+        target = self.current_target()
+        if target is None:
+            return None
+        if not target.exists():
+            log.warning("current.db points at missing %s; rebuilding", target.name)
+            self.current.unlink(missing_ok=True)
+            return None
+        try:
+            meta = db.validate(target)
+        except db.InvalidGeneration as exc:
+            self.set_aside(target, str(exc))
+            return None
+        if target == self.current:  # a plain file where our link should be
+            number = int(str(meta["generation"]))
+            final = self.gen_path(number)
+            os.replace(target, final)
+            self.point_current_at(final)
+            target = final
+        return target, meta
+
+    def remove_stale_generations(self, keep: set[Path]) -> None:
+        """Delete generation files nobody serves (left by a crash or by `mediasrv scan`)."""
+        keep_real = {p.resolve() for p in keep}
+        current = self.current_target()
+        if current is not None:
+            keep_real.add(current.resolve())
+        for path in self.generations().values():
+            if path.resolve() not in keep_real:
+                log.info("removing stale generation %s", path.name)
+                path.unlink(missing_ok=True)

@@ -1,0 +1,64 @@
+"""Domain exceptions; the HTTP layer maps each to one answer (server/errors.py)."""
+
+from __future__ import annotations
+
+
+class MediasrvError(Exception):
+    """Base of every error mediasrv reports to a user."""
+
+    code = "error"
+    status = 500
+
+
+class UserError(MediasrvError):
+    """A mistake in what the user asked for: told in one line, no traceback."""
+
+    code = "bad_request"
+    status = 400
+
+
+class BadParameter(UserError):
+    code = "bad_parameter"
+    status = 400
+
+
+class UnknownTag(UserError):
+    code = "unknown_tag"
+    status = 404
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(f"no tag named {tag!r}")
+        self.tag = tag
+
+
+class FileNotIndexed(UserError):
+    code = "unknown_file"
+    status = 404
+
+    def __init__(self, path: str, tag: str | None = None) -> None:
+        where = f" with tag {tag!r}" if tag is not None else ""
+        super().__init__(f"no file {path!r}{where} in the index")
+        self.path = path
+
+
+class FileGone(UserError):
+    """Indexed, but no longer on disk (the next rescan will drop it)."""
+
+    code = "file_gone"
+    status = 404
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path!r} is in the index but no longer on disk")
+        self.path = path
+
+
+class IndexNotReady(MediasrvError):
+    """No generation has been published yet: the first scan is still running."""
+
+    code = "index_not_ready"
+    status = 503
+
+
+class ScanFailed(MediasrvError):
+    code = "scan_failed"
+    status = 500

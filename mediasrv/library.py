@@ -1,0 +1,126 @@
+"""The library: which generation is served now, leases on it, and retiring old ones."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from .errors import IndexNotReady
+from .snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+class Generation:
+    """A snapshot plus the count of requests currently reading it."""
+
+    __slots__ = ("snapshot", "leases", "retired", "disposed")
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.leases = 0
+        self.retired = False
+        self.disposed = False
+
+
+class Library:
+    """Holds the current generation; ``swap`` repoints it in one step.
+
+    All bookkeeping happens on the event loop, so a lease count needs no lock:
+    taking a lease and swapping can never interleave within one step. A
+    retired generation is disposed (file unlinked, connections closed) when
+    its last lease is returned, never earlier.
+    """
+
+    def __init__(self, *, delete_retired: bool = True) -> None:
+        self._current: Generation | None = None
+        self._live: dict[int, Generation] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._delete_retired = delete_retired
+        self.swaps = 0
+
+    @property
+    def current(self) -> Snapshot | None:
+        return self._current.snapshot if self._current else None
+
+    @property
+    def generation(self) -> int | None:
+        return self._current.snapshot.generation if self._current else None
+
+    def live_paths(self) -> set[Path]:
+        """Files of every generation still open (current or leased)."""
+        return {g.snapshot.path for g in self._live.values()}
+
+    def leases(self) -> dict[int, int]:
+        return {n: g.leases for n, g in self._live.items()}
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """Lease the current generation for the body of the ``async with``."""
+        gen = self._current
+        if gen is None:
+            raise IndexNotReady("the first scan of this library has not finished yet")
+        gen.leases += 1
+        try:
+            yield gen.snapshot
+        finally:
+            gen.leases -= 1
+            if gen.retired and gen.leases == 0:
+                self._dispose(gen)
+
+    def swap(self, snapshot: Snapshot) -> Snapshot | None:
+        """Serve ``snapshot`` from now on; retire the one served until now.
+
+        Synchronous on purpose: one step on the event loop, nothing to await,
+        so no request can observe a half-done swap.
+        """
+        old = self._current
+        if old is not None and old.snapshot.generation == snapshot.generation:
+            raise ValueError(f"generation {snapshot.generation} is already being served")
+        gen = Generation(snapshot)
+        self._live[snapshot.generation] = gen
+        self._current = gen
+        self.swaps += 1
+        if old is not None:
+            old.retired = True
+            if old.leases == 0:
+                self._dispose(old)
+        log.info("serving generation %d (%s)", snapshot.generation, snapshot.state)
+        return old.snapshot if old else None
+
+    def _dispose(self, gen: Generation) -> None:
+        if gen.disposed:
+            return
+        gen.disposed = True
+        self._live.pop(gen.snapshot.generation, None)
+        if self._delete_retired:
+            # Unlinking is safe even with connections still open: they keep
+            # reading the inode until they close. Do it now, so that the file
+            # is gone the moment its last reader is.
+            try:
+                gen.snapshot.path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("could not delete retired %s: %s", gen.snapshot.path, exc)
+        task = asyncio.get_running_loop().create_task(gen.snapshot.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def settled(self) -> None:
+        """Wait until every retired generation has closed its connections."""
+        while self._closing:
+            await asyncio.gather(*list(self._closing), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Close every generation (at shutdown). Files of the current one stay."""
+        current = self._current
+        self._current = None
+        for gen in list(self._live.values()):
+            gen.disposed = True
+            self._live.pop(gen.snapshot.generation, None)
+            if gen is not current and self._delete_retired:
+                gen.snapshot.path.unlink(missing_ok=True)
+            await gen.snapshot.close()
+        await self.settled()

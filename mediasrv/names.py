@@ -1,0 +1,125 @@
+"""What a file's name says: its kind, its tags, its sort key and its search words.
+
+Names on disk are bytes; Python hands them to us decoded with
+``surrogateescape``, so a name that is not valid UTF-8 arrives as a ``str``
+with lone surrogates. Those strings are exact (they map back to the same
+bytes) but cannot be encoded to UTF-8 as they are. The helpers here carry them
+through SQLite, URLs and HTML without losing a byte.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote_to_bytes
+
+ALL_TAG = "All"
+
+KINDS: dict[str, frozenset[str]] = {
+    "image": frozenset(
+        "jpg jpeg jpe jfif png gif webp bmp tif tiff heic heif avif svg ico jxl".split()
+    ),
+    "video": frozenset(
+        "mp4 m4v mkv webm mov avi wmv mpg mpeg 3gp ogv ts mts m2ts flv".split()
+    ),
+    "audio": frozenset("mp3 flac ogg oga opus m4a aac wav wma aif aiff alac ape".split()),
+}
+_KIND_OF_EXT = {ext: kind for kind, exts in KINDS.items() for ext in exts}
+
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+_DIGITS = re.compile(r"[0-9]+")
+_WORD = re.compile(r"\w+")
+
+
+def split_ext(name: str) -> tuple[str, str]:
+    """Split ``name`` into stem and lower-case extension (without the dot)."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:  # "README" or ".bashrc": no extension
+        return name, ""
+    return stem, ext.lower()
+
+
+def kind_of(ext: str) -> str:
+    """The kind of a file with extension ``ext``: image, video, audio or other."""
+    return _KIND_OF_EXT.get(ext.lower(), "other")
+
+
+def bracket_tags(stem: str) -> list[str]:
+    """TagSpaces tags in a file stem: ``sunset[beach family]`` -> beach, family."""
+    tags: list[str] = []
+    for group in _BRACKETS.findall(stem):
+        tags.extend(group.split())
+    return tags
+
+
+def folder_tags(folder: str) -> list[str]:
+    """Tags a folder gives its files: ``All`` and each folder name on the way."""
+    return list(dict.fromkeys([ALL_TAG, *(folder.split("/") if folder else ())]))
+
+
+def tags_of(path: str) -> list[str]:
+    """All tags of a relative ``/``-path, ``All`` first, without duplicates."""
+    folder, _, name = path.rpartition("/")
+    tags = folder_tags(folder)
+    if "[" in name:
+        tags = list(dict.fromkeys([*tags, *bracket_tags(split_ext(name)[0])]))
+    return tags
+
+
+def _pad_number(match: re.Match[str]) -> str:
+    digits = match.group().lstrip("0") or "0"
+    return f"{len(digits):04d}{digits}"
+
+
+def natural_key(path: str) -> tuple[str, str]:
+    """Sort key for a ``/``-path: folder by folder, ``img2`` before ``img10``.
+
+    Case is ignored, every run of digits compares as a number (it is padded
+    with its length), and ``/`` becomes NUL so that a folder's contents sort
+    before a sibling whose name merely starts with the folder's name. Ties
+    (``a.JPG`` and ``a.jpg``) are broken by the exact string, so the order is
+    total and the same on every run.
+    """
+    return (_DIGITS.sub(_pad_number, path.casefold()).replace("/", "\0"), path)
+
+
+def display(text: str) -> str:
+    """``text`` made safe to print: undecodable bytes become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def is_clean(text: str) -> bool:
+    """True when ``text`` came from valid UTF-8 (no escaped bytes in it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def db_text(text: str) -> str | bytes:
+    """A value to bind for a TEXT column: bytes when ``text`` is not valid UTF-8.
+
+    Bind it as ``CAST(? AS TEXT)``: SQLite then stores the exact bytes as text,
+    and connections read them back with ``surrogateescape`` (see ``db.py``).
+    """
+    return text if is_clean(text) else text.encode("utf-8", "surrogateescape")
+
+
+def url_quote(text: str) -> str:
+    """Percent-encode a path for a URL, byte-exact even for undecodable names."""
+    return quote(text.encode("utf-8", "surrogateescape"), safe="/")
+
+
+def url_unquote(text: str) -> str:
+    """Inverse of ``url_quote``: ``%FF`` comes back as the same escaped byte."""
+    return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
+
+
+def search_words(text: str) -> set[str]:
+    """The words a file can be found by: letters and digits, case-folded."""
+    return set(_WORD.findall(display(text).casefold()))
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a search query, in the same form as ``search_words``."""
+    return sorted(set(_WORD.findall(display(query).casefold())))

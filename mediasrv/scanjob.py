@@ -1,0 +1,180 @@
+"""One scan from start to finish: walk, compare with the current generation, build, publish.
+
+The server runs this module as a separate, low-priority process
+(``python -m mediasrv.scanjob ROOT CACHE_DIR``) that reports progress as JSON
+lines on stdout; ``mediasrv scan`` calls ``run_scan`` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import db
+from .builder import Probed, build
+from .cache import CacheDir
+from .scanner import Record, WalkStats, walk
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[dict[str, object]], None]
+
+
+@dataclass
+class ScanResult:
+    """What a finished scan did. ``status`` is ``published`` or ``unchanged``."""
+
+    status: str
+    generation: int
+    db_path: str
+    files: int
+    tags: int
+    added: int
+    removed: int
+    changed: int
+    duration_s: float
+    walk: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _previous(path: Path) -> tuple[int, int, dict[str, tuple[int, int]]] | None:
+    """(generation, tag count, {path: (size, mtime_ns)}) of a usable generation."""
+    try:
+        meta = db.validate(path, thorough=False)
+        conn = db.connect_ro(path)
+        try:
+            rows = conn.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+        finally:
+            conn.close()
+    except (db.InvalidGeneration, sqlite3.Error) as exc:
+        log.warning("not reusing %s: %s", path, exc)
+        return None
+    files = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
+    return int(str(meta["generation"])), int(str(meta.get("tag_count", 0))), files
+
+
+def _probed(path: Path, keep: set[str]) -> dict[str, Probed]:
+    """Probed metadata of the files in ``keep`` (unchanged since ``path`` was built)."""
+    try:
+        conn = db.connect_ro(path)
+        try:
+            rows = conn.execute(
+                "SELECT path, width, height, duration, thumb_key FROM files WHERE"
+                " width IS NOT NULL OR duration IS NOT NULL OR thumb_key IS NOT NULL"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        log.warning("not carrying metadata over from %s: %s", path, exc)
+        return {}
+    return {r[0]: Probed(*r[1:]) for r in rows if r[0] in keep}
+
+
+def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None) -> ScanResult:
+    """Scan ``root`` and publish a new generation if anything changed."""
+    started = time.perf_counter()
+    report = progress or (lambda event: None)
+    root_real = os.path.realpath(root)
+    cache.ensure()
+    with cache.lock("scan", wait=True):
+        report({"phase": "walking", "files": 0})
+        current = cache.current_target()
+        previous = _previous(current) if current is not None and current.exists() else None
+        stats = WalkStats()
+        records: list[Record] = list(
+            walk(
+                Path(root_real),
+                exclude=[cache.path],
+                stats=stats,
+                progress=lambda s: report({"phase": "walking", "files": s.files}),
+            )
+        )
+        report({"phase": "comparing", "files": len(records)})
+        old = previous[2] if previous else {}
+        added = changed = 0
+        unchanged: set[str] = set()
+        for rec in records:
+            before = old.get(rec.path)
+            if before is None:
+                added += 1
+            elif before != (rec.size, rec.mtime_ns):
+                changed += 1
+            else:
+                unchanged.add(rec.path)
+        removed = len(old) - (len(records) - added)
+
+        if previous is not None and current is not None and not (added or removed or changed):
+            return ScanResult(
+                "unchanged", previous[0], str(current), len(records), previous[1],
+                0, 0, 0, round(time.perf_counter() - started, 3), stats.as_dict(),
+            )
+
+        carried = _probed(current, unchanged) if previous and current else {}
+        number = cache.next_number()
+        report({"phase": "building", "files": len(records), "generation": number})
+        built = build(
+            cache, number, records, root=root_real, probed=carried,
+            meta={
+                "scan_seconds": round(time.perf_counter() - started, 3),
+                "skipped": stats.skipped,
+                "walk": stats.as_dict(),
+            },
+            phase=lambda name: report({"phase": name, "files": len(records)}),
+        )
+    return ScanResult(
+        "published", built.number, str(built.path), built.files, built.tags,
+        added, removed, changed, round(time.perf_counter() - started, 3), stats.as_dict(),
+    )
+
+
+def lower_priority() -> None:
+    """Yield the CPU and the disk to the server: a scan is background work."""
+    try:
+        os.nice(19)
+    except OSError:
+        pass
+    ionice = shutil.which("ionice")
+    if ionice:  # idle I/O class; best effort, the kernel may not support it
+        import subprocess
+
+        subprocess.run([ionice, "-c", "3", "-p", str(os.getpid())], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the scan process: JSON lines on stdout, logs on stderr."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m mediasrv.scanjob ROOT CACHE_DIR", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="scan: %(message)s")
+    lower_priority()
+    out = sys.stdout
+
+    def emit(event: dict[str, object]) -> None:
+        out.write(json.dumps(event) + "\n")
+        out.flush()
+
+    try:
+        result = run_scan(Path(args[0]), CacheDir(Path(args[1])),
+                          lambda e: emit({"type": "progress", **e}))
+    except Exception as exc:  # reported to the coordinator, which keeps serving
+        log.exception("scan failed")
+        emit({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        return 1
+    emit({"type": "result", **result.as_dict()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

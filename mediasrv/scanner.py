@@ -1,0 +1,181 @@
+"""Walk a library root and describe every file in it, one record per file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from .names import display, is_clean, kind_of, split_ext
+
+log = logging.getLogger(__name__)
+
+
+class Record(NamedTuple):
+    """One file as the walk found it."""
+
+    path: str  # relative to the root, '/'-separated
+    size: int
+    mtime_ns: int
+
+    @property
+    def name(self) -> str:
+        return self.path.rpartition("/")[2]
+
+    @property
+    def ext(self) -> str:
+        return split_ext(self.name)[1]
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.ext)
+
+
+@dataclass
+class WalkStats:
+    """What the walk passed over, and why. None of it ends a scan."""
+
+    files: int = 0
+    folders: int = 0
+    unreadable: int = 0  # folders we may not list
+    vanished: int = 0  # gone between listing and stat
+    outside_links: int = 0  # symlinks leading out of the root, not followed
+    loops: int = 0  # symlinked folders already walked
+    undecodable: int = 0  # names that are not valid UTF-8, carried byte-exact
+    errors: int = 0  # any other OS error
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return self.unreadable + self.vanished + self.outside_links + self.errors
+
+    def note(self, what: str, path: str, exc: BaseException | None = None) -> None:
+        setattr(self, what, getattr(self, what) + 1)
+        message = f"{what}: {display(path)}" + (f" ({exc.strerror or exc})" if isinstance(exc, OSError) else "")
+        if len(self.examples) < 20:
+            self.examples.append(message)
+        log.warning("scan: %s", message)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "files": self.files,
+            "folders": self.folders,
+            "unreadable": self.unreadable,
+            "vanished": self.vanished,
+            "outside_links": self.outside_links,
+            "loops": self.loops,
+            "undecodable": self.undecodable,
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "examples": list(self.examples),
+        }
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def walk(
+    root: Path,
+    *,
+    exclude: list[Path] | None = None,
+    stats: WalkStats | None = None,
+    progress: Callable[[WalkStats], None] | None = None,
+    progress_every: float = 0.2,
+) -> Iterator[Record]:
+    """Yield a Record for every regular file below ``root``.
+
+    Hidden entries (names starting with a dot) and the ``exclude`` folders
+    (the cache dir, when it lies inside the root) are passed over. Symlinks
+    are followed only when they lead to a place inside the root; a symlinked
+    folder is walked once even if several links lead to it. Unreadable
+    folders and files that vanish mid-walk are counted in ``stats``, logged,
+    and passed over.
+    """
+    stats = stats if stats is not None else WalkStats()
+    root_real = os.path.realpath(root)
+    excluded = {os.path.realpath(p) for p in exclude or ()}
+    seen_dirs: set[tuple[int, int]] = set()
+    try:
+        st = os.stat(root_real)
+    except OSError as exc:
+        stats.note("unreadable", str(root), exc)
+        return
+    seen_dirs.add((st.st_dev, st.st_ino))
+    stack: list[tuple[str, str]] = [(root_real, "")]
+    next_report = time.monotonic() + progress_every
+
+    while stack:
+        folder, prefix = stack.pop()
+        stats.folders += 1
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except FileNotFoundError as exc:
+            stats.note("vanished", prefix or ".", exc)
+            continue
+        except PermissionError as exc:
+            stats.note("unreadable", prefix or ".", exc)
+            continue
+        except OSError as exc:
+            stats.note("errors", prefix or ".", exc)
+            continue
+
+        subfolders: list[tuple[str, str]] = []
+        for entry in entries:
+            name = entry.name
+            if name[0] == ".":
+                continue
+            rel = prefix + name
+            try:
+                # Fast path, nearly every entry: a regular file. is_file() reads
+                # the type the directory listing already gave us; stat() is the
+                # one syscall per file.
+                if entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if not name.isascii() and not is_clean(name):
+                        stats.undecodable += 1
+                    stats.files += 1
+                    yield Record(rel, st.st_size, st.st_mtime_ns)
+                    continue
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not _inside(target, root_real):
+                        stats.note("outside_links", rel)
+                        continue
+                    st = os.stat(target)
+                else:
+                    st = entry.stat(follow_symlinks=False)
+                    target = entry.path
+            except FileNotFoundError as exc:
+                stats.note("vanished", rel, exc)
+                continue
+            except OSError as exc:
+                stats.note("errors", rel, exc)
+                continue
+
+            if stat.S_ISDIR(st.st_mode):
+                if target in excluded:
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if key in seen_dirs:
+                    stats.loops += 1
+                    continue
+                seen_dirs.add(key)
+                subfolders.append((target, rel + "/"))
+            elif stat.S_ISREG(st.st_mode):  # a link to a file inside the root
+                stats.files += 1
+                yield Record(rel, st.st_size, st.st_mtime_ns)
+            # sockets, fifos and devices are not media
+
+        # Depth-first, in name order, so progress moves through the tree as a
+        # person would read it.
+        stack.extend(sorted(subfolders, reverse=True))
+        if progress is not None and time.monotonic() >= next_report:
+            progress(stats)
+            next_report = time.monotonic() + progress_every

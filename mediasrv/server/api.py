@@ -1,0 +1,200 @@
+"""The JSON API. Every answer says which generation it was read from."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import FileGone, FileNotIndexed
+from ..names import ALL_TAG, display
+from ..snapshot import Snapshot
+from . import params
+from .keys import CACHE, COORDINATOR, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, VANISHED
+
+routes = web.RouteTableDef()
+
+RANDOM_DRAWS = 8  # candidates per /api/random; the first one still on disk wins
+
+
+def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
+
+
+@routes.get("/api/tags")
+async def tags(request: web.Request) -> web.Response:
+    async with request.app[LIBRARY].snapshot() as snap:
+        found = await snap.tags()
+        return _json({
+            "generation": snap.generation,
+            "tags": [{"name": name, "count": count} for name, count in found],
+        })
+
+
+@routes.get("/api/files")
+async def files(request: web.Request) -> web.Response:
+    q = params.query(request)
+    tag = q.get("tag") or ALL_TAG
+    offset = params.integer(q, "offset", 0, low=0, high=2**40)
+    limit = params.integer(q, "limit", 100, low=1, high=params.MAX_LIMIT)
+    async with request.app[LIBRARY].snapshot() as snap:
+        total, page = await snap.page(tag, offset, limit)
+        return _json({
+            "generation": snap.generation, "tag": tag, "total": total,
+            "offset": offset, "limit": limit, "files": page,
+        })
+
+
+@routes.get("/api/file")
+async def file(request: web.Request) -> web.Response:
+    q = params.query(request)
+    path = params.required(q, "path")
+    tag = q.get("tag") or ALL_TAG
+    async with request.app[LIBRARY].snapshot() as snap:
+        found = await snap.neighbours(path, tag)
+        return _json({
+            "generation": snap.generation, "file": found.file, "tag": found.tag,
+            "position": found.position, "total": found.total,
+            "prev": found.prev, "next": found.next,
+        })
+
+
+def on_disk(request: web.Request, path: str) -> str | None:
+    """The real path of indexed ``path`` if it is a regular file inside the root."""
+    root = os.path.realpath(request.app[SETTINGS].root)
+    real = os.path.realpath(os.path.join(root, path))
+    if real != root and not real.startswith(root + os.sep):
+        return None  # a symlink that now leads out of the root
+    try:
+        return real if os.path.isfile(real) else None
+    except (OSError, ValueError):
+        return None
+
+
+def vanished_in(app: web.Application, generation: int) -> set[str]:
+    """Paths of ``generation`` found gone from disk since it was published."""
+    table = app[VANISHED]
+    if generation not in table:
+        for old in [g for g in table if g < generation]:
+            del table[old]
+        table[generation] = set()
+    return table[generation]
+
+
+def report_vanished(request: web.Request, generation: int, path: str) -> None:
+    """An indexed file is gone: remember it, and ask for a rescan to drop it."""
+    vanished = vanished_in(request.app, generation)
+    if path not in vanished:
+        vanished.add(path)
+        with contextlib.suppress(RuntimeError):
+            request.app[COORDINATOR].request("vanished file")
+
+
+async def pick_existing(request: web.Request, snap: Snapshot, tag: str) -> dict[str, Any]:
+    """A random file of ``tag`` that is still on disk."""
+    vanished = vanished_in(request.app, snap.generation)
+    rng = request.app[RNG]
+    for _ in range(3):
+        candidates = await snap.random(tag, [rng.random() for _ in range(RANDOM_DRAWS)])
+        if not candidates:
+            break
+        fresh = [c for c in candidates if c["path"] not in vanished]
+        checks = await asyncio.to_thread(lambda: [on_disk(request, c["path"]) for c in fresh])
+        for candidate, real in zip(fresh, checks, strict=True):
+            if real is not None:
+                return candidate
+            report_vanished(request, snap.generation, candidate["path"])
+    if not (await snap.page(tag, 0, 1))[0]:
+        raise FileNotIndexed("(any file)", tag)
+    raise FileGone("every file drawn from this tag")
+
+
+@routes.get("/api/random")
+async def random_file(request: web.Request) -> web.Response:
+    q = params.query(request)
+    tag = q.get("tag") or ALL_TAG
+    async with request.app[LIBRARY].snapshot() as snap:
+        chosen = await pick_existing(request, snap, tag)
+        return _json({"generation": snap.generation, "tag": tag, "file": chosen})
+
+
+@routes.get("/api/search")
+async def search(request: web.Request) -> web.Response:
+    q = params.query(request)
+    text = q.get("q", "")
+    limit = params.integer(q, "limit", 50, low=1, high=params.MAX_LIMIT)
+    async with request.app[LIBRARY].snapshot() as snap:
+        found = await snap.search(text, limit)
+        return _json({"generation": snap.generation, "q": text, "limit": limit, "files": found})
+
+
+def status_dict(app: web.Application) -> dict[str, Any]:
+    library, coordinator = app[LIBRARY], app[COORDINATOR]
+    snap = library.current
+    running, last = coordinator.running, coordinator.last
+    meta = snap.meta if snap else {}
+    return {
+        "generation": library.generation,
+        "state": app[SETTINGS].state,
+        "root": display(str(app[SETTINGS].root)),
+        "files": snap.file_count if snap else None,
+        "scanned_at": meta.get("scanned_at"),
+        "db_path": display(str(app[CACHE].current)),
+        "scanning": running is not None,
+        "scan": running.as_dict() if running else None,
+        "queued": coordinator.queued.id if coordinator.queued else None,
+        "last_scan": last.as_dict() if last else None,
+        **app[STATUS_EXTRAS],
+    }
+
+
+@routes.get("/api/status")
+async def status(request: web.Request) -> web.Response:
+    return _json(status_dict(request.app))
+
+
+@routes.post("/api/rescan")
+async def rescan(request: web.Request) -> web.Response:
+    q = params.query(request)
+    scan = request.app[COORDINATOR].request("http")
+    if q.get("wait") in ("1", "true", "yes"):
+        await scan.done.wait()
+        info = scan.as_dict()
+        return _json({
+            "scan_id": scan.id, "status": scan.status,
+            "generation": info["generation"] or request.app[LIBRARY].generation,
+            **{k: info[k] for k in ("files", "added", "removed", "changed", "duration_s", "error")},
+        })
+    return _json({"scan_id": scan.id, "status": scan.status, "status_url": "/api/status"},
+                 status=202)
+
+
+@routes.get("/api/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: a ``status`` event first, then every scan event as it happens."""
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-store",
+        "X-Accel-Buffering": "no",
+    })
+    await response.prepare(request)
+    coordinator = request.app[COORDINATOR]
+    async with coordinator.subscribe() as queue:
+        await _send(response, "status", status_dict(request.app))
+        while True:
+            try:
+                message = await asyncio.wait_for(queue.get(), timeout=15)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if message.get("event") == "shutdown":
+                break
+            await _send(response, message["event"], message)
+    return response
+
+
+async def _send(response: web.StreamResponse, event: str, data: dict[str, Any]) -> None:
+    await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())

@@ -1,0 +1,23 @@
+"""Typed application keys: how handlers reach the settings, library and coordinator."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from aiohttp import web
+
+from ..cache import CacheDir
+from ..library import Library
+from ..rescan import RescanCoordinator
+from ..settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+LIBRARY = web.AppKey("library", Library)
+COORDINATOR = web.AppKey("coordinator", RescanCoordinator)
+CACHE = web.AppKey("cache", CacheDir)
+# Extra parts of /api/status contributed by optional components (the watcher).
+STATUS_EXTRAS = web.AppKey("status_extras", dict[str, Any])
+# Paths found gone from disk, per generation, until a rescan drops them.
+VANISHED = web.AppKey("vanished", dict[int, set[str]])
+RNG = web.AppKey("rng", random.Random)

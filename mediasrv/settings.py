@@ -1,0 +1,122 @@
+"""Every setting in one place: its default, its help, its flag and its environment variable.
+
+The command line (cli.py) and the README's table are generated from
+``SETTINGS``; precedence is: flag, then ``MEDIASRV_<FLAG>``, then the default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+
+def _setting(default: Any, help: str, *, commands: tuple[str, ...] = ("serve",),
+             choices: tuple[str, ...] | None = None, flag: str | None = None) -> Any:
+    return field(default=default, metadata={
+        "help": help, "commands": commands, "choices": choices, "flag": flag,
+    })
+
+
+ALL_COMMANDS = ("serve", "scan", "db-path")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one mediasrv process runs. ``root`` is the library folder."""
+
+    root: Path = _setting(Path("."), "the library folder to index and serve",
+                          commands=ALL_COMMANDS)
+    cache_dir: Path | None = _setting(
+        None, "where generations and thumbnails live "
+        "(default: $XDG_CACHE_HOME/mediasrv/<root-name>-<hash>)", commands=ALL_COMMANDS)
+    host: str = _setting("127.0.0.1", "address to listen on; beyond loopback a --token is required")
+    port: int = _setting(8080, "port to listen on")
+    state: str = _setting("sqlite", "where the served generation lives: its SQLite file "
+                          "(sqlite) or a copy in RAM (memory)", choices=("sqlite", "memory"))
+    watch: bool = _setting(True, "rescan when files change (--no-watch to turn off)",
+                           flag="no-watch")
+    force_polling: bool = _setting(False, "watch by polling instead of inotify (network shares)")
+    rescan_interval: float = _setting(
+        3600.0, "seconds between periodic rescans, a backstop for missed events (0: never)")
+    token: str | None = _setting(None, "access token required from clients "
+                                 "(Authorization: Bearer, or ?token=); required beyond loopback")
+    pool_size: int = _setting(3, "read connections per generation (sqlite state)")
+    log_level: str = _setting("info", "logging level",
+                              choices=("debug", "info", "warning", "error"),
+                              commands=ALL_COMMANDS)
+
+    def __post_init__(self) -> None:
+        root = Path(os.path.abspath(os.path.expanduser(self.root)))
+        object.__setattr__(self, "root", root)
+        if self.cache_dir is not None:
+            cache = Path(os.path.abspath(os.path.expanduser(self.cache_dir)))
+            object.__setattr__(self, "cache_dir", cache)
+        if not 0 <= self.port <= 65535:
+            raise UserError(f"port {self.port} is out of range (0-65535)")
+        if self.rescan_interval < 0:
+            raise UserError("--rescan-interval must be 0 (never) or a number of seconds")
+        if self.pool_size < 1:
+            raise UserError("--pool-size must be at least 1")
+
+    @property
+    def loopback_only(self) -> bool:
+        if self.host in ("localhost", ""):
+            return self.host == "localhost"
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def resolved_cache_dir(self) -> Path:
+        from .cache import default_cache_dir
+
+        return self.cache_dir if self.cache_dir is not None else default_cache_dir(self.root)
+
+
+def fields_for(command: str) -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(Settings) if command in f.metadata["commands"]]
+
+
+def env_name(f: dataclasses.Field[Any]) -> str:
+    return "MEDIASRV_" + f.name.upper()
+
+
+def parse_env_value(f: dataclasses.Field[Any], raw: str) -> Any:
+    """Turn the text of ``MEDIASRV_<FLAG>`` into the setting's type."""
+    kind = type(f.default) if f.default is not None else str
+    name = env_name(f)
+    if f.name == "cache_dir" or f.name == "root":
+        return Path(raw)
+    if kind is bool:
+        low = raw.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise UserError(f"{name}={raw!r}: expected true or false")
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise UserError(f"{name}={raw!r}: expected a {kind.__name__}") from None
+    choices = f.metadata["choices"]
+    if choices and value not in choices:
+        raise UserError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def from_sources(command: str, given: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    """Settings for ``command``: flags in ``given`` win over the environment, then defaults."""
+    values: dict[str, Any] = {}
+    for f in fields_for(command):
+        if given.get(f.name) is not None:
+            values[f.name] = given[f.name]
+        elif env_name(f) in environ and environ[env_name(f)] != "":
+            values[f.name] = parse_env_value(f, environ[env_name(f)])
+    return Settings(**values)

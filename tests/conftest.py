@@ -1,0 +1,103 @@
+"""Shared fixtures: small libraries in tmp_path, and a running app on them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from mediasrv.server import create_app
+from mediasrv.server.keys import COORDINATOR, LIBRARY
+from mediasrv.settings import Settings
+
+# Every test's scan must finish and every file descriptor be closed by the end.
+Tree = Mapping[str | bytes, bytes | str]
+
+
+def make_tree(root: Path, files: Tree, *, mtime: int | None = 1_600_000_000) -> Path:
+    """Create ``files`` ({relative path: content}) under ``root``; returns root.
+
+    A ``bytes`` path is written byte-exact (for names that are not UTF-8).
+    ``mtime`` is set on every file so that sizes and times are predictable.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        raw = rel if isinstance(rel, bytes) else rel.encode()
+        path = os.path.join(os.fsencode(root), raw)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(content.encode() if isinstance(content, str) else content)
+        if mtime is not None:
+            os.utime(path, (mtime, mtime))
+    return root
+
+
+SMALL_TREE: dict[str | bytes, bytes | str] = {
+    "Trips/2024/Beach/img1.jpg": b"a" * 10,
+    "Trips/2024/Beach/img2.jpg": b"b" * 20,
+    "Trips/2024/Beach/img10.jpg": b"c" * 30,
+    "Trips/2024/Beach/sunset[beach family].jpg": b"d" * 40,
+    "Trips/2023/Lake/clip.mp4": b"e" * 50,
+    "Music/song.mp3": b"f" * 60,
+    "notes.txt": b"g" * 70,
+}
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    """A small library with folders, bracket tags and every kind of file."""
+    return make_tree(tmp_path / "lib", SMALL_TREE)
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> Callable[..., Settings]:
+    def make(root: Path, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "root": root, "cache_dir": tmp_path / "cache", "watch": False,
+            "rescan_interval": 0.0,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+AppFactory = Callable[..., "web.Application"]
+
+
+@pytest.fixture
+async def started(
+    aiohttp_client: Callable[..., Any],
+) -> AsyncIterator[Callable[..., Any]]:
+    """``await started(settings)``: a test client whose first scan has finished."""
+
+    async def start(settings: Settings, **app_options: Any) -> TestClient:
+        app = create_app(settings, **app_options)
+        client = await aiohttp_client(app)
+        await app[COORDINATOR].wait_idle()
+        return client
+
+    yield start
+
+
+@pytest.fixture
+async def client(started: Callable[..., Any], library: Path,
+                 settings_for: Callable[..., Settings]) -> TestClient:
+    """A client on ``library`` (the small tree), index built."""
+    return await started(settings_for(library))
+
+
+async def rescan(client: TestClient) -> dict[str, Any]:
+    """POST /api/rescan?wait=1 and return its JSON."""
+    resp = await client.post("/api/rescan?wait=1")
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+def library_of(client: TestClient) -> Any:
+    return client.app[LIBRARY]
