@@ -117,13 +117,13 @@ def walk(
             with os.scandir(folder) as it:
                 entries = list(it)
         except FileNotFoundError as exc:
-            stats.note("vanished", prefix or ".", exc)
+            stats.note("vanished", prefix.rstrip("/") or ".", exc)
             continue
         except PermissionError as exc:
-            stats.note("unreadable", prefix or ".", exc)
+            stats.note("unreadable", prefix.rstrip("/") or ".", exc)
             continue
         except OSError as exc:
-            stats.note("errors", prefix or ".", exc)
+            stats.note("errors", prefix.rstrip("/") or ".", exc)
             continue
 
         subfolders: list[tuple[str, str]] = []

@@ -1,0 +1,96 @@
+"""Kinds, tags, natural order and search words, derived from names alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from mediasrv.names import (
+    bracket_tags,
+    db_text,
+    display,
+    kind_of,
+    natural_key,
+    query_words,
+    search_words,
+    split_ext,
+    tags_of,
+    url_quote,
+    url_unquote,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.JPG", ("a", "jpg")),
+        ("archive.tar.gz", ("archive.tar", "gz")),
+        ("README", ("README", "")),
+        (".bashrc", (".bashrc", "")),
+        ("trailing.", ("trailing", "")),
+    ],
+)
+def test_split_ext(name: str, expected: tuple[str, str]) -> None:
+    assert split_ext(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("ext", "kind"),
+    [("jpg", "image"), ("PNG", "image"), ("heic", "image"), ("mp4", "video"), ("mkv", "video"),
+     ("mp3", "audio"), ("flac", "audio"), ("txt", "other"), ("", "other")],
+)
+def test_kind_by_extension(ext: str, kind: str) -> None:
+    assert kind_of(ext) == kind
+
+
+def test_tags_are_all_then_folders_then_brackets() -> None:
+    assert tags_of("Trips/2024/Beach/sunset[beach family].jpg") == [
+        "All", "Trips", "2024", "Beach", "beach", "family",
+    ]
+
+
+def test_root_file_has_only_all() -> None:
+    assert tags_of("a.jpg") == ["All"]
+
+
+def test_repeated_tags_appear_once() -> None:
+    assert tags_of("x/x/a[x y x].jpg") == ["All", "x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("stem", "tags"),
+    [("sunset[beach family]", ["beach", "family"]), ("a[ ]", []), ("a[one][two three]", ["one", "two", "three"]),
+     ("no tags", []), ("unclosed[tag", [])],
+)
+def test_bracket_tags(stem: str, tags: list[str]) -> None:
+    assert bracket_tags(stem) == tags
+
+
+def test_natural_order() -> None:
+    paths = ["img10.jpg", "img2.jpg", "Img1.jpg", "img1.jpg", "a/b.jpg", "a b/c.jpg", "a/img10.jpg",
+             "a/img9.jpg", "photo007.jpg", "photo7b.jpg"]
+    assert sorted(paths, key=natural_key) == [
+        "a/b.jpg", "a/img9.jpg", "a/img10.jpg", "a b/c.jpg", "Img1.jpg", "img1.jpg",
+        "img2.jpg", "img10.jpg", "photo007.jpg", "photo7b.jpg",
+    ]
+
+
+def test_search_words_fold_case_and_split_on_punctuation() -> None:
+    assert search_words("Trips/2024/Beach/Sunset-Éclair_1.JPG") == {
+        "trips", "2024", "beach", "sunset", "éclair_1", "jpg",
+    }
+    assert query_words("  beach SUN ") == ["beach", "sun"]
+
+
+BAD = b"caf\xe9.jpg".decode("utf-8", "surrogateescape")  # Latin-1 name on a UTF-8 disk
+
+
+def test_undecodable_names_round_trip_through_urls() -> None:
+    assert url_quote(f"x/{BAD}") == "x/caf%E9.jpg"
+    assert url_unquote("x/caf%E9.jpg") == f"x/{BAD}"
+    assert url_unquote(url_quote("a b/ü?#%.jpg")) == "a b/ü?#%.jpg"
+
+
+def test_undecodable_names_display_and_bind_safely() -> None:
+    assert display(BAD) == "caf\ufffd.jpg"
+    assert db_text(BAD) == b"caf\xe9.jpg"
+    assert db_text("café.jpg") == "café.jpg"
