@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from ..errors import BadParameter, FileGone
+from ..errors import FileGone, FileNotIndexed
 from . import params
 from .api import on_disk, report_vanished
 from .keys import LIBRARY
@@ -30,8 +30,8 @@ async def indexed_file(request: web.Request, prefix: str) -> tuple[str, str]:
     symlinks leading out never match.
     """
     path = params.tail(request, prefix)
-    if "\x00" in path:
-        raise BadParameter("a path must not contain a NUL character")
+    if "\x00" in path:  # no file name has one; never let it near the filesystem
+        raise FileNotIndexed(path)
     async with request.app[LIBRARY].snapshot() as snap:
         await snap.get(path)  # FileNotIndexed -> 404
         real = await asyncio.to_thread(on_disk, request, path)
