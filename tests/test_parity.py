@@ -91,7 +91,8 @@ async def walk_api(pair: Pair) -> None:
     tags = [t["name"] for t in (await pair.ok("/api/tags"))["tags"]]
     everything = [f["path"] for f in (await pair.ok("/api/files?limit=1000"))["files"]]
     for tag in tags:
-        members = [f["path"] for f in (await pair.ok(f"/api/files?tag={q(tag)}&limit=1000"))["files"]]
+        page = await pair.ok(f"/api/files?tag={q(tag)}&limit=1000")
+        members = [f["path"] for f in page["files"]]
         total = len(members)
         for offset, limit in [(0, 1), (1, 2), (3, 1), (total // 2, 2), (max(total - 1, 0), 1),
                               (max(total - 1, 0), 5), (total, 5), (total + 7, 1)]:
