@@ -1,0 +1,190 @@
+"""Thumbnails: made on first request off the event loop, kept on disk, reused across rescans.
+
+A thumbnail is keyed by what it shows: the file's relative path, its size and
+its mtime_ns (plus the thumbnail size and a format version). A rescan that
+leaves a file alone leaves its key alone, so the cached thumbnail stays valid;
+a file that changes gets a new key. A file that cannot be decoded (corrupt, a
+format Pillow or FFmpeg does not read, audio, documents) gets a kind icon, and
+that outcome is cached too, so a broken file is tried once, not on every view.
+
+Layout under ``<cache dir>/thumbs/``::
+
+    ab/abcdef….jpg     a made thumbnail (JPEG)
+    ab/abcdef….icon    no picture could be made: the icon name to show instead
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image, ImageOps
+
+log = logging.getLogger(__name__)
+
+SIZE = 320  # longest side, pixels: sharp on a 2x phone screen in a 2- or 3-column grid
+VERSION = 1  # bump when the way thumbnails are made changes; old ones are simply not used
+QUALITY = 82
+ICONS = ("image", "video", "audio", "other", "broken")
+
+
+@dataclass(frozen=True)
+class Thumb:
+    """What to send for one thumbnail: a JPEG file, or the name of an icon."""
+
+    key: str
+    jpeg: Path | None
+    icon: str | None
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.key[:32]}-{self.icon or "jpg"}"'
+
+
+def thumb_key(path: str, size: int, mtime_ns: int, edge: int = SIZE) -> str:
+    """The cache key of ``path`` at ``size`` bytes and ``mtime_ns``: a hex digest."""
+    h = hashlib.sha256()
+    h.update(f"v{VERSION}\0{edge}\0{size}\0{mtime_ns}\0".encode())
+    h.update(path.encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def make_image(source: str, dest: Path, edge: int = SIZE) -> None:
+    """A JPEG thumbnail of the picture at ``source``; raises if it cannot be read."""
+    with Image.open(source) as img:
+        img.draft("RGB", (edge, edge))  # JPEG: decode at 1/2..1/8 scale, much faster
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        _save(img, dest, edge)
+
+
+def make_video(source: str, dest: Path, edge: int = SIZE) -> None:
+    """A JPEG poster frame of the video at ``source`` (a tenth of the way in, at most 5 s)."""
+    import av
+
+    with av.open(source) as container:
+        if not container.streams.video:
+            raise ValueError("no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        duration = _seconds(stream.duration, stream.time_base)
+        if duration is None and container.duration:
+            duration = container.duration / 1_000_000
+        target = min((duration or 0) / 10, 5.0)
+        frame = None
+        if target > 0 and stream.time_base:
+            with contextlib.suppress(av.error.FFmpegError):
+                container.seek(int(target / stream.time_base), stream=stream, backward=True)
+        for frame in container.decode(stream):
+            if (frame.time or 0) >= target:
+                break
+        if frame is None:  # a seek past the end: start again from the top
+            container.seek(0, stream=stream)
+            frame = next(container.decode(stream), None)
+        if frame is None:
+            raise ValueError("no video frame could be decoded")
+        _save(frame.to_image(), dest, edge)
+
+
+def _seconds(value: int | None, base: Fraction | None) -> float | None:
+    return float(value * base) if value is not None and base else None
+
+
+def _save(img: Image.Image, dest: Path, edge: int) -> None:
+    if img.mode not in ("RGB", "L"):
+        background = Image.new("RGB", img.size, (24, 26, 30))
+        rgba = img.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        img = background
+    img.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+    _write_atomic(dest, lambda f: img.save(f, "JPEG", quality=QUALITY, optimize=True))
+
+
+def _write_atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``dest`` under a temp name and rename it: a reader never sees half a file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+MAKERS = {"image": make_image, "video": make_video}
+
+
+class Thumbnailer:
+    """Makes and caches thumbnails; at most ``workers`` are made at a time."""
+
+    def __init__(self, directory: Path, *, workers: int | None = None, edge: int = SIZE) -> None:
+        self.directory = Path(directory)
+        self.edge = edge
+        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self._slots = asyncio.Semaphore(self.workers)
+        self._making: dict[str, asyncio.Task[Thumb]] = {}
+        self.made = 0  # thumbnails made (or found undecodable) by this process
+
+    def paths(self, key: str) -> tuple[Path, Path]:
+        folder = self.directory / key[:2]
+        return folder / f"{key}.jpg", folder / f"{key}.icon"
+
+    def cached(self, key: str) -> Thumb | None:
+        """The thumbnail for ``key`` if it was made before (by any process)."""
+        jpeg, icon = self.paths(key)
+        if jpeg.is_file():
+            return Thumb(key, jpeg, None)
+        try:
+            name = icon.read_text().strip()
+        except (FileNotFoundError, UnicodeDecodeError):
+            return None
+        return Thumb(key, None, name if name in ICONS else "broken")
+
+    async def get(self, path: str, real: str, kind: str, size: int, mtime_ns: int) -> Thumb:
+        """The thumbnail of indexed ``path`` (on disk at ``real``), made if needed."""
+        key = thumb_key(path, size, mtime_ns, self.edge)
+        if kind not in MAKERS:
+            return Thumb(key, None, kind if kind in ICONS else "other")
+        found = await asyncio.to_thread(self.cached, key)
+        if found is not None:
+            return found
+        task = self._making.get(key)
+        if task is None:
+            # Its own task, not the request's: a client that goes away does not
+            # waste the work, and everyone asking for the same key shares it.
+            task = asyncio.get_running_loop().create_task(self._produce(key, real, kind))
+            self._making[key] = task
+            task.add_done_callback(lambda _: self._making.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _produce(self, key: str, real: str, kind: str) -> Thumb:
+        async with self._slots:
+            return await asyncio.to_thread(self._make, key, real, kind)
+
+    def _make(self, key: str, real: str, kind: str) -> Thumb:
+        jpeg, icon = self.paths(key)
+        try:
+            MAKERS[kind](real, jpeg, self.edge)
+        except MemoryError:
+            raise
+        except Exception as exc:  # any decoder failure: show an icon, remember it
+            log.info("no thumbnail for %s (%s: %s); using an icon", os.fsdecode(real),
+                     type(exc).__name__, exc)
+            with contextlib.suppress(OSError):
+                _write_atomic(icon, lambda f: f.write(b"broken\n"))
+            self.made += 1
+            return Thumb(key, None, "broken")
+        self.made += 1
+        return Thumb(key, jpeg, None)

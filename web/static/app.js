@@ -1,0 +1,236 @@
+// mediasrv: keyboard navigation, the scan banner (fed by /api/events), the status footer.
+// Plain JavaScript, no build step. Every page works without it; this only adds comfort.
+(() => {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const body = document.body;
+  const kind = body.dataset.page;
+  const pageGeneration = body.dataset.generation === "" ? null : Number(body.dataset.generation);
+  const number = new Intl.NumberFormat();
+
+  // -- keyboard: ← → step, r random, Esc back, / search -------------------
+
+  function follow(id, event) {
+    const link = $(id);
+    if (!link || !link.href) return;
+    event.preventDefault();
+    window.location.href = link.href;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) {
+      if (event.key === "Escape") target.blur();
+      return;
+    }
+    // A focused player keeps its own arrow keys (seek, volume).
+    const inPlayer = target.tagName === "VIDEO" || target.tagName === "AUDIO";
+    switch (event.key) {
+      case "ArrowLeft": if (!inPlayer) follow("prev", event); break;
+      case "ArrowRight": if (!inPlayer) follow("next", event); break;
+      case "r": follow("random", event); break;
+      case "Escape": follow("back", event); break;
+      case "/": {
+        const search = document.querySelector(".search input");
+        if (search) { event.preventDefault(); search.focus(); search.select(); }
+        break;
+      }
+      default:
+    }
+  });
+
+  // Swipe left or right on the viewer's stage to step (phones).
+  const stage = $("stage");
+  if (stage) {
+    let startX = null, startY = null;
+    stage.addEventListener("touchstart", (e) => {
+      if (e.touches.length !== 1) { startX = null; return; }
+      startX = e.touches[0].clientX; startY = e.touches[0].clientY;
+    }, { passive: true });
+    stage.addEventListener("touchend", (e) => {
+      if (startX === null || e.target.tagName === "VIDEO" || e.target.tagName === "AUDIO") return;
+      const dx = e.changedTouches[0].clientX - startX, dy = e.changedTouches[0].clientY - startY;
+      startX = null;
+      if (Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy)) follow(dx < 0 ? "next" : "prev", e);
+    });
+  }
+
+  // -- the tag filter on the home page -------------------------------------
+
+  const filter = $("tag-filter");
+  if (filter) {
+    const items = Array.from(document.querySelectorAll("#tags li[data-name]"));
+    filter.addEventListener("input", () => {
+      const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+      let shown = 0;
+      for (const li of items) {
+        const hit = words.every((w) => li.dataset.name.includes(w));
+        li.hidden = !hit;
+        if (hit) shown += 1;
+      }
+      $("tags-none").hidden = shown > 0;
+    });
+  }
+
+  // -- footer: "last scan 5 min ago" ---------------------------------------
+
+  function ago(date) {
+    const s = Math.round((Date.now() - date.getTime()) / 1000);
+    if (s < 45) return "just now";
+    if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+    if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
+    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function refreshTime() {
+    const el = $("st-time");
+    if (!el || !el.getAttribute("datetime")) return;
+    const date = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(date.getTime())) return;
+    el.textContent = ago(date);
+    el.title = date.toLocaleString();
+  }
+  refreshTime();
+  setInterval(refreshTime, 30000);
+
+  function updateFooter(status) {
+    if (status.generation === null || !$("st-gen")) return;
+    $("st-gen").textContent = status.generation;
+    if (status.files !== null) $("st-files").textContent = number.format(status.files);
+    if (status.scanned_at) $("st-time").setAttribute("datetime", status.scanned_at);
+    refreshTime();
+  }
+
+  // -- the scan banner -----------------------------------------------------
+
+  const banner = $("banner");
+  const bannerText = $("banner-text");
+  const bannerAction = $("banner-action");
+  let hideTimer = null;
+
+  function showBanner(text, { busy = false, failed = false, action = null, hideAfter = 0 } = {}) {
+    clearTimeout(hideTimer);
+    bannerText.textContent = text;
+    banner.classList.toggle("busy", busy);
+    banner.classList.toggle("failed", failed);
+    banner.dataset.state = failed ? "failed" : busy ? "scanning" : "done";
+    bannerAction.hidden = !action;
+    if (action) {
+      bannerAction.textContent = action.text;
+      bannerAction.href = action.href;
+    }
+    banner.hidden = false;
+    if (hideAfter) hideTimer = setTimeout(hideBanner, hideAfter);
+  }
+
+  function hideBanner() {
+    clearTimeout(hideTimer);
+    banner.hidden = true;
+    banner.dataset.state = "hidden";
+  }
+  $("banner-close").addEventListener("click", hideBanner);
+
+  function scanning(scan) {
+    const seen = scan && scan.files_seen ? `${number.format(scan.files_seen)} files seen` : "starting";
+    const phase = scan && scan.phase && scan.phase !== "walking" ? ` · ${scan.phase}` : "";
+    showBanner(`Scanning the library… ${seen}${phase}`, { busy: true });
+    const progress = $("build-progress");
+    if (progress) progress.textContent = seen;
+  }
+
+  async function fetchJSON(url, options) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, ...options });
+    return { status: response.status, body: await response.json().catch(() => null) };
+  }
+
+  // The page was read from one generation; after a swap, say whether it is still current.
+  async function checkCurrentView() {
+    const viewer = $("viewer");
+    if (!viewer) return true;
+    try {
+      const { status } = await fetchJSON(viewer.dataset.api);
+      if (status !== 404) return true;
+    } catch (e) {
+      return true; // the server is busy or gone; nothing to say about this file
+    }
+    const notice = $("notice");
+    notice.textContent = "This file was removed from the library by the latest scan.";
+    const back = document.createElement("a");
+    back.href = viewer.dataset.tagUrl;
+    back.textContent = `Back to ${viewer.dataset.tag}`;
+    back.id = "notice-back";
+    notice.append(back);
+    notice.hidden = false;
+    return false;
+  }
+
+  async function finished(message) {
+    const scan = message.scan || {};
+    if (kind === "building" && message.generation !== null) {
+      window.location.reload();
+      return;
+    }
+    try {
+      updateFooter((await fetchJSON("/api/status")).body || {});
+    } catch (e) { /* the footer keeps what it showed */ }
+    const changes = [];
+    if (scan.added) changes.push(`+${number.format(scan.added)}`);
+    if (scan.removed) changes.push(`−${number.format(scan.removed)}`);
+    if (scan.changed) changes.push(`~${number.format(scan.changed)}`);
+    const fresh = message.generation !== null && message.generation !== pageGeneration;
+    if (scan.status !== "published" || !fresh) {
+      showBanner("Scan finished: nothing changed.", { hideAfter: 4000 });
+      return;
+    }
+    const stillHere = await checkCurrentView();
+    const text = `Scan finished: ${number.format(scan.files || 0)} files (${changes.join(" ") || "updated"}).`;
+    showBanner(text, {
+      hideAfter: 8000,
+      action: stillHere ? { text: "Show changes", href: window.location.href } : null,
+    });
+  }
+
+  function connect() {
+    if (!window.EventSource) return;
+    const events = new EventSource("/api/events");
+    events.addEventListener("status", (e) => {
+      const status = JSON.parse(e.data);
+      if (kind === "building" && status.generation !== null) window.location.reload();
+      if (status.scanning) scanning(status.scan);
+      else if (banner.dataset.state === "scanning") hideBanner();
+    });
+    events.addEventListener("started", (e) => scanning(JSON.parse(e.data).scan));
+    events.addEventListener("progress", (e) => scanning(JSON.parse(e.data).scan));
+    events.addEventListener("finished", (e) => finished(JSON.parse(e.data)));
+    events.addEventListener("failed", (e) => {
+      const scan = JSON.parse(e.data).scan || {};
+      showBanner(`Scan failed: ${scan.error || "unknown error"}. Still showing the last index.`,
+        { failed: true });
+    });
+    // Let the browser end the stream before it leaves the page (no error flash).
+    window.addEventListener("pagehide", () => events.close());
+  }
+  connect();
+
+  // -- the Rescan button ---------------------------------------------------
+
+  const form = $("rescan-form");
+  if (form) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const { status, body: answer } = await fetchJSON("/api/rescan", { method: "POST" });
+        if (status === 202) {
+          if (banner.dataset.state !== "scanning") showBanner("Scan requested…", { busy: true });
+        } else {
+          const why = answer && answer.error ? answer.error.message : `HTTP ${status}`;
+          showBanner(`Could not start a scan: ${why}`, { failed: true });
+        }
+      } catch (e) {
+        showBanner("Could not reach the server.", { failed: true, hideAfter: 6000 });
+      }
+    });
+  }
+})();
