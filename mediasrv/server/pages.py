@@ -313,9 +313,15 @@ async def view(request: web.Request) -> web.StreamResponse:
     async with request.app[LIBRARY].snapshot() as snap:
         try:
             found = await snap.neighbours(path, tag)
+        except UnknownTag:
+            # The tag is gone (its folder was renamed, say): the file may not be.
+            try:
+                file = await snap.get(path)
+            except FileNotIndexed:
+                return missing_file(request, snap, path, ALL_TAG, gone=False)
+            raise web.HTTPFound(view_url(ALL_TAG, file)) from None
         except FileNotIndexed:
-            back = tag if await _tag_exists(snap, tag) else ALL_TAG
-            return missing_file(request, snap, path, back, gone=False)
+            return missing_file(request, snap, path, tag, gone=False)
         if await asyncio.to_thread(on_disk, request, path) is None:
             report_vanished(request, snap.generation, path)
             return missing_file(request, snap, path, tag, gone=True)
@@ -334,14 +340,6 @@ async def view(request: web.Request) -> web.StreamResponse:
             poster=f"{file['thumb_url']}?v={file['size']}-{file['mtime_ns']}",
             api_file=api_url("/api/file", path=path, tag=tag),
         )
-
-
-async def _tag_exists(snap: Snapshot, tag: str) -> bool:
-    try:
-        await snap.page(tag, 0, 1)
-    except UnknownTag:
-        return False
-    return True
 
 
 @routes.get("/random/{tag:.+}")

@@ -1,0 +1,240 @@
+"""/thumb: real pictures and videos, undecodable files, the disk cache and its headers."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from PIL import Image
+
+from mediasrv import thumbs
+from mediasrv.server.pages import THUMBS
+from mediasrv.settings import Settings
+from mediasrv.thumbs import Thumbnailer, thumb_key
+
+from .conftest import make_tree, rescan
+
+
+def jpeg_bytes(size: tuple[int, int] = (800, 600), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A real JPEG of one colour."""
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def h264_bytes(seconds: float = 2.0, size: tuple[int, int] = (160, 120),
+               color: tuple[int, int, int] = (30, 200, 30), fps: int = 10) -> bytes:
+    """A real H.264 MP4 (PyAV) of one colour: what a poster frame should show."""
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        frame = np.empty((size[1], size[0], 3), dtype=np.uint8)
+        frame[:] = color
+        for _ in range(int(seconds * fps)):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+def near(pixel: tuple[int, ...], color: tuple[int, int, int], slack: int = 24) -> bool:
+    return all(abs(a - b) <= slack for a, b in zip(pixel, color, strict=False))
+
+
+@pytest.fixture
+def media_tree(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "lib", {
+        "Photos/red.jpg": jpeg_bytes(),
+        "Photos/small.jpg": jpeg_bytes((100, 50)),
+        "Photos/broken.jpg": b"\xff\xd8\xff\xe0 this is not really a JPEG",
+        "Clips/green.mp4": h264_bytes(),
+        "Clips/broken.mp4": b"\x00\x00\x00\x18ftypmp42 truncated garbage",
+        "Music/song.mp3": b"ID3 not decoded for thumbnails",
+        "notes.txt": "plain text",
+    })
+
+
+@pytest.fixture
+async def tclient(started: Callable[..., Any], media_tree: Path,
+                  settings_for: Callable[..., Settings]) -> TestClient:
+    return await started(settings_for(media_tree))
+
+
+async def thumb_image(client: TestClient, path: str) -> Image.Image:
+    resp = await client.get(f"/thumb/{path}")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "image/jpeg"
+    return Image.open(io.BytesIO(await resp.read()))
+
+
+async def test_jpeg_is_scaled_to_320_on_its_longest_side(tclient: TestClient) -> None:
+    img = await thumb_image(tclient, "Photos/red.jpg")
+    assert (img.format, img.size) == ("JPEG", (320, 240))
+    assert near(img.getpixel((160, 120)), (200, 30, 30))
+
+
+async def test_small_picture_is_not_enlarged(tclient: TestClient) -> None:
+    img = await thumb_image(tclient, "Photos/small.jpg")
+    assert img.size == (100, 50)
+
+
+async def test_video_gets_a_poster_frame(tclient: TestClient) -> None:
+    img = await thumb_image(tclient, "Clips/green.mp4")
+    assert img.size == (160, 120)
+    assert near(img.getpixel((80, 60)), (30, 200, 30))
+
+
+@pytest.mark.parametrize(
+    ("path", "icon"),
+    [
+        ("Photos/broken.jpg", "broken"),
+        ("Clips/broken.mp4", "broken"),
+        ("Music/song.mp3", "audio"),
+        ("notes.txt", "other"),
+    ],
+)
+async def test_files_without_a_picture_get_an_icon(tclient: TestClient, path: str,
+                                                   icon: str) -> None:
+    resp = await tclient.get(f"/thumb/{path}")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "image/svg+xml"
+    assert resp.headers["ETag"].endswith(f'-{icon}"')
+    assert (await resp.read()).startswith(b"<svg")
+
+
+async def test_thumbnail_is_cached_on_disk_and_not_made_again(tclient: TestClient) -> None:
+    first = await (await tclient.get("/thumb/Photos/red.jpg")).read()
+    second = await (await tclient.get("/thumb/Photos/red.jpg")).read()
+    assert first == second
+    assert tclient.app[THUMBS].made == 1
+    cached = list(tclient.app[THUMBS].directory.glob("*/*.jpg"))
+    assert [p.read_bytes() for p in cached] == [first]
+
+
+async def test_undecodable_file_is_tried_once(tclient: TestClient) -> None:
+    await tclient.get("/thumb/Photos/broken.jpg")
+    await tclient.get("/thumb/Photos/broken.jpg")
+    assert tclient.app[THUMBS].made == 1
+    assert [p.read_text() for p in tclient.app[THUMBS].directory.glob("*/*.icon")] == ["broken\n"]
+
+
+async def test_rescan_keeps_the_thumbnail_of_an_unchanged_file(tclient: TestClient,
+                                                                media_tree: Path) -> None:
+    await tclient.get("/thumb/Photos/red.jpg")
+    make_tree(media_tree, {"Photos/new.jpg": jpeg_bytes()})
+    assert (await rescan(tclient))["status"] == "published"
+    await tclient.get("/thumb/Photos/red.jpg")
+    assert tclient.app[THUMBS].made == 1
+
+
+async def test_changed_file_gets_a_new_thumbnail(tclient: TestClient, media_tree: Path) -> None:
+    await tclient.get("/thumb/Photos/red.jpg")
+    make_tree(media_tree, {"Photos/red.jpg": jpeg_bytes(color=(20, 20, 220))},
+              mtime=1_700_000_000)
+    await rescan(tclient)
+    img = await thumb_image(tclient, "Photos/red.jpg")
+    assert near(img.getpixel((160, 120)), (20, 20, 220))
+    assert tclient.app[THUMBS].made == 2
+
+
+async def test_a_second_server_finds_the_disk_cache(
+    started: Callable[..., Any], media_tree: Path, settings_for: Callable[..., Settings],
+    tclient: TestClient,
+) -> None:
+    await tclient.get("/thumb/Photos/red.jpg")
+    other = await started(settings_for(media_tree))
+    img = await thumb_image(other, "Photos/red.jpg")
+    assert img.size == (320, 240)
+    assert other.app[THUMBS].made == 0
+
+
+async def test_same_thumbnail_asked_many_times_at_once_is_made_once(tclient: TestClient) -> None:
+    answers = await asyncio.gather(*(tclient.get("/thumb/Photos/red.jpg") for _ in range(8)))
+    assert [r.status for r in answers] == [200] * 8
+    assert tclient.app[THUMBS].made == 1
+
+
+async def test_etag_and_if_none_match(tclient: TestClient) -> None:
+    first = await tclient.get("/thumb/Photos/red.jpg")
+    etag = first.headers["ETag"]
+    again = await tclient.get("/thumb/Photos/red.jpg", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert again.headers["ETag"] == etag
+
+
+async def test_versioned_url_is_cached_for_good(tclient: TestClient, media_tree: Path) -> None:
+    st = os.stat(media_tree / "Photos/red.jpg")
+    resp = await tclient.get(f"/thumb/Photos/red.jpg?v={st.st_size}-{st.st_mtime_ns}")
+    assert resp.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize("query", ["", "?v=1-2"])
+async def test_unversioned_or_stale_url_must_revalidate(tclient: TestClient, query: str) -> None:
+    resp = await tclient.get(f"/thumb/Photos/red.jpg{query}")
+    assert resp.headers["Cache-Control"] == "private, no-cache"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/thumb/nope.jpg", "/thumb/../secret.jpg", "/thumb/%2e%2e/secret.jpg", "/thumb//etc/passwd"],
+)
+async def test_only_indexed_files_inside_the_root(tclient: TestClient, media_tree: Path,
+                                                  url: str) -> None:
+    (media_tree.parent / "secret.jpg").write_bytes(jpeg_bytes())
+    resp = await tclient.get(url)
+    assert resp.status == 404
+
+
+async def test_file_deleted_after_the_scan_is_404(tclient: TestClient, media_tree: Path) -> None:
+    (media_tree / "Photos/red.jpg").unlink()
+    resp = await tclient.get("/thumb/Photos/red.jpg")
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "file_gone"
+
+
+async def test_no_more_than_workers_thumbnails_are_made_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    active, peak, lock = 0, 0, threading.Lock()
+
+    def slow_maker(source: str, dest: Path, edge: int) -> None:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.05)  # long enough for the others to pile up behind the semaphore
+        with lock:
+            active -= 1
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(b"jpeg")
+
+    monkeypatch.setitem(thumbs.MAKERS, "image", slow_maker)
+    maker = Thumbnailer(tmp_path / "thumbs", workers=2)
+    made = await asyncio.gather(*(maker.get(f"p{i}.jpg", "/nowhere", "image", 1, i)
+                                  for i in range(6)))
+    assert (peak, maker.made, len({m.key for m in made})) == (2, 6, 6)
+
+
+def test_key_depends_on_path_size_and_mtime() -> None:
+    base = thumb_key("a/b.jpg", 10, 1000)
+    assert base == thumb_key("a/b.jpg", 10, 1000)
+    assert len({base, thumb_key("a/c.jpg", 10, 1000), thumb_key("a/b.jpg", 11, 1000),
+                thumb_key("a/b.jpg", 10, 1001), thumb_key("a/b.jpg", 10, 1000, edge=160)}) == 5
+
+
+def test_key_of_a_name_that_is_not_utf8() -> None:
+    name = b"caf\xe9.jpg".decode("utf-8", "surrogateescape")
+    assert thumb_key(name, 1, 1) != thumb_key("caf\ufffd.jpg", 1, 1)
