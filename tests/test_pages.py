@@ -78,7 +78,7 @@ async def oclient(started: Callable[..., Any], odd_library: Path,
 
 async def test_home_lists_tags_with_counts_all_first(client: TestClient) -> None:
     html = await page(client, "/")
-    tags = re.findall(r'<span class="tag-name">([^<]*)</span><span class="count">(\d+)</span>', html)
+    tags = re.findall(r'"tag-name">([^<]*)</span><span class="count">(\d+)</span>', html)
     assert tags[0] == ("All", "7")
     assert ("Beach", "4") in tags
     assert ("beach", "1") in tags

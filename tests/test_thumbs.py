@@ -23,7 +23,8 @@ from mediasrv.thumbs import Thumbnailer, thumb_key
 from .conftest import make_tree, rescan
 
 
-def jpeg_bytes(size: tuple[int, int] = (800, 600), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+def jpeg_bytes(size: tuple[int, int] = (800, 600),
+               color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     """A real JPEG of one colour."""
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, "JPEG", quality=90)
