@@ -1,0 +1,211 @@
+"""The web UI in a real browser: headless Debian Chromium driven by Playwright.
+
+Each test talks to ``python -m mediasrv serve`` running in a subprocess, so
+what is checked is what a user gets: pages, keys, players, Range requests, and
+browsing that carries on while a rescan runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import make_tree
+from ..test_thumbs import h264_bytes, jpeg_bytes
+from .conftest import SCREENSHOTS, Server, make_library
+
+pytestmark = pytest.mark.browser
+
+COLORS = [(200, 60, 60), (60, 160, 90), (60, 90, 200), (220, 170, 50), (150, 70, 190)]
+HOLIDAY = {f"Holiday/img{i + 1}.jpg": jpeg_bytes((800, 600), c) for i, c in enumerate(COLORS)}
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A generated library of real files, plus a known tag and a 4-second H.264 clip."""
+    base = tmp_path_factory.mktemp("ui")
+    root = base / "lib"
+    make_library(root, 120)
+    make_tree(root, {**HOLIDAY, "Clips/clip.mp4": h264_bytes(4.0, (320, 240))}, mtime=None)
+    server = Server(root, base / "cache", base / "server.log")
+    try:
+        server.wait_idle()
+        yield server
+    finally:
+        server.stop()
+
+
+class Tab:
+    """A browser page on one server, collecting script errors as it goes."""
+
+    def __init__(self, browser: Any, server: Server, viewport: dict[str, int]) -> None:
+        self.context = browser.new_context(viewport=viewport, base_url=server.url)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tabs(browser: Any) -> Iterator[Any]:
+    opened: list[Tab] = []
+
+    def open_tab(server: Server, viewport: dict[str, int] = DESKTOP) -> Tab:
+        tab = Tab(browser, server, viewport)
+        opened.append(tab)
+        return tab
+
+    yield open_tab
+    errors = [e for tab in opened for e in tab.errors]
+    for tab in opened:
+        tab.close()
+    assert errors == []
+
+
+def screenshot(page: Any, name: str, tmp_path: Path) -> None:
+    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"))
+
+
+def thumbnails_loaded(page: Any) -> None:
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.tile img'))"
+        ".filter(i => i.getBoundingClientRect().top < innerHeight)"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+
+
+def test_home_tag_grid_and_viewer(small: Server, tabs: Any, tmp_path: Path) -> None:
+    page = tabs(small).page
+    assert page.goto("/").status == 200
+    assert page.locator(".tag").first.inner_text().split() == ["All", "126"]
+    thumbnails_loaded(page)
+    screenshot(page, "home", tmp_path)
+
+    page.get_by_role("link", name=re.compile(r"^Holiday\s+5$")).click()
+    page.wait_for_url("**/tag/Holiday")
+    assert page.locator(".tile .name").all_inner_texts() == [f"img{i}.jpg" for i in range(1, 6)]
+    thumbnails_loaded(page)
+
+    page.locator(".tile").first.click()
+    page.wait_for_url("**/view/Holiday/Holiday/img1.jpg")
+    page.wait_for_function("() => document.getElementById('media').naturalWidth === 800")
+    assert page.locator("#position").inner_text() == "1 / 5"
+
+
+def test_screenshots_of_a_grid_and_the_viewer(small: Server, tabs: Any, tmp_path: Path) -> None:
+    page = tabs(small).page
+    page.goto("/tag/All?page=2")
+    thumbnails_loaded(page)
+    assert page.locator(".tile").count() == 60
+    screenshot(page, "grid", tmp_path)
+    page.locator(".tile.kind-image").nth(7).click()
+    page.wait_for_function("() => document.getElementById('media').complete")
+    screenshot(page, "viewer", tmp_path)
+
+
+def test_arrow_keys_random_and_escape(small: Server, tabs: Any) -> None:
+    page = tabs(small).page
+    page.goto("/view/Holiday/Holiday/img1.jpg")
+    for key, name in [("ArrowRight", "img2"), ("ArrowRight", "img3"), ("ArrowLeft", "img2")]:
+        page.keyboard.press(key)
+        page.wait_for_url(f"**/view/Holiday/Holiday/{name}.jpg")
+        assert page.locator("#name").inner_text() == f"{name}.jpg"
+    with page.expect_navigation():
+        page.keyboard.press("r")
+    assert re.search(r"/view/Holiday/Holiday/img[1-5]\.jpg$", page.url)
+    position = int(page.locator("#position").inner_text().split(" / ")[0]) - 1
+    page.keyboard.press("Escape")
+    page.wait_for_url(f"**/tag/Holiday#f{position}")
+    assert page.locator(f"#f{position}").is_visible()
+
+
+def test_next_image_is_preloaded(small: Server, tabs: Any) -> None:
+    page = tabs(small).page
+    with page.expect_request("**/media/Holiday/img3.jpg") as preloaded:
+        page.goto("/view/Holiday/Holiday/img2.jpg")
+    assert preloaded.value.response().status == 200
+
+
+def test_video_plays_and_seeks_with_range_requests(small: Server, tabs: Any) -> None:
+    page = tabs(small).page
+    ranges: list[tuple[str | None, int]] = []
+    page.on("response", lambda r: ranges.append((r.request.headers.get("range"), r.status))
+            if "/media/Clips/clip.mp4" in r.url else None)
+    page.goto("/view/Clips/Clips/clip.mp4")
+    played, seeked, duration = page.evaluate("""async () => {
+        const v = document.getElementById('media');
+        v.muted = true;
+        await v.play();
+        await new Promise(done => {
+            const check = () => v.currentTime > 0.3 ? done() : requestAnimationFrame(check);
+            check();
+        });
+        const played = v.currentTime;
+        v.pause();
+        const seeked = new Promise(done => v.addEventListener('seeked', done, {once: true}));
+        v.currentTime = 3.0;
+        await seeked;
+        return [played, v.currentTime, v.duration];
+    }""")
+    assert played > 0.3
+    assert seeked == pytest.approx(3.0, abs=0.05)
+    assert duration == pytest.approx(4.0, abs=0.15)
+    assert any(header and header.startswith("bytes=") and status == 206
+               for header, status in ranges), ranges
+
+
+@pytest.mark.parametrize("url", ["/", "/tag/All", "/view/Holiday/Holiday/img1.jpg",
+                                 "/view/Clips/Clips/clip.mp4", "/search?q=img"])
+def test_pages_fit_a_phone(small: Server, tabs: Any, url: str) -> None:
+    page = tabs(small, PHONE).page
+    page.goto(url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.locator(".top").bounding_box()["width"] == PHONE["width"]
+
+
+def test_phone_screenshots(small: Server, tabs: Any, tmp_path: Path) -> None:
+    page = tabs(small, PHONE).page
+    page.goto("/tag/All")
+    thumbnails_loaded(page)
+    screenshot(page, "phone-grid", tmp_path)
+    page.goto("/view/Holiday/Holiday/img3.jpg")
+    page.wait_for_function("() => document.getElementById('media').complete")
+    screenshot(page, "phone-viewer", tmp_path)
+
+
+def test_search_from_the_top_bar(small: Server, tabs: Any) -> None:
+    page = tabs(small).page
+    page.goto("/")
+    page.keyboard.press("/")
+    page.keyboard.type("holiday img3")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=holiday+img3")
+    assert page.locator(".tile .name").all_inner_texts() == ["img3.jpg"]
+
+
+def test_viewer_says_when_its_file_vanished(tmp_path: Path, start_server: Any,
+                                            tabs: Any) -> None:
+    root = make_tree(tmp_path / "lib", HOLIDAY)
+    server = start_server(root)
+    page = tabs(server).page
+    page.goto("/view/Holiday/Holiday/img2.jpg")
+    (root / "Holiday/img2.jpg").unlink()
+    page.click("#rescan")
+    notice = page.locator("#notice")
+    notice.wait_for(state="visible")
+    assert notice.inner_text().startswith("This file was removed from the library")
+    page.click("#notice-back")
+    page.wait_for_url("**/tag/Holiday")
+    assert page.locator(".tile .name").all_inner_texts() == [
+        "img1.jpg", "img3.jpg", "img4.jpg", "img5.jpg"]
