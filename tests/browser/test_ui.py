@@ -209,3 +209,82 @@ def test_viewer_says_when_its_file_vanished(tmp_path: Path, start_server: Any,
     page.wait_for_url("**/tag/Holiday")
     assert page.locator(".tile .name").all_inner_texts() == [
         "img1.jpg", "img3.jpg", "img4.jpg", "img5.jpg"]
+
+
+def browse_step(page: Any, step: int) -> str:
+    """One user action on ``page``; returns what was done. Each must load a whole page."""
+    kind = step % 6
+    if kind == 0:
+        response = page.goto("/tag/All?page=2")
+        assert response.status == 200
+        assert page.locator(".tile").count() == 60
+        return "grid"
+    if kind == 1:
+        with page.expect_navigation() as nav:
+            page.locator(".tile").nth(step % 60).click()
+        assert nav.value.status == 200
+        page.locator("#name").wait_for()
+        return "open a file"
+    if kind == 2:
+        with page.expect_navigation() as nav:
+            page.keyboard.press("ArrowRight")
+        assert nav.value.status == 200
+        return "next"
+    if kind == 3:
+        with page.expect_navigation() as nav:
+            page.keyboard.press("r")
+        assert nav.value.status == 200
+        page.locator("#name").wait_for()
+        return "random"
+    if kind == 4:
+        response = page.goto("/")
+        assert response.status == 200
+        assert page.locator(".tag").first.inner_text().split()[0] == "All"
+        return "home"
+    response = page.goto("/search?q=sunset")
+    assert response.status == 200
+    assert page.locator(".tile").count() > 0
+    return "search"
+
+
+@pytest.mark.timeout(180)
+def test_browsing_carries_on_during_a_rescan(tmp_path: Path, start_server: Any,
+                                             tabs: Any) -> None:
+    """Tens of thousands of files: one tab watches the banner, another keeps browsing."""
+    root = tmp_path / "big"
+    make_library(root, 60_000, empty=True)
+    make_tree(root, HOLIDAY)
+    server = start_server(root)
+    generation = server.status()["generation"]
+    make_tree(root, {f"Fresh/new{i}.jpg": jpeg_bytes((400, 300), c)
+                     for i, c in enumerate(COLORS[:3], 1)})
+
+    watcher = tabs(server).page
+    watcher.goto("/tag/Holiday")
+    browser = tabs(server).page
+    browser.goto("/")
+    banner = watcher.locator("#banner")
+    watcher.click("#rescan")
+    banner.wait_for(state="visible")
+    assert banner.inner_text().startswith("Scanning the library")
+
+    done, during = [], 0
+    while True:
+        done.append(browse_step(browser, len(done)))
+        if server.status()["scanning"]:
+            during += 1  # this step began and ended while the scan ran
+        elif len(done) >= 6:
+            break
+    assert during >= 1, done
+
+    watcher.wait_for_function(
+        "() => document.getElementById('banner-text').textContent.startsWith('Scan finished')")
+    assert re.match(r"Scan finished: 60,008 files \(\+3\)\.", banner.inner_text())
+    assert watcher.locator("#st-gen").inner_text() == str(generation + 1)
+    assert watcher.locator("#st-files").inner_text() == "60,008"
+    banner.wait_for(state="hidden")
+
+    browser.goto("/tag/Fresh")
+    assert browser.locator(".tile .name").all_inner_texts() == ["new1.jpg", "new2.jpg",
+                                                               "new3.jpg"]
+    thumbnails_loaded(browser)
