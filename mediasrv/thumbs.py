@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import threading
@@ -25,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
@@ -39,15 +39,29 @@ ICONS = ("image", "video", "audio", "other", "broken")
 
 @dataclass(frozen=True)
 class Thumb:
-    """What to send for one thumbnail: a JPEG file, or the name of an icon."""
+    """What to send for one thumbnail: JPEG bytes, or the name of an icon."""
 
     key: str
-    jpeg: Path | None
+    jpeg: bytes | None
     icon: str | None
 
     @property
     def etag(self) -> str:
-        return f'"{self.key[:32]}-{self.icon or "jpg"}"'
+        return etag(self.key)
+
+
+def etag(key: str) -> str:
+    """The ETag of thumbnail ``key``: the key names the content, so it names the result."""
+    return f'"t{VERSION}-{key[:32]}"'
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A thumbnail's key, the file's version (``size-mtime_ns``) and the cached result."""
+
+    key: str
+    version: str
+    found: Thumb | None
 
 
 def thumb_key(path: str, size: int, mtime_ns: int, edge: int = SIZE) -> str:
@@ -58,17 +72,16 @@ def thumb_key(path: str, size: int, mtime_ns: int, edge: int = SIZE) -> str:
     return h.hexdigest()
 
 
-def make_image(source: str, dest: Path, edge: int = SIZE) -> None:
+def make_image(source: str, edge: int = SIZE) -> bytes:
     """A JPEG thumbnail of the picture at ``source``; raises if it cannot be read."""
     with Image.open(source) as img:
         img.draft("RGB", (edge, edge))  # JPEG: decode at 1/2..1/8 scale, much faster
         img.seek(0)
         img.load()
-        img = ImageOps.exif_transpose(img)
-        _save(img, dest, edge)
+        return _jpeg(ImageOps.exif_transpose(img), edge)
 
 
-def make_video(source: str, dest: Path, edge: int = SIZE) -> None:
+def make_video(source: str, edge: int = SIZE) -> bytes:
     """A JPEG poster frame of the video at ``source`` (a tenth of the way in, at most 5 s)."""
     import av
 
@@ -93,37 +106,38 @@ def make_video(source: str, dest: Path, edge: int = SIZE) -> None:
             frame = next(container.decode(stream), None)
         if frame is None:
             raise ValueError("no video frame could be decoded")
-        _save(frame.to_image(), dest, edge)
+        return _jpeg(frame.to_image(), edge)
 
 
 def _seconds(value: int | None, base: Fraction | None) -> float | None:
     return float(value * base) if value is not None and base else None
 
 
-def _save(img: Image.Image, dest: Path, edge: int) -> None:
+def _jpeg(img: Image.Image, edge: int) -> bytes:
     if img.mode not in ("RGB", "L"):
         background = Image.new("RGB", img.size, (24, 26, 30))
         rgba = img.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         img = background
     img.thumbnail((edge, edge), Image.Resampling.LANCZOS)
-    _write_atomic(dest, lambda f: img.save(f, "JPEG", quality=QUALITY, optimize=True))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=QUALITY, optimize=True)
+    return out.getvalue()
 
 
-def _write_atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
+def _write_atomic(dest: Path, data: bytes) -> None:
     """Write ``dest`` under a temp name and rename it: a reader never sees half a file."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            write(f)
+        tmp.write_bytes(data)
         os.replace(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
 
 
-MAKERS = {"image": make_image, "video": make_video}
+MAKERS: dict[str, Callable[[str, int], bytes]] = {"image": make_image, "video": make_video}
 
 
 class Thumbnailer:
@@ -144,22 +158,35 @@ class Thumbnailer:
     def cached(self, key: str) -> Thumb | None:
         """The thumbnail for ``key`` if it was made before (by any process)."""
         jpeg, icon = self.paths(key)
-        if jpeg.is_file():
-            return Thumb(key, jpeg, None)
+        with contextlib.suppress(FileNotFoundError):
+            return Thumb(key, jpeg.read_bytes(), None)
         try:
             name = icon.read_text().strip()
         except (FileNotFoundError, UnicodeDecodeError):
             return None
         return Thumb(key, None, name if name in ICONS else "broken")
 
-    async def get(self, path: str, real: str, kind: str, size: int, mtime_ns: int) -> Thumb:
-        """The thumbnail of indexed ``path`` (on disk at ``real``), made if needed."""
-        key = thumb_key(path, size, mtime_ns, self.edge)
+    def look_up(self, path: str, real: str, kind: str) -> Lookup:
+        """What is known of ``path``'s thumbnail, from the file as it is on disk now.
+
+        Blocking (a stat and a read): call it off the event loop. Raises
+        OSError if the file is gone.
+        """
+        st = os.stat(real)
+        key = thumb_key(path, st.st_size, st.st_mtime_ns, self.edge)
         if kind not in MAKERS:
-            return Thumb(key, None, kind if kind in ICONS else "other")
-        found = await asyncio.to_thread(self.cached, key)
-        if found is not None:
-            return found
+            found: Thumb | None = Thumb(key, None, kind if kind in ICONS else "other")
+        else:
+            found = self.cached(key)
+        return Lookup(key, f"{st.st_size}-{st.st_mtime_ns}", found)
+
+    async def get(self, path: str, real: str, kind: str) -> Thumb:
+        """The thumbnail of indexed ``path`` (on disk at ``real``), made if needed."""
+        known = await asyncio.to_thread(self.look_up, path, real, kind)
+        return known.found or await self.make(known.key, real, kind)
+
+    async def make(self, key: str, real: str, kind: str) -> Thumb:
+        """Make the thumbnail ``key`` of ``real``, at most ``workers`` at a time."""
         task = self._making.get(key)
         if task is None:
             # Its own task, not the request's: a client that goes away does not
@@ -171,20 +198,27 @@ class Thumbnailer:
 
     async def _produce(self, key: str, real: str, kind: str) -> Thumb:
         async with self._slots:
+            self.made += 1
             return await asyncio.to_thread(self._make, key, real, kind)
 
     def _make(self, key: str, real: str, kind: str) -> Thumb:
         jpeg, icon = self.paths(key)
         try:
-            MAKERS[kind](real, jpeg, self.edge)
+            data = MAKERS[kind](real, self.edge)
         except MemoryError:
             raise
-        except Exception as exc:  # any decoder failure: show an icon, remember it
-            log.info("no thumbnail for %s (%s: %s); using an icon", os.fsdecode(real),
+        except Exception as exc:  # any decoder failure: show an icon, and remember that
+            log.info("no thumbnail for %s (%s: %s); showing an icon", os.fsdecode(real),
                      type(exc).__name__, exc)
-            with contextlib.suppress(OSError):
-                _write_atomic(icon, lambda f: f.write(b"broken\n"))
-            self.made += 1
+            self._keep(icon, b"broken\n")
             return Thumb(key, None, "broken")
-        self.made += 1
-        return Thumb(key, jpeg, None)
+        self._keep(jpeg, data)
+        return Thumb(key, data, None)
+
+    @staticmethod
+    def _keep(dest: Path, data: bytes) -> None:
+        """Cache ``data`` on disk; a cache that cannot be written only costs time."""
+        try:
+            _write_atomic(dest, data)
+        except OSError as exc:
+            log.warning("cannot write thumbnail cache %s: %s", dest, exc)

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from mediasrv import thumbs
+from mediasrv.resources import resource_dir
 from mediasrv.server.pages import THUMBS
 from mediasrv.settings import Settings
 from mediasrv.thumbs import Thumbnailer, thumb_key
@@ -112,8 +113,7 @@ async def test_files_without_a_picture_get_an_icon(tclient: TestClient, path: st
     resp = await tclient.get(f"/thumb/{path}")
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "image/svg+xml"
-    assert resp.headers["ETag"].endswith(f'-{icon}"')
-    assert (await resp.read()).startswith(b"<svg")
+    assert await resp.read() == (resource_dir("web") / f"static/icons/{icon}.svg").read_bytes()
 
 
 async def test_thumbnail_is_cached_on_disk_and_not_made_again(tclient: TestClient) -> None:
@@ -168,12 +168,25 @@ async def test_same_thumbnail_asked_many_times_at_once_is_made_once(tclient: Tes
     assert tclient.app[THUMBS].made == 1
 
 
+async def test_thumbnail_that_cannot_be_cached_is_still_served(
+    tclient: TestClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(dest: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(thumbs, "_write_atomic", refuse)
+    img = await thumb_image(tclient, "Photos/red.jpg")
+    assert img.size == (320, 240)
+    assert list(tclient.app[THUMBS].directory.glob("*/*")) == []
+
+
 async def test_etag_and_if_none_match(tclient: TestClient) -> None:
     first = await tclient.get("/thumb/Photos/red.jpg")
     etag = first.headers["ETag"]
     again = await tclient.get("/thumb/Photos/red.jpg", headers={"If-None-Match": etag})
     assert again.status == 304
     assert again.headers["ETag"] == etag
+    assert tclient.app[THUMBS].made == 1
 
 
 async def test_versioned_url_is_cached_for_good(tclient: TestClient, media_tree: Path) -> None:
@@ -211,7 +224,7 @@ async def test_no_more_than_workers_thumbnails_are_made_at_once(
 ) -> None:
     active, peak, lock = 0, 0, threading.Lock()
 
-    def slow_maker(source: str, dest: Path, edge: int) -> None:
+    def slow_maker(source: str, edge: int) -> bytes:
         nonlocal active, peak
         with lock:
             active += 1
@@ -219,13 +232,11 @@ async def test_no_more_than_workers_thumbnails_are_made_at_once(
         time.sleep(0.05)  # long enough for the others to pile up behind the semaphore
         with lock:
             active -= 1
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(b"jpeg")
+        return b"jpeg"
 
     monkeypatch.setitem(thumbs.MAKERS, "image", slow_maker)
     maker = Thumbnailer(tmp_path / "thumbs", workers=2)
-    made = await asyncio.gather(*(maker.get(f"p{i}.jpg", "/nowhere", "image", 1, i)
-                                  for i in range(6)))
+    made = await asyncio.gather(*(maker.make(f"key{i}", "/nowhere", "image") for i in range(6)))
     assert (peak, maker.made, len({m.key for m in made})) == (2, 6, 6)
 
 

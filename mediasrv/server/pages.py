@@ -14,7 +14,6 @@ import asyncio
 import hashlib
 import logging
 import math
-import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from ..errors import FileGone, FileNotIndexed, IndexNotReady, MediasrvError, Unk
 from ..names import ALL_TAG, display, kind_of, split_ext, url_unquote
 from ..resources import resource_dir
 from ..snapshot import Snapshot
-from ..thumbs import ICONS, Thumbnailer
+from ..thumbs import ICONS, Thumbnailer, etag
 from . import middleware, params
 from .api import on_disk, pick_existing, report_vanished
 from .keys import CACHE, LIBRARY, RNG
@@ -372,34 +371,27 @@ async def search(request: web.Request) -> web.StreamResponse:
 async def thumb(request: web.Request) -> web.StreamResponse:
     """A thumbnail of an indexed file: JPEG when one can be made, else a kind icon (SVG)."""
     path, real = await indexed_file(request, "/thumb/")
-    try:
-        st = await asyncio.to_thread(os.stat, real)
-    except OSError:
-        raise FileGone(path) from None  # deleted between the check and now
     thumbs = request.app[THUMBS]
     kind = kind_of(split_ext(path.rpartition("/")[2])[1])
-    version = f"{st.st_size}-{st.st_mtime_ns}"
-    exact = params.query(request).get("v") == version
+    try:
+        known = await asyncio.to_thread(thumbs.look_up, path, real, kind)
+    except OSError:
+        raise FileGone(path) from None  # deleted since indexed_file looked
+    exact = params.query(request).get("v") == known.version
     headers = {
+        "ETag": etag(known.key),
         "Cache-Control": FOREVER if exact else "private, no-cache",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
     }
-    made = await thumbs.get(path, real, kind, st.st_size, st.st_mtime_ns)
-    headers["ETag"] = made.etag
-    if made.etag in request.headers.get("If-None-Match", ""):
+    if headers["ETag"] in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=headers)
+    made = known.found or await thumbs.make(known.key, real, kind)
     if made.jpeg is not None:
-        try:
-            body = await asyncio.to_thread(made.jpeg.read_bytes)
-        except FileNotFoundError:  # the cache was cleaned under us: an icon this time
-            body = None
-        if body is not None:
-            return web.Response(body=body, content_type="image/jpeg", headers=headers)
-        headers["Cache-Control"] = "no-store"
-    icon = made.icon or kind
-    return web.Response(body=request.app[ICON_SVG][icon if icon in ICONS else "other"],
-                        content_type="image/svg+xml", headers=headers)
+        return web.Response(body=made.jpeg, content_type="image/jpeg", headers=headers)
+    icon = made.icon if made.icon in ICONS else "other"
+    return web.Response(body=request.app[ICON_SVG][icon], content_type="image/svg+xml",
+                        headers=headers)
 
 
 @routes.get("/static/{name:.+}")
