@@ -41,6 +41,8 @@ class Scan:
     status: str = "queued"  # queued, running, published, unchanged, failed
     phase: str | None = None
     files_seen: int = 0
+    phase_done: int | None = None  # progress in a phase with a known total (probing)
+    phase_total: int | None = None
     queued_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
@@ -60,6 +62,8 @@ class Scan:
             "status": self.status,
             "phase": self.phase,
             "files_seen": self.files_seen,
+            "phase_done": self.phase_done,
+            "phase_total": self.phase_total,
             "queued_at": self.queued_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
@@ -70,6 +74,7 @@ class Scan:
             "changed": result.get("changed"),
             "duration_s": result.get("duration_s"),
             "walk": result.get("walk"),
+            "probe": result.get("probe"),
             "error": self.error,
         }
 
@@ -238,6 +243,7 @@ class RescanCoordinator:
                 if kind == "progress":
                     scan.phase = str(message.get("phase"))
                     scan.files_seen = int(message.get("files", scan.files_seen))
+                    scan.phase_done, scan.phase_total = message.get("done"), message.get("total")
                     self._emit("progress", scan)
                 elif kind == "result":
                     result = message

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import db
 from .builder import Probed, build
 from .cache import CacheDir
+from .probe import PROBE_VERSION, ProbeStats, probe_records
 from .scanner import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class ScanResult:
     changed: int
     duration_s: float
     walk: dict[str, object] = field(default_factory=dict)
+    probe: dict[str, object] = field(default_factory=lambda: ProbeStats().as_dict())
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -120,6 +122,8 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None) -> S
             )
 
         carried = _probed(current, unchanged) if previous and current else {}
+        fresh, probe_stats = _probe_new(root_real, records, unchanged, carried, current, report)
+        carried.update(fresh)
         number = cache.next_number()
         report({"phase": "building", "files": len(records), "generation": number})
         built = build(
@@ -128,13 +132,47 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None) -> S
                 "scan_seconds": round(time.perf_counter() - started, 3),
                 "skipped": stats.skipped,
                 "walk": stats.as_dict(),
+                "probe_version": PROBE_VERSION,
             },
             phase=lambda name: report({"phase": name, "files": len(records)}),
         )
     return ScanResult(
         "published", built.number, str(built.path), built.files, built.tags,
         added, removed, changed, round(time.perf_counter() - started, 3), stats.as_dict(),
+        probe_stats.as_dict(),
     )
+
+
+def _probe_new(
+    root: str, records: list[Record], unchanged: set[str], carried: dict[str, Probed],
+    current: Path | None, report: Progress,
+) -> tuple[dict[str, Probed], ProbeStats]:
+    """Probe new and changed files (and, once, files an older prober never read)."""
+    retry_old = current is not None and _probe_version(current) < PROBE_VERSION
+    todo = [r for r in records if r.path not in unchanged
+            or (retry_old and r.path not in carried)]
+    found, probe_stats = probe_records(
+        root, todo,
+        progress=lambda done, total: report(
+            {"phase": "probing", "files": len(records), "done": done, "total": total}),
+    )
+    if probe_stats.failed:
+        log.warning("could not read the metadata of %d of %d new or changed files, e.g. %s",
+                    probe_stats.failed, len(todo), "; ".join(probe_stats.examples or [])[:300])
+    return found, probe_stats
+
+
+def _probe_version(path: Path) -> int:
+    """The prober version that built generation ``path`` (0: built without probing)."""
+    try:
+        conn = db.connect_ro(path)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'probe_version'").fetchone()
+        finally:
+            conn.close()
+        return int(row[0]) if row else 0
+    except (sqlite3.Error, ValueError, TypeError):
+        return 0
 
 
 def lower_priority() -> None:

@@ -1,0 +1,210 @@
+"""Read the cheap metadata of media files: image size, video size and duration, audio duration.
+
+The scan process probes only new and changed files (unchanged ones carry their
+metadata over from the current generation). A probe reads headers, never
+pixels: Pillow's ``Image.open`` parses the header lazily, and PyAV's
+``av.open`` reads the container's index. A file that cannot be read stays
+unprobed and is counted; it never fails a scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+from .builder import Probed
+from .names import display
+from .scanner import Record
+
+log = logging.getLogger(__name__)
+
+PROBED_KINDS = ("image", "video", "audio")
+# Below this many videos and songs a thread pool costs more than it saves.
+POOL_THRESHOLD = 16
+MAX_WORKERS = 4
+# Bump when probing learns something new: files of older generations are probed again.
+PROBE_VERSION = 1
+
+
+class ProbeError(Exception):
+    """A file whose metadata could not be read."""
+
+
+@dataclass
+class ProbeStats:
+    """How many files a scan probed, and what became of them."""
+
+    candidates: int = 0  # new or changed media files
+    probed: int = 0  # files opened and read successfully
+    failed: int = 0  # files opened that could not be read (corrupt, unsupported)
+    skipped: int = 0  # empty files and formats no prober reads, never opened
+    seconds: float = 0.0
+    examples: list[str] | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def wants_probe(rec: Record) -> bool:
+    """Whether ``rec`` is a media file that probing could tell something about."""
+    return rec.kind in PROBED_KINDS and rec.size > 0
+
+
+def probe_file(path: str, kind: str) -> Probed:
+    """The metadata of one file; raises ProbeError if it cannot be read."""
+    try:
+        if kind == "image":
+            return _probe_image(path)
+        if kind in ("video", "audio"):
+            return _probe_av(path, kind)
+    except ProbeError:
+        raise
+    except Exception as exc:  # any decoder's complaint means "unreadable"
+        raise ProbeError(f"{type(exc).__name__}: {exc}") from exc
+    raise ProbeError(f"no prober for kind {kind!r}")
+
+
+def _probe_image(path: str) -> Probed:
+    from PIL import Image
+
+    # open() reads the header only; pixels are decoded by load(), never called here.
+    with Image.open(path) as im:
+        width, height = im.size
+    if width <= 0 or height <= 0:
+        raise ProbeError(f"bad image size {width}x{height}")
+    return Probed(width=int(width), height=int(height))
+
+
+def _probe_av(path: str, kind: str) -> Probed:
+    import av
+
+    with _av_source(path) as source, av.open(source, metadata_errors="ignore") as container:
+        duration: float | None = None
+        if container.duration is not None and container.duration > 0:
+            duration = container.duration / av.time_base
+        width = height = None
+        if kind == "video":
+            video = next(iter(container.streams.video), None)
+            if video is None:
+                raise ProbeError("no video stream")
+            width, height = video.codec_context.width or None, video.codec_context.height or None
+            if duration is None and video.duration and video.time_base:
+                duration = float(video.duration * video.time_base)
+        elif not container.streams.audio:
+            raise ProbeError("no audio stream")
+    if duration is None and width is None:
+        raise ProbeError("neither a duration nor a picture size")
+    return Probed(width=width, height=height,
+                  duration=round(duration, 3) if duration is not None else None)
+
+
+class _av_source:
+    """A path PyAV can take, or an open file for names that are not valid UTF-8."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.file: object | None = None
+
+    def __enter__(self) -> object:
+        try:
+            self.path.encode("utf-8")
+            return self.path
+        except UnicodeEncodeError:
+            self.file = open(self.path, "rb")  # noqa: SIM115 - closed in __exit__
+            return self.file
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()  # type: ignore[attr-defined]
+
+
+def _image_extensions() -> frozenset[str]:
+    from PIL import Image
+
+    return frozenset(ext.lstrip(".").lower() for ext in Image.registered_extensions())
+
+
+def probe_records(
+    root: str,
+    records: Sequence[Record],
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    progress_every: float = 0.2,
+) -> tuple[dict[str, Probed], ProbeStats]:
+    """Probe ``records`` (files under ``root``); returns {path: Probed} and counts.
+
+    ``progress(done, total)`` is called now and then from the calling thread.
+    """
+    started = time.perf_counter()
+    stats = ProbeStats(candidates=len(records), examples=[])
+    todo: list[Record] = []
+    images = _image_extensions() if any(r.kind == "image" for r in records) else frozenset()
+    for rec in records:
+        if not wants_probe(rec) or (rec.kind == "image" and rec.ext not in images):
+            stats.skipped += 1
+        else:
+            todo.append(rec)
+    found: dict[str, Probed] = {}
+    lock = threading.Lock()
+
+    def one(rec: Record) -> None:
+        try:
+            result = probe_file(os.path.join(root, rec.path), rec.kind)
+        except (ProbeError, OSError) as exc:
+            with lock:
+                stats.failed += 1
+                if stats.examples is not None and len(stats.examples) < 20:
+                    stats.examples.append(f"{display(rec.path)}: {exc}")
+            log.info("not probed: %s (%s)", display(rec.path), exc)
+            return
+        with lock:
+            stats.probed += 1
+            found[rec.path] = result
+
+    total = len(todo)
+    done = 0
+    next_report = time.monotonic() + progress_every
+
+    def tick() -> None:
+        nonlocal done, next_report
+        done += 1
+        if progress and time.monotonic() >= next_report:
+            progress(done, total)
+            next_report = time.monotonic() + progress_every
+
+    if progress:
+        progress(0, total)
+    # Images are parsed in Python, under the GIL: threads only slow them down
+    # (measured: 330 warm JPEGs 0.039 s serial, 0.064 s on 4 threads). FFmpeg
+    # opens containers without the GIL: threads overlap them (300 MP4s 0.17 s
+    # serial, 0.10 s on 2 threads), and overlap waiting on a slow disk.
+    av_todo = [r for r in todo if r.kind != "image"]
+    image_todo = [r for r in todo if r.kind == "image"]
+    count = workers if workers is not None else min(MAX_WORKERS, os.cpu_count() or 1)
+    # Decoders may warn about odd files; a warning is not a reason to give up on one.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if len(av_todo) < POOL_THRESHOLD or count <= 1:
+            for rec in todo:
+                one(rec)
+                tick()
+        else:
+            with ThreadPoolExecutor(count, thread_name_prefix="probe") as pool:
+                pending = [pool.submit(one, rec) for rec in av_todo]
+                for rec in image_todo:  # meanwhile, on this thread
+                    one(rec)
+                    tick()
+                for future in pending:
+                    future.result()
+                    tick()
+    if progress:
+        progress(total, total)
+    stats.seconds = round(time.perf_counter() - started, 3)
+    return found, stats
