@@ -150,6 +150,12 @@ class Pool:
         for conn in conns:
             with contextlib.suppress(Exception):
                 await conn.close()
+            # close() returns once the worker thread has closed the connection,
+            # a moment before the thread itself exits; wait for that too, so a
+            # closed pool holds no thread at all (aiosqlite keeps it private).
+            thread = getattr(conn, "_thread", None)
+            if thread is not None and thread.is_alive():
+                await asyncio.to_thread(thread.join, 5)
 
 
 class SqliteSnapshot(Snapshot):

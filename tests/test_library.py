@@ -1,0 +1,148 @@
+"""Leases, swaps and retirement: the guarantees every request relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from mediasrv.cache import CacheDir
+from mediasrv.errors import IndexNotReady
+from mediasrv.library import Library
+from mediasrv.scanjob import run_scan
+from mediasrv.snapshot import open_snapshot
+
+from .conftest import SMALL_TREE, make_tree
+
+
+class Generations:
+    """Publishes a new generation of a small tree on every call."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = make_tree(tmp_path / "lib", SMALL_TREE)
+        self.cache = CacheDir(tmp_path / "cache")
+        self.n = 0
+
+    async def next(self, state: str = "sqlite") -> object:
+        self.n += 1
+        make_tree(self.root, {f"added/{self.n}.jpg": "x"})
+        result = await asyncio.to_thread(run_scan, self.root, self.cache)
+        return await open_snapshot(Path(result.db_path), state)
+
+
+@pytest.fixture
+def gens(tmp_path: Path) -> Generations:
+    return Generations(tmp_path)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def threads() -> int:
+    """Threads other than the event loop's default executor (a bounded pool)."""
+    return sum(1 for t in threading.enumerate() if not t.name.startswith("asyncio_"))
+
+
+async def test_no_generation_yet_is_index_not_ready() -> None:
+    with pytest.raises(IndexNotReady):
+        async with Library().snapshot():
+            pass
+
+
+async def test_swap_repoints_new_requests(gens: Generations) -> None:
+    library = Library()
+    library.swap(await gens.next())
+    library.swap(await gens.next())
+    async with library.snapshot() as snap:
+        assert snap.generation == 2
+        assert (await snap.page("added", 0, 10))[0] == 2
+    await library.close()
+
+
+async def test_lease_keeps_reading_its_generation_across_a_swap(gens: Generations) -> None:
+    library = Library()
+    library.swap(await gens.next())
+    async with library.snapshot() as old:
+        old_path = old.path
+        library.swap(await gens.next())
+        assert library.generation == 2
+        await asyncio.sleep(0.05)
+        # still generation 1, file still on disk, connections still open
+        assert old.generation == 1
+        assert (await old.page("added", 0, 10))[0] == 1
+        assert old_path.exists()
+        async with library.snapshot() as new:
+            assert new.generation == 2
+    # the last lease ended: the file goes at once, connections right after
+    assert not old_path.exists()
+    await library.settled()
+    assert library.live_paths() == {gens.cache.gen_path(2)}
+    await library.close()
+
+
+async def test_unleased_generation_is_retired_at_the_swap(gens: Generations) -> None:
+    library = Library()
+    first = await gens.next()
+    library.swap(first)
+    library.swap(await gens.next())
+    assert not first.path.exists()  # type: ignore[attr-defined]
+    await library.close()
+
+
+async def test_retirement_waits_for_the_last_of_many_leases(gens: Generations) -> None:
+    library = Library()
+    library.swap(await gens.next())
+    release = [asyncio.Event() for _ in range(5)]
+
+    async def reader(event: asyncio.Event) -> int:
+        async with library.snapshot() as snap:
+            await event.wait()
+            return (await snap.page("All", 0, 100))[0]
+
+    tasks = [asyncio.create_task(reader(e)) for e in release]
+    await asyncio.sleep(0)
+    old_path = library.current.path  # type: ignore[union-attr]
+    library.swap(await gens.next())
+    for event in release[:-1]:
+        event.set()
+    await asyncio.sleep(0.05)
+    assert old_path.exists()
+    release[-1].set()
+    assert await asyncio.gather(*tasks) == [8] * 5
+    assert not old_path.exists()
+    await library.close()
+
+
+async def test_swapping_in_the_served_generation_is_refused(gens: Generations) -> None:
+    library = Library()
+    snap = await gens.next()
+    library.swap(snap)
+    with pytest.raises(ValueError, match="already being served"):
+        library.swap(snap)  # type: ignore[arg-type]
+    await library.close()
+
+
+@pytest.mark.parametrize("state", ["sqlite", "memory"])
+async def test_no_leak_across_100_swaps(gens: Generations, state: str) -> None:
+    if state == "memory":
+        pytest.importorskip("mediasrv.memory")
+    library = Library()
+    library.swap(await gens.next(state))
+    await library.settled()
+    fds, nthreads = open_fds(), threads()
+    for i in range(100):
+        if i % 7 == 0:  # some swaps happen while a request holds a lease
+            async with library.snapshot() as snap:
+                library.swap(await gens.next(state))
+                await snap.tags()
+        else:
+            library.swap(await gens.next(state))
+    await library.settled()
+    assert (open_fds(), threads()) == (fds, nthreads)
+    on_disk = sorted(p.name for p in gens.cache.path.glob("gen-*"))
+    assert on_disk == ["gen-000101.db"]
+    await library.close()
