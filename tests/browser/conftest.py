@@ -75,6 +75,20 @@ class Server:
                 raise TimeoutError(f"mediasrv not idle: {self.log_path.read_text()[-2000:]}")
             time.sleep(0.1)
 
+    def wait_listening(self, timeout: float = 30) -> None:
+        """Wait until the server answers HTTP (its index may still be building)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mediasrv exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                self.status()
+                return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -109,13 +123,16 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Any]:
-    """``start_server(root)``: a running server whose first scan has finished."""
+    """``start_server(root)``: a running server whose first scan has finished.
+
+    With ``idle=False`` it returns as soon as the server answers.
+    """
     servers: list[Server] = []
 
-    def start(root: Path, name: str = "server") -> Server:
+    def start(root: Path, name: str = "server", *, idle: bool = True) -> Server:
         server = Server(root, tmp_path / f"{name}-cache", tmp_path / f"{name}.log")
         servers.append(server)
-        server.wait_idle()
+        server.wait_idle() if idle else server.wait_listening()
         return server
 
     yield start

@@ -187,7 +187,7 @@
     const stillHere = await checkCurrentView();
     const text = `Scan finished: ${number.format(scan.files || 0)} files (${changes.join(" ") || "updated"}).`;
     showBanner(text, {
-      hideAfter: 8000,
+      hideAfter: 6000,
       action: stillHere ? { text: "Show changes", href: window.location.href } : null,
     });
   }
