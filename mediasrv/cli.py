@@ -13,8 +13,11 @@ import dataclasses
 import errno
 import logging
 import os
+import shutil
 import signal
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -115,23 +118,71 @@ def db_path(settings: Settings, out: TextIO = sys.stdout) -> int:
 
 
 class ProgressLine:
-    """Scan progress: one rewritten line on a terminal, plain lines otherwise."""
+    """Scan progress: a bar rewritten in place on a terminal, plain lines otherwise.
 
-    def __init__(self, stream: TextIO) -> None:
+    On a terminal: ``probing   [#####.....]  412/1,000  12s``, at most ten
+    updates a second. Elsewhere (a log, a pipe): one line when a phase starts,
+    and one every ``every`` seconds while it lasts, so a long scan shows life.
+    """
+
+    BAR = 24
+
+    def __init__(self, stream: TextIO, *, every: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
         self.tty = stream.isatty()
+        self.every = every
+        self.clock = clock
         self.phase: str | None = None
+        self.started = clock()
+        self.last_write = float("-inf")
+        self.hooked: list[logging.Handler] = []
 
     def __call__(self, event: dict[str, Any]) -> None:
-        phase, files = event.get("phase"), event.get("files", 0)
+        phase, now = str(event.get("phase")), self.clock()
+        new_phase = phase != self.phase
+        self.phase = phase
+        finished = event.get("done") is not None and event.get("done") == event.get("total")
         if self.tty:
-            self.stream.write(f"\r\x1b[K{phase}… {files:,} files")
+            if not self.hooked:  # log lines would otherwise land in the middle of the bar
+                self.hooked = [h for h in logging.getLogger().handlers
+                               if getattr(h, "stream", None) is self.stream]
+                for handler in self.hooked:
+                    handler.addFilter(self._clear_for_log)
+            if new_phase or finished or now - self.last_write >= 0.1:
+                width = shutil.get_terminal_size((80, 24)).columns
+                self.stream.write("\r\x1b[K" + self.line(event, now)[: width - 1])
+                self.stream.flush()
+                self.last_write = now
+        elif new_phase or (finished and event.get("total")) or now - self.last_write >= self.every:
+            self.stream.write(self.line(event, now) + "\n")
             self.stream.flush()
-        elif phase != self.phase:
-            self.stream.write(f"{phase}… {files:,} files\n")
-        self.phase = str(phase)
+            self.last_write = now
+
+    def line(self, event: dict[str, Any], now: float) -> str:
+        """One line of text for ``event``: the phase, a bar when its total is known, counts."""
+        phase, files = str(event.get("phase")), int(event.get("files") or 0)
+        done, total = event.get("done"), event.get("total")
+        elapsed = f"{now - self.started:.0f}s"
+        if isinstance(done, int) and isinstance(total, int):
+            if self.tty:
+                filled = self.BAR * done // total if total else self.BAR
+                bar = "[" + "#" * filled + "." * (self.BAR - filled) + "]"
+                return f"{phase:<10} {bar} {done:,}/{total:,}  {elapsed}"
+            return f"{phase}: {done:,}/{total:,} files  {elapsed}"
+        if self.tty:
+            return f"{phase:<10} {files:,} files  {elapsed}"
+        return f"{phase}: {files:,} files  {elapsed}"
+
+    def _clear_for_log(self, record: logging.LogRecord) -> bool:
+        self.stream.write("\r\x1b[K")
+        self.last_write = float("-inf")  # redraw the bar with the next event
+        return True
 
     def done(self) -> None:
+        for handler in self.hooked:
+            handler.removeFilter(self._clear_for_log)
+        self.hooked = []
         if self.tty:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
@@ -164,6 +215,11 @@ def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
         print(f"skipped {skipped:,} entries (unreadable {walk['unreadable']}, vanished "
               f"{walk['vanished']}, links outside the root {walk['outside_links']}, "
               f"errors {walk['errors']}); see the log above", file=out)
+    probe = result.probe
+    if probe.get("probed") or probe.get("failed"):
+        print(f"probed {probe['probed']:,} new or changed files"
+              + (f"; {probe['failed']:,} could not be read (corrupt or unsupported)"
+                 if probe.get("failed") else ""), file=out)
     print(f"index: {display(str(cache.current))}", file=out)
     return 0
 

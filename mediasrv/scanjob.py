@@ -7,6 +7,7 @@ lines on stdout; ``mediasrv scan`` calls ``run_scan`` directly.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -21,6 +22,8 @@ from pathlib import Path
 from . import db
 from .builder import Probed, build
 from .cache import CacheDir
+from .errors import ScanFailed
+from .names import display
 from .probe import PROBE_VERSION, ProbeStats, probe_records
 from .scanner import Record, WalkStats, walk
 
@@ -87,6 +90,14 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None) -> S
     started = time.perf_counter()
     report = progress or (lambda event: None)
     root_real = os.path.realpath(root)
+    try:
+        # An unmounted drive or a renamed root must not become an empty index.
+        with os.scandir(root_real):
+            pass
+    except OSError as exc:
+        raise ScanFailed(
+            f"cannot read the library root {display(str(root))}: {exc.strerror or exc}"
+        ) from exc
     cache.ensure()
     with cache.lock("scan", wait=True):
         report({"phase": "walking", "files": 0})
@@ -157,8 +168,9 @@ def _probe_new(
             {"phase": "probing", "files": len(records), "done": done, "total": total}),
     )
     if probe_stats.failed:
-        log.warning("could not read the metadata of %d of %d new or changed files, e.g. %s",
-                    probe_stats.failed, len(todo), "; ".join(probe_stats.examples or [])[:300])
+        log.warning("could not read the metadata of %d of %d new or changed media files, e.g. %s",
+                    probe_stats.failed, probe_stats.failed + probe_stats.probed,
+                    "; ".join(probe_stats.examples or [])[:300])
     return found, probe_stats
 
 
@@ -173,6 +185,17 @@ def _probe_version(path: Path) -> int:
         return int(row[0]) if row else 0
     except (sqlite3.Error, ValueError, TypeError):
         return 0
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line a user can act on."""
+    if isinstance(exc, ScanFailed):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or (
+        isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
+    ):
+        return f"the disk is full ({exc}); the previous index is still served"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def lower_priority() -> None:
@@ -207,8 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         result = run_scan(Path(args[0]), CacheDir(Path(args[1])),
                           lambda e: emit({"type": "progress", **e}))
     except Exception as exc:  # reported to the coordinator, which keeps serving
-        log.exception("scan failed")
-        emit({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        message = describe_failure(exc)
+        if isinstance(exc, ScanFailed):
+            log.error("%s", message)
+        else:
+            log.exception("scan failed")
+        emit({"type": "error", "message": message})
         return 1
     emit({"type": "result", **result.as_dict()})
     return 0
