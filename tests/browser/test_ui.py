@@ -71,10 +71,10 @@ def tabs(browser: Any) -> Iterator[Any]:
     assert errors == []
 
 
-def screenshot(page: Any, name: str, tmp_path: Path) -> None:
+def screenshot(page: Any, name: str, tmp_path: Path, *, full_page: bool = False) -> None:
     folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"))
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
 
 
 def thumbnails_loaded(page: Any) -> None:
@@ -109,9 +109,11 @@ def test_screenshots_of_a_grid_and_the_viewer(small: Server, tabs: Any, tmp_path
     thumbnails_loaded(page)
     assert page.locator(".tile").count() == 60
     screenshot(page, "grid", tmp_path)
-    page.locator(".tile.kind-image").nth(7).click()
+    wide = page.evaluate("""() => Array.from(document.querySelectorAll('.tile.kind-image img'))
+        .findIndex(i => i.naturalWidth > i.naturalHeight)""")  # a landscape picture shows best
+    page.locator(".tile.kind-image").nth(max(wide, 0)).click()
     page.wait_for_function("() => document.getElementById('media').complete")
-    screenshot(page, "viewer", tmp_path)
+    screenshot(page, "viewer", tmp_path, full_page=True)
 
 
 def test_arrow_keys_random_and_escape(small: Server, tabs: Any) -> None:
