@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SIZE = 320  # longest side, pixels: sharp on a 2x phone screen in a 2- or 3-column grid
 VERSION = 1  # bump when the way thumbnails are made changes; old ones are simply not used
 QUALITY = 82
+MAX_FRAMES = 250  # decoded at most, looking for the poster frame (frames without times)
 ICONS = ("image", "video", "audio", "other", "broken")
 
 
@@ -98,8 +99,8 @@ def make_video(source: str, edge: int = SIZE) -> bytes:
         if target > 0 and stream.time_base:
             with contextlib.suppress(av.error.FFmpegError):
                 container.seek(int(target / stream.time_base), stream=stream, backward=True)
-        for frame in container.decode(stream):
-            if (frame.time or 0) >= target:
+        for count, frame in enumerate(container.decode(stream)):
+            if (frame.time or 0) >= target or count >= MAX_FRAMES:
                 break
         if frame is None:  # a seek past the end: start again from the top
             container.seek(0, stream=stream)

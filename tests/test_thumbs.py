@@ -33,8 +33,9 @@ def jpeg_bytes(size: tuple[int, int] = (800, 600),
 
 
 def h264_bytes(seconds: float = 2.0, size: tuple[int, int] = (160, 120),
-               color: tuple[int, int, int] = (30, 200, 30), fps: int = 10) -> bytes:
-    """A real H.264 MP4 (PyAV) of one colour: what a poster frame should show."""
+               color: tuple[int, int, int] = (30, 200, 30), fps: int = 10,
+               black_intro: int = 0) -> bytes:
+    """A real H.264 MP4 (PyAV) of one colour (after ``black_intro`` black frames)."""
     import av
     import numpy as np
 
@@ -44,8 +45,10 @@ def h264_bytes(seconds: float = 2.0, size: tuple[int, int] = (160, 120),
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         frame = np.empty((size[1], size[0], 3), dtype=np.uint8)
         frame[:] = color
-        for _ in range(int(seconds * fps)):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+        black = np.zeros_like(frame)
+        for i in range(int(seconds * fps)):
+            pixels = black if i < black_intro else frame
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
@@ -63,6 +66,7 @@ def media_tree(tmp_path: Path) -> Path:
         "Photos/small.jpg": jpeg_bytes((100, 50)),
         "Photos/broken.jpg": b"\xff\xd8\xff\xe0 this is not really a JPEG",
         "Clips/green.mp4": h264_bytes(),
+        "Clips/fade-in.mp4": h264_bytes(10.0, black_intro=5),
         "Clips/broken.mp4": b"\x00\x00\x00\x18ftypmp42 truncated garbage",
         "Music/song.mp3": b"ID3 not decoded for thumbnails",
         "notes.txt": "plain text",
@@ -96,6 +100,11 @@ async def test_small_picture_is_not_enlarged(tclient: TestClient) -> None:
 async def test_video_gets_a_poster_frame(tclient: TestClient) -> None:
     img = await thumb_image(tclient, "Clips/green.mp4")
     assert img.size == (160, 120)
+    assert near(img.getpixel((80, 60)), (30, 200, 30))
+
+
+async def test_poster_frame_is_taken_past_a_black_intro(tclient: TestClient) -> None:
+    img = await thumb_image(tclient, "Clips/fade-in.mp4")  # black for 0.5 s of 10 s
     assert near(img.getpixel((80, 60)), (30, 200, 30))
 
 

@@ -289,7 +289,6 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
             next_url=tag_url(tag, number + 1) if number < pages else None,
             first_url=tag_url(tag), last_url=tag_url(tag, pages),
             random_url=f"/random/{quote_segment(tag)}",
-            api_files=api_url("/api/files", tag=tag),
         )
 
 

@@ -96,9 +96,9 @@
   setInterval(refreshTime, 30000);
 
   function updateFooter(status) {
-    if (status.generation === null || !$("st-gen")) return;
+    if (status.generation == null || !$("st-gen")) return;
     $("st-gen").textContent = status.generation;
-    if (status.files !== null) $("st-files").textContent = number.format(status.files);
+    if (status.files != null) $("st-files").textContent = number.format(status.files);
     if (status.scanned_at) $("st-time").setAttribute("datetime", status.scanned_at);
     refreshTime();
   }
