@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Change latency: how long until a file created (or deleted) in the library shows in the API.
+
+    python scripts/bench_change.py                      # 100k empty files in a temp dir
+    python scripts/bench_change.py --dir /tmp/lib100k --files 100000 --trials 9
+
+Makes (or reuses) a library with ``scripts/make_library.py --empty``, starts
+``mediasrv serve`` on it (a subprocess on 127.0.0.1, watcher on, no interval
+rescans), waits for the first index and for the watcher, then, trial after
+trial, creates one new file and times until ``/api/files`` lists it, and
+deletes it again and times until it is gone. It also times no-change
+rescans (``POST /api/rescan?wait=1`` → ``duration_s``). Prints medians and
+a Markdown section for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+TAG = "ChangeBench"  # a folder of its own, so the API's total for it counts our files
+POLL = 0.01
+
+
+def get(base: str, path: str, **params: Any) -> dict[str, Any]:
+    url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=60) as resp:
+        return json.loads(resp.read())
+
+
+def post(base: str, path: str) -> dict[str, Any]:
+    req = urllib.request.Request(base + path, method="POST", data=b"")
+    with urllib.request.urlopen(req, timeout=600) as resp:
+        return json.loads(resp.read())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Any, what: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+        except OSError:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench_change: timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def idle(base: str) -> bool:
+    st = get(base, "/api/status")
+    return not st["scanning"] and st["queued"] is None
+
+
+def tag_total(base: str) -> int:
+    try:
+        return int(get(base, "/api/files", tag=TAG, limit=1)["total"])
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:  # the tag does not exist (yet)
+            return 0
+        raise
+
+
+def timed_until(base: str, want: int, timeout: float = 60.0) -> float:
+    """Seconds from now until the tag's total is ``want``."""
+    started = time.perf_counter()
+    while tag_total(base) != want:
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"bench_change: the change did not show within {timeout:.0f}s")
+        time.sleep(POLL)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, help="library folder (made if missing or empty; "
+                        "default: a temp dir, removed afterwards)")
+    parser.add_argument("--files", type=int, default=100_000, help="library size (default 100000)")
+    parser.add_argument("--trials", type=int, default=7, help="changes to time (default 7)")
+    parser.add_argument("--rescans", type=int, default=3, help="no-change rescans (default 3)")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="bench_change-"))
+    root = args.dir or work / "lib"
+    cache = work / "cache"
+    if not root.exists() or not any(root.iterdir()):
+        print(f"making {args.files:,} empty files under {root} …", file=sys.stderr)
+        subprocess.run([sys.executable, str(HERE / "make_library.py"), str(root),
+                        "--files", str(args.files), "--empty"], check=True,
+                       stdout=subprocess.DEVNULL)
+    bench_dir = root / TAG
+    if bench_dir.exists():
+        shutil.rmtree(bench_dir)
+    bench_dir.mkdir()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mediasrv", "serve", str(root), "--host", "127.0.0.1",
+         "--port", str(port), "--cache-dir", str(cache), "--rescan-interval", "0",
+         "--log-level", "warning"],
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        started = time.perf_counter()
+        wait_until(lambda: get(base, "/api/status")["generation"] is not None and idle(base),
+                   "the first index", 600)
+        first = time.perf_counter() - started
+        watcher = wait_until(lambda: get(base, "/api/status")["watcher"]["state"] != "starting"
+                             and get(base, "/api/status")["watcher"], "the watcher", 120)
+        if watcher["state"] != "watching":
+            raise SystemExit(f"bench_change: the watcher is {watcher}")
+        files = get(base, "/api/status")["files"]
+        print(f"indexed {files:,} files in {first:.1f}s (first start, includes server start-up)",
+              file=sys.stderr)
+
+        adds, deletes, scan_times = [], [], []
+        for trial in range(args.trials):
+            wait_until(lambda: idle(base), "an idle server", 120)
+            time.sleep(0.5)  # let the previous scan's last events settle
+            new = bench_dir / f"new-{trial:03}.jpg"
+            new.write_bytes(b"")
+            adds.append(timed_until(base, 1))
+            scan_times.append(get(base, "/api/status")["last_scan"]["duration_s"])
+            wait_until(lambda: idle(base), "an idle server", 120)
+            time.sleep(0.5)
+            new.unlink()
+            deletes.append(timed_until(base, 0))
+            print(f"trial {trial + 1}: added {adds[-1]:.2f}s, deleted {deletes[-1]:.2f}s "
+                  f"(scan process {scan_times[-1]:.2f}s)", file=sys.stderr)
+
+        wait_until(lambda: idle(base), "an idle server", 120)
+        rescans = []
+        for _ in range(args.rescans):
+            answer = post(base, "/api/rescan?wait=1")
+            if answer["status"] != "unchanged":
+                raise SystemExit(f"bench_change: a no-change rescan said {answer}")
+            rescans.append(float(answer["duration_s"]))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if args.dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            shutil.rmtree(bench_dir, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
+
+    def fmt(xs: list[float]) -> str:
+        return f"{statistics.median(xs):.2f} s (min {min(xs):.2f}, max {max(xs):.2f})"
+
+    cpus = os.cpu_count()
+    print(f"""
+## Change latency
+
+`python scripts/bench_change.py --files {args.files} --trials {args.trials}`
+({files:,} files, zero-byte, made by `scripts/make_library.py --empty`;
+`mediasrv serve` with the watcher on; {cpus} CPUs; median of {args.trials} trials)
+
+| measure | median (min, max) |
+| --- | --- |
+| file created → listed by `/api/files` | {fmt(adds)} |
+| file deleted → gone from `/api/files` | {fmt(deletes)} |
+| of which the scan process (walk, diff, probe, build, publish) | {fmt(scan_times)} |
+| no-change rescan (`POST /api/rescan?wait=1` → `duration_s`) | {fmt(rescans)} |
+""")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
