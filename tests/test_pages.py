@@ -376,3 +376,22 @@ async def test_no_broken_links(oclient: TestClient) -> None:
                 queue.append(link)
     assert len([u for u in seen if u.startswith("/thumb/")]) == 9  # every file's thumbnail
     assert len([u for u in seen if u.startswith("/view/")]) == 21  # every file in every tag
+
+
+async def test_pages_on_the_memory_backend(started: Callable[..., Any], odd_library: Path,
+                                           settings_for: Callable[..., Settings]) -> None:
+    client = await started(settings_for(odd_library, state="memory"))
+    grid = parse(await page(client, "/tag/Odd"))
+    assert "/view/Odd/Odd/caf%E9%20%3Cb%3E.jpg" in grid.urls
+    ids = parse(await page(client, "/view/Beach/Trips/Beach/img2.jpg")).ids
+    assert ids["next"]["href"] == "/view/Beach/Trips/Beach/img10.jpg"
+
+
+async def test_pages_and_thumbnails_with_an_access_token(
+    started: Callable[..., Any], odd_library: Path, settings_for: Callable[..., Settings],
+) -> None:
+    client = await started(settings_for(odd_library, token="s3cret"))
+    assert (await client.get("/")).status == 401
+    await page(client, "/?token=s3cret")  # sets the cookie the page's own requests carry
+    assert (await client.get("/tag/Beach")).status == 200
+    assert (await client.get("/thumb/Trips/Beach/img1.jpg")).status == 200
