@@ -19,6 +19,7 @@ from .errors import UserError
 log = logging.getLogger(__name__)
 
 _GEN = re.compile(r"^gen-(\d{6,})\.db(\.tmp)?$")
+_ANY_GEN = re.compile(r"^gen-(\d{6,})\.db")  # also set-aside files: numbers never repeat
 
 
 def default_cache_dir(root: Path) -> Path:
@@ -100,10 +101,10 @@ class CacheDir:
         return self.path / target
 
     def next_number(self) -> int:
-        """A generation number higher than any on disk, temp files included."""
+        """A generation number higher than any on disk, temp and set-aside files included."""
         highest = 0
         for entry in os.scandir(self.path):
-            match = _GEN.match(entry.name)
+            match = _ANY_GEN.match(entry.name)
             if match:
                 highest = max(highest, int(match.group(1)))
         target = self.current_target()
@@ -197,8 +198,8 @@ class CacheDir:
         if target is None:
             return None
         if not target.exists():
+            # The link stays: its number keeps generation numbers increasing.
             log.warning("current.db points at missing %s; rebuilding", target.name)
-            self.current.unlink(missing_ok=True)
             return None
         try:
             meta = db.validate(target)
