@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from . import __version__
 from .cache import CacheDir, LockBusy
 from .errors import MediasrvError, UserError
 from .names import display
-from .settings import Settings, env_name, fields_for, from_sources
+from .settings import Settings, env_name, fields_for, flag_name, from_sources
 
 log = logging.getLogger("mediasrv")
 
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                 p.add_argument("root", type=Path, nargs="?", metavar="ROOT",
                                help=f"{f.metadata['help']} (env {env})")
                 continue
-            flag = "--" + (f.metadata["flag"] or f.name.replace("_", "-"))
+            flag = "--" + flag_name(f)
             text = f"{f.metadata['help']} (env {env}; default {f.default})"
             if isinstance(f.default, bool):
                 if f.metadata["flag"] == "no-" + f.name:
@@ -247,19 +248,21 @@ async def _serve(settings: Settings) -> int:
 
     from .server import create_app
 
+    # Bind before anything starts, so a port in use costs no scan.
+    try:
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        sock = socket.create_server((settings.host, settings.port), family=family)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UserError(f"port {settings.port} on {settings.host} is already in use") from None
+        reason = exc.strerror or str(exc)
+        raise UserError(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        if exc.errno == errno.EADDRINUSE:
-            raise UserError(f"port {settings.port} on {settings.host} is already in use") from None
-        raise UserError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    await web.SockSite(runner, sock).start()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    port = runner.addresses[0][1] if runner.addresses else settings.port
+    port = sock.getsockname()[1]
     print(f"mediasrv: serving {display(str(settings.root))} at http://{host}:{port}/",
           file=sys.stderr, flush=True)
     stop = asyncio.Event()
@@ -278,8 +281,14 @@ def settings_table() -> str:
     for f in dataclasses.fields(Settings):
         if f.name == "root":
             continue
-        flag = "--" + (f.metadata["flag"] or f.name.replace("_", "-"))
-        rows.append(f"| `{flag}` | `{env_name(f)}` | `{f.default}` | {f.metadata['help']} |")
+        flag = "--" + flag_name(f)
+        if isinstance(f.default, bool):
+            default = "off"
+        elif f.default is None:
+            default = "none"
+        else:
+            default = f"`{f.default:g}`" if isinstance(f.default, float) else f"`{f.default}`"
+        rows.append(f"| `{flag}` | `{env_name(f)}` | {default} | {f.metadata['help']} |")
     return "\n".join(rows)
 
 

@@ -40,7 +40,7 @@ class Settings:
     port: int = _setting(8080, "port to listen on")
     state: str = _setting("sqlite", "where the served generation lives: its SQLite file "
                           "(sqlite) or a copy in RAM (memory)", choices=("sqlite", "memory"))
-    watch: bool = _setting(True, "rescan when files change (--no-watch to turn off)",
+    watch: bool = _setting(True, "do not watch the library for changes (watching is on by default)",
                            flag="no-watch")
     force_polling: bool = _setting(False, "watch by polling instead of inotify (network shares)")
     rescan_interval: float = _setting(
@@ -84,8 +84,13 @@ def fields_for(command: str) -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(Settings) if command in f.metadata["commands"]]
 
 
+def flag_name(f: dataclasses.Field[Any]) -> str:
+    return f.metadata["flag"] or f.name.replace("_", "-")
+
+
 def env_name(f: dataclasses.Field[Any]) -> str:
-    return "MEDIASRV_" + f.name.upper()
+    """``MEDIASRV_<FLAG>``: ``--cache-dir`` reads MEDIASRV_CACHE_DIR, ``--no-watch`` MEDIASRV_NO_WATCH."""
+    return "MEDIASRV_" + flag_name(f).upper().replace("-", "_")
 
 
 def parse_env_value(f: dataclasses.Field[Any], raw: str) -> Any:
@@ -96,15 +101,17 @@ def parse_env_value(f: dataclasses.Field[Any], raw: str) -> Any:
         return Path(raw)
     if kind is bool:
         low = raw.strip().lower()
+        negated = flag_name(f).startswith("no-")  # MEDIASRV_NO_WATCH=1 means watch=False
         if low in ("1", "true", "yes", "on"):
-            return True
+            return not negated
         if low in ("0", "false", "no", "off"):
-            return False
+            return negated
         raise UserError(f"{name}={raw!r}: expected true or false")
     try:
         value = kind(raw)
     except ValueError:
-        raise UserError(f"{name}={raw!r}: expected a {kind.__name__}") from None
+        expected = {"int": "whole number", "float": "number"}.get(kind.__name__, kind.__name__)
+        raise UserError(f"{name}={raw!r}: expected a {expected}") from None
     choices = f.metadata["choices"]
     if choices and value not in choices:
         raise UserError(f"{name}={raw!r}: expected one of {', '.join(choices)}")

@@ -1,0 +1,176 @@
+"""The command line, run as a user runs it: a subprocess, its exit status and its output."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mediasrv.cli import settings_table
+
+from .conftest import SMALL_TREE, make_tree
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASRV_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "mediasrv", *args], capture_output=True, text=True,
+        env=full_env, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "lib", SMALL_TREE)
+
+
+@pytest.mark.parametrize("command", ["serve", "scan", "db-path"])
+def test_missing_root(tmp_path: Path, command: str) -> None:
+    line = one_error_line(run(command, str(tmp_path / "nope")))
+    assert line == f"mediasrv: error: library root {tmp_path / 'nope'} does not exist"
+
+
+def test_root_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"")
+    line = one_error_line(run("serve", str(tmp_path / "a.jpg")))
+    assert line == f"mediasrv: error: library root {tmp_path / 'a.jpg'} is not a folder"
+
+
+def test_no_root_given() -> None:
+    line = one_error_line(run("scan"))
+    assert line == "mediasrv: error: which library? give ROOT (or set MEDIASRV_ROOT)"
+
+
+def test_unwritable_cache_dir(lib: Path, tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    line = one_error_line(run("scan", str(lib), "--cache-dir", str(tmp_path / "file" / "cache")))
+    assert line == (
+        f"mediasrv: error: cache dir {tmp_path / 'file' / 'cache'} is not writable: Not a directory"
+    )
+
+
+def test_port_in_use(lib: Path, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = run("serve", str(lib), "--cache-dir", str(tmp_path / "c"), "--port", str(port))
+    assert one_error_line(proc) == f"mediasrv: error: port {port} on 127.0.0.1 is already in use"
+
+
+def test_beyond_loopback_needs_a_token(lib: Path, tmp_path: Path) -> None:
+    line = one_error_line(run("serve", str(lib), "--host", "0.0.0.0", "--cache-dir", str(tmp_path / "c")))
+    assert line.startswith("mediasrv: error: refusing to listen on 0.0.0.0 without an access token")
+
+
+def test_bad_environment_value(lib: Path) -> None:
+    line = one_error_line(run("serve", str(lib), env={"MEDIASRV_PORT": "eighty"}))
+    assert line == "mediasrv: error: MEDIASRV_PORT='eighty': expected a whole number"
+
+
+def test_bad_flag_value_is_argparse_usage_error(lib: Path) -> None:
+    proc = run("serve", str(lib), "--state", "disk")
+    assert proc.returncode == 2
+    assert "invalid choice: 'disk'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_scan_prints_a_summary_then_db_path_finds_it(lib: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    proc = run("scan", str(lib), "--cache-dir", str(cache))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert re.fullmatch(
+        r"generation 1: 7 files, 9 tags in \d+\.\d\ds \(added 7, removed 0, changed 0\)", out[0]
+    ), out
+    assert out[-1] == f"index: {cache / 'current.db'}"
+    again = run("scan", str(lib), "--cache-dir", str(cache))
+    assert again.stdout.startswith("no change: generation 1 is current (7 files, 9 tags")
+    path = run("db-path", str(lib), "--cache-dir", str(cache))
+    assert (path.returncode, path.stdout) == (0, f"{cache / 'current.db'}\n")
+
+
+def test_scan_reads_its_settings_from_the_environment(lib: Path, tmp_path: Path) -> None:
+    env = {"MEDIASRV_ROOT": str(lib), "MEDIASRV_CACHE_DIR": str(tmp_path / "envcache")}
+    assert run("scan", env=env).returncode == 0
+    assert run("db-path", env=env).stdout == f"{tmp_path / 'envcache' / 'current.db'}\n"
+
+
+def test_flag_beats_environment(lib: Path, tmp_path: Path) -> None:
+    env = {"MEDIASRV_CACHE_DIR": str(tmp_path / "from-env")}
+    run("scan", str(lib), "--cache-dir", str(tmp_path / "from-flag"), env=env)
+    assert (tmp_path / "from-flag" / "current.db").exists()
+    assert not (tmp_path / "from-env").exists()
+
+
+def test_default_cache_dir_follows_xdg(lib: Path, tmp_path: Path) -> None:
+    proc = run("scan", str(lib), env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert proc.returncode == 0, proc.stderr
+    (folder,) = (tmp_path / "xdg" / "mediasrv").iterdir()
+    assert re.fullmatch(r"lib-[0-9a-f]{10}", folder.name)
+
+
+def test_db_path_before_any_scan(lib: Path, tmp_path: Path) -> None:
+    line = one_error_line(run("db-path", str(lib), "--cache-dir", str(tmp_path / "c")))
+    assert line == f"mediasrv: error: no index yet for {lib}; run: mediasrv scan {lib}"
+
+
+def test_serve_answers_and_stops_cleanly_on_sigterm(lib: Path, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediasrv", "serve", str(lib), "--port", "0", "--no-watch",
+         "--cache-dir", str(tmp_path / "c")],
+        stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stderr is not None
+        url = None
+        deadline = time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if match := re.search(r"at (http://127\.0\.0\.1:\d+/)", line):
+                url = match.group(1)
+        assert url, "the server never said where it listens"
+        for _ in range(100):
+            with urllib.request.urlopen(url + "api/status", timeout=10) as resp:
+                status = json.load(resp)
+            if status["generation"] == 1 and not status["scanning"]:
+                break
+            time.sleep(0.1)
+        assert (status["generation"], status["files"]) == (1, 7)
+        second = run("serve", str(lib), "--port", "0", "--cache-dir", str(tmp_path / "c"))
+        assert one_error_line(second) == (
+            f"mediasrv: error: another mediasrv is already serving from {tmp_path / 'c'}"
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def test_readme_lists_every_setting() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert settings_table() in readme
