@@ -265,3 +265,16 @@ async def test_api_answers_503_until_the_first_index_exists(
     body = await rescan(client)
     assert (body["status"], body["generation"]) == ("published", 1)
     assert (await client.get("/api/files")).status == 200
+
+
+async def test_random_finds_the_last_survivor_among_many_deleted(
+    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    root = make_tree(tmp_path / "lib", {f"d/{i}.jpg": "" for i in range(300)})
+    client = await started(settings_for(root), startup_scan=True)
+    for i in range(300):
+        if i != 123:
+            (root / "d" / f"{i}.jpg").unlink()
+    for _ in range(5):
+        body = await (await client.get("/api/random?tag=d")).json()
+        assert body["file"]["path"] == "d/123.jpg"

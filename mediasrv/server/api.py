@@ -19,6 +19,8 @@ from .keys import CACHE, COORDINATOR, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, VAN
 routes = web.RouteTableDef()
 
 RANDOM_DRAWS = 8  # candidates per /api/random; the first one still on disk wins
+RANDOM_PAGE = 100  # if all draws are gone, look through the tag this many at a time
+RANDOM_SWEEP = 2000  # ... but no further than this per request
 
 
 def _json(data: dict[str, Any], status: int = 200) -> web.Response:
@@ -95,22 +97,43 @@ def report_vanished(request: web.Request, generation: int, path: str) -> None:
 
 
 async def pick_existing(request: web.Request, snap: Snapshot, tag: str) -> dict[str, Any]:
-    """A random file of ``tag`` that is still on disk."""
+    """A random file of ``tag`` that is still on disk.
+
+    Random draws first; if every draw hits a file that is gone (many files
+    deleted since the last scan), look through the tag in order from a random
+    place, so a file that still exists is found whenever there is one.
+    """
     vanished = vanished_in(request.app, snap.generation)
     rng = request.app[RNG]
-    for _ in range(3):
-        candidates = await snap.random(tag, [rng.random() for _ in range(RANDOM_DRAWS)])
-        if not candidates:
-            break
+
+    async def first_existing(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
         fresh = [c for c in candidates if c["path"] not in vanished]
         checks = await asyncio.to_thread(lambda: [on_disk(request, c["path"]) for c in fresh])
         for candidate, real in zip(fresh, checks, strict=True):
             if real is not None:
                 return candidate
             report_vanished(request, snap.generation, candidate["path"])
-    if not (await snap.page(tag, 0, 1))[0]:
+        return None
+
+    for _ in range(2):
+        found = await first_existing(
+            await snap.random(tag, [rng.random() for _ in range(RANDOM_DRAWS)])
+        )
+        if found is not None:
+            return found
+    total, _ = await snap.page(tag, 0, 1)
+    if not total:
         raise FileNotIndexed("(any file)", tag)
-    raise FileGone("every file drawn from this tag")
+    position, covered = rng.randrange(total), 0
+    while covered < min(total, RANDOM_SWEEP):
+        size = min(RANDOM_PAGE, total - position)
+        _, page = await snap.page(tag, position, size)
+        found = await first_existing(page)
+        if found is not None:
+            return found
+        covered += size
+        position = (position + size) % total
+    raise FileGone("every file of this tag that was looked at")
 
 
 @routes.get("/api/random")
