@@ -1,0 +1,497 @@
+#!/usr/bin/env python3
+"""Benchmark both snapshot backends side by side, on the same generated libraries.
+
+    python scripts/bench.py                 # the full run (about half an hour on 2 cores)
+    python scripts/bench.py --quick         # a small version, under a minute
+
+For each backend, in one run: cold scan + build + publish at each size and a
+no-change rescan (bench_scan.py, a fresh process per run); API latency and
+throughput on /api/files pages and /api/file lookups, idle and during
+back-to-back rescans, from a load generator in its own process (bench_load.py,
+and wrk for throughput); the longest event-loop pause at a swap, measured
+inside the server (bench_server.py); RSS, open fds and threads before and
+after many rescans; peak RSS at the largest size. Figures are medians of
+``--repeat`` runs. Writes results.json, results.md and latency.png to --out and
+prints, for each goal of issue 3, whether it is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import bench_report  # noqa: E402
+
+BACKENDS = ("sqlite", "memory")
+ENDPOINTS = ("files", "file")
+CONCURRENCY = (1, 8)
+CHURN = "bench-churn.jpg"  # toggled before each rescan, so every rescan publishes
+
+FULL = {"sizes": [10_000, 100_000, 200_000], "main": 100_000, "repeat": 3, "duration": 8.0,
+        "wrk_seconds": 8, "leak_rescans": 100, "plot_seconds": 40.0}
+QUICK = {"sizes": [2_000], "main": 2_000, "repeat": 1, "duration": 0.4,
+         "wrk_seconds": 1, "leak_rescans": 5, "plot_seconds": 2.0}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- libraries and scan timings --------------------------------------------
+
+def library(work: Path, files: int) -> Path:
+    """The generated library of ``files`` empty files (made once, reused)."""
+    root = work / f"lib-{files}"
+    done = root / ".bench-complete"  # hidden: the scanner passes over it
+    if not done.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        log(f"generating a library of {files} files in {root}")
+        subprocess.run([sys.executable, str(HERE / "make_library.py"), str(root),
+                        "--files", str(files), "--empty"], check=True, stdout=subprocess.DEVNULL)
+        done.write_text("")
+    (root / CHURN).unlink(missing_ok=True)
+    return root
+
+
+def time_scans(work: Path, root: Path, repeat: int) -> dict[str, Any]:
+    runs = []
+    for i in range(repeat):
+        cache = work / f"scan-cache-{i}"
+        shutil.rmtree(cache, ignore_errors=True)
+        out = subprocess.run([sys.executable, str(HERE / "bench_scan.py"), str(root), str(cache)],
+                             check=True, capture_output=True, text=True)
+        shutil.rmtree(cache, ignore_errors=True)
+        runs.append(json.loads(out.stdout))
+    median = statistics.median
+    return {
+        "files": runs[0]["files"],
+        "cold_s": median(r["cold_s"] for r in runs),
+        "rescan_unchanged_s": median(r["rescan_unchanged_s"] for r in runs),
+        "open_s": {s: median(r["open_s"][s] for r in runs) for s in BACKENDS},
+        "db_mb": runs[0]["db_bytes"] / 2**20,
+        "runs": runs,
+    }
+
+
+# -- the server under test ---------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def proc_stats(pid: int) -> dict[str, float]:
+    """RSS now and at its peak (MB), threads and open fds of a process, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.split()
+    return {
+        "rss_mb": int(fields["VmRSS"][0]) / 1024,
+        "peak_rss_mb": int(fields["VmHWM"][0]) / 1024,
+        "threads": int(fields["Threads"][0]),
+        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+    }
+
+
+class Server:
+    """bench_server.py in a child process, and a control session to it."""
+
+    def __init__(self, root: Path, cache: Path, state: str) -> None:
+        self.root, self.cache, self.state = root, cache, state
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.session: aiohttp.ClientSession | None = None
+        self.churned = 0
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def start(self) -> None:
+        shutil.rmtree(self.cache, ignore_errors=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "bench_server.py"), str(self.root), str(self.cache),
+             "--state", self.state, "--port", str(self.port)],
+            stdin=subprocess.DEVNULL,
+        )
+        self.session = aiohttp.ClientSession(self.base, timeout=aiohttp.ClientTimeout(total=600))
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:  # up, first scan published, nothing queued
+            with contextlib.suppress(aiohttp.ClientError):
+                status = await self.json("/api/status")
+                if status["generation"] and not status["scanning"] and not status["queued"]:
+                    return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bench_server exited with {self.proc.returncode}")
+            await asyncio.sleep(0.1)
+        raise RuntimeError("bench_server did not become ready in 600 s")
+
+    async def stop(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                await asyncio.to_thread(self.proc.wait, 30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.cache, ignore_errors=True)
+        (self.root / CHURN).unlink(missing_ok=True)
+
+    async def json(self, path: str, method: str = "GET") -> Any:
+        assert self.session is not None
+        async with self.session.request(method, path) as resp:
+            resp.raise_for_status()
+            return await resp.json()
+
+    async def rescan_with_change(self) -> dict[str, Any]:
+        """Change one file, then rescan and wait: every such rescan publishes and swaps."""
+        churn = self.root / CHURN
+        if churn.exists():
+            churn.unlink()
+        else:
+            churn.write_bytes(b"")
+        self.churned += 1
+        result = await self.json("/api/rescan?wait=1", method="POST")
+        if result["status"] != "published":
+            raise RuntimeError(f"a rescan with a change did not publish: {result}")
+        return result
+
+    @contextlib.asynccontextmanager
+    async def rescanning(self) -> AsyncIterator[None]:
+        """Back-to-back rescans for the body of the ``async with``."""
+        stop = asyncio.Event()
+
+        async def loop() -> None:
+            while not stop.is_set():
+                await self.rescan_with_change()
+
+        task = asyncio.get_running_loop().create_task(loop())
+        await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    async def urls(self, seed: int = 7) -> dict[str, list[str]]:
+        """Request paths for the load: pages at random offsets, lookups of random files."""
+        rng = random.Random(seed)
+        tags = (await self.json("/api/tags"))["tags"]
+        total = tags[0]["count"]
+        some_tags = [tags[0], *rng.sample(tags[1:], min(8, len(tags) - 1))]
+        pages = []
+        for _ in range(500):
+            tag = rng.choice(some_tags)
+            offset = rng.randrange(max(tag["count"] - 100, 1))
+            pages.append(f"/api/files?tag={q(tag['name'])}&offset={offset}&limit=100")
+        lookups = []
+        for _ in range(10):
+            page = await self.json(f"/api/files?offset={rng.randrange(max(total - 1000, 1))}"
+                                   "&limit=1000")
+            for f in rng.sample(page["files"], min(100, len(page["files"]))):
+                folder = f["path"].rpartition("/")[0].rpartition("/")[2]
+                tag = folder if folder and rng.random() < 0.5 else "All"
+                lookups.append(f"/api/file?path={q(f['path'])}&tag={q(tag)}")
+        return {"files": pages, "file": lookups}
+
+
+def q(text: str) -> str:
+    return quote(text.encode("utf-8", "surrogateescape"), safe="")
+
+
+# -- load ----------------------------------------------------------------------
+
+async def load(server: Server, urls: list[str], concurrency: int, seconds: float,
+               work: Path) -> dict[str, Any]:
+    """Run bench_load.py against the server; its per-request records."""
+    urls_file, out = work / "urls.json", work / "load.json"
+    urls_file.write_text(json.dumps(urls))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(HERE / "bench_load.py"), server.base, str(urls_file),
+        "--concurrency", str(concurrency), "--duration", str(seconds), "--out", str(out),
+    )
+    if await proc.wait() != 0:
+        raise RuntimeError("bench_load.py failed")
+    return json.loads(out.read_text())
+
+
+def latency_stats(result: dict[str, Any]) -> dict[str, float]:
+    records = result["records"]
+    ok = sorted(r[1] for r in records if r[2] == 200)
+    seconds = result["ended"] - result["started"]
+    return {
+        "requests": len(records),
+        "failed": sum(1 for r in records if r[2] != 200),
+        "p50_ms": 1000 * percentile(ok, 50),
+        "p99_ms": 1000 * percentile(ok, 99),
+        "max_ms": 1000 * (ok[-1] if ok else float("nan")),
+        "rps": len(records) / seconds if seconds > 0 else float("nan"),
+    }
+
+
+def percentile(ordered: list[float], pct: float) -> float:
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]  # nearest rank
+
+
+WRK_SCRIPT = """
+local urls = {}
+for line in io.lines(os.getenv("BENCH_URLS")) do urls[#urls + 1] = line end
+local i = 0
+request = function()
+  i = i % #urls + 1
+  return wrk.format("GET", urls[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, '
+    .. '"p99_us": %d, "max_us": %d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+async def wrk(server: Server, urls: list[str], seconds: int, work: Path) -> dict[str, float]:
+    """Throughput with wrk (C, one thread, 8 connections): the load generator is never the limit."""
+    (work / "wrk-urls.txt").write_text("\n".join(urls) + "\n")
+    (work / "bench.lua").write_text(WRK_SCRIPT)
+    env = {**os.environ, "BENCH_URLS": str(work / "wrk-urls.txt")}
+    proc = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(work / "bench.lua"), server.base,
+        stdout=asyncio.subprocess.PIPE, env=env,
+    )
+    out, _ = await proc.communicate()
+    line = next(ln for ln in out.decode().splitlines() if ln.startswith("WRKJSON "))
+    raw = json.loads(line[len("WRKJSON "):])
+    return {
+        "requests": raw["requests"], "failed": raw["errors"],
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+    }
+
+
+# -- one backend ---------------------------------------------------------------
+
+def swap_pauses(dump: dict[str, Any]) -> list[float]:
+    """Longest loop lag (ms) in each swap: from 'publishing' to just after 'finished'."""
+    pauses, opened = [], None
+    for event in dump["events"]:
+        if event["event"] == "progress" and event["phase"] == "publishing":
+            opened = event["t"]
+        elif event["event"] == "finished" and opened is not None:
+            if event["status"] == "published":
+                window = [lag for t, lag in dump["lags"] if opened <= t <= event["t"] + 0.05]
+                pauses.append(1000 * max(window, default=0.0))
+            opened = None
+    return pauses
+
+
+def pause_stats(pauses: list[float]) -> dict[str, float]:
+    return {"swaps": len(pauses), "max": max(pauses, default=float("nan")),
+            "median": statistics.median(pauses) if pauses else float("nan")}
+
+
+def scan_windows(dump: dict[str, Any]) -> list[tuple[float, float]]:
+    windows, began = [], None
+    for event in dump["events"]:
+        if event["event"] == "started":
+            began = event["t"]
+        elif event["event"] in ("finished", "failed") and began is not None:
+            windows.append((began, event["t"]))
+            began = None
+    return windows
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+async def bench_backend(state: str, root: Path, work: Path, cfg: dict[str, Any]) -> dict[str, Any]:
+    server = Server(root, work / f"serve-{state}", state)
+    out: dict[str, Any] = {"state": state}
+    log(f"{state}: starting the server on {root.name} (first scan)")
+    await server.start()
+    try:
+        out["started"] = proc_stats(server.pid)
+        out["files"] = (await server.json("/api/status"))["files"]
+        urls = await server.urls()
+        await server.json("/bench/dump")
+        loaded_pauses: list[float] = []  # swaps while requests were being served
+        for phase in ("idle", "rescans"):
+            table: dict[str, dict[str, Any]] = {}
+            for c in CONCURRENCY:
+                for ep in ENDPOINTS:
+                    runs = []
+                    for _ in range(cfg["repeat"]):
+                        if phase == "idle":
+                            result = await load(server, urls[ep], c, cfg["duration"], work)
+                        else:
+                            async with server.rescanning():
+                                result = await load(server, urls[ep], c, cfg["duration"], work)
+                        runs.append(latency_stats(result))
+                    table.setdefault(f"c{c}", {})[ep] = median_of(runs) | {"runs": runs}
+                    log(f"{state} {phase} c={c} {ep}: {bench_report.brief(table[f'c{c}'][ep])}")
+            out[phase] = table
+            loaded_pauses += swap_pauses(await server.json("/bench/dump"))
+        out["wrk"] = {}
+        for ep in ENDPOINTS:
+            runs = [await wrk(server, urls[ep], cfg["wrk_seconds"], work)
+                    for _ in range(cfg["repeat"])]
+            out["wrk"][ep] = median_of(runs) | {"runs": runs}
+            log(f"{state} wrk c=8 {ep}: {out['wrk'][ep]['rps']:.0f} req/s")
+
+        # Latency over time, idle first, then back-to-back rescans: the plot.
+        await server.json("/bench/dump")
+        plot_load = asyncio.get_running_loop().create_task(
+            load(server, urls["files"], 1, cfg["plot_seconds"], work / "plot"))
+        await asyncio.sleep(cfg["plot_seconds"] / 4)
+        async with server.rescanning():
+            result = await plot_load
+        dump = await server.json("/bench/dump")
+        loaded_pauses += swap_pauses(dump)
+        out["timeline"] = {"records": result["records"], "scans": scan_windows(dump),
+                           "lags": dump["lags"]}
+
+        await asyncio.sleep(1.0)  # the last retired generation closes its connections
+        out["before_rescans"] = proc_stats(server.pid)
+        log(f"{state}: {cfg['leak_rescans']} rescans for the leak check")
+        await server.json("/bench/dump")
+        for _ in range(cfg["leak_rescans"]):
+            await server.rescan_with_change()
+        # The pause a swap itself causes: measured on these rescans, with no
+        # requests in flight (under load, every request handled in one loop
+        # step counts as lag too; that is reported separately).
+        pauses = swap_pauses(await server.json("/bench/dump"))
+        await asyncio.sleep(1.0)
+        out["after_rescans"] = proc_stats(server.pid)
+        out["generation_files"] = sorted(p.name for p in server.cache.glob("gen-*"))
+        out["swap_pause_ms"] = pause_stats(pauses)
+        out["swap_lag_under_load_ms"] = pause_stats(loaded_pauses)
+        out["peak_rss_mb"] = proc_stats(server.pid)["peak_rss_mb"]
+    finally:
+        await server.stop()
+    return out
+
+
+async def peak_rss(state: str, root: Path, work: Path, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Peak RSS of a server on the largest library through start-up, rescans and load."""
+    server = Server(root, work / f"peak-{state}", state)
+    log(f"{state}: peak RSS on {root.name}")
+    await server.start()
+    try:
+        urls = await server.urls()
+        async with server.rescanning():
+            for ep in ENDPOINTS:
+                await load(server, urls[ep], 8, cfg["duration"], work)
+        for _ in range(2):
+            await server.rescan_with_change()
+        stats = proc_stats(server.pid)
+        stats["files"] = (await server.json("/api/status"))["files"] - server.churned % 2
+    finally:
+        await server.stop()
+    return stats
+
+
+# -- the whole run ---------------------------------------------------------------
+
+async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
+    (work / "plot").mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "loadavg_at_start": os.getloadavg()},
+        "config": cfg, "scan": {}, "backends": {},
+    }
+    sizes = sorted(set(cfg["sizes"]) | {cfg["main"]})
+    for n in sizes:
+        root = library(work, n)
+        log(f"scan timings at {n} files ({cfg['repeat']} runs)")
+        results["scan"][str(n)] = time_scans(work, root, cfg["repeat"])
+        log(f"  {bench_report.scan_brief(results['scan'][str(n)])}")
+    main_root = library(work, cfg["main"])
+    for state in BACKENDS:
+        results["backends"][state] = await bench_backend(state, main_root, work, cfg)
+    largest = max(sizes)
+    for state in BACKENDS:
+        if largest == cfg["main"]:
+            peak = {"peak_rss_mb": results["backends"][state]["peak_rss_mb"],
+                    "files": results["backends"][state]["files"]}
+        else:
+            peak = await peak_rss(state, library(work, largest), work, cfg)
+        results["backends"][state]["peak_at_largest"] = peak
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
+    results["goals"] = bench_report.goals(results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
+    parser.add_argument("--out", type=Path, default=Path("bench-out"),
+                        help="where results.json, results.md and latency.png go")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="generated libraries and caches (default: --out/work)")
+    parser.add_argument("--repeat", type=int, help="runs per figure (median)")
+    parser.add_argument("--duration", type=float, help="seconds per load measurement")
+    parser.add_argument("--leak-rescans", type=int, help="rescans between fd/thread/RSS checks")
+    parser.add_argument("--sizes", help="comma-separated library sizes for scan timings")
+    args = parser.parse_args(argv)
+    cfg = dict(QUICK if args.quick else FULL)
+    cfg["quick"] = args.quick
+    for key in ("repeat", "duration", "leak_rescans"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    if args.sizes:
+        cfg["sizes"] = [int(s) for s in args.sizes.split(",")]
+    cfg["command"] = " ".join(["python", "scripts/bench.py", *(sys.argv[1:] if argv is None
+                                                                else argv)])
+    if shutil.which("wrk") is None:
+        print("bench: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    work = args.work or args.out / "work"
+    args.out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    results = asyncio.run(run(cfg, work))
+    results["bench_seconds"] = time.monotonic() - started
+    timeline = {s: b.pop("timeline") for s, b in results["backends"].items()}
+    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    (args.out / "results.md").write_text(bench_report.markdown(results))
+    bench_report.plot(timeline, args.out / "latency.png", cfg)
+    print(bench_report.goal_lines(results["goals"]))
+    print(f"bench: {results['bench_seconds']:.0f} s; wrote {args.out}/results.json, "
+          f"results.md, latency.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

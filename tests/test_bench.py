@@ -1,0 +1,34 @@
+"""``scripts/bench.py --quick`` still runs end to end (so the benchmark cannot rot)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_quick_benchmark_writes_results_table_and_plot(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=58,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert sorted(results["backends"]) == ["memory", "sqlite"]
+    assert results["scan"]["2000"]["files"] == 2000
+    for backend in results["backends"].values():
+        assert backend["files"] == 2000
+        assert backend["generation_files"] and len(backend["generation_files"]) == 1
+        assert backend["idle"]["c8"]["files"]["requests"] > 0
+    assert len(results["goals"]) == 18
+    assert "### Goals (issue 3)" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "cold scan + build + publish at 2k files" in done.stdout
