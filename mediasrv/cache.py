@@ -189,7 +189,7 @@ class CacheDir:
         log.warning("set aside %s: %s (now %s)", path.name, why, aside.name)
         return aside
 
-    def usable_current(self) -> tuple[Path, dict[str, object]] | None:
+    def usable_current(self, *, thorough: bool = True) -> tuple[Path, dict[str, object]] | None:
         """The current generation if it is valid and of the current schema.
 
         A corrupt, truncated or outdated one is set aside (and will be rebuilt).
@@ -202,7 +202,7 @@ class CacheDir:
             log.warning("current.db points at missing %s; rebuilding", target.name)
             return None
         try:
-            meta = db.validate(target)
+            meta = db.validate(target, thorough=thorough)
         except db.InvalidGeneration as exc:
             self.set_aside(target, str(exc))
             return None

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import db
 from .cache import CacheDir
 from .library import Library
 from .snapshot import open_snapshot
@@ -106,6 +107,7 @@ class RescanCoordinator:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.process: asyncio.subprocess.Process | None = None
         self._closed = False
+        self._verify_task: asyncio.Task[None] | None = None
         self.scans_run = 0
 
     # -- asking for scans -------------------------------------------------
@@ -285,12 +287,28 @@ class RescanCoordinator:
         path, _ = found
         snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
         self.library.swap(snapshot)
+        self._verify_task = asyncio.get_running_loop().create_task(self._verify(path))
         return True
+
+    async def _verify(self, path: Path) -> None:
+        """Read every page of the generation served at start-up, in the background.
+
+        Start-up only runs the cheap checks, so that a large library is served
+        at once; a corrupt page found here sets the file aside and rebuilds.
+        """
+        try:
+            await asyncio.to_thread(db.validate, path, thorough=True)
+        except db.InvalidGeneration as exc:
+            log.error("the index being served is damaged (%s); rebuilding it", exc)
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self.cache.set_aside, path, str(exc))
+            with contextlib.suppress(RuntimeError):
+                self.request("damaged index")
 
     def _repair_cache(self) -> tuple[Path, dict[str, object]] | None:
         self.cache.ensure()
         self.cache.remove_temp_files()
-        found = self.cache.usable_current()
+        found = self.cache.usable_current(thorough=False)
         self.cache.remove_stale_generations({found[0]} if found else set())
         return found
 
@@ -303,6 +321,10 @@ class RescanCoordinator:
         """Stop: kill a running scan process, forget the queue."""
         self._closed = True
         self._next = None
+        if self._verify_task is not None:
+            self._verify_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._verify_task
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()

@@ -183,3 +183,28 @@ async def test_disk_full_fails_the_scan_and_keeps_serving(
     assert body["error"].startswith("the disk is full")
     assert (await (await client.get("/api/tags")).json())["generation"] == 1
     assert not list(cache.path.glob("*.tmp"))
+
+
+async def test_damaged_page_found_after_startup_is_set_aside_and_rebuilt(
+    aiohttp_client, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """Start-up serves at once after the cheap checks; the full check runs behind it."""
+    root = make_tree(tmp_path / "lib", {f"d{i % 20}/f{i}.jpg": "" for i in range(3000)})
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    target = cache.gen_path(1)
+    size = target.stat().st_size
+    with open(target, "r+b") as f:  # scribble over pages in the middle of the file
+        f.seek(size // 2 // 4096 * 4096)
+        f.write(b"\xa5" * 4096 * 4)
+    from mediasrv.server import create_app
+
+    app = create_app(settings_for(root), startup_scan=False)
+    client = await aiohttp_client(app)
+    assert app[LIBRARY].generation == 1  # served at once
+    coordinator = app[COORDINATOR]
+    await coordinator._verify_task
+    await coordinator.wait_idle()
+    assert len(list(cache.path.glob("gen-000001.db.*.corrupt"))) == 1
+    body = await (await client.get("/api/files")).json()
+    assert (body["generation"], body["total"]) == (2, 3000)
