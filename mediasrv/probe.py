@@ -9,14 +9,16 @@ unprobed and is counted; it never fails a scan.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import BinaryIO
 
 from .builder import Probed
 from .names import display
@@ -104,24 +106,16 @@ def _probe_av(path: str, kind: str) -> Probed:
                   duration=round(duration, 3) if duration is not None else None)
 
 
-class _av_source:
+@contextlib.contextmanager
+def _av_source(path: str) -> Iterator[str | BinaryIO]:
     """A path PyAV can take, or an open file for names that are not valid UTF-8."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.file: object | None = None
-
-    def __enter__(self) -> object:
-        try:
-            self.path.encode("utf-8")
-            return self.path
-        except UnicodeEncodeError:
-            self.file = open(self.path, "rb")  # noqa: SIM115 - closed in __exit__
-            return self.file
-
-    def __exit__(self, *exc: object) -> None:
-        if self.file is not None:
-            self.file.close()  # type: ignore[attr-defined]
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        with open(path, "rb") as f:
+            yield f
+        return
+    yield path
 
 
 def _image_extensions() -> frozenset[str]:

@@ -92,28 +92,31 @@ def timed_until(base: str, want: int, timeout: float = 60.0) -> float:
     return time.perf_counter() - started
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", type=Path, help="library folder (made if missing or empty; "
-                        "default: a temp dir, removed afterwards)")
-    parser.add_argument("--files", type=int, default=100_000, help="library size (default 100000)")
-    parser.add_argument("--trials", type=int, default=7, help="changes to time (default 7)")
-    parser.add_argument("--rescans", type=int, default=3, help="no-change rescans (default 3)")
-    args = parser.parse_args(argv)
+def phase_breakdown(root: Path, cache: Path, new: Path) -> list[tuple[str, float]]:
+    """Seconds per phase of a scan that finds one new file (in this process, full priority)."""
+    sys.path.insert(0, str(HERE.parent))
+    from mediasrv.cache import CacheDir
+    from mediasrv.scanjob import run_scan
 
-    work = Path(tempfile.mkdtemp(prefix="bench_change-"))
-    root = args.dir or work / "lib"
-    cache = work / "cache"
-    if not root.exists() or not any(root.iterdir()):
-        print(f"making {args.files:,} empty files under {root} …", file=sys.stderr)
-        subprocess.run([sys.executable, str(HERE / "make_library.py"), str(root),
-                        "--files", str(args.files), "--empty"], check=True,
-                       stdout=subprocess.DEVNULL)
-    bench_dir = root / TAG
-    if bench_dir.exists():
-        shutil.rmtree(bench_dir)
-    bench_dir.mkdir()
+    new.write_bytes(b"")
+    marks: list[tuple[str, float]] = []
 
+    def note(event: dict[str, object]) -> None:
+        if not marks or marks[-1][0] != event["phase"]:
+            marks.append((str(event["phase"]), time.perf_counter()))
+
+    try:
+        run_scan(root, CacheDir(cache), note)
+    finally:
+        new.unlink()
+    end = time.perf_counter()
+    return [(name, (marks[i + 1][1] if i + 1 < len(marks) else end) - t)
+            for i, (name, t) in enumerate(marks)]
+
+
+def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace) -> tuple[
+        int, list[float], list[float], list[float], list[float]]:
+    """Start the server, time ``args.trials`` changes and ``args.rescans`` no-change rescans."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -131,11 +134,13 @@ def main(argv: list[str] | None = None) -> int:
                              and get(base, "/api/status")["watcher"], "the watcher", 120)
         if watcher["state"] != "watching":
             raise SystemExit(f"bench_change: the watcher is {watcher}")
-        files = get(base, "/api/status")["files"]
+        files = int(get(base, "/api/status")["files"])
         print(f"indexed {files:,} files in {first:.1f}s (first start, includes server start-up)",
               file=sys.stderr)
 
-        adds, deletes, scan_times = [], [], []
+        adds: list[float] = []
+        deletes: list[float] = []
+        scan_times: list[float] = []
         for trial in range(args.trials):
             wait_until(lambda: idle(base), "an idle server", 120)
             time.sleep(0.5)  # let the previous scan's last events settle
@@ -151,12 +156,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"(scan process {scan_times[-1]:.2f}s)", file=sys.stderr)
 
         wait_until(lambda: idle(base), "an idle server", 120)
-        rescans = []
+        rescans: list[float] = []
         for _ in range(args.rescans):
             answer = post(base, "/api/rescan?wait=1")
             if answer["status"] != "unchanged":
                 raise SystemExit(f"bench_change: a no-change rescan said {answer}")
             rescans.append(float(answer["duration_s"]))
+        return files, adds, deletes, scan_times, rescans
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -164,22 +170,49 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        if args.dir is None:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            shutil.rmtree(bench_dir, ignore_errors=True)
-            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, help="library folder (made if missing or empty; "
+                        "default: a temp dir, removed afterwards)")
+    parser.add_argument("--files", type=int, default=100_000, help="library size (default 100000)")
+    parser.add_argument("--trials", type=int, default=7, help="changes to time (default 7)")
+    parser.add_argument("--rescans", type=int, default=3, help="no-change rescans (default 3)")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="bench_change-"))
+    root = args.dir or work / "lib"
+    bench_dir = root / TAG
+    try:
+        if not root.exists() or not any(root.iterdir()):
+            print(f"making {args.files:,} empty files under {root} …", file=sys.stderr)
+            subprocess.run([sys.executable, str(HERE / "make_library.py"), str(root),
+                            "--files", str(args.files), "--empty"], check=True,
+                           stdout=subprocess.DEVNULL)
+        if bench_dir.exists():
+            shutil.rmtree(bench_dir)
+        bench_dir.mkdir()
+        load_before = os.getloadavg()[0]
+        files, adds, deletes, scan_times, rescans = measure(root, work / "cache", bench_dir, args)
+        load_after = os.getloadavg()[0]
+        phases = phase_breakdown(root, work / "cache", bench_dir / "one-more.jpg")
+    finally:
+        shutil.rmtree(bench_dir, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
 
     def fmt(xs: list[float]) -> str:
         return f"{statistics.median(xs):.2f} s (min {min(xs):.2f}, max {max(xs):.2f})"
 
     cpus = os.cpu_count()
+    breakdown = ", ".join(f"{name} {seconds:.2f}" for name, seconds in phases)
     print(f"""
 ## Change latency
 
 `python scripts/bench_change.py --files {args.files} --trials {args.trials}`
 ({files:,} files, zero-byte, made by `scripts/make_library.py --empty`;
-`mediasrv serve` with the watcher on; {cpus} CPUs; median of {args.trials} trials)
+`mediasrv serve` with the watcher on; {cpus} CPUs, load average {load_before:.1f} at the
+start and {load_after:.1f} at the end; median of {args.trials} trials)
 
 | measure | median (min, max) |
 | --- | --- |
@@ -187,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
 | file deleted → gone from `/api/files` | {fmt(deletes)} |
 | of which the scan process (walk, diff, probe, build, publish) | {fmt(scan_times)} |
 | no-change rescan (`POST /api/rescan?wait=1` → `duration_s`) | {fmt(rescans)} |
+
+Where a one-file change's scan goes (the same scan run in-process, not at low
+priority), seconds per phase: {breakdown}.
 """)
     return 0
 

@@ -116,6 +116,14 @@ def test_a_truncated_video_raises_probe_error(tmp_path: Path, video: bytes) -> N
         probe.probe_file(str(tmp_path / "cut.mp4"), "video")
 
 
+def test_a_name_that_is_not_utf8_is_probed(tmp_path: Path, video: bytes) -> None:
+    root = make_tree(tmp_path / "lib", {b"clip\xff.mp4": video, b"pic\xfe.jpg": jpeg(6, 2)})
+    found, stats = probe.probe_records(str(root), list(walk(root)))
+    assert (stats.probed, stats.failed) == (2, 0)
+    assert sorted(found.values(), key=repr) == [
+        Probed(width=6, height=2), Probed(width=64, height=48, duration=2.0)]
+
+
 def test_empty_and_unknown_files_are_skipped_unopened(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "lib", {"empty.jpg": b"", "doc.txt": "x", "pic.svg": "<svg/>"})
     found, stats = probe.probe_records(str(root), list(walk(root)))
