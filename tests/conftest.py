@@ -58,7 +58,9 @@ def library(tmp_path: Path) -> Path:
 def settings_for(tmp_path: Path) -> Callable[..., Settings]:
     def make(root: Path, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "root": root, "cache_dir": tmp_path / "cache", "watch": False,
+            "root": root,
+            "cache_dir": tmp_path / "cache",
+            "watch": False,
             "rescan_interval": 0.0,
         }
         values.update(overrides)
@@ -86,8 +88,9 @@ async def started(
 
 
 @pytest.fixture
-async def client(started: Callable[..., Any], library: Path,
-                 settings_for: Callable[..., Settings]) -> TestClient:
+async def client(
+    started: Callable[..., Any], library: Path, settings_for: Callable[..., Settings]
+) -> TestClient:
     """A client on ``library`` (the small tree), index built."""
     return await started(settings_for(library))
 

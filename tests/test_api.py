@@ -34,22 +34,38 @@ async def test_tags_with_counts_all_first(client: TestClient) -> None:
 async def test_files_page_in_natural_order(client: TestClient) -> None:
     body = await (await client.get("/api/files?tag=Beach&offset=1&limit=2")).json()
     assert (body["generation"], body["tag"], body["total"], body["offset"], body["limit"]) == (
-        1, "Beach", 4, 1, 2,
+        1,
+        "Beach",
+        4,
+        1,
+        2,
     )
     assert [f["name"] for f in body["files"]] == ["img2.jpg", "img10.jpg"]
     first = body["files"][0]
     assert first == {
-        "path": "Trips/2024/Beach/img2.jpg", "name": "img2.jpg", "ext": "jpg", "kind": "image",
-        "size": 20, "mtime_ns": 1_600_000_000 * 10**9, "width": None, "height": None,
-        "duration": None, "display_path": "Trips/2024/Beach/img2.jpg",
-        "url": "/media/Trips/2024/Beach/img2.jpg", "thumb_url": "/thumb/Trips/2024/Beach/img2.jpg",
+        "path": "Trips/2024/Beach/img2.jpg",
+        "name": "img2.jpg",
+        "ext": "jpg",
+        "kind": "image",
+        "size": 20,
+        "mtime_ns": 1_600_000_000 * 10**9,
+        "width": None,
+        "height": None,
+        "duration": None,
+        "display_path": "Trips/2024/Beach/img2.jpg",
+        "url": "/media/Trips/2024/Beach/img2.jpg",
+        "thumb_url": "/thumb/Trips/2024/Beach/img2.jpg",
     }
 
 
 async def test_files_defaults_to_all(client: TestClient) -> None:
     body = await (await client.get("/api/files")).json()
     assert (body["tag"], body["total"], body["offset"], body["limit"], len(body["files"])) == (
-        "All", 7, 0, 100, 7,
+        "All",
+        7,
+        0,
+        100,
+        7,
     )
 
 
@@ -98,7 +114,10 @@ async def test_neighbours_at_both_ends_are_null(client: TestClient) -> None:
     first = await (await client.get("/api/file?path=Trips/2024/Beach/img1.jpg&tag=Beach")).json()
     assert (first["position"], first["prev"], first["next"]["name"]) == (0, None, "img2.jpg")
     last = await (
-        await client.get("/api/file", params={"path": "Trips/2024/Beach/sunset[beach family].jpg", "tag": "Beach"})
+        await client.get(
+            "/api/file",
+            params={"path": "Trips/2024/Beach/sunset[beach family].jpg", "tag": "Beach"},
+        )
     ).json()
     assert (last["position"], last["prev"]["name"], last["next"]) == (3, "img10.jpg", None)
 
@@ -134,7 +153,10 @@ async def test_random_file_belongs_to_the_tag(client: TestClient) -> None:
 async def test_random_never_offers_a_deleted_file(client: TestClient, library: Path) -> None:
     for name in ("img1.jpg", "img2.jpg", "img10.jpg"):
         (library / "Trips/2024/Beach" / name).unlink()  # gone, and no rescan yet
-    seen = {(await (await client.get("/api/random?tag=Beach")).json())["file"]["name"] for _ in range(30)}
+    seen = {
+        (await (await client.get("/api/random?tag=Beach")).json())["file"]["name"]
+        for _ in range(30)
+    }
     assert seen == {"sunset[beach family].jpg"}
 
 
@@ -184,7 +206,11 @@ async def test_search_limit(client: TestClient) -> None:
 async def test_status(client: TestClient) -> None:
     body = await (await client.get("/api/status")).json()
     assert (body["generation"], body["state"], body["files"], body["scanning"], body["scan"]) == (
-        1, "sqlite", 7, False, None,
+        1,
+        "sqlite",
+        7,
+        False,
+        None,
     )
     assert body["db_path"].endswith("/cache/current.db")
     assert body["last_scan"]["status"] == "published"
@@ -195,9 +221,17 @@ async def test_rescan_wait_reports_what_changed(client: TestClient, library: Pat
     make_tree(library, {"Music/new.mp3": "x"})
     (library / "notes.txt").unlink()
     body = await rescan(client)
-    assert {k: body[k] for k in ("status", "generation", "files", "added", "removed", "changed", "error")} == {
-        "status": "published", "generation": 2, "files": 7, "added": 1, "removed": 1,
-        "changed": 0, "error": None,
+    assert {
+        k: body[k]
+        for k in ("status", "generation", "files", "added", "removed", "changed", "error")
+    } == {
+        "status": "published",
+        "generation": 2,
+        "files": 7,
+        "added": 1,
+        "removed": 1,
+        "changed": 0,
+        "error": None,
     }
     assert body["scan_id"] == 2
     assert (await (await client.get("/api/tags")).json())["generation"] == 2
@@ -234,7 +268,9 @@ async def test_unknown_api_path_is_json_404(client: TestClient) -> None:
 
 
 async def test_undecodable_names_round_trip_through_the_api(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root = make_tree(tmp_path / "lib", {b"caf\xe9/\xff.jpg": b"bytes!", "ok.jpg": b"fine"})
     client = await started(settings_for(root))
@@ -252,7 +288,9 @@ async def test_undecodable_names_round_trip_through_the_api(
 
 
 async def test_api_answers_503_until_the_first_index_exists(
-    aiohttp_client, settings_for, library: Path  # type: ignore[no-untyped-def]
+    aiohttp_client,
+    settings_for,
+    library: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     app = create_app(settings_for(library), startup_scan=False)
     client = await aiohttp_client(app)
@@ -268,7 +306,9 @@ async def test_api_answers_503_until_the_first_index_exists(
 
 
 async def test_random_finds_the_last_survivor_among_many_deleted(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root = make_tree(tmp_path / "lib", {f"d/{i}.jpg": "" for i in range(300)})
     client = await started(settings_for(root), startup_scan=True)

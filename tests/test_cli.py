@@ -22,12 +22,18 @@ from .conftest import SMALL_TREE, make_tree
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASRV_")}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "mediasrv", *args], capture_output=True, text=True,
-        env=full_env, timeout=timeout, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "mediasrv", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -79,7 +85,9 @@ def test_port_in_use(lib: Path, tmp_path: Path) -> None:
 
 
 def test_beyond_loopback_needs_a_token(lib: Path, tmp_path: Path) -> None:
-    line = one_error_line(run("serve", str(lib), "--host", "0.0.0.0", "--cache-dir", str(tmp_path / "c")))
+    line = one_error_line(
+        run("serve", str(lib), "--host", "0.0.0.0", "--cache-dir", str(tmp_path / "c"))
+    )
     assert line.startswith("mediasrv: error: refusing to listen on 0.0.0.0 without an access token")
 
 
@@ -137,9 +145,21 @@ def test_db_path_before_any_scan(lib: Path, tmp_path: Path) -> None:
 
 def test_serve_answers_and_stops_cleanly_on_sigterm(lib: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mediasrv", "serve", str(lib), "--port", "0", "--no-watch",
-         "--cache-dir", str(tmp_path / "c")],
-        stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "mediasrv",
+            "serve",
+            str(lib),
+            "--port",
+            "0",
+            "--no-watch",
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     try:
         assert proc.stderr is not None

@@ -18,7 +18,6 @@ from mediasrv.server.keys import CACHE, COORDINATOR, LIBRARY
 from .conftest import SMALL_TREE, make_tree, rescan
 
 
-
 def many_files(root: Path, count: int) -> None:
     """``count`` empty files in folders of 100: enough that a build takes a while."""
     for i in range(0, count, 100):
@@ -29,7 +28,9 @@ def many_files(root: Path, count: int) -> None:
 
 
 async def test_scan_killed_mid_build_leaves_the_old_generation_serving(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     client = await started(settings_for(root))
@@ -69,7 +70,9 @@ def published(tmp_path: Path) -> tuple[Path, CacheDir]:
 
 
 async def test_stray_temp_file_is_deleted_at_startup(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root, cache = published(tmp_path)
     (cache.path / "gen-000007.db.tmp").write_bytes(b"half a build")
@@ -79,7 +82,9 @@ async def test_stray_temp_file_is_deleted_at_startup(
 
 
 async def test_truncated_current_db_is_set_aside_and_rebuilt(
-    aiohttp_client, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    aiohttp_client,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root, cache = published(tmp_path)
     target = cache.gen_path(1)
@@ -99,7 +104,9 @@ async def test_truncated_current_db_is_set_aside_and_rebuilt(
 
 
 async def test_garbage_current_db_is_set_aside(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root, cache = published(tmp_path)
     cache.gen_path(1).write_bytes(b"this is not a database" * 100)
@@ -109,7 +116,9 @@ async def test_garbage_current_db_is_set_aside(
 
 
 async def test_outdated_schema_is_set_aside_and_rebuilt(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root, cache = published(tmp_path)
     conn = sqlite3.connect(cache.gen_path(1))
@@ -123,7 +132,9 @@ async def test_outdated_schema_is_set_aside_and_rebuilt(
 
 
 async def test_current_db_pointing_at_a_missing_file_is_rebuilt(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root, cache = published(tmp_path)
     cache.gen_path(1).unlink()
@@ -132,7 +143,9 @@ async def test_current_db_pointing_at_a_missing_file_is_rebuilt(
 
 
 async def test_valid_index_is_served_before_the_startup_scan_ends(
-    aiohttp_client, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    aiohttp_client,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root, _ = published(tmp_path)
     from mediasrv.server import create_app
@@ -144,7 +157,9 @@ async def test_valid_index_is_served_before_the_startup_scan_ends(
 
 
 async def test_missing_root_fails_the_scan_and_keeps_serving(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root, _ = published(tmp_path)
     client = await started(settings_for(root))
@@ -157,7 +172,9 @@ async def test_missing_root_fails_the_scan_and_keeps_serving(
 
 
 async def test_disk_full_fails_the_scan_and_keeps_serving(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """The scan process hits a full disk (a size cap on the file, as SQLite sees ENOSPC)."""
     root, cache = published(tmp_path)
@@ -186,7 +203,9 @@ async def test_disk_full_fails_the_scan_and_keeps_serving(
 
 
 async def test_damaged_page_found_after_startup_is_set_aside_and_rebuilt(
-    aiohttp_client, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    aiohttp_client,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """Start-up serves at once after the cheap checks; the full check runs behind it."""
     root = make_tree(tmp_path / "lib", {f"d{i % 20}/f{i}.jpg": "" for i in range(3000)})

@@ -36,12 +36,18 @@ def test_current_db_opens_with_plain_sqlite3(published: tuple[Path, CacheDir]) -
         ("Trips/2024/Beach/img10.jpg", "image", 30),
         ("Trips/2024/Beach/sunset[beach family].jpg", "image", 40),
     ]
-    assert conn.execute("SELECT name, file_count FROM tags WHERE name IN ('All', 'Beach', 'family') ORDER BY id").fetchall() == [
-        ("All", 7), ("Beach", 4), ("family", 1),
+    assert conn.execute(
+        "SELECT name, file_count FROM tags WHERE name IN ('All', 'Beach', 'family') ORDER BY id"
+    ).fetchall() == [
+        ("All", 7),
+        ("Beach", 4),
+        ("family", 1),
     ]
     assert conn.execute("SELECT path FROM file_tags_v WHERE tag = 'Beach'").fetchall() == [
-        ("Trips/2024/Beach/img1.jpg",), ("Trips/2024/Beach/img2.jpg",),
-        ("Trips/2024/Beach/img10.jpg",), ("Trips/2024/Beach/sunset[beach family].jpg",),
+        ("Trips/2024/Beach/img1.jpg",),
+        ("Trips/2024/Beach/img2.jpg",),
+        ("Trips/2024/Beach/img10.jpg",),
+        ("Trips/2024/Beach/sunset[beach family].jpg",),
     ]
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     assert meta["generation"] == 1
@@ -67,7 +73,11 @@ def test_published_file_is_rollback_journal_and_current_is_a_symlink(
     assert os.readlink(cache.current) == "gen-000001.db"
     header = (cache.path / "gen-000001.db").read_bytes()[:20]
     assert header[18:20] == b"\x01\x01"  # legacy (rollback) read/write versions, not WAL
-    assert sorted(p.name for p in cache.path.iterdir()) == ["current.db", "gen-000001.db", "scan.lock"]
+    assert sorted(p.name for p in cache.path.iterdir()) == [
+        "current.db",
+        "gen-000001.db",
+        "scan.lock",
+    ]
 
 
 def test_every_generation_has_the_same_schema(tmp_path: Path) -> None:
@@ -75,13 +85,17 @@ def test_every_generation_has_the_same_schema(tmp_path: Path) -> None:
     cache = CacheDir(tmp_path / "cache")
     run_scan(root, cache)
     first = cache.current.resolve()
-    schema1 = sqlite3.connect(first).execute("SELECT sql FROM sqlite_schema ORDER BY name").fetchall()
+    schema1 = (
+        sqlite3.connect(first).execute("SELECT sql FROM sqlite_schema ORDER BY name").fetchall()
+    )
     digest = hashlib.sha256(first.read_bytes()).hexdigest()
     make_tree(root, {"new.jpg": "x"})
     result = run_scan(root, cache)
     assert (result.status, result.generation, result.added) == ("published", 2, 1)
     second = cache.current.resolve()
-    schema2 = sqlite3.connect(second).execute("SELECT sql FROM sqlite_schema ORDER BY name").fetchall()
+    schema2 = (
+        sqlite3.connect(second).execute("SELECT sql FROM sqlite_schema ORDER BY name").fetchall()
+    )
     assert schema1 == schema2
     # the first generation was never written again after it was published
     assert hashlib.sha256(first.read_bytes()).hexdigest() == digest
@@ -91,7 +105,11 @@ def test_no_change_rescan_publishes_nothing(published: tuple[Path, CacheDir]) ->
     root, cache = published
     result = run_scan(root, cache)
     assert (result.status, result.generation, result.added, result.removed, result.changed) == (
-        "unchanged", 1, 0, 0, 0,
+        "unchanged",
+        1,
+        0,
+        0,
+        0,
     )
     assert sorted(cache.generations()) == [1]
 
@@ -111,8 +129,13 @@ def test_undecodable_names_are_stored_byte_exact(tmp_path: Path) -> None:
     run_scan(root, cache)
     conn = sqlite3.connect(cache.current)
     conn.text_factory = bytes
-    assert conn.execute("SELECT path, name FROM files").fetchall() == [(b"caf\xe9/\xff.jpg", b"\xff.jpg")]
-    assert conn.execute("SELECT name FROM tags ORDER BY id").fetchall() == [(b"All",), (b"caf\xe9",)]
+    assert conn.execute("SELECT path, name FROM files").fetchall() == [
+        (b"caf\xe9/\xff.jpg", b"\xff.jpg")
+    ]
+    assert conn.execute("SELECT name FROM tags ORDER BY id").fetchall() == [
+        (b"All",),
+        (b"caf\xe9",),
+    ]
 
 
 def test_empty_library_publishes_an_empty_generation(tmp_path: Path) -> None:
@@ -140,4 +163,8 @@ def test_disk_full_during_build_keeps_the_current_generation(
     with pytest.raises(sqlite3.OperationalError, match="full"):
         run_scan(root, cache)
     assert os.readlink(cache.current) == "gen-000001.db"
-    assert sorted(p.name for p in cache.path.iterdir()) == ["current.db", "gen-000001.db", "scan.lock"]
+    assert sorted(p.name for p in cache.path.iterdir()) == [
+        "current.db",
+        "gen-000001.db",
+        "scan.lock",
+    ]

@@ -41,7 +41,9 @@ async def test_unsatisfiable_range_is_416(client: TestClient) -> None:
 async def test_conditional_requests(client: TestClient) -> None:
     first = await client.get("/media/Music/song.mp3")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
-    assert (await client.get("/media/Music/song.mp3", headers={"If-None-Match": etag})).status == 304
+    assert (
+        await client.get("/media/Music/song.mp3", headers={"If-None-Match": etag})
+    ).status == 304
     resp = await client.get("/media/Music/song.mp3", headers={"If-Modified-Since": modified})
     assert resp.status == 304
 
@@ -56,14 +58,18 @@ async def test_names_with_spaces_and_brackets(client: TestClient) -> None:
     assert (resp.status, await resp.read()) == (200, b"d" * 40)
 
 
-async def test_file_not_in_the_index_is_404_even_if_on_disk(client: TestClient, library: Path) -> None:
+async def test_file_not_in_the_index_is_404_even_if_on_disk(
+    client: TestClient, library: Path
+) -> None:
     make_tree(library, {"added-after-scan.jpg": "x"})
     resp = await client.get("/media/added-after-scan.jpg")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "unknown_file"
 
 
-async def test_vanished_file_is_404_and_asks_for_a_rescan(client: TestClient, library: Path) -> None:
+async def test_vanished_file_is_404_and_asks_for_a_rescan(
+    client: TestClient, library: Path
+) -> None:
     (library / "notes.txt").unlink()
     resp = await client.get("/media/notes.txt")
     assert resp.status == 404
@@ -138,8 +144,13 @@ async def test_escape_attempts_never_read_outside(guarded: TestClient, tmp_path:
     if outside.stat().st_atime == 1_000:
         pytest.skip("this filesystem does not record access times")
     os.utime(outside, (1_000, 2_000_000_000))
-    for target in (b"/media/../outside.txt", b"/media/link-out.jpg", b"/media/dir-out/outside.txt",
-                   b"/media/dir-out/outside.txt%00", b"/media/..%2foutside.txt"):
+    for target in (
+        b"/media/../outside.txt",
+        b"/media/link-out.jpg",
+        b"/media/dir-out/outside.txt",
+        b"/media/dir-out/outside.txt%00",
+        b"/media/..%2foutside.txt",
+    ):
         status, body = await raw_get(guarded, target)
         assert status == 404 and SECRET not in body
     assert outside.stat().st_atime == 1_000

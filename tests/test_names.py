@@ -35,8 +35,17 @@ def test_split_ext(name: str, expected: tuple[str, str]) -> None:
 
 @pytest.mark.parametrize(
     ("ext", "kind"),
-    [("jpg", "image"), ("PNG", "image"), ("heic", "image"), ("mp4", "video"), ("mkv", "video"),
-     ("mp3", "audio"), ("flac", "audio"), ("txt", "other"), ("", "other")],
+    [
+        ("jpg", "image"),
+        ("PNG", "image"),
+        ("heic", "image"),
+        ("mp4", "video"),
+        ("mkv", "video"),
+        ("mp3", "audio"),
+        ("flac", "audio"),
+        ("txt", "other"),
+        ("", "other"),
+    ],
 )
 def test_kind_by_extension(ext: str, kind: str) -> None:
     assert kind_of(ext) == kind
@@ -44,7 +53,12 @@ def test_kind_by_extension(ext: str, kind: str) -> None:
 
 def test_tags_are_all_then_folders_then_brackets() -> None:
     assert tags_of("Trips/2024/Beach/sunset[beach family].jpg") == [
-        "All", "Trips", "2024", "Beach", "beach", "family",
+        "All",
+        "Trips",
+        "2024",
+        "Beach",
+        "beach",
+        "family",
     ]
 
 
@@ -58,25 +72,53 @@ def test_repeated_tags_appear_once() -> None:
 
 @pytest.mark.parametrize(
     ("stem", "tags"),
-    [("sunset[beach family]", ["beach", "family"]), ("a[ ]", []), ("a[one][two three]", ["one", "two", "three"]),
-     ("no tags", []), ("unclosed[tag", [])],
+    [
+        ("sunset[beach family]", ["beach", "family"]),
+        ("a[ ]", []),
+        ("a[one][two three]", ["one", "two", "three"]),
+        ("no tags", []),
+        ("unclosed[tag", []),
+    ],
 )
 def test_bracket_tags(stem: str, tags: list[str]) -> None:
     assert bracket_tags(stem) == tags
 
 
 def test_natural_order() -> None:
-    paths = ["img10.jpg", "img2.jpg", "Img1.jpg", "img1.jpg", "a/b.jpg", "a b/c.jpg", "a/img10.jpg",
-             "a/img9.jpg", "photo007.jpg", "photo7b.jpg"]
+    paths = [
+        "img10.jpg",
+        "img2.jpg",
+        "Img1.jpg",
+        "img1.jpg",
+        "a/b.jpg",
+        "a b/c.jpg",
+        "a/img10.jpg",
+        "a/img9.jpg",
+        "photo007.jpg",
+        "photo7b.jpg",
+    ]
     assert sorted(paths, key=natural_key) == [
-        "a/b.jpg", "a/img9.jpg", "a/img10.jpg", "a b/c.jpg", "Img1.jpg", "img1.jpg",
-        "img2.jpg", "img10.jpg", "photo007.jpg", "photo7b.jpg",
+        "a/b.jpg",
+        "a/img9.jpg",
+        "a/img10.jpg",
+        "a b/c.jpg",
+        "Img1.jpg",
+        "img1.jpg",
+        "img2.jpg",
+        "img10.jpg",
+        "photo007.jpg",
+        "photo7b.jpg",
     ]
 
 
 def test_search_words_fold_case_and_split_on_punctuation() -> None:
     assert search_words("Trips/2024/Beach/Sunset-Éclair_1.JPG") == {
-        "trips", "2024", "beach", "sunset", "éclair_1", "jpg",
+        "trips",
+        "2024",
+        "beach",
+        "sunset",
+        "éclair_1",
+        "jpg",
     }
     assert query_words("  beach SUN ") == ["beach", "sun"]
 

@@ -28,7 +28,10 @@ def slow_scan_command(tmp_path: Path, gate: Path) -> Any:
 
 
 async def test_requests_during_a_scan_coalesce_into_one_follow_up(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    library: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     gate = tmp_path / "gate"
     gate.touch()
@@ -50,12 +53,17 @@ async def test_requests_during_a_scan_coalesce_into_one_follow_up(
     await coordinator.wait_idle()
     assert coordinator.scans_run - runs_before == 2
     assert (first.status, followers[0].status) == ("published", "unchanged") or (
-        first.status, followers[0].status) == ("unchanged", "published")
+        first.status,
+        followers[0].status,
+    ) == ("unchanged", "published")
     assert client.app[LIBRARY].generation == 2
 
 
 async def test_http_rescans_share_the_queued_scan(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    library: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     gate = tmp_path / "gate"
     gate.touch()
@@ -99,15 +107,22 @@ async def test_events_stream_scan_start_progress_and_end(client: TestClient, lib
     assert names[0] == "started" and names[-1] == "finished"
     assert "progress" in names
     last = seen[-1][1]
-    assert (last["scan"]["status"], last["scan"]["added"], last["generation"]) == ("published", 1, 2)
+    assert (last["scan"]["status"], last["scan"]["added"], last["generation"]) == (
+        "published",
+        1,
+        2,
+    )
     resp.close()
 
 
 async def test_failed_scan_is_reported_and_the_next_one_succeeds(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    library: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     broken = tmp_path / "broken.py"
-    broken.write_text("import sys\nprint('{\"type\": \"error\", \"message\": \"boom\"}')\nsys.exit(1)\n")
+    broken.write_text('import sys\nprint(\'{"type": "error", "message": "boom"}\')\nsys.exit(1)\n')
     toggle = {"broken": False}
 
     def command(root: Path, cache: Path) -> list[str]:
@@ -115,7 +130,9 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
             return [sys.executable, str(broken)]
         return [sys.executable, "-m", "mediasrv.scanjob", str(root), str(cache)]
 
-    client: TestClient = await started(settings_for(library), coordinator_options={"command": command})
+    client: TestClient = await started(
+        settings_for(library), coordinator_options={"command": command}
+    )
     toggle["broken"] = True
     body = await (await client.post("/api/rescan?wait=1")).json()
     assert (body["status"], body["error"], body["generation"]) == ("failed", "boom", 1)
@@ -128,11 +145,15 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
 
 
 async def test_scan_process_that_dies_without_a_word(
-    started, settings_for, library: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    library: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     client: TestClient = await started(
         settings_for(library),
-        coordinator_options={"command": lambda r, c: [sys.executable, "-c", "import sys; sys.exit(3)"]},
+        coordinator_options={
+            "command": lambda r, c: [sys.executable, "-c", "import sys; sys.exit(3)"]
+        },
     )
     body = await (await client.post("/api/rescan?wait=1")).json()
     assert (body["status"], body["error"]) == ("failed", "scan process exited with status 3")

@@ -21,7 +21,12 @@ def test_records_carry_relative_path_size_and_mtime(tmp_path: Path) -> None:
     make_tree(tmp_path, {"a/b/c.JPG": b"12345"}, mtime=1_600_000_000)
     (rec,) = list(walk(tmp_path))
     assert (rec.path, rec.name, rec.ext, rec.kind, rec.size, rec.mtime_ns) == (
-        "a/b/c.JPG", "c.JPG", "jpg", "image", 5, 1_600_000_000 * 10**9,
+        "a/b/c.JPG",
+        "c.JPG",
+        "jpg",
+        "image",
+        5,
+        1_600_000_000 * 10**9,
     )
 
 
@@ -82,7 +87,9 @@ def test_fifos_and_sockets_are_not_media(tmp_path: Path) -> None:
     assert paths(tmp_path) == ["a.jpg"]
 
 
-def test_unreadable_folder_is_counted_and_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_folder_is_counted_and_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_tree(tmp_path, {"ok/a.jpg": "", "locked/b.jpg": ""})
     real_scandir = os.scandir
 
@@ -121,7 +128,9 @@ def test_file_vanishing_between_listing_and_stat_is_counted(
     assert stats.vanished == 1
 
 
-def test_folder_vanishing_mid_walk_is_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_folder_vanishing_mid_walk_is_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_tree(tmp_path, {"a/x.jpg": "", "b/y.jpg": ""})
     real_scandir = os.scandir
 

@@ -35,7 +35,9 @@ async def test_bearer_token_is_accepted(started, settings_for, library: Path) ->
 
 
 async def test_token_in_the_url_sets_a_cookie_for_the_browser(
-    started, settings_for, library: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    library: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     client = await tokened(started, settings_for, library)
     resp = await client.get("/api/tags?token=s3cret")

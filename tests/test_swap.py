@@ -71,7 +71,9 @@ async def worker(client: TestClient, n: int, stop: asyncio.Event, seen: list[int
 
 
 async def test_requests_never_fail_or_mix_generations_during_rescans(
-    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+    started,
+    settings_for,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root = make_tree(tmp_path / "lib", base_tree())
     client = await started(settings_for(root))
