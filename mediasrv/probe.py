@@ -32,6 +32,10 @@ POOL_THRESHOLD = 16
 MAX_WORKERS = 4
 # Bump when probing learns something new: files of older generations are probed again.
 PROBE_VERSION = 1
+# A server's first scan of more media files than this publishes before probing
+# them: a big library is browsable at once (probing 100k photos on a cold disk
+# can take minutes), and the metadata follows in the next scan.
+DEFER_OVER = 1000
 
 
 class ProbeError(Exception):
@@ -46,6 +50,7 @@ class ProbeStats:
     probed: int = 0  # files opened and read successfully
     failed: int = 0  # files opened that could not be read (corrupt, unsupported)
     skipped: int = 0  # empty files and formats no prober reads, never opened
+    deferred: int = 0  # media files left for the next scan (a big first scan)
     seconds: float = 0.0
     examples: list[str] | None = None
 

@@ -203,6 +203,8 @@ class RescanCoordinator:
                 self.cache.remove_stale_generations(self.library.live_paths())
             scan.result = result
             scan.status = result["status"]
+            if (result.get("probe") or {}).get("deferred"):
+                self.request("probing")  # the first scan published names only
         except asyncio.CancelledError:
             scan.status, scan.error = "failed", "cancelled: the server is shutting down"
             raise

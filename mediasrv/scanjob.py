@@ -24,7 +24,7 @@ from .builder import Probed, build
 from .cache import CacheDir
 from .errors import ScanFailed
 from .names import display
-from .probe import PROBE_VERSION, ProbeStats, probe_records
+from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
 from .scanner import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,13 @@ def _probed(path: Path, keep: set[str]) -> dict[str, Probed]:
     return {r[0]: Probed(*r[1:]) for r in rows if r[0] in keep}
 
 
-def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None) -> ScanResult:
-    """Scan ``root`` and publish a new generation if anything changed."""
+def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
+             defer_probing: bool = False) -> ScanResult:
+    """Scan ``root`` and publish a new generation if anything changed.
+
+    With ``defer_probing``, a first scan of a big library publishes before it
+    probes (the result says ``probe.deferred``); the next scan probes.
+    """
     started = time.perf_counter()
     report = progress or (lambda event: None)
     root_real = os.path.realpath(root)
@@ -126,14 +131,16 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None) -> S
                 unchanged.add(rec.path)
         removed = len(old) - (len(records) - added)
 
-        if previous is not None and current is not None and not (added or removed or changed):
+        if (previous is not None and current is not None and not (added or removed or changed)
+                and _probe_version(current) >= PROBE_VERSION):  # else: probe what was never probed
             return ScanResult(
                 "unchanged", previous[0], str(current), len(records), previous[1],
                 0, 0, 0, round(time.perf_counter() - started, 3), stats.as_dict(),
             )
 
         carried = _probed(current, unchanged) if previous and current else {}
-        fresh, probe_stats = _probe_new(root_real, records, unchanged, carried, current, report)
+        fresh, probe_stats = _probe_new(root_real, records, unchanged, carried, current, report,
+                                        defer=defer_probing)
         carried.update(fresh)
         number = cache.next_number()
         report({"phase": "building", "files": len(records), "generation": number})
@@ -143,7 +150,7 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None) -> S
                 "scan_seconds": round(time.perf_counter() - started, 3),
                 "skipped": stats.skipped,
                 "walk": stats.as_dict(),
-                "probe_version": PROBE_VERSION,
+                "probe_version": 0 if probe_stats.deferred else PROBE_VERSION,
             },
             phase=lambda name: report({"phase": name, "files": len(records)}),
         )
@@ -156,12 +163,17 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None) -> S
 
 def _probe_new(
     root: str, records: list[Record], unchanged: set[str], carried: dict[str, Probed],
-    current: Path | None, report: Progress,
+    current: Path | None, report: Progress, *, defer: bool = False,
 ) -> tuple[dict[str, Probed], ProbeStats]:
     """Probe new and changed files (and, once, files an older prober never read)."""
     retry_old = current is not None and _probe_version(current) < PROBE_VERSION
     todo = [r for r in records if r.path not in unchanged
             or (retry_old and r.path not in carried)]
+    if defer and current is None:
+        # Nothing is browsable yet: publish the names first, probe in the next scan.
+        media = sum(1 for r in todo if wants_probe(r))
+        if media > DEFER_OVER:
+            return {}, ProbeStats(candidates=len(todo), deferred=media)
     found, probe_stats = probe_records(
         root, todo,
         progress=lambda done, total: report(
@@ -228,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = run_scan(Path(args[0]), CacheDir(Path(args[1])),
-                          lambda e: emit({"type": "progress", **e}))
+                          lambda e: emit({"type": "progress", **e}), defer_probing=True)
     except Exception as exc:  # reported to the coordinator, which keeps serving
         message = describe_failure(exc)
         if isinstance(exc, ScanFailed):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sqlite3
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mediasrv import probe
+from mediasrv import probe, scanjob
 from mediasrv.builder import Probed, build
 from mediasrv.cache import CacheDir
 from mediasrv.scanjob import run_scan
 from mediasrv.scanner import walk
+from mediasrv.server.keys import COORDINATOR
+from mediasrv.settings import Settings
 
 from .conftest import make_tree
 
@@ -254,3 +257,46 @@ def test_a_generation_built_without_probing_is_probed_once(
     assert columns(cache)["Clips/clip.mp4"] == (64, 48, 2.0)
     make_tree(root, {"more2.txt": "y"})
     assert run_scan(root, cache).probe["probed"] == 0
+
+
+# -- a big first scan publishes first, probes next ------------------------------
+
+
+def test_a_big_first_scan_can_defer_probing_to_the_next_scan(
+    tmp_path: Path, video: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scanjob, "DEFER_OVER", 3)
+    root = make_tree(tmp_path / "lib", media_tree(video))
+    cache = CacheDir(tmp_path / "cache")
+    first = run_scan(root, cache, defer_probing=True)
+    assert (first.status, first.probe["deferred"], first.probe["probed"]) == ("published", 4, 0)
+    assert columns(cache)["Clips/clip.mp4"] == (None, None, None)
+    second = run_scan(root, cache, defer_probing=True)  # nothing changed on disk
+    assert (second.status, second.probe["deferred"], second.probe["probed"]) == (
+        "published", 0, 4)
+    assert columns(cache)["Clips/clip.mp4"] == (64, 48, 2.0)
+    assert run_scan(root, cache, defer_probing=True).status == "unchanged"
+
+
+def test_a_small_first_scan_probes_at_once(
+    tmp_path: Path, video: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scanjob, "DEFER_OVER", 4)
+    root = make_tree(tmp_path / "lib", media_tree(video))
+    first = run_scan(root, CacheDir(tmp_path / "cache"), defer_probing=True)
+    assert (first.probe["deferred"], first.probe["probed"]) == (0, 4)
+
+
+async def test_the_server_follows_a_deferred_first_scan_with_a_probing_scan(
+    started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    picture = jpeg(7, 5)
+    count = probe.DEFER_OVER + 1
+    root = make_tree(tmp_path / "lib", {f"Pics/p{i:04}.jpg": picture for i in range(count)})
+    client = await started(settings_for(root))
+    coordinator = client.app[COORDINATOR]
+    assert coordinator.scans_run == 2
+    last = coordinator.last.as_dict()
+    assert (last["reasons"], last["probe"]["probed"]) == (["probing"], count)
+    body = await (await client.get("/api/file", params={"path": "Pics/p0042.jpg"})).json()
+    assert (body["file"]["width"], body["file"]["height"]) == (7, 5)
