@@ -141,7 +141,8 @@ async def _fall_back(
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:  # from inotify_add_watch
+    # inotify_add_watch's ENOSPC; watchfiles reports it as notify's MaxFilesWatch
+    if isinstance(exc, OSError) and (exc.errno == errno.ENOSPC or "MaxFilesWatch" in str(exc)):
         return ("inotify watch limit reached (raise fs.inotify.max_user_watches, "
                 "or use --force-polling)")
     text = str(exc) or type(exc).__name__

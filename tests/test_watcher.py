@@ -276,11 +276,16 @@ async def test_a_failed_watcher_keeps_a_shorter_configured_interval(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(watcher, "awatch", failing_awatch)
+    def full_watch_table(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("Error { kind: MaxFilesWatch, paths: [] }")  # as watchfiles says it
+
+    monkeypatch.setattr("watchfiles.main.RustNotify", full_watch_table)
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     client = await started(settings_for(root, watch=True, rescan_interval=0.3))
     await watching(client, "failed")
-    assert (await status(client))["watcher"]["fallback_interval_s"] == 0.3
+    state = (await status(client))["watcher"]
+    assert state["fallback_interval_s"] == 0.3
+    assert state["error"].startswith("inotify watch limit reached")
     make_tree(root, {"later.jpg": b"l"})
 
     async def seen() -> bool:
