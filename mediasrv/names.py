@@ -10,6 +10,7 @@ through SQLite, URLs and HTML without losing a byte.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import quote, unquote_to_bytes
 
 ALL_TAG = "All"
@@ -80,6 +81,28 @@ def natural_key(path: str) -> tuple[str, str]:
     total and the same on every run.
     """
     return (_DIGITS.sub(_pad_number, path.casefold()).replace("/", "\0"), path)
+
+
+def natural_keys(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """``natural_key`` of each path, the same keys, with each folder's part computed once.
+
+    Sound because case folding works character by character and a run of
+    digits never spans a ``/``.
+    """
+    heads: dict[str, str] = {}
+    tails: dict[str, str] = {}  # names repeat across folders, too
+    keys = []
+    for path in paths:
+        folder, sep, name = path.rpartition("/")
+        head = heads.get(folder)
+        if head is None:
+            padded = _DIGITS.sub(_pad_number, folder.casefold()).replace("/", "\0")
+            head = heads[folder] = padded + "\0" if sep else ""
+        tail = tails.get(name)
+        if tail is None:
+            tail = tails[name] = _DIGITS.sub(_pad_number, name.casefold())
+        keys.append((head + tail, path))
+    return keys
 
 
 def display(text: str) -> str:

@@ -14,10 +14,13 @@ import os
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from . import db
 from .builder import Probed, build
@@ -30,6 +33,7 @@ from .scanner import Record, WalkStats, walk
 log = logging.getLogger(__name__)
 
 Progress = Callable[[dict[str, object]], None]
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -52,8 +56,8 @@ class ScanResult:
         return asdict(self)
 
 
-def _previous(path: Path) -> tuple[int, int, dict[str, tuple[int, int]]] | None:
-    """(generation, tag count, {path: (size, mtime_ns)}) of a usable generation."""
+def _previous(path: Path) -> tuple[int, int, list[tuple[str, int, int]]] | None:
+    """(generation, tag count, [(path, size, mtime_ns)]) of a usable generation."""
     try:
         meta = db.validate(path, thorough=False)
         conn = db.connect_ro(path)
@@ -64,8 +68,21 @@ def _previous(path: Path) -> tuple[int, int, dict[str, tuple[int, int]]] | None:
     except (db.InvalidGeneration, sqlite3.Error) as exc:
         log.warning("not reusing %s: %s", path, exc)
         return None
-    files = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
-    return int(str(meta["generation"])), int(str(meta.get("tag_count", 0))), files
+    return int(str(meta["generation"])), int(str(meta.get("tag_count", 0))), rows
+
+
+def _in_thread(fn: Callable[[Path], _T], arg: Path) -> Future[_T]:
+    """``fn(arg)`` in a new thread; its result (or exception) in the future."""
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(arg))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="previous-generation", daemon=True).start()
+    return future
 
 
 def _probed(path: Path, keep: set[str]) -> dict[str, Probed]:
@@ -107,7 +124,9 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
     with cache.lock("scan", wait=True):
         report({"phase": "walking", "files": 0})
         current = cache.current_target()
-        previous = _previous(current) if current is not None and current.exists() else None
+        # Read the previous generation in a thread while the walk runs: both
+        # spend much of their time outside the GIL (SQLite, stat calls).
+        reading = _in_thread(_previous, current) if current and current.exists() else None
         stats = WalkStats()
         records: list[Record] = list(
             walk(
@@ -118,10 +137,15 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
             )
         )
         report({"phase": "comparing", "files": len(records)})
-        old = previous[2] if previous else {}
+        previous = reading.result() if reading is not None else None
+        rows = previous[2] if previous else []
+        # Records are (path, size, mtime_ns) tuples like the rows: when
+        # nothing changed (the usual rescan) one comparison in C says so.
+        same = len(rows) == len(records) and set(rows) == set(records)
+        old = {} if same else {path: (size, mtime_ns) for path, size, mtime_ns in rows}
         added = changed = 0
         unchanged: set[str] = set()
-        for rec in records:
+        for rec in () if same else records:
             before = old.get(rec.path)
             if before is None:
                 added += 1
@@ -129,7 +153,7 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
                 changed += 1
             else:
                 unchanged.add(rec.path)
-        removed = len(old) - (len(records) - added)
+        removed = 0 if same else len(old) - (len(records) - added)
 
         if (previous is not None and current is not None and not (added or removed or changed)
                 and _probe_version(current) >= PROBE_VERSION):  # else: probe what was never probed
