@@ -162,6 +162,8 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
                 0, 0, 0, round(time.perf_counter() - started, 3), stats.as_dict(),
             )
 
+        if same:  # unchanged, but to be probed again: every file keeps what it had
+            unchanged = {rec.path for rec in records}
         carried = _probed(current, unchanged) if previous and current else {}
         fresh, probe_stats = _probe_new(root_real, records, unchanged, carried, current, report,
                                         defer=defer_probing)
