@@ -243,7 +243,7 @@ async def test_polling_sees_an_added_file(
 # -- a watcher that cannot run ----------------------------------------------
 
 
-def failing_awatch(*args: Any, **kwargs: Any) -> Any:
+def failing_watch(*args: Any, **kwargs: Any) -> Any:
     raise OSError(28, "inotify watch limit reached")
 
 
@@ -251,7 +251,7 @@ async def test_a_failed_watcher_falls_back_to_interval_rescans(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(watcher, "awatch", failing_awatch)
+    monkeypatch.setattr(watcher, "watch", failing_watch)
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     # --rescan-interval 0 (never): the fallback still rescans.
     client = await started(
