@@ -14,13 +14,10 @@ import os
 import shutil
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from . import db
 from .builder import Probed, build
@@ -33,7 +30,6 @@ from .scanner import Record, WalkStats, walk
 log = logging.getLogger(__name__)
 
 Progress = Callable[[dict[str, object]], None]
-_T = TypeVar("_T")
 
 
 @dataclass
@@ -62,7 +58,7 @@ def _previous(path: Path) -> tuple[int, int, list[tuple[str, int, int]]] | None:
         meta = db.validate(path, thorough=False)
         conn = db.connect_ro(path)
         try:
-            rows = conn.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+            rows = _stamps(conn)
         finally:
             conn.close()
     except (db.InvalidGeneration, sqlite3.Error) as exc:
@@ -71,18 +67,19 @@ def _previous(path: Path) -> tuple[int, int, list[tuple[str, int, int]]] | None:
     return int(str(meta["generation"])), int(str(meta.get("tag_count", 0))), rows
 
 
-def _in_thread(fn: Callable[[Path], _T], arg: Path) -> Future[_T]:
-    """``fn(arg)`` in a new thread; its result (or exception) in the future."""
-    future: Future[_T] = Future()
+def _stamps(conn: sqlite3.Connection) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of every file.
 
-    def run() -> None:
-        try:
-            future.set_result(fn(arg))
-        except BaseException as exc:
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="previous-generation", daemon=True).start()
-    return future
+    Plain UTF-8 decoding first: a third faster than the surrogateescape text
+    factory, which is needed only when some name is not UTF-8.
+    """
+    sql = "SELECT path, size, mtime_ns FROM files"
+    conn.text_factory = str
+    try:
+        return conn.execute(sql).fetchall()
+    except sqlite3.OperationalError:  # "Could not decode to UTF-8"
+        conn.text_factory = db.TEXT_FACTORY
+        return conn.execute(sql).fetchall()
 
 
 def _probed(path: Path, keep: set[str]) -> dict[str, Probed]:
@@ -124,9 +121,7 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
     with cache.lock("scan", wait=True):
         report({"phase": "walking", "files": 0})
         current = cache.current_target()
-        # Read the previous generation in a thread while the walk runs: both
-        # spend much of their time outside the GIL (SQLite, stat calls).
-        reading = _in_thread(_previous, current) if current and current.exists() else None
+        previous = _previous(current) if current is not None and current.exists() else None
         stats = WalkStats()
         records: list[Record] = list(
             walk(
@@ -137,7 +132,6 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
             )
         )
         report({"phase": "comparing", "files": len(records)})
-        previous = reading.result() if reading is not None else None
         rows = previous[2] if previous else []
         # Records are (path, size, mtime_ns) tuples like the rows: when
         # nothing changed (the usual rescan) one comparison in C says so.
