@@ -464,7 +464,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds per load measurement")
     parser.add_argument("--leak-rescans", type=int, help="rescans between fd/thread/RSS checks")
     parser.add_argument("--sizes", help="comma-separated library sizes for scan timings")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw latency.png from --out/timeline.json")
     args = parser.parse_args(argv)
+    if args.replot:
+        cfg = json.loads((args.out / "results.json").read_text())["config"]
+        timeline = json.loads((args.out / "timeline.json").read_text())
+        bench_report.plot(timeline, args.out / "latency.png", cfg)
+        return 0
     cfg = dict(QUICK if args.quick else FULL)
     cfg["quick"] = args.quick
     for key in ("repeat", "duration", "leak_rescans"):
@@ -485,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     results["bench_seconds"] = time.monotonic() - started
     timeline = {s: b.pop("timeline") for s, b in results["backends"].items()}
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    (args.out / "timeline.json").write_text(json.dumps(timeline))
     (args.out / "results.md").write_text(bench_report.markdown(results))
     bench_report.plot(timeline, args.out / "latency.png", cfg)
     print(bench_report.goal_lines(results["goals"]))

@@ -201,7 +201,9 @@ def plot(timeline: dict[str, dict[str, Any]], path: Path, cfg: dict[str, Any]) -
         bad = [(r[0] - t0, 1000 * r[1]) for r in records if r[2] != 200]
         for i, (a, b) in enumerate(t["scans"]):
             ax.axvspan(a - t0, b - t0, color="tab:orange", alpha=0.18,
-                       label="rescan (walk, build, publish, swap)" if i == 0 else None)
+                       label="rescan (walk, build, publish)" if i == 0 else None)
+            ax.axvline(b - t0, color="tab:red", linewidth=0.6, alpha=0.6,
+                       label="swap to the new generation" if i == 0 else None)
         ax.scatter([x for x, _ in ok], [y for _, y in ok], s=2, color="tab:blue",
                    label="request latency")
         if bad:
@@ -209,7 +211,7 @@ def plot(timeline: dict[str, dict[str, Any]], path: Path, cfg: dict[str, Any]) -
         lags = [(x - t0, 1000 * lag) for x, lag in t["lags"] if x >= t0]
         if lags:
             ax.scatter([x for x, _ in lags], [y for _, y in lags], s=4, marker="x",
-                       color="tab:green", label="event-loop lag > 0.5 ms")
+                       color="tab:green", alpha=0.5, label="event-loop lag > 0.5 ms")
         ax.set_yscale("log")
         ax.set_ylabel("ms")
         ax.set_title(f"--state {state}: /api/files pages, 1 client")
