@@ -1,9 +1,15 @@
 """The watcher: filesystem changes under the root become rescans.
 
-watchfiles' ``watch``, in a thread of its own, groups changes into batches
-(it waits until the tree has been quiet for ``STEP_MS``, at most
-``DEBOUNCE_MS``); each batch becomes one ``request("watch")`` to the RescanCoordinator, which coalesces them with
+watchfiles' ``watch`` groups changes into batches (it waits until the tree
+has been quiet for ``STEP_MS``, at most ``DEBOUNCE_MS``); each batch becomes
+one ``request("watch")`` to the RescanCoordinator, which coalesces them with
 every other request. Hidden entries and the cache dir are ignored.
+
+The watch runs in a small process of its own (``python -m mediasrv.watcher``,
+one JSON line per batch on stdout): setting up the notifier walks the whole
+tree while holding the GIL (0.28 s for 100k files in 1,200 folders here; a
+polled network share can take minutes), which in the server's process would
+stall every request, whichever thread did it.
 
 When the watcher cannot run (the inotify watch table is full, a network mount
 without notifications, permission denied) the server says so once in the log
@@ -16,17 +22,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from watchfiles import Change, watch
 
-from .names import display
-from .server.keys import CACHE, COORDINATOR, SETTINGS, STATUS_EXTRAS
+if TYPE_CHECKING:  # the watch process itself needs none of the server
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,11 @@ READY_TIMEOUT_MS = 500
 # longer: a no-change rescan of 100k files costs about a second of one
 # low-priority core, so every five minutes is cheap and keeps staleness bounded.
 FALLBACK_INTERVAL = 300.0
+
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+
+# (root, folders to ignore, force polling) -> the watch process's argv
+Command = Callable[[str, list[str], bool], list[str]]
 
 
 class ChangeFilter:
@@ -58,22 +71,32 @@ class ChangeFilter:
         return not any(part.startswith(".") for part in rel.split(os.sep) if part)
 
 
-def setup(app: web.Application, *, fallback_interval: float = FALLBACK_INTERVAL) -> None:
+def default_command(root: str, ignore: list[str], polling: bool) -> list[str]:
+    argv = [sys.executable, "-m", "mediasrv.watcher", root, *ignore]
+    return [*argv, "--polling"] if polling else argv
+
+
+# -- in the server ------------------------------------------------------------
+
+
+def setup(app: web.Application, *, fallback_interval: float = FALLBACK_INTERVAL,
+          command: Command = default_command) -> None:
     """Watch the root when ``settings.watch`` is on (a component for create_app)."""
-    settings = app[SETTINGS]
-    if not settings.watch:
+    from .server.keys import SETTINGS, STATUS_EXTRAS
+
+    if not app[SETTINGS].watch:
         app[STATUS_EXTRAS]["watcher"] = {"state": "off", "error": None}
         return
     app[STATUS_EXTRAS]["watcher"] = {"state": "starting", "error": None}
-    app.cleanup_ctx.append(_watch_ctx(fallback_interval))
+    app.cleanup_ctx.append(_watch_ctx(fallback_interval, command))
 
 
-def _watch_ctx(fallback_interval: float) -> Callable[[web.Application], AsyncIterator[None]]:
+def _watch_ctx(
+    fallback_interval: float, command: Command
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        stop = threading.Event()
-        task = asyncio.get_running_loop().create_task(_run(app, stop, fallback_interval))
+        task = asyncio.get_running_loop().create_task(_run(app, fallback_interval, command))
         yield
-        stop.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -81,75 +104,78 @@ def _watch_ctx(fallback_interval: float) -> Callable[[web.Application], AsyncIte
     return ctx
 
 
-async def _run(app: web.Application, stop: threading.Event, fallback_interval: float) -> None:
-    """Watch in a thread of its own; batches and the outcome come back to the loop."""
+async def _run(app: web.Application, fallback_interval: float, command: Command) -> None:
+    from .server.keys import CACHE, COORDINATOR, SETTINGS, STATUS_EXTRAS
+
     settings = app[SETTINGS]
     status: dict[str, Any] = app[STATUS_EXTRAS]["watcher"]
     root = os.path.realpath(settings.root)
-    keep = ChangeFilter(root, [os.path.realpath(app[CACHE].path)])
     mode = "polling" if settings.force_polling else "watching"
-    loop = asyncio.get_running_loop()
-    ended: asyncio.Future[BaseException | None] = loop.create_future()
-
-    def batch(changes: set[tuple[Change, str]]) -> None:
-        if status["state"] != mode:  # the first return: the notifier is set up
-            status.update(state=mode, error=None)
-            log.info("watching %s for changes%s", display(root),
-                     " (polling)" if settings.force_polling else "")
-        if changes:
-            log.debug("%d changes, e.g. %s", len(changes), next(iter(changes))[1])
-            with contextlib.suppress(RuntimeError):  # shutting down
-                app[COORDINATOR].request("watch")
-
-    def end(outcome: BaseException | None) -> None:
-        if not ended.done():
-            ended.set_result(outcome)
-
-    def blocking() -> None:
-        # Not awatch: setting up the notifier walks the whole tree (0.26 s for
-        # 100k files in 1,200 folders here) and awatch does that on the event
-        # loop, where it would stall every request.
-        outcome: BaseException | None = None
-        try:
-            for changes in watch(
-                root, watch_filter=keep, debounce=DEBOUNCE_MS, step=STEP_MS,
-                stop_event=stop, rust_timeout=READY_TIMEOUT_MS, yield_on_timeout=True,
-                force_polling=settings.force_polling, ignore_permission_denied=True,
-                raise_interrupt=False,
-            ):
-                loop.call_soon_threadsafe(batch, changes)
-        except Exception as exc:  # OSError above all: inotify limit, permissions, mounts
-            outcome = exc
-        with contextlib.suppress(RuntimeError):  # the loop is already closed
-            loop.call_soon_threadsafe(end, outcome)
-
-    thread = threading.Thread(target=blocking, name="mediasrv-watcher", daemon=True)
-    thread.start()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p)
     try:
-        outcome = await ended
-    except asyncio.CancelledError:
-        stop.set()  # the watch notices within STEP_MS
-        await asyncio.to_thread(thread.join, 5)
-        raise
-    if stop.is_set():
+        proc = await asyncio.create_subprocess_exec(
+            *command(root, [os.path.realpath(app[CACHE].path)], settings.force_polling),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+        )
+    except OSError as exc:
+        await _fall_back(app, status, f"cannot start the watch process: {exc}", fallback_interval)
         return
-    # An error, or the watch ended by itself (the root went away?)
-    await _fall_back(app, status, outcome or RuntimeError("the watch ended"), fallback_interval)
+    error: str | None = None
+    try:
+        assert proc.stdout is not None
+        async for line in proc.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                log.warning("watch process said: %r", line[:200])
+                continue
+            kind = message.get("type")
+            if kind == "ready" and status["state"] != mode:
+                status.update(state=mode, error=None)
+                log.info("watching %s for changes%s", _display(root),
+                         " (polling)" if settings.force_polling else "")
+            elif kind == "changes":
+                log.debug("%s changes, e.g. %s", message.get("count"), message.get("example"))
+                with contextlib.suppress(RuntimeError):  # shutting down
+                    app[COORDINATOR].request("watch")
+            elif kind == "error":
+                error = str(message.get("message"))
+        code = await proc.wait()
+    except asyncio.CancelledError:
+        await _stop(proc)
+        raise
+    await _fall_back(app, status, error or f"the watch process exited with status {code}",
+                     fallback_interval)
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """Closing its stdin tells the watch process to stop; kill it if it lingers."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        await asyncio.wait_for(proc.wait(), 2)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
 
 
 async def _fall_back(
-    app: web.Application, status: dict[str, Any], exc: BaseException, fallback_interval: float
+    app: web.Application, status: dict[str, Any], error: str, fallback_interval: float
 ) -> None:
     """Say once why the watcher stopped, then rescan periodically instead."""
+    from .server.keys import COORDINATOR, SETTINGS
+
     configured = app[SETTINGS].rescan_interval
     # server/app.py's interval timer already runs when --rescan-interval is set;
     # only add a timer of our own when that one is off or slower.
     covered = 0 < configured <= fallback_interval
     interval = configured if covered else fallback_interval
-    error = _describe(exc)
     status.update(state="failed", error=error, fallback_interval_s=interval)
     log.warning("cannot watch %s for changes (%s); rescanning every %gs instead",
-                display(str(app[SETTINGS].root)), error, interval)
+                _display(str(app[SETTINGS].root)), error, interval)
     if covered:
         return
     while True:
@@ -160,10 +186,71 @@ async def _fall_back(
             return
 
 
-def _describe(exc: BaseException) -> str:
+def _display(path: str) -> str:
+    from .names import display
+
+    return display(path)
+
+
+# -- the watch process ----------------------------------------------------------
+
+
+def describe(exc: BaseException) -> str:
+    """Why watching failed, in words a user can act on."""
     # inotify_add_watch's ENOSPC; watchfiles reports it as notify's MaxFilesWatch
     if isinstance(exc, OSError) and (exc.errno == errno.ENOSPC or "MaxFilesWatch" in str(exc)):
         return ("inotify watch limit reached (raise fs.inotify.max_user_watches, "
                 "or use --force-polling)")
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if isinstance(exc, OSError) else text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mediasrv.watcher ROOT [IGNORE...] [--polling]``: JSON lines till stdin ends."""
+    args = sys.argv[1:] if argv is None else argv
+    polling = "--polling" in args
+    paths = [a for a in args if a != "--polling"]
+    if not paths:
+        print("usage: python -m mediasrv.watcher ROOT [IGNORE...] [--polling]", file=sys.stderr)
+        return 2
+    root, ignore = paths[0], paths[1:]
+    stop = threading.Event()
+
+    def wait_for_eof() -> None:  # the server closed our stdin, or died
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdin.buffer.read()
+        stop.set()
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
+
+    def emit(message: dict[str, object]) -> None:
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+    ready = False
+    try:
+        for changes in watch(
+            root, watch_filter=ChangeFilter(root, ignore), debounce=DEBOUNCE_MS, step=STEP_MS,
+            stop_event=stop, rust_timeout=READY_TIMEOUT_MS, yield_on_timeout=True,
+            force_polling=polling, ignore_permission_denied=True, raise_interrupt=False,
+        ):
+            if not ready:
+                emit({"type": "ready"})
+                ready = True
+            if changes:
+                example = next(iter(changes))[1]
+                emit({"type": "changes", "count": len(changes),
+                      "example": example.encode("utf-8", "replace").decode()})
+    except BrokenPipeError:  # the server is gone
+        return 0
+    except Exception as exc:  # OSError above all: inotify limit, permissions, mounts
+        emit({"type": "error", "message": describe(exc)})
+        return 1
+    if not stop.is_set():
+        emit({"type": "error", "message": "the watch ended by itself (was the root removed?)"})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

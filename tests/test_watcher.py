@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import shutil
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -243,20 +244,29 @@ async def test_polling_sees_an_added_file(
 # -- a watcher that cannot run ----------------------------------------------
 
 
-def failing_watch(*args: Any, **kwargs: Any) -> Any:
-    raise OSError(28, "inotify watch limit reached")
+def failing_watch_process(error: str) -> Callable[[str, list[str], bool], list[str]]:
+    """The real watch process, with a notifier that raises ``error`` (Python source) at set-up."""
+    code = (
+        "import sys, watchfiles.main\n"
+        "def refuse(*args, **kwargs):\n"
+        f"    raise {error}\n"
+        "watchfiles.main.RustNotify = refuse\n"
+        "from mediasrv.watcher import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    return lambda root, ignore, polling: [sys.executable, "-c", code, root, *ignore]
 
 
 async def test_a_failed_watcher_falls_back_to_interval_rescans(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(watcher, "watch", failing_watch)
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     # --rescan-interval 0 (never): the fallback still rescans.
     client = await started(
         settings_for(root, watch=True, rescan_interval=0.0),
-        components=[functools.partial(watcher.setup, fallback_interval=0.3)],
+        components=[functools.partial(
+            watcher.setup, fallback_interval=0.3,
+            command=failing_watch_process("OSError(28, 'inotify watch limit reached')"))],
     )
     await watching(client, "failed")
     state = (await status(client))["watcher"]
@@ -274,14 +284,13 @@ async def test_a_failed_watcher_falls_back_to_interval_rescans(
 
 async def test_a_failed_watcher_keeps_a_shorter_configured_interval(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def full_watch_table(*args: Any, **kwargs: Any) -> Any:
-        raise OSError("Error { kind: MaxFilesWatch, paths: [] }")  # as watchfiles says it
-
-    monkeypatch.setattr("watchfiles.main.RustNotify", full_watch_table)
     root = make_tree(tmp_path / "lib", SMALL_TREE)
-    client = await started(settings_for(root, watch=True, rescan_interval=0.3))
+    # As watchfiles words a full inotify watch table.
+    refuse = failing_watch_process("OSError('Error { kind: MaxFilesWatch, paths: [] }')")
+    client = await started(settings_for(root, watch=True, rescan_interval=0.3),
+                           components=[functools.partial(watcher.setup, command=refuse)])
     await watching(client, "failed")
     state = (await status(client))["watcher"]
     assert state["fallback_interval_s"] == 0.3
