@@ -172,6 +172,46 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace) 
             server.wait()
 
 
+def watcher_startup_stall(root: Path, cache: Path) -> tuple[float, float]:
+    """(seconds until the watcher is ready, longest event-loop stall meanwhile, s).
+
+    The app runs in this process (no start-up scan; the index exists) while a
+    task sleeps 1 ms at a time and records how late each wake-up is.
+    """
+    import asyncio
+
+    sys.path.insert(0, str(HERE.parent))
+    from aiohttp import web
+
+    from mediasrv.server import create_app
+    from mediasrv.server.keys import STATUS_EXTRAS
+    from mediasrv.settings import Settings
+
+    async def run() -> tuple[float, float]:
+        lags: list[float] = []
+
+        async def probe() -> None:
+            while True:
+                before = time.perf_counter()
+                await asyncio.sleep(0.001)
+                lags.append(time.perf_counter() - before - 0.001)
+
+        prober = asyncio.create_task(probe())
+        app = create_app(Settings(root=root, cache_dir=cache, rescan_interval=0.0),
+                         startup_scan=False)
+        runner = web.AppRunner(app)
+        started = time.perf_counter()
+        await runner.setup()
+        while app[STATUS_EXTRAS]["watcher"]["state"] not in ("watching", "failed"):
+            await asyncio.sleep(0.01)
+        ready = time.perf_counter() - started
+        prober.cancel()
+        await runner.cleanup()
+        return ready, max(lags)
+
+    return asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, help="library folder (made if missing or empty; "
@@ -197,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         files, adds, deletes, scan_times, rescans = measure(root, work / "cache", bench_dir, args)
         load_after = os.getloadavg()[0]
         phases = phase_breakdown(root, work / "cache", bench_dir / "one-more.jpg")
+        ready, stall = watcher_startup_stall(root, work / "cache")
     finally:
         shutil.rmtree(bench_dir, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -220,6 +261,9 @@ start and {load_after:.1f} at the end; median of {args.trials} trials)
 | file deleted → gone from `/api/files` | {fmt(deletes)} |
 | of which the scan process (walk, diff, probe, build, publish) | {fmt(scan_times)} |
 | no-change rescan (`POST /api/rescan?wait=1` → `duration_s`) | {fmt(rescans)} |
+
+Watcher start-up: ready {ready:.2f} s after the app starts; the longest
+event-loop stall meanwhile {stall * 1000:.0f} ms (the watch runs in its own process).
 
 Where a one-file change's scan goes (the same scan run in-process, not at low
 priority), seconds per phase: {breakdown}.
