@@ -38,6 +38,10 @@ PROBE_VERSION = 1
 DEFER_OVER = 1000
 
 
+_ORIENTATION = 0x0112  # the EXIF tag
+_SIDEWAYS = (5, 6, 7, 8)  # orientations that turn the picture by 90 degrees
+
+
 class ProbeError(Exception):
     """A file whose metadata could not be read."""
 
@@ -83,6 +87,11 @@ def _probe_image(path: str) -> Probed:
     # open() reads the header only; pixels are decoded by load(), never called here.
     with Image.open(path) as im:
         width, height = im.size
+        # Phones store portrait photos sideways and say so in EXIF: report the
+        # size as the picture is shown. Only EXIF found with the header is read
+        # (PNG's getexif() would otherwise decode the whole image to look for it).
+        if "exif" in im.info and im.getexif().get(_ORIENTATION) in _SIDEWAYS:
+            width, height = height, width
     if width <= 0 or height <= 0:
         raise ProbeError(f"bad image size {width}x{height}")
     return Probed(width=int(width), height=int(height))

@@ -12,7 +12,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from mediasrv import probe, scanjob
 from mediasrv.builder import Probed, build
@@ -92,6 +92,30 @@ def columns(cache: CacheDir) -> dict[str, tuple[Any, Any, Any]]:
 def test_image_size_comes_from_the_header(tmp_path: Path) -> None:
     (tmp_path / "a.jpg").write_bytes(jpeg(40, 30))
     assert probe.probe_file(str(tmp_path / "a.jpg"), "image") == Probed(width=40, height=30)
+
+
+@pytest.mark.parametrize(("name", "data", "size"), [
+    ("a.jpg", jpeg(40, 30), (40, 30)), ("b.png", png(12, 34), (12, 34))], ids=["jpeg", "png"])
+def test_images_are_probed_without_decoding_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, data: bytes,
+    size: tuple[int, int],
+) -> None:
+    def no_decoding(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    (tmp_path / name).write_bytes(data)
+    assert probe.probe_file(str(tmp_path / name), "image") == Probed(*size)
+
+
+def test_a_sideways_photo_reports_its_shown_size(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees to show
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(out, format="JPEG", exif=exif.tobytes())
+    (tmp_path / "portrait.jpg").write_bytes(out.getvalue())
+    assert probe.probe_file(str(tmp_path / "portrait.jpg"), "image") == Probed(
+        width=30, height=40)
 
 
 def test_video_size_and_duration(tmp_path: Path, video: bytes) -> None:
