@@ -274,7 +274,10 @@ def test_first_build_then_browsing_through_a_rescan(tmp_path: Path, start_server
     banner = watcher.locator("#banner")
     watcher.click("#rescan")
     banner.wait_for(state="visible")
-    assert banner.inner_text().startswith("Scanning the library")
+    # "Scan requested…" first, then the scan's own progress from /api/events
+    watcher.wait_for_function(
+        "() => document.getElementById('banner-text').textContent"
+        ".startsWith('Scanning the library')")
 
     done, during = [], 0
     while True:
