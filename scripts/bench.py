@@ -303,16 +303,29 @@ async def wrk(server: Server, urls: list[str], seconds: int, work: Path) -> dict
 # -- one backend ---------------------------------------------------------------
 
 def swap_pauses(dump: dict[str, Any]) -> list[float]:
-    """Longest loop lag (ms) in each swap: from 'publishing' to just after 'finished'."""
+    """Longest loop lag (ms) in each swap: from 'open' (the server starts opening the new
+    generation) to 50 ms after 'finished' (swapped, the old one retired)."""
     pauses, opened = [], None
     for event in dump["events"]:
-        if event["event"] == "progress" and event["phase"] == "publishing":
+        if event["event"] == "open":
             opened = event["t"]
         elif event["event"] == "finished" and opened is not None:
             if event["status"] == "published":
                 window = [lag for t, lag in dump["lags"] if opened <= t <= event["t"] + 0.05]
                 pauses.append(1000 * max(window, default=0.0))
             opened = None
+    return pauses
+
+
+def control_pauses(dump: dict[str, Any]) -> list[float]:
+    """Longest loop lag (ms) in a 0.1 s window inside each scan's walk, away from any swap:
+    what the scan process and the machine alone cost the loop (the control)."""
+    pauses = []
+    for event in dump["events"]:
+        if event["event"] == "started":
+            begin = event["t"] + 0.3
+            window = [lag for t, lag in dump["lags"] if begin <= t <= begin + 0.1]
+            pauses.append(1000 * max(window, default=0.0))
     return pauses
 
 
@@ -391,7 +404,9 @@ async def bench_backend(state: str, root: Path, work: Path, cfg: dict[str, Any])
         # The pause a swap itself causes: measured on these rescans, with no
         # requests in flight (under load, every request handled in one loop
         # step counts as lag too; that is reported separately).
-        pauses = swap_pauses(await server.json("/bench/dump"))
+        quiet = await server.json("/bench/dump")
+        pauses = swap_pauses(quiet)
+        out["control_lag_ms"] = pause_stats(control_pauses(quiet))
         await asyncio.sleep(1.0)
         out["after_rescans"] = proc_stats(server.pid)
         out["generation_files"] = sorted(p.name for p in server.cache.glob("gen-*"))

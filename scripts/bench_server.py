@@ -8,7 +8,9 @@ no interval rescans) and adds, for the benchmark only:
 
 - a probe task that sleeps 1 ms at a time and records by how much each wake-up
   was late: the longest pause of the event loop, measured inside the server;
-- the time of every scan event (started, progress, finished, failed);
+- the time of every scan event (started, progress, finished, failed), and
+  of the moment the coordinator starts opening a new generation ("open"):
+  a swap is open, swap, retire, from there to "finished";
 - ``GET /bench/dump``: both lists as JSON, emptied on reading.
 
 Production code knows nothing of this; it lives here so mediasrv stays clean.
@@ -25,9 +27,11 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from mediasrv import rescan
 from mediasrv.server import create_app
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
@@ -60,6 +64,18 @@ async def record_events(app: web.Application) -> None:
             })
 
 
+def note_opens(app: web.Application) -> None:
+    """Record when the coordinator starts opening a new generation: where a swap begins."""
+    real_open = rescan.open_snapshot
+
+    async def open_and_note(*args: Any, **kwargs: Any) -> Any:
+        app[EVENTS].append({"t": time.time(), "event": "open", "phase": None,
+                            "generation": None, "status": None})
+        return await real_open(*args, **kwargs)
+
+    rescan.open_snapshot = open_and_note  # type: ignore[assignment]
+
+
 async def bench_ctx(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(probe(app[LAGS])), loop.create_task(record_events(app))]
@@ -86,6 +102,7 @@ async def serve(args: argparse.Namespace) -> None:
     app[LAGS] = []
     app[EVENTS] = []
     app.cleanup_ctx.append(bench_ctx)
+    note_opens(app)
     app.router.add_get("/bench/dump", dump)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
