@@ -26,7 +26,7 @@ from typing import Any
 from . import db
 from .cache import CacheDir
 from .library import Library
-from .snapshot import open_snapshot
+from .snapshot import Snapshot, open_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,8 @@ class RescanCoordinator:
         self.process: asyncio.subprocess.Process | None = None
         self._closed = False
         self._verify_task: asyncio.Task[None] | None = None
+        # Called (synchronously, on the loop) with each snapshot a scan swaps in.
+        self.on_swap: list[Callable[[Snapshot], None]] = []
         self.scans_run = 0
 
     # -- asking for scans -------------------------------------------------
@@ -201,6 +203,11 @@ class RescanCoordinator:
                 snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
                 self.library.swap(snapshot)
                 self.cache.remove_stale_generations(self.library.live_paths())
+                for hook in list(self.on_swap):
+                    try:
+                        hook(snapshot)
+                    except Exception:  # a hook's failure is not the scan's
+                        log.exception("after-swap hook %r failed", hook)
             scan.result = result
             scan.status = result["status"]
             if (result.get("probe") or {}).get("deferred"):

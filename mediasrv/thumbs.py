@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -71,6 +72,17 @@ def thumb_key(path: str, size: int, mtime_ns: int, edge: int = SIZE) -> str:
     h.update(f"v{VERSION}\0{edge}\0{size}\0{mtime_ns}\0".encode())
     h.update(path.encode("utf-8", "surrogateescape"))
     return h.hexdigest()
+
+
+def _walk_files(directory: Path) -> list[os.DirEntry[str]]:
+    """Files one level below ``directory``'s subfolders (the cache's layout)."""
+    found: list[os.DirEntry[str]] = []
+    with contextlib.suppress(FileNotFoundError):
+        for folder in os.scandir(directory):
+            if folder.is_dir(follow_symlinks=False):
+                with os.scandir(folder.path) as it:
+                    found.extend(e for e in it if e.is_file(follow_symlinks=False))
+    return found
 
 
 def make_image(source: str, edge: int = SIZE) -> bytes:
@@ -215,6 +227,36 @@ class Thumbnailer:
             return Thumb(key, None, "broken")
         self._keep(jpeg, data)
         return Thumb(key, data, None)
+
+    def prune(self, generation_file: Path, *, grace_s: float = 3600.0) -> int:
+        """Delete cached thumbnails of files that are gone or changed; returns how many.
+
+        A thumbnail is kept if the generation at ``generation_file`` still has
+        its (path, size, mtime_ns), or if it was written in the last
+        ``grace_s`` seconds (it may belong to a change the next scan will see).
+        Blocking: call it off the event loop.
+        """
+        from .db import connect_ro
+
+        conn = connect_ro(generation_file)
+        try:
+            rows = conn.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+        finally:
+            conn.close()
+        live = {thumb_key(path, size, mtime_ns, self.edge) for path, size, mtime_ns in rows}
+        cutoff = time.time() - grace_s
+        removed = 0
+        for entry in _walk_files(self.directory):
+            key = entry.name.partition(".")[0]
+            if key in live:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+        if removed:
+            log.info("removed %d thumbnails of files that changed or are gone", removed)
+        return removed
 
     @staticmethod
     def _keep(dest: Path, data: bytes) -> None:

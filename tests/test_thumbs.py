@@ -259,3 +259,56 @@ def test_key_depends_on_path_size_and_mtime() -> None:
 def test_key_of_a_name_that_is_not_utf8() -> None:
     name = b"caf\xe9.jpg".decode("utf-8", "surrogateescape")
     assert thumb_key(name, 1, 1) != thumb_key("caf\ufffd.jpg", 1, 1)
+
+
+async def test_thumbnails_of_changed_and_deleted_files_are_pruned_after_a_rescan(
+    started, settings_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """The cache does not grow forever: after a swap, stale thumbnails go (past a grace)."""
+    from mediasrv.server import pages
+    from mediasrv.server.keys import CACHE
+
+    monkeypatch.setattr(pages, "PRUNE_EVERY_S", 0)
+    root = make_tree(tmp_path / "lib", {f"p/{n}.jpg": _small_jpeg(i) for i, n in enumerate("abc")})
+    client = await started(settings_for(root))
+    for n in "abc":
+        assert (await client.get(f"/thumb/p/{n}.jpg")).status == 200
+    thumbs_dir = client.app[CACHE].thumbs
+    made = sorted(thumbs_dir.rglob("*.jpg"))
+    assert len(made) == 3
+    for p in made:  # older than the grace period
+        os.utime(p, (1_000_000, 1_000_000))
+    (root / "p" / "a.jpg").unlink()
+    (root / "p" / "b.jpg").write_bytes(_small_jpeg(7))
+    await rescan(client)
+    for _ in range(250):
+        if len(list(thumbs_dir.rglob("*.jpg"))) == 1:
+            break
+        await asyncio.sleep(0.02)
+    st = (root / "p" / "c.jpg").stat()
+    assert [p.stem for p in thumbs_dir.rglob("*.jpg")] == [
+        thumb_key("p/c.jpg", st.st_size, st.st_mtime_ns)
+    ]
+
+
+def test_pruning_keeps_recent_thumbnails(tmp_path: Path) -> None:
+    """A thumbnail made in the grace period may be for a change not scanned yet."""
+    from mediasrv.cache import CacheDir
+    from mediasrv.scanjob import run_scan
+
+    root = make_tree(tmp_path / "lib", {"a.jpg": _small_jpeg(1)})
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    thumbnailer = Thumbnailer(cache.thumbs)
+    stray = cache.thumbs / "ab" / ("ab" + "0" * 62 + ".jpg")
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"x")
+    assert thumbnailer.prune(cache.current) == 0
+    assert thumbnailer.prune(cache.current, grace_s=-1) == 1
+    assert not stray.exists()
+
+
+def _small_jpeg(shade: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (shade * 30 % 256, 80, 120)).save(out, format="JPEG")
+    return out.getvalue()
