@@ -92,7 +92,10 @@ def build(
         raise
     log.info(
         "published generation %d: %d files, %d tags in %.2fs",
-        number, counts[0], counts[1], time.perf_counter() - started,
+        number,
+        counts[0],
+        counts[1],
+        time.perf_counter() - started,
     )
     return Built(number, final, counts[0], counts[1])
 
@@ -124,7 +127,7 @@ def _load(
         tags, file_words, in_folder = known
         in_folder.append(file_id)
         if "[" in name:
-            for tag in tags_of(path)[len(tags):]:  # bracket tags, after the folder's
+            for tag in tags_of(path)[len(tags) :]:  # bracket tags, after the folder's
                 members.setdefault(tag, []).append(file_id)
         own = name_words.get(name)
         if own is None:
@@ -135,13 +138,39 @@ def _load(
         ext = split_ext(name)[1]
         extra = probed.get(path, none)
         if not path.isascii() and not is_clean(path):
-            odd_rows.append((file_id, path, name, ext, kind_of(ext), rec.size, rec.mtime_ns,
-                             extra.width, extra.height, extra.duration, extra.thumb_key))
+            odd_rows.append(
+                (
+                    file_id,
+                    path,
+                    name,
+                    ext,
+                    kind_of(ext),
+                    rec.size,
+                    rec.mtime_ns,
+                    extra.width,
+                    extra.height,
+                    extra.duration,
+                    extra.thumb_key,
+                )
+            )
         elif extra is none:  # nothing probed (yet): fewer values to bind
             plain_rows.append((file_id, path, name, ext, kind_of(ext), rec.size, rec.mtime_ns))
         else:
-            clean_rows.append((file_id, path, name, ext, kind_of(ext), rec.size, rec.mtime_ns,
-                               extra.width, extra.height, extra.duration, extra.thumb_key))
+            clean_rows.append(
+                (
+                    file_id,
+                    path,
+                    name,
+                    ext,
+                    kind_of(ext),
+                    rec.size,
+                    rec.mtime_ns,
+                    extra.width,
+                    extra.height,
+                    extra.duration,
+                    extra.thumb_key,
+                )
+            )
     del name_words
     for tags, file_words, in_folder in folders.values():
         for tag in tags:
@@ -164,7 +193,8 @@ def _load(
     conn.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", clean_rows)
     if odd_rows:  # names that are not UTF-8: store their exact bytes as text
         conn.executemany(
-            "INSERT INTO files VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO files VALUES"
+            " (?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?)",
             ((r[0], db_text(r[1]), db_text(r[2]), *r[3:]) for r in odd_rows),
         )
     tag_names = _tag_order(list(members))
@@ -180,7 +210,8 @@ def _load(
         ((tag_id, json.dumps(members[name])) for tag_id, name in enumerate(tag_names, 1)),
     )
     conn.execute(
-        "INSERT INTO search_words SELECT w.key, f.value FROM json_each(?) AS w, json_each(w.value) AS f",
+        "INSERT INTO search_words SELECT w.key, f.value"
+        " FROM json_each(?) AS w, json_each(w.value) AS f",
         (json.dumps(dict(sorted(words.items()))),),
     )
     conn.execute("COMMIT")
@@ -188,7 +219,10 @@ def _load(
 
 
 def _finish(
-    conn: sqlite3.Connection, number: int, root: str, counts: tuple[int, int],
+    conn: sqlite3.Connection,
+    number: int,
+    root: str,
+    counts: tuple[int, int],
     extra_meta: Mapping[str, object],
 ) -> None:
     _, after = db.schema_statements()

@@ -110,7 +110,13 @@ def connect_ro(path: Path) -> sqlite3.Connection:
 
 async def connect_ro_async(path: Path) -> aiosqlite.Connection:
     """A read-only aiosqlite connection to a published generation."""
-    conn = await aiosqlite.connect(_ro_uri(path), uri=True)
+    pending = aiosqlite.connect(_ro_uri(path), uri=True)
+    # A connection someone forgot to close must never keep the process from
+    # exiting; aiosqlite's worker thread is not a daemon by default.
+    thread = getattr(pending, "_thread", None)
+    if thread is not None and not thread.is_alive():
+        thread.daemon = True
+    conn = await pending
     try:
         conn.text_factory = TEXT_FACTORY
         await conn.execute("PRAGMA query_only = ON")

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 class Generation:
     """A snapshot plus the count of requests currently reading it."""
 
-    __slots__ = ("snapshot", "leases", "retired", "disposed")
+    __slots__ = ("disposed", "leases", "retired", "snapshot")
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot

@@ -17,12 +17,61 @@ ALL_TAG = "All"
 
 KINDS: dict[str, frozenset[str]] = {
     "image": frozenset(
-        "jpg jpeg jpe jfif png gif webp bmp tif tiff heic heif avif svg ico jxl".split()
+        [
+            "jpg",
+            "jpeg",
+            "jpe",
+            "jfif",
+            "png",
+            "gif",
+            "webp",
+            "bmp",
+            "tif",
+            "tiff",
+            "heic",
+            "heif",
+            "avif",
+            "svg",
+            "ico",
+            "jxl",
+        ]
     ),
     "video": frozenset(
-        "mp4 m4v mkv webm mov avi wmv mpg mpeg 3gp ogv ts mts m2ts flv".split()
+        [
+            "mp4",
+            "m4v",
+            "mkv",
+            "webm",
+            "mov",
+            "avi",
+            "wmv",
+            "mpg",
+            "mpeg",
+            "3gp",
+            "ogv",
+            "ts",
+            "mts",
+            "m2ts",
+            "flv",
+        ]
     ),
-    "audio": frozenset("mp3 flac ogg oga opus m4a aac wav wma aif aiff alac ape".split()),
+    "audio": frozenset(
+        [
+            "mp3",
+            "flac",
+            "ogg",
+            "oga",
+            "opus",
+            "m4a",
+            "aac",
+            "wav",
+            "wma",
+            "aif",
+            "aiff",
+            "alac",
+            "ape",
+        ]
+    ),
 }
 _KIND_OF_EXT = {ext: kind for kind, exts in KINDS.items() for ext in exts}
 

@@ -7,6 +7,7 @@ lines on stdout; ``mediasrv scan`` calls ``run_scan`` directly.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -223,7 +224,7 @@ def describe_failure(exc: BaseException) -> str:
     """One line a user can act on."""
     if isinstance(exc, ScanFailed):
         return str(exc)
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or (
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
         isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
     ):
         return f"the disk is full ({exc}); the previous index is still served"
@@ -232,10 +233,8 @@ def describe_failure(exc: BaseException) -> str:
 
 def lower_priority() -> None:
     """Yield the CPU and the disk to the server: a scan is background work."""
-    try:
+    with contextlib.suppress(OSError):
         os.nice(19)
-    except OSError:
-        pass
     ionice = shutil.which("ionice")
     if ionice:  # idle I/O class; best effort, the kernel may not support it
         import subprocess

@@ -56,7 +56,9 @@ class WalkStats:
 
     def note(self, what: str, path: str, exc: BaseException | None = None) -> None:
         setattr(self, what, getattr(self, what) + 1)
-        message = f"{what}: {display(path)}" + (f" ({exc.strerror or exc})" if isinstance(exc, OSError) else "")
+        message = f"{what}: {display(path)}" + (
+            f" ({exc.strerror or exc})" if isinstance(exc, OSError) else ""
+        )
         if len(self.examples) < 20:
             self.examples.append(message)
         log.warning("scan: %s", message)

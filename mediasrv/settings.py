@@ -17,11 +17,23 @@ from typing import Any
 from .errors import UserError
 
 
-def _setting(default: Any, help: str, *, commands: tuple[str, ...] = ("serve",),
-             choices: tuple[str, ...] | None = None, flag: str | None = None) -> Any:
-    return field(default=default, metadata={
-        "help": help, "commands": commands, "choices": choices, "flag": flag,
-    })
+def _setting(
+    default: Any,
+    help: str,
+    *,
+    commands: tuple[str, ...] = ("serve",),
+    choices: tuple[str, ...] | None = None,
+    flag: str | None = None,
+) -> Any:
+    return field(
+        default=default,
+        metadata={
+            "help": help,
+            "commands": commands,
+            "choices": choices,
+            "flag": flag,
+        },
+    )
 
 
 ALL_COMMANDS = ("serve", "scan", "db-path")
@@ -31,26 +43,39 @@ ALL_COMMANDS = ("serve", "scan", "db-path")
 class Settings:
     """How one mediasrv process runs. ``root`` is the library folder."""
 
-    root: Path = _setting(Path("."), "the library folder to index and serve",
-                          commands=ALL_COMMANDS)
+    root: Path = _setting(Path("."), "the library folder to index and serve", commands=ALL_COMMANDS)
     cache_dir: Path | None = _setting(
-        None, "where generations and thumbnails live "
-        "(default: $XDG_CACHE_HOME/mediasrv/<root-name>-<hash>)", commands=ALL_COMMANDS)
+        None,
+        "where generations and thumbnails live "
+        "(default: $XDG_CACHE_HOME/mediasrv/<root-name>-<hash>)",
+        commands=ALL_COMMANDS,
+    )
     host: str = _setting("127.0.0.1", "address to listen on; beyond loopback a --token is required")
     port: int = _setting(8080, "port to listen on")
-    state: str = _setting("sqlite", "where the served generation lives: its SQLite file "
-                          "(sqlite) or a copy in RAM (memory)", choices=("sqlite", "memory"))
-    watch: bool = _setting(True, "do not watch the library for changes (watching is on by default)",
-                           flag="no-watch")
+    state: str = _setting(
+        "sqlite",
+        "where the served generation lives: its SQLite file (sqlite) or a copy in RAM (memory)",
+        choices=("sqlite", "memory"),
+    )
+    watch: bool = _setting(
+        True, "do not watch the library for changes (watching is on by default)", flag="no-watch"
+    )
     force_polling: bool = _setting(False, "watch by polling instead of inotify (network shares)")
     rescan_interval: float = _setting(
-        3600.0, "seconds between periodic rescans, a backstop for missed events (0: never)")
-    token: str | None = _setting(None, "access token required from clients "
-                                 "(Authorization: Bearer, or ?token=); required beyond loopback")
+        3600.0, "seconds between periodic rescans, a backstop for missed events (0: never)"
+    )
+    token: str | None = _setting(
+        None,
+        "access token required from clients "
+        "(Authorization: Bearer, or ?token=); required beyond loopback",
+    )
     pool_size: int = _setting(3, "read connections per generation (sqlite state)")
-    log_level: str = _setting("info", "logging level",
-                              choices=("debug", "info", "warning", "error"),
-                              commands=ALL_COMMANDS)
+    log_level: str = _setting(
+        "info",
+        "logging level",
+        choices=("debug", "info", "warning", "error"),
+        commands=ALL_COMMANDS,
+    )
 
     def __post_init__(self) -> None:
         root = Path(os.path.abspath(os.path.expanduser(self.root)))
@@ -89,7 +114,8 @@ def flag_name(f: dataclasses.Field[Any]) -> str:
 
 
 def env_name(f: dataclasses.Field[Any]) -> str:
-    """``MEDIASRV_<FLAG>``: ``--cache-dir`` reads MEDIASRV_CACHE_DIR, ``--no-watch`` MEDIASRV_NO_WATCH."""
+    """``MEDIASRV_<FLAG>``: ``--cache-dir`` reads MEDIASRV_CACHE_DIR, ``--no-watch``
+    MEDIASRV_NO_WATCH."""
     return "MEDIASRV_" + flag_name(f).upper().replace("-", "_")
 
 

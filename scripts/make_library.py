@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("root", type=Path, help="folder to create the library in")
     parser.add_argument("--files", type=int, default=200, help="how many files (default 200)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--empty", action="store_true", help="zero-byte files (fast, for benchmarks)")
+    parser.add_argument(
+        "--empty", action="store_true", help="zero-byte files (fast, for benchmarks)"
+    )
     args = parser.parse_args(argv)
     if args.root.exists() and any(args.root.iterdir()):
         print(f"make_library: {args.root} is not empty; choose a new folder", file=sys.stderr)

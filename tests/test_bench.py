@@ -14,11 +14,12 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+@pytest.mark.timeout(240)  # "under a minute" on an idle machine; CI machines are shared
 def test_quick_benchmark_writes_results_table_and_plot(tmp_path: Path) -> None:
+    assert shutil.which("wrk"), "the benchmark needs wrk (Debian package wrk)"
     done = subprocess.run(
         [sys.executable, str(SCRIPTS / "bench.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=58,
+        capture_output=True, text=True, timeout=230,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
