@@ -137,40 +137,12 @@ def _load(
                 words.setdefault(word, []).append(file_id)
         ext = split_ext(name)[1]
         extra = probed.get(path, none)
-        if not path.isascii() and not is_clean(path):
-            odd_rows.append(
-                (
-                    file_id,
-                    path,
-                    name,
-                    ext,
-                    kind_of(ext),
-                    rec.size,
-                    rec.mtime_ns,
-                    extra.width,
-                    extra.height,
-                    extra.duration,
-                    extra.thumb_key,
-                )
-            )
-        elif extra is none:  # nothing probed (yet): fewer values to bind
-            plain_rows.append((file_id, path, name, ext, kind_of(ext), rec.size, rec.mtime_ns))
-        else:
-            clean_rows.append(
-                (
-                    file_id,
-                    path,
-                    name,
-                    ext,
-                    kind_of(ext),
-                    rec.size,
-                    rec.mtime_ns,
-                    extra.width,
-                    extra.height,
-                    extra.duration,
-                    extra.thumb_key,
-                )
-            )
+        row = (file_id, path, name, ext, kind_of(ext), rec.size, rec.mtime_ns)
+        if extra is none and (path.isascii() or is_clean(path)):
+            plain_rows.append(row)  # nothing probed (yet): fewer values to bind
+            continue
+        full = (*row, extra.width, extra.height, extra.duration, extra.thumb_key)
+        (clean_rows if path.isascii() or is_clean(path) else odd_rows).append(full)
     del name_words
     for tags, file_words, in_folder in folders.values():
         for tag in tags:
