@@ -118,7 +118,9 @@ async def connect_ro_async(path: Path) -> aiosqlite.Connection:
         thread.daemon = True
     conn = await pending
     try:
-        conn.text_factory = TEXT_FACTORY
+        # Plain UTF-8 decoding is the fast path; snapshot.Pool retries a query
+        # with TEXT_FACTORY when a name that is not UTF-8 makes it fail.
+        conn.text_factory = str
         await conn.execute("PRAGMA query_only = ON")
         await conn.execute("PRAGMA cache_size = -8192")
     except BaseException:

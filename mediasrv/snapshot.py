@@ -14,6 +14,7 @@ import bisect
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +139,17 @@ class Pool:
     async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         conn = await self._idle.get()
         try:
-            return list(await conn.execute_fetchall(sql, params))
+            try:
+                return list(await conn.execute_fetchall(sql, params))
+            except sqlite3.OperationalError as exc:
+                if "decode" not in str(exc):
+                    raise
+            # A name that is not valid UTF-8 (rare): read it byte-exact instead.
+            conn.text_factory = db.TEXT_FACTORY
+            try:
+                return list(await conn.execute_fetchall(sql, params))
+            finally:
+                conn.text_factory = str
         finally:
             self._idle.put_nowait(conn)
 
