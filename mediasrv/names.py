@@ -177,8 +177,21 @@ def db_text(text: str) -> str | bytes:
     return text if is_clean(text) else text.encode("utf-8", "surrogateescape")
 
 
+_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+# ASCII characters a URL path must escape, as urllib.parse.quote(safe="/") does.
+_ASCII_ESCAPES = {i: f"%{i:02X}" for i in range(128) if chr(i) not in _URL_SAFE}
+_URL_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
 def url_quote(text: str) -> str:
-    """Percent-encode a path for a URL, byte-exact even for undecodable names."""
+    """Percent-encode a path for a URL, byte-exact even for undecodable names.
+
+    Every file of every page goes through here, so plain ASCII names (most
+    of them) take a C-speed ``str.translate``, about ten times faster than
+    ``urllib.parse.quote``, with the same result.
+    """
+    if text.isascii():
+        return text if _URL_PLAIN.fullmatch(text) else text.translate(_ASCII_ESCAPES)
     return quote(text.encode("utf-8", "surrogateescape"), safe="/")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mediasrv.names import (
     bracket_tags,
@@ -136,3 +138,11 @@ def test_undecodable_names_display_and_bind_safely() -> None:
     assert display(BAD) == "caf\ufffd.jpg"
     assert db_text(BAD) == b"caf\xe9.jpg"
     assert db_text("café.jpg") == "café.jpg"
+
+
+@given(st.text())
+def test_url_quote_matches_urllib(text: str) -> None:
+    from urllib.parse import quote
+
+    assert url_quote(text) == quote(text.encode("utf-8", "surrogateescape"), safe="/")
+    assert url_unquote(url_quote(text)) == text
