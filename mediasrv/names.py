@@ -88,6 +88,14 @@ def split_ext(name: str) -> tuple[str, str]:
     return stem, ext.lower()
 
 
+def ext_of_path(path: str) -> str:
+    """``split_ext`` of a path's last component, without splitting the path first."""
+    head, dot, ext = path.rpartition(".")
+    if not dot or "/" in ext or not head or head[-1] == "/":
+        return ""
+    return ext.lower()
+
+
 def kind_of(ext: str) -> str:
     """The kind of a file with extension ``ext``: image, video, audio or other."""
     return _KIND_OF_EXT.get(ext.lower(), "other")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .names import display, is_clean, kind_of, split_ext
+from .names import display, ext_of_path, is_clean, kind_of
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,11 @@ class Record(NamedTuple):
 
     @property
     def ext(self) -> str:
-        return split_ext(self.name)[1]
+        return ext_of_path(self.path)
 
     @property
     def kind(self) -> str:
-        return kind_of(self.ext)
+        return kind_of(ext_of_path(self.path))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from mediasrv.names import (
     bracket_tags,
     db_text,
     display,
+    ext_of_path,
     kind_of,
     natural_key,
     query_words,
@@ -146,3 +147,9 @@ def test_url_quote_matches_urllib(text: str) -> None:
 
     assert url_quote(text) == quote(text.encode("utf-8", "surrogateescape"), safe="/")
     assert url_unquote(url_quote(text)) == text
+
+
+@given(st.lists(st.text(alphabet="ab.J/ ", min_size=1, max_size=6), min_size=1, max_size=3))
+def test_ext_of_path_agrees_with_split_ext(parts: list[str]) -> None:
+    path = "/".join(parts)
+    assert ext_of_path(path) == split_ext(path.rpartition("/")[2])[1]
