@@ -46,19 +46,21 @@ def _image_bytes(rng: random.Random, fmt: str) -> bytes:
 
 
 def _video_bytes(rng: random.Random, seconds: float = 2.0) -> bytes:
+    # Pillow frames, not numpy arrays: `pip install -e .` alone must be enough.
     import av
-    import numpy as np
+    from PIL import Image, ImageDraw
 
     out = io.BytesIO()
     with av.open(out, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        base = np.array([rng.randrange(256) for _ in range(3)], dtype=np.uint8)
+        base = tuple(rng.randrange(256) for _ in range(3))
+        bar = tuple(255 - c for c in base)
         for i in range(int(seconds * 10)):
-            frame = np.empty((120, 160, 3), dtype=np.uint8)
-            frame[:] = base
-            frame[:, (i * 8) % 160 : (i * 8) % 160 + 16] = 255 - base
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            img = Image.new("RGB", (160, 120), base)
+            x = (i * 8) % 160
+            ImageDraw.Draw(img).rectangle([x, 0, x + 15, 119], fill=bar)
+            for packet in stream.encode(av.VideoFrame.from_image(img)):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
