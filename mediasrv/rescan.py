@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import os
 import signal
@@ -25,12 +24,11 @@ from typing import Any
 
 from . import db
 from .cache import CacheDir
+from .child import child_env, json_lines
 from .library import Library
 from .snapshot import Snapshot, open_snapshot
 
 log = logging.getLogger(__name__)
-
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 
 @dataclass
@@ -226,16 +224,12 @@ class RescanCoordinator:
             scan.finished_at = time.time()
 
     async def _scan_process(self, scan: Scan) -> dict[str, Any]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p
-        )
         proc = await asyncio.create_subprocess_exec(
             *self._command(self.root, self.cache.path),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=env,
+            env=child_env(),
             limit=1 << 20,
         )
         self.process = proc
@@ -244,12 +238,7 @@ class RescanCoordinator:
         error: str | None = None
         try:
             assert proc.stdout is not None
-            async for line in proc.stdout:
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    log.warning("scan process said: %r", line[:200])
-                    continue
+            async for message in json_lines(proc.stdout, "scan process"):
                 kind = message.pop("type", None)
                 if kind == "progress":
                     scan.phase = str(message.get("phase"))

@@ -28,10 +28,12 @@ import os
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from watchfiles import Change, watch
+
+from .child import child_env, json_lines
+from .names import display
 
 if TYPE_CHECKING:  # the watch process itself needs none of the server
     from aiohttp import web
@@ -50,7 +52,6 @@ READY_TIMEOUT_MS = 500
 # low-priority core, so every five minutes is cheap and keeps staleness bounded.
 FALLBACK_INTERVAL = 300.0
 
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 # (root, folders to ignore, force polling) -> the watch process's argv
 Command = Callable[[str, list[str], bool], list[str]]
@@ -111,13 +112,10 @@ async def _run(app: web.Application, fallback_interval: float, command: Command)
     status: dict[str, Any] = app[STATUS_EXTRAS]["watcher"]
     root = os.path.realpath(settings.root)
     mode = "polling" if settings.force_polling else "watching"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p)
     try:
         proc = await asyncio.create_subprocess_exec(
             *command(root, [os.path.realpath(app[CACHE].path)], settings.force_polling),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=child_env(),
         )
     except OSError as exc:
         await _fall_back(app, status, f"cannot start the watch process: {exc}", fallback_interval)
@@ -125,16 +123,11 @@ async def _run(app: web.Application, fallback_interval: float, command: Command)
     error: str | None = None
     try:
         assert proc.stdout is not None
-        async for line in proc.stdout:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                log.warning("watch process said: %r", line[:200])
-                continue
+        async for message in json_lines(proc.stdout, "watch process"):
             kind = message.get("type")
             if kind == "ready" and status["state"] != mode:
                 status.update(state=mode, error=None)
-                log.info("watching %s for changes%s", _display(root),
+                log.info("watching %s for changes%s", display(root),
                          " (polling)" if settings.force_polling else "")
             elif kind == "changes":
                 log.debug("%s changes, e.g. %s", message.get("count"), message.get("example"))
@@ -175,7 +168,7 @@ async def _fall_back(
     interval = configured if covered else fallback_interval
     status.update(state="failed", error=error, fallback_interval_s=interval)
     log.warning("cannot watch %s for changes (%s); rescanning every %gs instead",
-                _display(str(app[SETTINGS].root)), error, interval)
+                display(str(app[SETTINGS].root)), error, interval)
     if covered:
         return
     while True:
@@ -184,12 +177,6 @@ async def _fall_back(
             app[COORDINATOR].request("interval (watcher failed)")
         except RuntimeError:  # shutting down
             return
-
-
-def _display(path: str) -> str:
-    from .names import display
-
-    return display(path)
 
 
 # -- the watch process ----------------------------------------------------------

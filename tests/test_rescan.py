@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from mediasrv.server.keys import COORDINATOR, LIBRARY
@@ -27,20 +28,24 @@ def slow_scan_command(tmp_path: Path, gate: Path) -> Any:
     return lambda root, cache: [sys.executable, str(script), str(root), str(cache)]
 
 
-async def test_requests_during_a_scan_coalesce_into_one_follow_up(
-    started,
-    settings_for,
-    library: Path,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
-) -> None:
+@pytest.fixture
+async def gated(started, settings_for, library: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """(client, gate): the index is built; later scans wait while ``gate`` is missing."""
     gate = tmp_path / "gate"
     gate.touch()
     client: TestClient = await started(
         settings_for(library), coordinator_options={"command": slow_scan_command(tmp_path, gate)}
     )
+    gate.unlink()
+    return client, gate
+
+
+async def test_requests_during_a_scan_coalesce_into_one_follow_up(
+    gated: tuple[TestClient, Path], library: Path
+) -> None:
+    client, gate = gated
     coordinator = client.app[COORDINATOR]
     runs_before = coordinator.scans_run
-    gate.unlink()
     first = coordinator.request("a")
     await asyncio.sleep(0.05)
     assert coordinator.running is first
@@ -59,18 +64,8 @@ async def test_requests_during_a_scan_coalesce_into_one_follow_up(
     assert client.app[LIBRARY].generation == 2
 
 
-async def test_http_rescans_share_the_queued_scan(
-    started,
-    settings_for,
-    library: Path,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
-) -> None:
-    gate = tmp_path / "gate"
-    gate.touch()
-    client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": slow_scan_command(tmp_path, gate)}
-    )
-    gate.unlink()
+async def test_http_rescans_share_the_queued_scan(gated: tuple[TestClient, Path]) -> None:
+    client, gate = gated
     ids = [(await (await client.post("/api/rescan")).json())["scan_id"] for _ in range(5)]
     assert ids == [2, 3, 3, 3, 3]  # one running, then one queued for everyone else
     status = await (await client.get("/api/status")).json()

@@ -87,18 +87,23 @@ def test_fifos_and_sockets_are_not_media(tmp_path: Path) -> None:
     assert paths(tmp_path) == ["a.jpg"]
 
 
+def fail_listing(monkeypatch: pytest.MonkeyPatch, folder: str, exc: OSError) -> None:
+    """Make listing any folder named ``folder`` raise ``exc``."""
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if os.path.basename(path) == folder:
+            raise exc
+        return real_scandir(path)
+
+    monkeypatch.setattr(scanner.os, "scandir", scandir)
+
+
 def test_unreadable_folder_is_counted_and_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_tree(tmp_path, {"ok/a.jpg": "", "locked/b.jpg": ""})
-    real_scandir = os.scandir
-
-    def scandir(path: str) -> object:
-        if os.path.basename(path) == "locked":
-            raise PermissionError(13, "Permission denied", path)
-        return real_scandir(path)
-
-    monkeypatch.setattr(scanner.os, "scandir", scandir)
+    fail_listing(monkeypatch, "locked", PermissionError(13, "Permission denied"))
     stats = WalkStats()
     assert paths(tmp_path, stats=stats) == ["ok/a.jpg"]
     assert (stats.unreadable, stats.skipped) == (1, 1)
@@ -132,14 +137,7 @@ def test_folder_vanishing_mid_walk_is_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_tree(tmp_path, {"a/x.jpg": "", "b/y.jpg": ""})
-    real_scandir = os.scandir
-
-    def scandir(path: str) -> object:
-        if os.path.basename(path) == "b":
-            raise FileNotFoundError(2, "No such file or directory", path)
-        return real_scandir(path)
-
-    monkeypatch.setattr(scanner.os, "scandir", scandir)
+    fail_listing(monkeypatch, "b", FileNotFoundError(2, "No such file or directory"))
     stats = WalkStats()
     assert paths(tmp_path, stats=stats) == ["a/x.jpg"]
     assert stats.vanished == 1
