@@ -59,28 +59,13 @@ def _previous(path: Path) -> tuple[int, int, list[tuple[str, int, int]]] | None:
         meta = db.validate(path, thorough=False)
         conn = db.connect_ro(path)
         try:
-            rows = _stamps(conn)
+            rows = db.fetch_all_exact(conn, "SELECT path, size, mtime_ns FROM files")
         finally:
             conn.close()
     except (db.InvalidGeneration, sqlite3.Error) as exc:
         log.warning("not reusing %s: %s", path, exc)
         return None
     return int(str(meta["generation"])), int(str(meta.get("tag_count", 0))), rows
-
-
-def _stamps(conn: sqlite3.Connection) -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of every file.
-
-    Plain UTF-8 decoding first: a third faster than the surrogateescape text
-    factory, which is needed only when some name is not UTF-8.
-    """
-    sql = "SELECT path, size, mtime_ns FROM files"
-    conn.text_factory = str
-    try:
-        return conn.execute(sql).fetchall()
-    except sqlite3.OperationalError:  # "Could not decode to UTF-8"
-        conn.text_factory = db.TEXT_FACTORY
-        return conn.execute(sql).fetchall()
 
 
 def _probed(path: Path, keep: set[str]) -> dict[str, Probed]:

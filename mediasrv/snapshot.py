@@ -24,7 +24,7 @@ import aiosqlite
 
 from . import db
 from .errors import FileNotIndexed, UnknownTag
-from .names import ALL_TAG, db_text, display, query_words, url_quote
+from .names import db_text, display, query_words, url_quote
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Pool:
             try:
                 return list(await conn.execute_fetchall(sql, params))
             except sqlite3.OperationalError as exc:
-                if "decode" not in str(exc):
+                if not db.is_decode_error(exc):
                     raise
             # A name that is not valid UTF-8 (rare): read it byte-exact instead.
             conn.text_factory = db.TEXT_FACTORY
@@ -266,10 +266,6 @@ class SqliteSnapshot(Snapshot):
             [*params, limit],
         )
         return [file_dict(r) for r in rows]
-
-
-def tag_order_key(name: str) -> tuple[int, str]:
-    return (0, "") if name == ALL_TAG else (1, name)
 
 
 def prefix_range(words: list[str], prefix: str) -> tuple[int, int]:
