@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from . import db
 from .cache import CacheDir
@@ -18,14 +19,14 @@ from .names import (
     ALL_TAG,
     db_text,
     folder_tags,
-    is_clean,
     kind_of,
-    natural_key,
     natural_keys,
     search_words,
     split_ext,
+    tag_order,
     tags_of,
 )
+from .runs import Run, merged, with_starts
 from .scanner import Record
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,6 @@ class Built:
     path: Path
     files: int
     tags: int
-
-
-def _tag_order(names: Sequence[str]) -> list[str]:
-    rest = sorted((n for n in names if n != ALL_TAG), key=natural_key)
-    return [ALL_TAG, *rest]
 
 
 def build(
@@ -77,10 +73,10 @@ def build(
     try:
         conn = db.connect_build(tmp)
         try:
-            counts = _load(conn, records, probed)
+            files, tags, indexes = _load(conn, records, probed)
             if phase:
                 phase("indexing")
-            _finish(conn, number, root, counts, meta or {})
+            _finish(conn, number, root, (files, tags), meta or {}, indexes)
         finally:
             conn.close()
         if phase:
@@ -93,101 +89,147 @@ def build(
     log.info(
         "published generation %d: %d files, %d tags in %.2fs",
         number,
-        counts[0],
-        counts[1],
+        files,
+        tags,
         time.perf_counter() - started,
     )
-    return Built(number, final, counts[0], counts[1])
+    return Built(number, final, files, tags)
+
+
+# Room left between the ids of neighbouring files by a full build, so that a
+# delta build can give a new file an id between its neighbours (ids rise in
+# natural order). 2**16 keeps ids of a million files within 5-byte varints.
+ID_SPACING = 1 << 16
+
+
+def file_row(
+    file_id: int, folder_id: int, pos: int, path: str, extra: Probed | None, rec_size: int,
+    rec_mtime_ns: int,
+) -> tuple[object, ...]:
+    """The ``files`` row of one file; probe columns only when something was probed."""
+    shown, raw = db_text(path)
+    name = shown.rpartition("/")[2]
+    ext = split_ext(name)[1]
+    row = (file_id, folder_id, pos, shown, raw, name, ext, kind_of(ext), rec_size, rec_mtime_ns)
+    if extra is None:
+        return row
+    return (*row, extra.width, extra.height, extra.duration, extra.thumb_key)
+
+
+PLAIN_FILE = (
+    "INSERT INTO files (id, folder_id, pos, path, path_bytes, name, ext, kind, size, mtime_ns)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+PROBED_FILE = "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def insert_files(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+    conn.executemany(PLAIN_FILE, [r for r in rows if len(r) == 10])
+    conn.executemany(PROBED_FILE, [r for r in rows if len(r) != 10])
 
 
 def _load(
     conn: sqlite3.Connection, records: Sequence[Record], probed: Mapping[str, Probed]
-) -> tuple[int, int]:
-    before, _ = db.schema_statements()
-    for statement in before:
-        conn.execute(statement)
+) -> tuple[int, int, list[str]]:
+    indexes = db.create_schema(conn)
 
     keys = natural_keys([r.path for r in records])
     ordered = [records[i] for i in sorted(range(len(records)), key=keys.__getitem__)]
     del keys
-    members: dict[str, list[int]] = {ALL_TAG: []}
+    # What a folder gives its files (tags, search words) is worked out once
+    # per folder: (id, folder tags, folder words, files so far).
+    folders: dict[str, list[Any]] = {}
+    all_pieces: list[Run] = []  # every file in natural order, one piece each, merged below
+    bracketed: list[tuple[int, int, list[str]]] = []  # (folder_id, pos, its bracket tags)
     words: dict[str, list[int]] = {}
-    clean_rows, odd_rows, plain_rows = [], [], []
-    # What a folder gives its files (tags, search words) is added once per
-    # folder, for all of its files at once, after the loop.
-    folders: dict[str, tuple[list[str], set[str], list[int]]] = {}
     name_words: dict[str, set[str]] = {}  # names repeat across folders (IMG_0001.jpg)
-    none = Probed()
-    for file_id, rec in enumerate(ordered, start=1):
+    rows = []
+    for rank, rec in enumerate(ordered, start=1):
+        file_id = rank * ID_SPACING
         path = rec.path
         folder, _, name = path.rpartition("/")
         known = folders.get(folder)
         if known is None:
-            known = folders[folder] = (folder_tags(folder), search_words(folder), [])
-        tags, file_words, in_folder = known
-        in_folder.append(file_id)
+            known = folders[folder] = [len(folders) + 1, folder_tags(folder),
+                                       search_words(folder), 0, []]
+        folder_id, tags, file_words, pos, ids = known
+        known[3] += 1
+        ids.append(file_id)
+        all_pieces.append(Run(folder_id, pos, 1))
         if "[" in name:
-            for tag in tags_of(path)[len(tags) :]:  # bracket tags, after the folder's
-                members.setdefault(tag, []).append(file_id)
+            extra_tags = [t for t in tags_of(path)[len(tags):] if t not in tags]
+            if extra_tags:
+                bracketed.append((folder_id, pos, extra_tags))
         own = name_words.get(name)
         if own is None:
             own = name_words[name] = search_words(name)
         for word in own:
             if word not in file_words:
                 words.setdefault(word, []).append(file_id)
-        ext = split_ext(name)[1]
-        extra = probed.get(path, none)
-        row = (file_id, path, name, ext, kind_of(ext), rec.size, rec.mtime_ns)
-        if extra is none and (path.isascii() or is_clean(path)):
-            plain_rows.append(row)  # nothing probed (yet): fewer values to bind
-            continue
-        full = (*row, extra.width, extra.height, extra.duration, extra.thumb_key)
-        (clean_rows if path.isascii() or is_clean(path) else odd_rows).append(full)
+        rows.append(file_row(file_id, folder_id, pos, path, probed.get(path), rec.size,
+                             rec.mtime_ns))
     del name_words
-    for tags, file_words, in_folder in folders.values():
-        for tag in tags:
-            members.setdefault(tag, []).extend(in_folder)
+    for _, _, file_words, _, ids in folders.values():
         for word in file_words:
-            words.setdefault(word, []).extend(in_folder)
-    # Ascending ids: a tag's positions follow natural order, and both join
-    # tables are then loaded in primary-key order.
-    for ids in members.values():
-        ids.sort()
+            words.setdefault(word, []).extend(ids)
     for ids in words.values():
-        ids.sort()
+        ids.sort()  # primary-key order: the B-tree only ever appends
+
+    tag_runs = _tag_runs(merged(all_pieces), folders, bracketed)
+    del all_pieces
+    tag_names = tag_order(tag_runs)
 
     conn.execute("BEGIN")
+    insert_files(conn, rows)
+    del rows
     conn.executemany(
-        "INSERT INTO files (id, path, name, ext, kind, size, mtime_ns)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        plain_rows,
+        "INSERT INTO folders VALUES (?, ?, ?, ?)",
+        ((fid, *db_text(folder), count) for folder, (fid, _, _, count, _) in folders.items()),
     )
-    conn.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", clean_rows)
-    if odd_rows:  # names that are not UTF-8: store their exact bytes as text
-        conn.executemany(
-            "INSERT INTO files VALUES"
-            " (?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((r[0], db_text(r[1]), db_text(r[2]), *r[3:]) for r in odd_rows),
-        )
-    tag_names = _tag_order(list(members))
     conn.executemany(
-        "INSERT INTO tags VALUES (?, CAST(? AS TEXT), ?)",
-        ((tag_id, db_text(name), len(members[name])) for tag_id, name in enumerate(tag_names, 1)),
+        "INSERT INTO tags VALUES (?, ?, ?, ?)",
+        ((tag_id, *db_text(name), sum(r.count for r in tag_runs[name]))
+         for tag_id, name in enumerate(tag_names, 1)),
     )
-    # The big join tables are expanded from JSON arrays inside SQLite: twice
-    # as fast as binding one Python tuple per row. Rows arrive in primary-key
-    # order, so each B-tree only ever appends.
     conn.executemany(
-        "INSERT INTO file_tags SELECT ?, key, value FROM json_each(?)",
-        ((tag_id, json.dumps(members[name])) for tag_id, name in enumerate(tag_names, 1)),
+        "INSERT INTO tag_runs VALUES (?, ?, ?, ?, ?)",
+        ((tag_id, *run) for tag_id, name in enumerate(tag_names, 1)
+         for run in with_starts(tag_runs[name])),
     )
+    # Expanded from JSON inside SQLite: twice as fast as binding one Python
+    # tuple per row, and rows arrive in primary-key order.
     conn.execute(
         "INSERT INTO search_words SELECT w.key, f.value"
         " FROM json_each(?) AS w, json_each(w.value) AS f",
         (json.dumps(dict(sorted(words.items()))),),
     )
     conn.execute("COMMIT")
-    return len(ordered), len(tag_names)
+    return len(ordered), len(tag_names), indexes
+
+
+def _tag_runs(
+    all_runs: list[Run], folders: Mapping[str, list[Any]],
+    bracketed: list[tuple[int, int, list[str]]],
+) -> dict[str, list[Run]]:
+    """Every tag's runs, from the runs of ``All`` and the files with bracket tags.
+
+    A folder tag holds whole folders, so it takes whole runs of ``All``; a
+    bracket tag takes single files. Both are visited in ``All`` order, so each
+    tag's pieces arrive in its own order and only need merging.
+    """
+    tags_of_folder = {fid: tags for fid, tags, _, _, _ in folders.values()}
+    brackets: dict[int, list[tuple[int, list[str]]]] = {}
+    for folder_id, pos, extra in bracketed:
+        brackets.setdefault(folder_id, []).append((pos, extra))
+    pieces: dict[str, list[Run]] = {ALL_TAG: []}
+    for run in all_runs:
+        for tag in tags_of_folder[run.folder_id]:
+            pieces.setdefault(tag, []).append(run)
+        for pos, extra in brackets.get(run.folder_id, ()):
+            if run.first <= pos < run.end:
+                for tag in extra:
+                    pieces.setdefault(tag, []).append(Run(run.folder_id, pos, 1))
+    return {tag: merged(found) for tag, found in pieces.items()}
 
 
 def _finish(
@@ -196,11 +238,29 @@ def _finish(
     root: str,
     counts: tuple[int, int],
     extra_meta: Mapping[str, object],
+    indexes: Sequence[str],
 ) -> None:
-    _, after = db.schema_statements()
     conn.execute("BEGIN")
-    for statement in after:
+    for statement in indexes:
         conn.execute(statement)
+    write_meta(conn, number, root, counts, extra_meta)
+    conn.execute("COMMIT")
+    # Sampled statistics: the queries are index lookups whatever the counts
+    # say, and a full ANALYZE reads every row once more (~0.1 s per 100k files).
+    conn.execute("PRAGMA analysis_limit = 1000")
+    conn.execute("ANALYZE")
+    # Leave the file in plain rollback-journal mode for its readers.
+    conn.execute("PRAGMA journal_mode = DELETE")
+
+
+def write_meta(
+    conn: sqlite3.Connection,
+    number: int,
+    root: str,
+    counts: tuple[int, int],
+    extra_meta: Mapping[str, object],
+) -> None:
+    """Replace the facts about this generation (inside the caller's transaction)."""
     meta: dict[str, object] = {
         "generation": number,
         "root": root,
@@ -211,15 +271,10 @@ def _finish(
     }
     for key, value in extra_meta.items():
         meta[key] = value if isinstance(value, (int, float, str)) else json.dumps(value)
-    for key, value in meta.items():
-        stored = db_text(value) if isinstance(value, str) else value
-        cast = "CAST(? AS TEXT)" if isinstance(stored, bytes) else "?"
-        conn.execute(f"INSERT INTO meta VALUES (?, {cast})", (key, stored))
+    shown, raw = db_text(root)
+    meta["root"] = shown
+    if raw is not None:  # a root whose path is not UTF-8: its exact bytes beside it
+        meta["root_bytes"] = raw
+    conn.execute("DELETE FROM meta")
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
     conn.execute(f"PRAGMA user_version = {int(db.schema_version())}")
-    conn.execute("COMMIT")
-    # Sampled statistics: the queries are index lookups whatever the counts
-    # say, and a full ANALYZE reads every row once more (~0.1 s per 100k files).
-    conn.execute("PRAGMA analysis_limit = 1000")
-    conn.execute("ANALYZE")
-    # Leave the file in plain rollback-journal mode for its readers.
-    conn.execute("PRAGMA journal_mode = DELETE")

@@ -112,19 +112,23 @@ class CacheDir:
             highest = max(highest, n)
         return highest + 1
 
-    def publish(self, tmp: Path, number: int) -> Path:
-        """Make a finished build durable and current.
+    def publish(self, tmp: Path, number: int, *, durable: bool = True) -> Path:
+        """Make a finished build current (and durable, unless ``durable`` is off).
 
         Order matters for a crash at any point: fsync the file, rename it to
         its final name, fsync the directory, then repoint current.db by
         renaming a new symlink over it (rename is atomic) and fsync again.
+        A delta build skips the file's fsync (docs/DESIGN.md, "Durability"):
+        the index can always be rebuilt, and start-up checks catch a file that
+        a power cut left incomplete.
         """
         final = self.gen_path(number)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.replace(tmp, final)
         fsync_dir(self.path)
         self.point_current_at(final)

@@ -7,36 +7,10 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
 from .resources import resource_dir
-
-# Text columns may hold bytes that are not UTF-8 (see names.db_text); read them
-# back exactly. A C-level callable, so reading costs no Python frame per value.
-TEXT_FACTORY = functools.partial(str, encoding="utf-8", errors="surrogateescape")
-
-
-def is_decode_error(exc: sqlite3.Error) -> bool:
-    """True for "Could not decode to UTF-8": plain decoding met a name that is not UTF-8.
-
-    Plain ``str`` decoding is a third faster than TEXT_FACTORY, so readers try
-    it first and repeat the query with TEXT_FACTORY only on this error.
-    """
-    return isinstance(exc, sqlite3.OperationalError) and "decode" in str(exc)
-
-
-def fetch_all_exact(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[Any]:
-    """``conn.execute(sql, params).fetchall()``, plain UTF-8 first, byte-exact if needed."""
-    conn.text_factory = str
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as exc:
-        if not is_decode_error(exc):
-            raise
-    conn.text_factory = TEXT_FACTORY
-    return conn.execute(sql, params).fetchall()
 
 
 @dataclass(frozen=True)
@@ -78,33 +52,34 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
-def _is_index(statement: str) -> bool:
-    words = [ln for ln in statement.splitlines() if not ln.lstrip().startswith("--")]
-    head = " ".join(" ".join(words).split()[:3]).upper()
-    return head.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
+def create_schema(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration in order to an empty file; return the indexes, dropped.
 
-
-def schema_statements() -> tuple[list[str], list[str]]:
-    """All migrations' statements, split into (before the load, after the load).
-
-    Indexes are created after the bulk load: building an index once over
-    sorted data is several times faster than maintaining it row by row.
+    Indexes are created after the bulk load (``CREATE`` each returned
+    statement then): building an index once over sorted data is several times
+    faster than maintaining it row by row. Later migrations may drop and
+    replace what earlier ones made, so the indexes are read from the result.
     """
-    before, after = [], []
     for migration in migrations():
         for statement in split_statements(migration.sql):
-            (after if _is_index(statement) else before).append(statement)
-    return before, after
+            conn.execute(statement)
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
+        " ORDER BY name"
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in indexes]
 
 
 def connect_build(path: Path) -> sqlite3.Connection:
-    """A connection for building a new generation file (never a published one)."""
+    """A connection that writes a generation file not yet published (never a published one)."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     # Rollback-journal mode, never WAL: a published file must be readable with
     # immutable=1 and no -shm/-wal companions. Nothing else opens the file
-    # while it is built, and a failed build is deleted, so no journal at all.
+    # while it is written, and a failed build is deleted, so no journal at all.
     conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")  # the builder fsyncs once, at the end
+    conn.execute("PRAGMA synchronous = OFF")  # the builder decides when to fsync
     conn.execute("PRAGMA locking_mode = EXCLUSIVE")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB while sorting indexes
@@ -117,16 +92,25 @@ def _ro_uri(path: Path) -> str:
     return f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1"
 
 
-def _prepare(conn: sqlite3.Connection) -> None:
-    conn.text_factory = TEXT_FACTORY
-    conn.execute("PRAGMA query_only = ON")
-    conn.execute("PRAGMA cache_size = -8192")  # 8 MiB page cache per connection
+# What every read connection to a generation runs first, sync or async alike.
+# Every TEXT value of a generation is valid UTF-8 (names that are not keep
+# their bytes in BLOB columns), so the default text factory reads them all.
+READ_PRAGMAS = (
+    "PRAGMA query_only = ON",
+    "PRAGMA cache_size = -8192",  # 8 MiB page cache per connection
+)
+
+
+def prepare_connection(conn: sqlite3.Connection) -> None:
+    """Set up a read connection to a generation (READ_PRAGMAS)."""
+    for pragma in READ_PRAGMAS:
+        conn.execute(pragma)
 
 
 def connect_ro(path: Path) -> sqlite3.Connection:
     """A read-only connection to a published generation."""
     conn = sqlite3.connect(_ro_uri(path), uri=True, check_same_thread=False)
-    _prepare(conn)
+    prepare_connection(conn)
     return conn
 
 
@@ -140,11 +124,8 @@ async def connect_ro_async(path: Path) -> aiosqlite.Connection:
         thread.daemon = True
     conn = await pending
     try:
-        # Plain UTF-8 decoding is the fast path; snapshot.Pool retries a query
-        # with TEXT_FACTORY when a name that is not UTF-8 makes it fail.
-        conn.text_factory = str
-        await conn.execute("PRAGMA query_only = ON")
-        await conn.execute("PRAGMA cache_size = -8192")
+        for pragma in READ_PRAGMAS:
+            await conn.execute(pragma)
     except BaseException:
         await conn.close()
         raise
@@ -193,7 +174,6 @@ def validate(path: Path, *, thorough: bool = True) -> dict[str, object]:
     except sqlite3.Error as exc:
         raise InvalidGeneration(f"cannot open {path}: {exc}") from exc
     try:
-        conn.text_factory = TEXT_FACTORY
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != schema_version():
             raise InvalidGeneration(

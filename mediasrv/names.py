@@ -10,7 +10,7 @@ through SQLite, URLs and HTML without losing a byte.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from urllib.parse import quote, unquote_to_bytes
 
 ALL_TAG = "All"
@@ -176,13 +176,29 @@ def is_clean(text: str) -> bool:
     return True
 
 
-def db_text(text: str) -> str | bytes:
-    """A value to bind for a TEXT column: bytes when ``text`` is not valid UTF-8.
+def db_text(text: str) -> tuple[str, bytes | None]:
+    """The two columns that store ``text``: valid UTF-8 to show, and its exact bytes.
 
-    Bind it as ``CAST(? AS TEXT)``: SQLite then stores the exact bytes as text,
-    and connections read them back with ``surrogateescape`` (see ``db.py``).
+    Plain names (nearly all) are ``(text, None)``. A name that is not valid
+    UTF-8 is stored as its printable form (U+FFFD for each byte that does not
+    decode) beside its exact bytes, so every TEXT value in a generation is
+    valid UTF-8 and nothing is lost.
     """
-    return text if is_clean(text) else text.encode("utf-8", "surrogateescape")
+    if text.isascii() or is_clean(text):
+        return text, None
+    raw = text.encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "replace"), raw
+
+
+def from_db(value: str | bytes) -> str:
+    """The exact name from ``coalesce(x_bytes, x)``: bytes are decoded with surrogateescape."""
+    return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
+
+
+def tag_order(names: Collection[str]) -> list[str]:
+    """Tags as pages list them: ``All`` first, then natural name order."""
+    rest = sorted((n for n in names if n != ALL_TAG), key=natural_key)
+    return [ALL_TAG, *rest] if ALL_TAG in names else rest
 
 
 _URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")

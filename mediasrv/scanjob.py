@@ -16,16 +16,19 @@ import shutil
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import db
-from .builder import Probed, build
+from . import db, delta
+from .builder import Probed, build, write_meta
 from .cache import CacheDir
+from .delta import NeedFullBuild
 from .errors import ScanFailed
+from .generation import Current, file_stats, folder_paths, probed, read_current, reading
 from .names import display
 from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
+from .region import NeedFullWalk, list_region, touched
 from .scanner import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)
@@ -33,9 +36,21 @@ log = logging.getLogger(__name__)
 Progress = Callable[[dict[str, object]], None]
 
 
+# A change of more than this share of the library (plus DELTA_MIN_FULL files)
+# is built in full: past it, copying and patching costs
+# about as much as writing the file from scratch (docs/BENCHMARKS.md).
+DELTA_MAX_SHARE = 0.25
+DELTA_MIN_FULL = 2_000
+
+
 @dataclass
 class ScanResult:
-    """What a finished scan did. ``status`` is ``published`` or ``unchanged``."""
+    """What a finished scan did.
+
+    ``status`` is ``published`` or ``unchanged``; ``mode`` says how a published
+    generation was made (``full`` or ``delta``); ``scope`` what was looked at
+    (``all``: the whole tree was walked, ``paths``: only the touched folders).
+    """
 
     status: str
     generation: int
@@ -48,56 +63,45 @@ class ScanResult:
     duration_s: float
     walk: dict[str, object] = field(default_factory=dict)
     probe: dict[str, object] = field(default_factory=lambda: ProbeStats().as_dict())
+    mode: str | None = None
+    scope: str = "all"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def _previous(path: Path) -> tuple[int, int, list[tuple[str, int, int]]] | None:
-    """(generation, tag count, [(path, size, mtime_ns)]) of a usable generation."""
-    try:
-        meta = db.validate(path, thorough=False)
-        conn = db.connect_ro(path)
-        try:
-            rows = db.fetch_all_exact(conn, "SELECT path, size, mtime_ns FROM files")
-        finally:
-            conn.close()
-    except (db.InvalidGeneration, sqlite3.Error) as exc:
-        log.warning("not reusing %s: %s", path, exc)
-        return None
-    return int(str(meta["generation"])), int(str(meta.get("tag_count", 0))), rows
+@dataclass
+class _Scan:
+    """One run of ``run_scan``: what every step needs."""
+
+    root: str  # real path of the root
+    cache: CacheDir
+    report: Progress
+    started: float
+    stats: WalkStats = field(default_factory=WalkStats)
+
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
 
 
-def _probed(path: Path, keep: set[str]) -> dict[str, Probed]:
-    """Probed metadata of the files in ``keep`` (unchanged since ``path`` was built)."""
-    try:
-        conn = db.connect_ro(path)
-        try:
-            rows = conn.execute(
-                "SELECT path, width, height, duration, thumb_key FROM files WHERE"
-                " width IS NOT NULL OR duration IS NOT NULL OR thumb_key IS NOT NULL"
-            ).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        log.warning("not carrying metadata over from %s: %s", path, exc)
-        return {}
-    return {r[0]: Probed(*r[1:]) for r in rows if r[0] in keep}
-
-
-def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
-             defer_probing: bool = False) -> ScanResult:
+def run_scan(
+    root: Path, cache: CacheDir, progress: Progress | None = None, *,
+    defer_probing: bool = False, paths: Sequence[str] | None = None, full: bool = False,
+) -> ScanResult:
     """Scan ``root`` and publish a new generation if anything changed.
 
-    With ``defer_probing``, a first scan of a big library publishes before it
-    probes (the result says ``probe.deferred``); the next scan probes.
+    ``paths`` (changed files or folders, relative to the root) limits the
+    scan to the folders they touched; None walks everything. A change is
+    built as a delta of the current generation when it can be (``full``
+    forces a complete build). With ``defer_probing``, a first scan of a big
+    library publishes before it probes (the result says ``probe.deferred``);
+    the next scan probes.
     """
-    started = time.perf_counter()
-    report = progress or (lambda event: None)
-    root_real = os.path.realpath(root)
+    scan = _Scan(os.path.realpath(root), cache, progress or (lambda event: None),
+                 time.perf_counter())
     try:
         # An unmounted drive or a renamed root must not become an empty index.
-        with os.scandir(root_real):
+        with os.scandir(scan.root):
             pass
     except OSError as exc:
         raise ScanFailed(
@@ -105,104 +109,200 @@ def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
         ) from exc
     cache.ensure()
     with cache.lock("scan", wait=True):
-        report({"phase": "walking", "files": 0})
-        current = cache.current_target()
-        previous = _previous(current) if current is not None and current.exists() else None
-        stats = WalkStats()
-        records: list[Record] = list(
-            walk(
-                Path(root_real),
-                exclude=[cache.path],
-                stats=stats,
-                progress=lambda s: report({"phase": "walking", "files": s.files}),
-            )
-        )
-        report({"phase": "comparing", "files": len(records)})
-        rows = previous[2] if previous else []
-        # Records are (path, size, mtime_ns) tuples like the rows: when
-        # nothing changed (the usual rescan) one comparison in C says so.
-        same = len(rows) == len(records) and set(rows) == set(records)
-        old = {} if same else {path: (size, mtime_ns) for path, size, mtime_ns in rows}
-        added = changed = 0
-        unchanged: set[str] = set()
-        for rec in () if same else records:
-            before = old.get(rec.path)
-            if before is None:
-                added += 1
-            elif before != (rec.size, rec.mtime_ns):
-                changed += 1
+        current = read_current(cache.current_target())
+        deltas_ok = (current is not None and not full
+                     and current.probe_version >= PROBE_VERSION)
+        if paths is not None and deltas_ok and current is not None and current.can_target:
+            try:
+                return _targeted(scan, current, paths)
+            except (NeedFullWalk, NeedFullBuild) as exc:
+                log.info("walking the whole library instead: %s", exc)
+                scan.stats = WalkStats()
+        return _everything(scan, current, deltas_ok=deltas_ok, defer_probing=defer_probing)
+
+
+def _targeted(scan: _Scan, current: Current, paths: Sequence[str]) -> ScanResult:
+    """Look only at the folders ``paths`` touched; publish them as a delta."""
+    scan.report({"phase": "walking", "files": 0})
+    shallow, deep = touched(paths, scan.root)
+    listings = list_region(Path(scan.root), shallow, deep, folder_paths(current.path),
+                           exclude=[scan.cache.path], stats=scan.stats)
+    result = _delta(scan, current, listings)
+    if result is None:
+        return _unchanged(scan, current, scope="paths")
+    result.scope = "paths"
+    return result
+
+
+def _everything(
+    scan: _Scan, current: Current | None, *, deltas_ok: bool, defer_probing: bool
+) -> ScanResult:
+    """Walk the whole tree; publish what changed, as a delta when it is small enough."""
+    scan.report({"phase": "walking", "files": 0})
+    rows = file_stats(current.path) if current is not None else []
+    records: list[Record] = list(walk(
+        Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
+        progress=lambda s: scan.report({"phase": "walking", "files": s.files}),
+    ))
+    scan.report({"phase": "comparing", "files": len(records)})
+    # Records are (path, size, mtime_ns) tuples like the rows: when nothing
+    # changed (the usual rescan) one comparison in C says so.
+    same = len(rows) == len(records) and set(rows) == set(records)
+    if same and current is not None and current.probe_version >= PROBE_VERSION:
+        return _unchanged(scan, current, scope="all")
+    if not same and deltas_ok and current is not None:
+        touched_folders = _changed_folders(rows, records)
+        if touched_folders is not None:
+            listings: dict[str, list[Record]] = {f: [] for f in touched_folders}
+            for rec in records:
+                folder = rec.path.rpartition("/")[0]
+                if folder in listings:
+                    listings[folder].append(rec)
+            try:
+                result = _delta(scan, current, listings)
+            except NeedFullBuild as exc:
+                log.info("building the index in full: %s", exc)
             else:
-                unchanged.add(rec.path)
-        removed = 0 if same else len(old) - (len(records) - added)
+                if result is not None:
+                    return result
+    return _full_build(scan, current, rows, records, defer_probing=defer_probing)
 
-        if (previous is not None and current is not None and not (added or removed or changed)
-                and _probe_version(current) >= PROBE_VERSION):  # else: probe what was never probed
-            return ScanResult(
-                "unchanged", previous[0], str(current), len(records), previous[1],
-                0, 0, 0, round(time.perf_counter() - started, 3), stats.as_dict(),
-            )
 
-        if same:  # unchanged, but to be probed again: every file keeps what it had
-            unchanged = {rec.path for rec in records}
-        carried = _probed(current, unchanged) if previous and current else {}
-        fresh, probe_stats = _probe_new(root_real, records, unchanged, carried, current, report,
-                                        defer=defer_probing)
-        carried.update(fresh)
-        number = cache.next_number()
-        report({"phase": "building", "files": len(records), "generation": number})
-        built = build(
-            cache, number, records, root=root_real, probed=carried,
-            meta={
-                "scan_seconds": round(time.perf_counter() - started, 3),
-                "skipped": stats.skipped,
-                "walk": stats.as_dict(),
-                "probe_version": 0 if probe_stats.deferred else PROBE_VERSION,
-            },
-            phase=lambda name: report({"phase": name, "files": len(records)}),
-        )
+def _changed_folders(
+    rows: list[tuple[str, int, int]], records: list[Record]
+) -> set[str] | None:
+    """Folders whose files differ between ``rows`` and ``records``; None if too many files do."""
+    old = {path: (size, mtime) for path, size, mtime in rows}
+    folders: set[str] = set()
+    differ = matched = 0
+    for rec in records:
+        before = old.get(rec.path)
+        matched += before is not None
+        if before != (rec.size, rec.mtime_ns):
+            differ += 1
+            folders.add(rec.path.rpartition("/")[0])
+    gone = len(old) - matched
+    if differ + gone > DELTA_MAX_SHARE * max(len(rows), len(records), 1) + DELTA_MIN_FULL:
+        return None
+    if gone:
+        now = {r.path for r in records}
+        folders.update(p.rpartition("/")[0] for p in old if p not in now)
+    return folders
+
+
+def _unchanged(scan: _Scan, current: Current, *, scope: str) -> ScanResult:
     return ScanResult(
-        "published", built.number, str(built.path), built.files, built.tags,
-        added, removed, changed, round(time.perf_counter() - started, 3), stats.as_dict(),
-        probe_stats.as_dict(),
+        "unchanged", current.number, str(current.path), current.file_count, current.tag_count,
+        0, 0, 0, scan.seconds(), scan.stats.as_dict(), scope=scope,
     )
 
 
-def _probe_new(
-    root: str, records: list[Record], unchanged: set[str], carried: dict[str, Probed],
-    current: Path | None, report: Progress, *, defer: bool = False,
-) -> tuple[dict[str, Probed], ProbeStats]:
-    """Probe new and changed files (and, once, files an older prober never read)."""
-    retry_old = current is not None and _probe_version(current) < PROBE_VERSION
+def _delta(
+    scan: _Scan, current: Current, listings: dict[str, list[Record]]
+) -> ScanResult | None:
+    """Publish ``listings`` (touched folders and their files now) as a delta; None: no change."""
+    scan.report({"phase": "comparing", "files": sum(len(v) for v in listings.values())})
+    with reading(current.path) as conn:
+        the_plan = delta.plan(conn, listings)
+    if the_plan.empty:
+        return None
+    size = len(the_plan.added) + len(the_plan.removed) + len(the_plan.changed)
+    if size > DELTA_MAX_SHARE * max(current.file_count, 1) + DELTA_MIN_FULL:
+        raise NeedFullBuild(f"{size} files changed, a full build is cheaper")
+    todo = the_plan.to_probe()
+    fresh, probe_stats = _probe(scan, todo, len(todo))
+    number = scan.cache.next_number()
+    scan.report({"phase": "building", "files": current.file_count, "generation": number})
+    tmp = scan.cache.tmp_path(number)
+    tmp.unlink(missing_ok=True)
+    try:
+        how = delta.copy_file(current.path, tmp)
+        conn = db.connect_build(tmp)
+        try:
+            applied = delta.apply(conn, the_plan, fresh, lambda c, counts: write_meta(
+                c, number, scan.root, counts, _meta(scan, PROBE_VERSION, build=f"delta ({how})")))
+        finally:
+            conn.close()
+        scan.report({"phase": "publishing", "files": applied.files})
+        final = scan.cache.publish(tmp, number, durable=False)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    log.info("published generation %d as a delta of %d: +%d -%d ~%d files (%s)", number,
+             current.number, len(the_plan.added), len(the_plan.removed),
+             len(the_plan.changed), how)
+    return ScanResult(
+        "published", number, str(final), applied.files, applied.tags, len(the_plan.added),
+        len(the_plan.removed), len(the_plan.changed), scan.seconds(), scan.stats.as_dict(),
+        probe_stats.as_dict(), mode="delta",
+    )
+
+
+def _meta(scan: _Scan, probe_version: int, *, build: str) -> dict[str, object]:
+    return {
+        "scan_seconds": scan.seconds(),
+        "skipped": scan.stats.skipped,
+        "walk": scan.stats.as_dict(),
+        "probe_version": probe_version,
+        "build": build,
+    }
+
+
+def _full_build(
+    scan: _Scan, current: Current | None, rows: list[tuple[str, int, int]],
+    records: list[Record], *, defer_probing: bool,
+) -> ScanResult:
+    old = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
+    added = changed = 0
+    unchanged: set[str] = set()
+    for rec in records:
+        before = old.get(rec.path)
+        if before is None:
+            added += 1
+        elif before != (rec.size, rec.mtime_ns):
+            changed += 1
+        else:
+            unchanged.add(rec.path)
+    removed = len(old) - (len(records) - added)
+    carried = probed(current.path, unchanged) if current is not None else {}
+    retry_old = current is not None and current.probe_version < PROBE_VERSION
     todo = [r for r in records if r.path not in unchanged
             or (retry_old and r.path not in carried)]
-    if defer and current is None:
+    if defer_probing and current is None and sum(1 for r in todo if wants_probe(r)) > DEFER_OVER:
         # Nothing is browsable yet: publish the names first, probe in the next scan.
-        media = sum(1 for r in todo if wants_probe(r))
-        if media > DEFER_OVER:
-            return {}, ProbeStats(candidates=len(todo), deferred=media)
+        fresh: dict[str, Probed] = {}
+        probe_stats = ProbeStats(candidates=len(todo),
+                                 deferred=sum(1 for r in todo if wants_probe(r)))
+    else:
+        fresh, probe_stats = _probe(scan, todo, len(records))
+    carried.update(fresh)
+    number = scan.cache.next_number()
+    scan.report({"phase": "building", "files": len(records), "generation": number})
+    built = build(
+        scan.cache, number, records, root=scan.root, probed=carried,
+        meta=_meta(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
+        phase=lambda name: scan.report({"phase": name, "files": len(records)}),
+    )
+    return ScanResult(
+        "published", built.number, str(built.path), built.files, built.tags,
+        added, removed, changed, scan.seconds(), scan.stats.as_dict(),
+        probe_stats.as_dict(), mode="full",
+    )
+
+
+def _probe(scan: _Scan, todo: list[Record], files: int) -> tuple[dict[str, Probed], ProbeStats]:
+    """Probe new and changed files (and, once, files an older prober never read)."""
     found, probe_stats = probe_records(
-        root, todo,
-        progress=lambda done, total: report(
-            {"phase": "probing", "files": len(records), "done": done, "total": total}),
+        scan.root, todo,
+        progress=lambda done, total: scan.report(
+            {"phase": "probing", "files": files, "done": done, "total": total}),
     )
     if probe_stats.failed:
         log.warning("could not read the metadata of %d of %d new or changed media files, e.g. %s",
                     probe_stats.failed, probe_stats.failed + probe_stats.probed,
                     "; ".join(probe_stats.examples or [])[:300])
     return found, probe_stats
-
-
-def _probe_version(path: Path) -> int:
-    """The prober version that built generation ``path`` (0: built without probing)."""
-    try:
-        conn = db.connect_ro(path)
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'probe_version'").fetchone()
-        finally:
-            conn.close()
-        return int(row[0]) if row else 0
-    except (sqlite3.Error, ValueError, TypeError):
-        return 0
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -47,6 +47,7 @@ class WalkStats:
     outside_links: int = 0  # symlinks leading out of the root, not followed
     loops: int = 0  # symlinked folders already walked
     undecodable: int = 0  # names that are not valid UTF-8, carried byte-exact
+    linked_folders: int = 0  # symlinks to folders inside the root (followed once)
     errors: int = 0  # any other OS error
     examples: list[str] = field(default_factory=list)
 
@@ -72,6 +73,7 @@ class WalkStats:
             "outside_links": self.outside_links,
             "loops": self.loops,
             "undecodable": self.undecodable,
+            "linked_folders": self.linked_folders,
             "errors": self.errors,
             "skipped": self.skipped,
             "examples": list(self.examples),
@@ -89,95 +91,124 @@ def walk(
     stats: WalkStats | None = None,
     progress: Callable[[WalkStats], None] | None = None,
     progress_every: float = 0.2,
+    start: str = "",
 ) -> Iterator[Record]:
-    """Yield a Record for every regular file below ``root``.
+    """Yield a Record for every regular file below ``root`` (or below its folder ``start``).
 
     Hidden entries (names starting with a dot) and the ``exclude`` folders
     (the cache dir, when it lies inside the root) are passed over. Symlinks
     are followed only when they lead to a place inside the root; a symlinked
-    folder is walked once even if several links lead to it. Unreadable
-    folders and files that vanish mid-walk are counted in ``stats``, logged,
-    and passed over.
+    folder is walked once even if several links lead to it (each one is
+    counted in ``stats.linked_folders``). Unreadable folders and files that
+    vanish mid-walk are counted in ``stats``, logged, and passed over.
     """
     stats = stats if stats is not None else WalkStats()
     root_real = os.path.realpath(root)
     excluded = {os.path.realpath(p) for p in exclude or ()}
     seen_dirs: set[tuple[int, int]] = set()
+    top = os.path.join(root_real, start) if start else root_real
     try:
-        st = os.stat(root_real)
+        st = os.stat(top)
     except OSError as exc:
-        stats.note("unreadable", str(root), exc)
+        stats.note("unreadable", start or str(root), exc)
         return
     seen_dirs.add((st.st_dev, st.st_ino))
-    stack: list[tuple[str, str]] = [(root_real, "")]
+    stack: list[tuple[str, str]] = [(top, start + "/" if start else "")]
     next_report = time.monotonic() + progress_every
 
     while stack:
         folder, prefix = stack.pop()
-        stats.folders += 1
-        try:
-            with os.scandir(folder) as it:
-                entries = list(it)
-        except FileNotFoundError as exc:
-            stats.note("vanished", prefix.rstrip("/") or ".", exc)
+        listed = list_folder(folder, prefix, root_real, excluded, stats)
+        if listed is None:
             continue
-        except PermissionError as exc:
-            stats.note("unreadable", prefix.rstrip("/") or ".", exc)
-            continue
-        except OSError as exc:
-            stats.note("errors", prefix.rstrip("/") or ".", exc)
-            continue
-
-        subfolders: list[tuple[str, str]] = []
-        for entry in entries:
-            name = entry.name
-            if name[0] == ".":
+        records, subfolders = listed
+        yield from records
+        fresh = []
+        # Real folders before links to them, then name order: which path wins is stable.
+        for sub in sorted(subfolders, key=lambda s: (s.linked, s.rel)):
+            stats.linked_folders += sub.linked
+            if sub.key in seen_dirs:
+                stats.loops += 1
                 continue
-            rel = prefix + name
-            try:
-                # Fast path, nearly every entry: a regular file. is_file() reads
-                # the type the directory listing already gave us; stat() is the
-                # one syscall per file.
-                if entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                    if not name.isascii() and not is_clean(name):
-                        stats.undecodable += 1
-                    stats.files += 1
-                    yield Record(rel, st.st_size, st.st_mtime_ns)
-                    continue
-                if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not _inside(target, root_real):
-                        stats.note("outside_links", rel)
-                        continue
-                    st = os.stat(target)
-                else:
-                    st = entry.stat(follow_symlinks=False)
-                    target = entry.path
-            except FileNotFoundError as exc:
-                stats.note("vanished", rel, exc)
-                continue
-            except OSError as exc:
-                stats.note("errors", rel, exc)
-                continue
-
-            if stat.S_ISDIR(st.st_mode):
-                if target in excluded:
-                    continue
-                key = (st.st_dev, st.st_ino)
-                if key in seen_dirs:
-                    stats.loops += 1
-                    continue
-                seen_dirs.add(key)
-                subfolders.append((target, rel + "/"))
-            elif stat.S_ISREG(st.st_mode):  # a link to a file inside the root
-                stats.files += 1
-                yield Record(rel, st.st_size, st.st_mtime_ns)
-            # sockets, fifos and devices are not media
-
+            seen_dirs.add(sub.key)
+            fresh.append((sub.real, sub.rel + "/"))
         # Depth-first, in name order, so progress moves through the tree as a
         # person would read it.
-        stack.extend(sorted(subfolders, reverse=True))
+        stack.extend(sorted(fresh, reverse=True))
         if progress is not None and time.monotonic() >= next_report:
             progress(stats)
             next_report = time.monotonic() + progress_every
+
+
+class Subfolder(NamedTuple):
+    real: str  # where it is (a link's target)
+    rel: str  # relative path from the root, no trailing '/'
+    linked: bool  # reached through a symlink
+    key: tuple[int, int]  # (st_dev, st_ino)
+
+
+def list_folder(
+    folder: str, prefix: str, root_real: str, excluded: set[str], stats: WalkStats
+) -> tuple[list[Record], list[Subfolder]] | None:
+    """The files and subfolders of one folder (``prefix`` is its relative path plus '/').
+
+    None when the folder cannot be listed (counted in ``stats``).
+    """
+    stats.folders += 1
+    where = prefix.rstrip("/") or "."
+    try:
+        with os.scandir(folder) as it:
+            entries = list(it)
+    except FileNotFoundError as exc:
+        stats.note("vanished", where, exc)
+        return None
+    except PermissionError as exc:
+        stats.note("unreadable", where, exc)
+        return None
+    except OSError as exc:
+        stats.note("errors", where, exc)
+        return None
+
+    records: list[Record] = []
+    subfolders: list[Subfolder] = []
+    for entry in entries:
+        name = entry.name
+        if name[0] == ".":
+            continue
+        rel = prefix + name
+        try:
+            # Fast path, nearly every entry: a regular file. is_file() reads
+            # the type the directory listing already gave us; stat() is the
+            # one syscall per file.
+            if entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                if not name.isascii() and not is_clean(name):
+                    stats.undecodable += 1
+                stats.files += 1
+                records.append(Record(rel, st.st_size, st.st_mtime_ns))
+                continue
+            linked = entry.is_symlink()
+            if linked:
+                target = os.path.realpath(entry.path)
+                if not _inside(target, root_real):
+                    stats.note("outside_links", rel)
+                    continue
+                st = os.stat(target)
+            else:
+                st = entry.stat(follow_symlinks=False)
+                target = entry.path
+        except FileNotFoundError as exc:
+            stats.note("vanished", rel, exc)
+            continue
+        except OSError as exc:
+            stats.note("errors", rel, exc)
+            continue
+
+        if stat.S_ISDIR(st.st_mode):
+            if target not in excluded:
+                subfolders.append(Subfolder(target, rel, linked, (st.st_dev, st.st_ino)))
+        elif stat.S_ISREG(st.st_mode):  # a link to a file inside the root
+            stats.files += 1
+            records.append(Record(rel, st.st_size, st.st_mtime_ns))
+        # sockets, fifos and devices are not media
+    return records, subfolders

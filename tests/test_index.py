@@ -60,10 +60,27 @@ def test_current_db_opens_with_plain_sqlite3(published: tuple[Path, CacheDir]) -
 def test_positions_run_from_zero_in_each_tag(published: tuple[Path, CacheDir]) -> None:
     conn = sqlite3.connect(published[1].current)
     rows = conn.execute(
-        "SELECT t.name, min(position), max(position), count(*), t.file_count"
+        "SELECT t.name, min(position), max(position), count(DISTINCT position), t.file_count"
         " FROM file_tags JOIN tags t ON t.id = tag_id GROUP BY t.id"
     ).fetchall()
+    assert len(rows) == 9
     assert all(lo == 0 and hi == n - 1 == count - 1 for _, lo, hi, n, count in rows)
+
+
+def test_a_tag_is_a_few_runs_of_folders(published: tuple[Path, CacheDir]) -> None:
+    conn = sqlite3.connect(published[1].current)
+    assert conn.execute(
+        "SELECT r.start, f.path, r.first, r.count FROM tag_runs r"
+        " JOIN tags t ON t.id = r.tag_id JOIN folders f ON f.id = r.folder_id"
+        " WHERE t.name = 'All' ORDER BY r.start"
+    ).fetchall() == [
+        (0, "Music", 0, 1), (1, "", 0, 1), (2, "Trips/2023/Lake", 0, 1),
+        (3, "Trips/2024/Beach", 0, 4),
+    ]
+    assert conn.execute(
+        "SELECT tag, position FROM file_tags_v WHERE path LIKE '%sunset%'"
+    ).fetchall() == [("2024", 3), ("All", 6), ("Beach", 3), ("Trips", 4), ("beach", 0),
+                     ("family", 0)]
 
 
 def test_published_file_is_rollback_journal_and_current_is_a_symlink(
@@ -123,19 +140,49 @@ def test_counts_added_removed_changed(published: tuple[Path, CacheDir]) -> None:
     assert (result.added, result.removed, result.changed, result.files) == (2, 1, 1, 8)
 
 
-def test_undecodable_names_are_stored_byte_exact(tmp_path: Path) -> None:
-    root = make_tree(tmp_path / "lib", {b"caf\xe9/\xff.jpg": "x"})
+ODD_TREE = {b"caf\xe9/\xff.jpg": "x", b"caf\xe9/sun[b\xe8ach].jpg": "y", "plain/a.jpg": "z"}
+
+
+def test_every_row_of_every_table_and_view_reads_with_default_sqlite3(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", ODD_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    conn = sqlite3.connect(cache.current)  # default text factory: strict UTF-8
+    names = [n for (n,) in conn.execute(
+        "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')")]
+    assert {"files", "folders", "tags", "tag_runs", "search_words", "meta", "file_tags",
+            "file_tags_v"} <= set(names)
+    for name in names:
+        conn.execute(f'SELECT * FROM "{name}"').fetchall()
+    assert sorted(conn.execute("SELECT path, name FROM files").fetchall()) == [
+        ("caf\ufffd/sun[b\ufffdach].jpg", "sun[b\ufffdach].jpg"),
+        ("caf\ufffd/\ufffd.jpg", "\ufffd.jpg"),
+        ("plain/a.jpg", "a.jpg"),
+    ]
+
+
+def test_exact_bytes_come_back_with_the_documented_query(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", ODD_TREE)
     cache = CacheDir(tmp_path / "cache")
     run_scan(root, cache)
     conn = sqlite3.connect(cache.current)
-    conn.text_factory = bytes
-    assert conn.execute("SELECT path, name FROM files").fetchall() == [
-        (b"caf\xe9/\xff.jpg", b"\xff.jpg")
-    ]
-    assert conn.execute("SELECT name FROM tags ORDER BY id").fetchall() == [
-        (b"All",),
-        (b"caf\xe9",),
-    ]
+    assert sorted(conn.execute(
+        "SELECT coalesce(path_bytes, CAST(path AS BLOB)) FROM files").fetchall()) == [
+        (b"caf\xe9/sun[b\xe8ach].jpg",), (b"caf\xe9/\xff.jpg",), (b"plain/a.jpg",)]
+    assert conn.execute("SELECT path_bytes FROM files WHERE path = 'plain/a.jpg'").fetchall() == [
+        (None,)]
+    assert sorted(conn.execute(
+        "SELECT coalesce(name_bytes, CAST(name AS BLOB)) FROM tags").fetchall()) == [
+        (b"All",), (b"b\xe8ach",), (b"caf\xe9",), (b"plain",)]
+
+
+def test_names_differing_only_in_undecodable_bytes_stay_two_files(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", {b"\xff.jpg": "1", b"\xfe.jpg": "22"})
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    conn = sqlite3.connect(cache.current)
+    assert conn.execute("SELECT path, path_bytes, size FROM files ORDER BY id").fetchall() == [
+        ("\ufffd.jpg", b"\xfe.jpg", 2), ("\ufffd.jpg", b"\xff.jpg", 1)]
 
 
 def test_empty_library_publishes_an_empty_generation(tmp_path: Path) -> None:

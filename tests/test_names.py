@@ -11,6 +11,7 @@ from mediasrv.names import (
     db_text,
     display,
     ext_of_path,
+    from_db,
     kind_of,
     natural_key,
     query_words,
@@ -137,8 +138,10 @@ def test_undecodable_names_round_trip_through_urls() -> None:
 
 def test_undecodable_names_display_and_bind_safely() -> None:
     assert display(BAD) == "caf\ufffd.jpg"
-    assert db_text(BAD) == b"caf\xe9.jpg"
-    assert db_text("café.jpg") == "café.jpg"
+    assert db_text(BAD) == ("caf\ufffd.jpg", b"caf\xe9.jpg")
+    assert db_text("café.jpg") == ("café.jpg", None)
+    assert from_db(b"caf\xe9.jpg") == BAD
+    assert from_db("café.jpg") == "café.jpg"
 
 
 @given(st.text())

@@ -1,0 +1,123 @@
+"""A targeted scan: list only the folders that a set of changed paths touched.
+
+A changed path (a file or a folder, relative to the root, as the watcher or
+``POST /api/rescan?path=`` names it) touches the folder holding it, and its
+whole subtree when it is a folder now. Listing a touched folder finds its
+files; its subfolders are compared with the index: a new one is walked whole,
+a vanished one takes its whole subtree out of the index, one that is still
+there is left alone (its own changes come with their own paths).
+
+The result maps every folder whose contents are now known to its files (an
+empty list: it holds none any more). Anything a targeted scan cannot place
+exactly raises NeedFullWalk, and the scan walks everything instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from .scanner import Record, WalkStats, list_folder, walk
+
+
+class NeedFullWalk(Exception):
+    """The change cannot be placed folder by folder (the reason says why)."""
+
+
+def touched(paths: Iterable[str], root_real: str) -> tuple[set[str], set[str]]:
+    """(folders to list, subtrees to walk whole) for ``paths``."""
+    shallow: set[str] = set()
+    deep: set[str] = set()
+    for raw in paths:
+        path = raw.strip("/")
+        parts = path.split("/") if path else []
+        if not parts:
+            raise NeedFullWalk("the root itself changed")
+        if any(p in ("", ".", "..") for p in parts):
+            raise NeedFullWalk(f"not a plain relative path: {raw!r}")
+        if any(p.startswith(".") for p in parts):
+            continue  # hidden: never indexed
+        shallow.add("/".join(parts[:-1]))
+        real = os.path.join(root_real, path)
+        if os.path.islink(real):
+            if os.path.isdir(real):
+                raise NeedFullWalk(f"{raw!r} is a symlink to a folder")
+        elif os.path.isdir(real):
+            deep.add(path)
+    return shallow, deep
+
+
+def _ancestors(path: str) -> list[str]:
+    """The folders above ``path``, the root ('') included."""
+    parts = path.split("/") if path else []
+    return ["/".join(parts[:i]) for i in range(len(parts))]
+
+
+def _under(path: str, folder: str) -> bool:
+    return not folder or path == folder or path.startswith(folder + "/")
+
+
+def list_region(
+    root: Path, shallow: set[str], deep: set[str], indexed: Iterable[str], *,
+    exclude: list[Path], stats: WalkStats,
+) -> dict[str, list[Record]]:
+    """Every folder whose contents the changes touched, with its files now."""
+    root_real = os.path.realpath(root)
+    excluded = {os.path.realpath(p) for p in exclude}
+    indexed = set(indexed)
+    prefixes: dict[str, set[str]] = {}  # every ancestor of an indexed folder -> child names
+    for folder in indexed:
+        parts = folder.split("/") if folder else []
+        for i in range(len(parts)):
+            prefixes.setdefault("/".join(parts[:i]), set()).add(parts[i])
+        prefixes.setdefault(folder, set())
+    listings: dict[str, list[Record]] = {}
+
+    def gone(folder: str) -> None:
+        for known in indexed:
+            if _under(known, folder):
+                listings[known] = []
+
+    walked: set[str] = set()
+
+    def walk_whole(folder: str) -> None:
+        walked.add(folder)
+        gone(folder)  # what the walk does not find again is gone
+        linked = stats.linked_folders
+        for rec in walk(root, exclude=exclude, stats=stats, start=folder):
+            listings.setdefault(rec.path.rpartition("/")[0], []).append(rec)
+        if stats.linked_folders > linked:
+            raise NeedFullWalk(f"{folder!r} holds a symlinked folder")
+
+    tops = {d for d in deep if not any(a in deep for a in _ancestors(d))}
+    for folder in sorted(tops):
+        walk_whole(folder)
+    queue = sorted(s for s in shallow
+                   if s not in tops and not any(a in tops for a in _ancestors(s)))
+    listed_already: set[str] = set()
+    while queue:
+        folder = queue.pop()
+        if folder in listed_already:
+            continue
+        listed_already.add(folder)
+        listed = list_folder(os.path.join(root_real, folder), folder + "/" if folder else "",
+                             root_real, excluded, stats)
+        if listed is None:  # the folder itself is gone (or unreadable): so is its subtree
+            if not os.path.lexists(os.path.join(root_real, folder)):
+                gone(folder)
+                if folder:
+                    queue.append(folder.rpartition("/")[0])
+                continue
+            raise NeedFullWalk(f"cannot list {folder!r}")
+        records, subfolders = listed
+        listings[folder] = records
+        now = {sub.rel.rpartition("/")[2] for sub in subfolders}
+        for name in prefixes.get(folder, set()) - now:
+            gone(f"{folder}/{name}" if folder else name)
+        for sub in subfolders:
+            if sub.linked:
+                raise NeedFullWalk(f"{sub.rel!r} is a symlinked folder")
+            if sub.rel not in prefixes and sub.rel not in walked:
+                walk_whole(sub.rel)
+    return listings

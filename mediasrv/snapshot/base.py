@@ -1,0 +1,134 @@
+"""What every snapshot backend shares: the interface, the file shape, and the rules.
+
+A snapshot is one published generation, read-only. Handlers call the public
+methods here; each backend answers the few primitive lookups below them, and
+the rules they share (an unknown tag is not an unknown file, an empty query
+finds nothing, the tag list's order) live here once.
+"""
+
+from __future__ import annotations
+
+import abc
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import FileNotIndexed, UnknownTag
+from ..names import display, from_db, query_words, url_quote
+
+WORD_END = "\U0010ffff"  # sorts after every character: [w, w+END) is "starts with w"
+
+
+def file_dict(row: Sequence[Any]) -> dict[str, Any]:
+    """A file as the API shows it.
+
+    ``row`` is (exact path as ``coalesce(path_bytes, path)``, ext, kind, size,
+    mtime_ns, width, height, duration).
+    """
+    path = from_db(row[0])
+    quoted = url_quote(path)
+    return {
+        "path": path,
+        "name": path.rpartition("/")[2],
+        "ext": row[1],
+        "kind": row[2],
+        "size": row[3],
+        "mtime_ns": row[4],
+        "width": row[5],
+        "height": row[6],
+        "duration": row[7],
+        "display_path": display(path),
+        "url": f"/media/{quoted}",
+        "thumb_url": f"/thumb/{quoted}",
+    }
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """A file, where it stands in a tag, and the files on either side."""
+
+    file: dict[str, Any]
+    tag: str
+    position: int
+    total: int
+    prev: dict[str, Any] | None
+    next: dict[str, Any] | None
+
+
+class Snapshot(abc.ABC):
+    """One published generation, read-only. Every query returns plain data."""
+
+    state: str = ""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.meta = meta
+        self.generation = int(meta["generation"])
+
+    @property
+    def file_count(self) -> int:
+        return int(self.meta["file_count"])
+
+    # -- what handlers call ------------------------------------------------
+
+    @abc.abstractmethod
+    async def tags(self) -> list[tuple[str, int]]:
+        """Every tag with its file count, ``All`` first, then natural name order."""
+
+    @abc.abstractmethod
+    async def page(self, tag: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """(files in the tag, the files at positions offset .. offset+limit-1)."""
+
+    async def neighbours(self, path: str, tag: str) -> Neighbours:
+        """The file at ``path`` within ``tag``, with its previous and next file."""
+        found = await self._neighbours(path, tag)
+        if found is not None:
+            return found
+        tag_known, file_known = await self._known(path, tag)
+        if not tag_known:
+            raise UnknownTag(tag)
+        raise FileNotIndexed(path, tag if file_known else None)
+
+    @abc.abstractmethod
+    async def get(self, path: str) -> dict[str, Any]:
+        """The file at ``path``; FileNotIndexed if there is none."""
+
+    @abc.abstractmethod
+    async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
+        """Files of ``tag`` at the positions ``int(d * count)`` for each draw in [0, 1)."""
+
+    async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Files having, for every word of ``query``, a path word starting with it."""
+        words = query_words(query)
+        if not words:
+            return []
+        return await self._search(words, limit)
+
+    async def open(self) -> None:
+        """Acquire what the snapshot needs (connections); called before it is served."""
+
+    async def close(self) -> None:
+        """Release everything; idempotent."""
+
+    # -- what each backend answers -----------------------------------------
+
+    @abc.abstractmethod
+    async def _neighbours(self, path: str, tag: str) -> Neighbours | None:
+        """The answer of ``neighbours``, or None when the file is not in the tag."""
+
+    @abc.abstractmethod
+    async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
+        """(is there such a tag, is there such a file): why ``_neighbours`` found nothing."""
+
+    @abc.abstractmethod
+    async def _search(self, words: list[str], limit: int) -> list[dict[str, Any]]:
+        """Files matching every one of ``words`` (at least one), in natural order."""
+
+
+def prefix_range(words: list[str], prefix: str) -> tuple[int, int]:
+    """Index range of ``words`` (sorted) that start with ``prefix``, as SQLite finds it."""
+    lo = bisect.bisect_left(words, prefix)
+    hi = bisect.bisect_left(words, prefix + WORD_END, lo)
+    return lo, hi

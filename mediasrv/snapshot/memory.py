@@ -1,0 +1,202 @@
+"""The ``memory`` backend: one generation held in plain Python structures.
+
+This is the seed design's double buffer: the whole index in RAM, one copy
+serving while the next is loaded, swapped by reference. It is fed from the
+same published generation file as the SQLite backend, so both index exactly
+the same scan (ranks in natural order stand in for the files' ids), and it
+answers every query exactly as ``SqliteSnapshot`` does (``tests/test_parity.py``
+proves it). It exists to compare against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import itertools
+import json
+import sqlite3
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import db
+from ..errors import FileNotIndexed, UnknownTag
+from ..names import from_db, tag_order
+from .base import Neighbours, Snapshot, file_dict, prefix_range
+
+_COLUMNS = "coalesce(path_bytes, path), ext, kind, size, mtime_ns, width, height, duration"
+
+
+@dataclass(frozen=True, slots=True)
+class _Tag:
+    """One tag: its file count and its files' ranks, index = position in the tag.
+
+    Ranks follow natural order and so do positions within a tag, so
+    ``members`` rises and bisect finds a file's position.
+    """
+
+    count: int
+    members: array
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    files: list[tuple[Any, ...]]  # index = rank in natural order (ORDER BY id); file_dict rows
+    ranks: dict[str, int]  # exact path -> rank
+    tags: dict[str, _Tag]
+    tag_list: list[tuple[str, int]]  # All first, then natural order
+    words: list[str]  # sorted search words
+    postings: list[array]  # ranks of the files having words[i], ascending
+
+
+def load(path: Path) -> _Index:
+    """Read a whole generation file into memory (blocking; run it in a thread)."""
+    conn = db.connect_ro(path)
+    try:
+        return _read_index(conn)
+    finally:
+        conn.close()
+
+
+def _read_index(conn: sqlite3.Connection) -> _Index:
+    files: list[tuple[Any, ...]] = []
+    rank_of_id: dict[int, int] = {}
+    in_folder: dict[int, list[int]] = {}  # folder id -> ranks of its files, index = pos
+    for rank, (file_id, folder_id, pos, *columns) in enumerate(
+        conn.execute(f"SELECT id, folder_id, pos, {_COLUMNS} FROM files ORDER BY id")
+    ):
+        files.append(tuple(columns))
+        rank_of_id[file_id] = rank
+        ranks = in_folder.setdefault(folder_id, [])
+        if pos != len(ranks):
+            raise db.InvalidGeneration(f"folder {folder_id}: pos does not run 0, 1, 2 ...")
+        ranks.append(rank)
+    exact = [from_db(row[0]) for row in files]
+    ranks_by_path = {path: rank for rank, path in enumerate(exact)}
+
+    names = {tag_id: (from_db(name), count) for tag_id, name, count in conn.execute(
+        "SELECT id, coalesce(name_bytes, name), file_count FROM tags")}
+    members: dict[int, array] = {tag_id: array("q") for tag_id in names}
+    for tag_id, start, folder_id, first, count in conn.execute(
+        "SELECT tag_id, start, folder_id, first, count FROM tag_runs ORDER BY tag_id, start"
+    ):
+        found = members[tag_id]
+        if start != len(found) or first + count > len(in_folder.get(folder_id, ())):
+            raise db.InvalidGeneration(f"tag {tag_id}: runs do not cover 0 .. file_count-1")
+        found.extend(in_folder[folder_id][first:first + count])
+    tags = {name: _tag(name, count, members[tag_id]) for tag_id, (name, count) in names.items()}
+
+    words: list[tuple[str, array]] = [
+        (word, array("q", sorted(rank_of_id[i] for i in json.loads(file_ids))))
+        for word, file_ids in conn.execute(
+            "SELECT word, json_group_array(file_id) FROM search_words GROUP BY word"
+        )
+    ]
+    words.sort(key=lambda pair: pair[0])  # Python's order, which prefix_range relies on
+    return _Index(
+        files=files,
+        ranks=ranks_by_path,
+        tags=tags,
+        tag_list=[(name, tags[name].count) for name in tag_order(tags)],
+        words=[w for w, _ in words],
+        postings=[p for _, p in words],
+    )
+
+
+def _tag(name: str, count: int, members: array) -> _Tag:
+    if len(members) != count:
+        raise db.InvalidGeneration(f"tag {name!r}: runs hold {len(members)} files, not {count}")
+    if any(a >= b for a, b in itertools.pairwise(members)):
+        raise db.InvalidGeneration(f"tag {name!r}: files are not in natural (id) order")
+    return _Tag(count, members)
+
+
+class MemorySnapshot(Snapshot):
+    """A generation loaded into RAM; every query is a few dict and list lookups."""
+
+    state = "memory"
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        super().__init__(path, meta)
+        self._index: _Index | None = None
+
+    async def open(self) -> None:
+        # Off the event loop: at 100k files the load takes most of a second.
+        self._index = await asyncio.to_thread(load, self.path)
+
+    async def close(self) -> None:
+        self._index = None
+
+    @property
+    def _ix(self) -> _Index:
+        if self._index is None:
+            raise RuntimeError(f"generation {self.generation} is not open")
+        return self._index
+
+    def _file(self, rank: int) -> dict[str, Any]:
+        return file_dict(self._ix.files[rank])
+
+    def _find_tag(self, tag: str) -> _Tag:
+        found = self._ix.tags.get(tag)
+        if found is None:
+            raise UnknownTag(tag)
+        return found
+
+    async def tags(self) -> list[tuple[str, int]]:
+        return list(self._ix.tag_list)
+
+    async def page(self, tag: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        found = self._find_tag(tag)
+        start, end = max(offset, 0), max(offset + limit, 0)
+        return found.count, [self._file(fid) for fid in found.members[start:end]]
+
+    async def _neighbours(self, path: str, tag: str) -> Neighbours | None:
+        found = self._ix.tags.get(tag)
+        rank = self._ix.ranks.get(path)
+        position = None if found is None or rank is None else _position(found, rank)
+        if found is None or rank is None or position is None:
+            return None
+        members = found.members
+        prev = self._file(members[position - 1]) if position > 0 else None
+        after = self._file(members[position + 1]) if position + 1 < len(members) else None
+        return Neighbours(self._file(rank), tag, position, found.count, prev, after)
+
+    async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
+        return tag in self._ix.tags, path in self._ix.ranks
+
+    async def get(self, path: str) -> dict[str, Any]:
+        rank = self._ix.ranks.get(path)
+        if rank is None:
+            raise FileNotIndexed(path)
+        return self._file(rank)
+
+    async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
+        found = self._find_tag(tag)
+        picked = []
+        for draw in draws:
+            position = int(draw * found.count)  # truncates toward zero, as SQLite's CAST
+            if 0 <= position < len(found.members):
+                picked.append(self._file(found.members[position]))
+        return picked
+
+    async def _search(self, words: list[str], limit: int) -> list[dict[str, Any]]:
+        ix = self._ix
+        matches: set[int] | None = None
+        for word in words:
+            lo, hi = prefix_range(ix.words, word)
+            having: set[int] = set()
+            for posting in ix.postings[lo:hi]:
+                having.update(posting)
+            matches = having if matches is None else matches & having
+            if not matches:
+                return []
+        assert matches is not None
+        return [self._file(fid) for fid in sorted(matches)[:limit]]
+
+
+def _position(tag: _Tag, rank: int) -> int | None:
+    members = tag.members
+    i = bisect.bisect_left(members, rank)
+    return i if i < len(members) and members[i] == rank else None

@@ -1,0 +1,215 @@
+"""The ``sqlite`` backend: a generation served straight from its file.
+
+Every query is one round trip on one connection of a small pool, and every
+lookup is an index lookup: a page of a tag is the run holding its first
+position (``tag_runs``' primary key) and then a range of ``files(folder_id,
+pos)`` (see migrations/0002_delta.sql).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from .. import db
+from ..errors import FileNotIndexed, UnknownTag
+from ..names import db_text, from_db, tag_order
+from .base import WORD_END, Neighbours, Snapshot, file_dict
+
+# The file columns every query returns, in file_dict's order.
+_F = "coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width, f.height," \
+     " f.duration"
+_TAG = "t.name = :tag AND t.name_bytes IS :tag_bytes"
+
+# Files at positions [:offset, :end) of the tag: the run holding :offset, the
+# runs after it that start before :end, and each one's range of files.
+_PAGE = f"""
+SELECT t.file_count, r.start + f.pos - r.first AS position, {_F}
+FROM tags AS t
+LEFT JOIN tag_runs AS r ON r.tag_id = t.id
+    AND r.start >= (SELECT max(start) FROM tag_runs WHERE tag_id = t.id AND start <= :offset)
+    AND r.start < :end
+LEFT JOIN files AS f ON f.folder_id = r.folder_id
+    AND f.pos >= r.first + max(:offset - r.start, 0)
+    AND f.pos < r.first + min(r.count, :end - r.start)
+WHERE {_TAG}
+ORDER BY position
+"""
+
+# The file's position in the tag (the run of its folder holding its pos), then
+# the files at that position and either side of it.
+_NEIGHBOURS = f"""
+WITH t AS (SELECT id, file_count FROM tags AS t WHERE {_TAG}),
+me AS (SELECT folder_id, pos FROM files WHERE path = :path AND path_bytes IS :path_bytes),
+hit AS (
+    SELECT t.id AS tag_id, t.file_count AS total, r.start + me.pos - r.first AS p
+    FROM t, me JOIN tag_runs AS r ON r.tag_id = t.id AND r.folder_id = me.folder_id
+        AND r.first <= me.pos AND me.pos < r.first + r.count
+)
+SELECT hit.p, hit.total, r.start + f.pos - r.first AS position, {_F}
+FROM hit JOIN tag_runs AS r ON r.tag_id = hit.tag_id
+    AND r.start >= (SELECT max(start) FROM tag_runs
+                    WHERE tag_id = hit.tag_id AND start <= max(hit.p - 1, 0))
+    AND r.start <= hit.p + 1
+JOIN files AS f ON f.folder_id = r.folder_id
+    AND f.pos >= r.first + max(hit.p - 1 - r.start, 0)
+    AND f.pos < r.first + min(r.count, hit.p + 2 - r.start)
+ORDER BY position
+"""
+
+# One file per draw: position int(draw * count), found as a page of one.
+_AT = "CAST(d.value * t.file_count AS INTEGER)"
+_RANDOM = f"""
+SELECT t.file_count, {_F}
+FROM tags AS t
+LEFT JOIN json_each(:draws) AS d
+LEFT JOIN tag_runs AS r ON r.tag_id = t.id
+    AND r.start = (SELECT max(start) FROM tag_runs WHERE tag_id = t.id AND start <= {_AT})
+    AND {_AT} < r.start + r.count
+LEFT JOIN files AS f ON f.folder_id = r.folder_id AND f.pos = r.first + {_AT} - r.start
+WHERE {_TAG}
+ORDER BY d.key
+"""
+
+
+class Pool:
+    """A fixed set of read-only aiosqlite connections on one file.
+
+    Each query takes one connection for one round trip (``execute_fetchall``),
+    so the number of thread hops per request is the number of queries.
+    """
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all: list[aiosqlite.Connection] = []
+        self._closed = False
+
+    async def open(self) -> None:
+        try:
+            for _ in range(self.size):
+                conn = await db.connect_ro_async(self.path)
+                self._all.append(conn)
+                self._idle.put_nowait(conn)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        conn = await self._idle.get()
+        try:
+            return list(await conn.execute_fetchall(sql, params))
+        finally:
+            self._idle.put_nowait(conn)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            # close() returns once the worker thread has closed the connection,
+            # a moment before the thread itself exits; wait for that too, so a
+            # closed pool holds no thread at all (aiosqlite keeps it private).
+            thread = getattr(conn, "_thread", None)
+            if thread is not None and thread.is_alive():
+                await asyncio.to_thread(thread.join, 5)
+
+
+def _tag_params(tag: str) -> dict[str, Any]:
+    shown, raw = db_text(tag)
+    return {"tag": shown, "tag_bytes": raw}
+
+
+def _path_params(path: str) -> dict[str, Any]:
+    shown, raw = db_text(path)
+    return {"path": shown, "path_bytes": raw}
+
+
+class SqliteSnapshot(Snapshot):
+    """A generation served straight from its SQLite file."""
+
+    state = "sqlite"
+
+    def __init__(self, path: Path, meta: dict[str, Any], pool_size: int = 3) -> None:
+        super().__init__(path, meta)
+        self._pool = Pool(self.path, pool_size)
+        self._tags: list[tuple[str, int]] | None = None  # the file never changes: read once
+
+    async def open(self) -> None:
+        await self._pool.open()
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def tags(self) -> list[tuple[str, int]]:
+        if self._tags is None:
+            rows = await self._pool.fetch(
+                "SELECT coalesce(name_bytes, name), file_count FROM tags"
+            )
+            counts = {from_db(name): count for name, count in rows}
+            self._tags = [(name, counts[name]) for name in tag_order(counts)]
+        return list(self._tags)
+
+    async def page(self, tag: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        rows = await self._pool.fetch(
+            _PAGE, {**_tag_params(tag), "offset": offset, "end": offset + limit}
+        )
+        if not rows:
+            raise UnknownTag(tag)
+        return rows[0][0], [file_dict(r[2:]) for r in rows if r[2] is not None]
+
+    async def _neighbours(self, path: str, tag: str) -> Neighbours | None:
+        rows = await self._pool.fetch(_NEIGHBOURS, {**_tag_params(tag), **_path_params(path)})
+        if not rows:
+            return None
+        position, total = rows[0][0], rows[0][1]
+        at = {r[2]: file_dict(r[3:]) for r in rows}
+        return Neighbours(at[position], tag, position, total, at.get(position - 1),
+                          at.get(position + 1))
+
+    async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
+        rows = await self._pool.fetch(
+            f"SELECT (SELECT count(*) FROM tags AS t WHERE {_TAG}),"
+            " (SELECT count(*) FROM files WHERE path = :path AND path_bytes IS :path_bytes)",
+            {**_tag_params(tag), **_path_params(path)},
+        )
+        return bool(rows[0][0]), bool(rows[0][1])
+
+    async def get(self, path: str) -> dict[str, Any]:
+        rows = await self._pool.fetch(
+            f"SELECT {_F} FROM files AS f WHERE f.path = :path AND f.path_bytes IS :path_bytes",
+            _path_params(path),
+        )
+        if not rows:
+            raise FileNotIndexed(path)
+        return file_dict(rows[0])
+
+    async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            _RANDOM, {**_tag_params(tag), "draws": json.dumps(list(draws))}
+        )
+        if not rows:
+            raise UnknownTag(tag)
+        return [file_dict(r[1:]) for r in rows if r[1] is not None]
+
+    async def _search(self, words: list[str], limit: int) -> list[dict[str, Any]]:
+        matches = " INTERSECT ".join(
+            "SELECT file_id FROM search_words WHERE word >= ? AND word < ?" for _ in words
+        )
+        params: list[Any] = [x for w in words for x in (w, w + WORD_END)]
+        # ids rise in natural order, so ORDER BY id is the library's order.
+        rows = await self._pool.fetch(
+            f"SELECT {_F} FROM files AS f WHERE f.id IN ({matches}) ORDER BY f.id LIMIT ?",
+            [*params, limit],
+        )
+        return [file_dict(r) for r in rows]

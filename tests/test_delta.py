@@ -1,0 +1,237 @@
+"""Delta builds: a generation patched from the one before equals a full rebuild, row for row."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mediasrv.cache import CacheDir
+from mediasrv.names import from_db
+from mediasrv.scanjob import run_scan
+
+from .conftest import SMALL_TREE, make_tree
+
+
+def content(db_path: Path) -> dict[str, Any]:
+    """Everything a generation says, by exact names instead of internal ids."""
+    conn = sqlite3.connect(db_path)
+    try:
+        folder = {i: from_db(p) for i, p in conn.execute(
+            "SELECT id, coalesce(path_bytes, path) FROM folders")}
+        tag = {i: from_db(n) for i, n in conn.execute(
+            "SELECT id, coalesce(name_bytes, name) FROM tags")}
+        files = conn.execute(
+            "SELECT coalesce(path_bytes, path), folder_id, pos, path, name, ext, kind, size,"
+            " mtime_ns, width, height, duration, thumb_key, id FROM files ORDER BY id").fetchall()
+        path_of = {row[-1]: from_db(row[0]) for row in files}
+        return {
+            "order": [from_db(r[0]) for r in files],  # ORDER BY id is natural order
+            "files": sorted((from_db(r[0]), folder[r[1]], *r[2:-1]) for r in files),
+            "folders": sorted((from_db(p), n) for p, n in conn.execute(
+                "SELECT coalesce(path_bytes, path), file_count FROM folders")),
+            "tags": sorted((from_db(n), c) for n, c in conn.execute(
+                "SELECT coalesce(name_bytes, name), file_count FROM tags")),
+            "runs": sorted((tag[t], s, folder[f], first, n) for t, s, f, first, n in conn.execute(
+                "SELECT tag_id, start, folder_id, first, count FROM tag_runs")),
+            "words": sorted((w, path_of[i]) for w, i in conn.execute(
+                "SELECT word, file_id FROM search_words")),
+            "view": sorted(conn.execute("SELECT path, tag, position FROM file_tags_v").fetchall()),
+        }
+    finally:
+        conn.close()
+
+
+def full_rebuild(root: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as other:
+        cache = CacheDir(Path(other))
+        result = run_scan(root, cache, full=True)
+        assert result.mode == "full"
+        return content(cache.current)
+
+
+def write(root: Path, rel: bytes, data: bytes, mtime: int = 1_600_000_000) -> None:
+    path = os.path.join(os.fsencode(root), rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.utime(path, (mtime, mtime))
+
+
+def rel_str(rel: bytes) -> str:
+    return os.fsdecode(rel)
+
+
+# -- a random walk through edits ------------------------------------------------------
+
+NAMES = [b"a", b"b2", b"b10", b"img1", b"IMG_2", b"sun[beach]", b"x[beach fam]", b"caf\xe9",
+         b"\xff", b"z z", b"Beach"]
+FOLDERS = [b"", b"A", b"A/B", b"A/B/C", b"Beach", b"caf\xe9", b"A/b10", b"A/b2"]
+
+op = st.one_of(
+    st.tuples(st.just("create"), st.sampled_from(FOLDERS), st.sampled_from(NAMES),
+              st.integers(1, 50)),
+    st.tuples(st.just("modify"), st.integers(0, 1000), st.integers(51, 99)),
+    st.tuples(st.just("delete"), st.integers(0, 1000)),
+    st.tuples(st.just("rename"), st.integers(0, 1000), st.sampled_from(FOLDERS),
+              st.sampled_from(NAMES)),
+    st.tuples(st.just("rmdir"), st.sampled_from(FOLDERS[1:])),
+    st.tuples(st.just("mvdir"), st.sampled_from(FOLDERS[1:]), st.sampled_from(NAMES)),
+)
+
+
+def files_of(root: Path) -> list[bytes]:
+    found = []
+    for dirpath, _, names in os.walk(os.fsencode(root)):
+        for name in names:
+            found.append(os.path.relpath(os.path.join(dirpath, name), os.fsencode(root)))
+    return sorted(found)
+
+
+def perform(root: Path, step: tuple[Any, ...]) -> list[bytes] | None:
+    """Do one edit; return the paths it changed as a watcher names them (None: nothing)."""
+    broot = os.fsencode(root)
+    existing = files_of(root)
+    kind = step[0]
+    if kind == "create":
+        _, folder, name, size = step
+        rel = os.path.join(folder, name + b".jpg") if folder else name + b".jpg"
+        if os.path.isdir(os.path.join(broot, rel)):
+            return None
+        made = [d for d in _missing_dirs(broot, os.path.dirname(rel))]
+        write(root, rel, b"x" * size)
+        return [*made[:1], rel]
+    if kind in ("modify", "delete", "rename") and not existing:
+        return None
+    if kind == "modify":
+        rel = existing[step[1] % len(existing)]
+        write(root, rel, b"y" * step[2], mtime=1_700_000_000)
+        return [rel]
+    if kind == "delete":
+        rel = existing[step[1] % len(existing)]
+        os.unlink(os.path.join(broot, rel))
+        return [rel]
+    if kind == "rename":
+        rel = existing[step[1] % len(existing)]
+        folder, name = step[2], step[3]
+        new = os.path.join(folder, name + b".png") if folder else name + b".png"
+        if os.path.exists(os.path.join(broot, new)) or os.path.isdir(os.path.join(broot, new)):
+            return None
+        made = [d for d in _missing_dirs(broot, os.path.dirname(new))]
+        if os.path.isfile(os.path.join(broot, os.path.dirname(new))):
+            return None
+        os.makedirs(os.path.join(broot, os.path.dirname(new)), exist_ok=True)
+        os.rename(os.path.join(broot, rel), os.path.join(broot, new))
+        return [rel, *made[:1], new]
+    if kind == "rmdir":
+        if not os.path.isdir(os.path.join(broot, step[1])):
+            return None
+        shutil.rmtree(os.path.join(broot, step[1]))
+        return [step[1]]
+    if kind == "mvdir":
+        src, name = step[1], step[2]
+        dest = os.path.join(os.path.dirname(src), name) if os.path.dirname(src) else name
+        if not os.path.isdir(os.path.join(broot, src)) or os.path.exists(
+                os.path.join(broot, dest)) or dest.startswith(src + b"/") or src == dest:
+            return None
+        os.rename(os.path.join(broot, src), os.path.join(broot, dest))
+        return [src, dest]
+    raise AssertionError(kind)
+
+
+def _missing_dirs(broot: bytes, folder: bytes) -> list[bytes]:
+    """The outermost folder on the way to ``folder`` that does not exist yet (a watcher's event)."""
+    parts = folder.split(b"/") if folder else []
+    for i in range(1, len(parts) + 1):
+        sub = b"/".join(parts[:i])
+        if not os.path.exists(os.path.join(broot, sub)):
+            return [sub]
+    return []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(op, min_size=1, max_size=10), st.booleans())
+def test_delta_builds_equal_full_rebuilds(steps: list[tuple[Any, ...]], walk_all: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_tree(Path(tmp) / "lib", {
+            **SMALL_TREE, b"caf\xe9/\xff.jpg": "odd", "A/B/one[beach].jpg": "1",
+            "A/two.jpg": "22", "A/b10/three.jpg": "333"})
+        cache = CacheDir(Path(tmp) / "cache")
+        run_scan(root, cache)
+        for step in steps:
+            changed = perform(root, step)
+            if changed is None:
+                continue
+            paths = None if walk_all else [rel_str(p) for p in changed]
+            result = run_scan(root, cache, paths=paths)
+            if result.status == "published":
+                assert result.mode == "delta", (step, result)
+            assert content(cache.current) == full_rebuild(root), step
+
+
+def test_a_targeted_scan_sees_only_what_it_is_told(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    make_tree(root, {"Music/new.mp3": "n", "notes2.txt": "elsewhere"})
+    result = run_scan(root, cache, paths=["Music/new.mp3"])
+    assert (result.status, result.mode, result.scope, result.added) == (
+        "published", "delta", "paths", 1)
+    paths = [p for (p,) in sqlite3.connect(cache.current).execute(
+        "SELECT path FROM files ORDER BY id")]
+    assert "Music/new.mp3" in paths and "notes2.txt" not in paths
+    again = run_scan(root, cache)  # the full walk finds the rest
+    assert (again.mode, again.scope, again.added) == ("delta", "all", 1)
+
+
+def test_a_targeted_scan_of_nothing_new_publishes_nothing(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    result = run_scan(root, cache, paths=["Trips/2024/Beach/img1.jpg", "Trips"])
+    assert (result.status, result.generation, result.scope) == ("unchanged", 1, "paths")
+
+
+def test_a_big_change_is_built_in_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediasrv import scanjob
+
+    monkeypatch.setattr(scanjob, "DELTA_MIN_FULL", 0)
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    make_tree(root, {f"new/{i}.jpg": "x" for i in range(5)})  # 5 of 12 files: over 25 %
+    assert run_scan(root, cache).mode == "full"
+    make_tree(root, {"new/one-more.jpg": "x"})  # 1 of 13
+    assert run_scan(root, cache).mode == "delta"
+
+
+def test_when_ids_run_out_the_build_is_full(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", {"a/x1.jpg": "1", "a/x3.jpg": "3"})
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    modes = []
+    # x1z, x1y, x1x ...: each sorts right after x1 and before the one before it,
+    # so the room between two ids halves every time
+    for letter in "zyxwvutsrqponmlk":
+        make_tree(root, {f"a/x1{letter}.jpg": "n"})
+        modes.append(run_scan(root, cache, paths=[f"a/x1{letter}.jpg"]).mode)
+        assert content(cache.current) == full_rebuild(root)
+    assert modes[:8] == ["delta"] * 8 and "full" in modes
+
+
+def test_a_symlinked_folder_makes_targeted_scans_walk_everything(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    os.symlink(root / "Music", root / "Again")
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    make_tree(root, {"Music/b.mp3": "b"})
+    result = run_scan(root, cache, paths=["Music/b.mp3"])
+    assert (result.scope, result.added) == ("all", 1)
+    assert content(cache.current) == full_rebuild(root)
