@@ -282,3 +282,26 @@ async def test_write_from_an_allowed_origin_is_accepted(
     resp = await client.post("/api/rescan", headers=headers)
     assert resp.status == 202
 
+
+# -- headers that keep a ?token= to ourselves --------------------------------
+
+
+@pytest.mark.parametrize(
+    "route", ["/", "/tag/All", "/view/All/notes.txt", "/search?q=notes", "/tag/Nope",
+              "/media/notes.txt", "/thumb/notes.txt"],
+)
+async def test_pages_and_media_send_no_referrer(client: TestClient, route: str) -> None:
+    resp = await client.get(route, headers={"Accept": "text/html"})
+    assert resp.status in (200, 404)
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_token_cookie_from_a_page_is_httponly_and_strict(  # type: ignore[no-untyped-def]
+    started, settings_for, library: Path
+) -> None:
+    client = await tokened(started, settings_for, library)
+    resp = await client.get("/?token=s3cret")
+    assert resp.status == 200
+    cookie = resp.cookies["mediasrv_token"]
+    assert (cookie["httponly"], cookie["samesite"], cookie["path"]) == (True, "Strict", "/")
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
