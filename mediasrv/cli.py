@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                                help=f"{f.metadata['help']} (env {env})")
                 continue
             flag = "--" + flag_name(f)
-            text = f"{f.metadata['help']} (env {env}; default {f.default})"
+            default = "none" if f.default is None or f.default == () else f.default
+            text = f"{f.metadata['help']} (env {env}; default {default})"
             if isinstance(f.default, bool):
                 if f.metadata["flag"] == "no-" + f.name:
                     p.add_argument(flag, dest=f.name, action="store_const", const=False,
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                 else:
                     p.add_argument(flag, dest=f.name, action="store_const", const=True,
                                    help=text)
+            elif isinstance(f.default, tuple):
+                p.add_argument(flag, dest=f.name, action="append", metavar="NAME", help=text)
             else:
                 kind: Any = type(f.default) if f.default is not None else str
                 if f.name == "cache_dir":
@@ -284,7 +287,7 @@ def settings_table() -> str:
         flag = "--" + flag_name(f)
         if isinstance(f.default, bool):
             default = "off"
-        elif f.default is None:
+        elif f.default is None or f.default == ():
             default = "none"
         else:
             default = f"`{f.default:g}`" if isinstance(f.default, float) else f"`{f.default}`"

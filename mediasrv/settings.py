@@ -9,12 +9,14 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .hosts import normalize_allowed
 
 
 def _setting(
@@ -24,6 +26,7 @@ def _setting(
     commands: tuple[str, ...] = ("serve",),
     choices: tuple[str, ...] | None = None,
     flag: str | None = None,
+    env: str | None = None,
 ) -> Any:
     return field(
         default=default,
@@ -32,6 +35,7 @@ def _setting(
             "commands": commands,
             "choices": choices,
             "flag": flag,
+            "env": env,
         },
     )
 
@@ -69,6 +73,14 @@ class Settings:
         "access token required from clients "
         "(Authorization: Bearer, or ?token=); required beyond loopback",
     )
+    allowed_hosts: tuple[str, ...] = _setting(
+        (),
+        "a name clients may reach this server by besides localhost, 127.0.0.1 and [::1] "
+        "(e.g. behind a reverse proxy); other Host headers are refused unless a --token is set; "
+        "repeatable (the environment variable: a comma- or space-separated list)",
+        flag="allowed-host",
+        env="MEDIASRV_ALLOWED_HOSTS",
+    )
     pool_size: int = _setting(3, "read connections per generation (sqlite state)")
     log_level: str = _setting(
         "info",
@@ -89,6 +101,13 @@ class Settings:
             raise UserError("--rescan-interval must be 0 (never) or a number of seconds")
         if self.pool_size < 1:
             raise UserError("--pool-size must be at least 1")
+        names = self.allowed_hosts
+        names = (names,) if isinstance(names, str) else names
+        try:
+            allowed = tuple(dict.fromkeys(normalize_allowed(name) for name in names))
+        except ValueError as exc:
+            raise UserError(f"--allowed-host {exc}") from None
+        object.__setattr__(self, "allowed_hosts", allowed)
 
     @property
     def loopback_only(self) -> bool:
@@ -115,8 +134,9 @@ def flag_name(f: dataclasses.Field[Any]) -> str:
 
 def env_name(f: dataclasses.Field[Any]) -> str:
     """``MEDIASRV_<FLAG>``: ``--cache-dir`` reads MEDIASRV_CACHE_DIR, ``--no-watch``
-    MEDIASRV_NO_WATCH."""
-    return "MEDIASRV_" + flag_name(f).upper().replace("-", "_")
+    MEDIASRV_NO_WATCH; a repeatable flag's variable may be named in the plural
+    (``--allowed-host``: MEDIASRV_ALLOWED_HOSTS)."""
+    return f.metadata["env"] or "MEDIASRV_" + flag_name(f).upper().replace("-", "_")
 
 
 def parse_env_value(f: dataclasses.Field[Any], raw: str) -> Any:
@@ -125,6 +145,8 @@ def parse_env_value(f: dataclasses.Field[Any], raw: str) -> Any:
     name = env_name(f)
     if f.name == "cache_dir" or f.name == "root":
         return Path(raw)
+    if kind is tuple:  # a repeatable flag: a comma- or space-separated list
+        return tuple(item for item in re.split(r"[,\s]+", raw) if item)
     if kind is bool:
         low = raw.strip().lower()
         negated = flag_name(f).startswith("no-")  # MEDIASRV_NO_WATCH=1 means watch=False

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mediasrv.cli import settings_table
+from mediasrv.cli import build_parser, settings_from_args, settings_table
+from mediasrv.settings import Settings
 
 from .conftest import SMALL_TREE, make_tree
 
@@ -89,6 +90,39 @@ def test_beyond_loopback_needs_a_token(lib: Path, tmp_path: Path) -> None:
         run("serve", str(lib), "--host", "0.0.0.0", "--cache-dir", str(tmp_path / "c"))
     )
     assert line.startswith("mediasrv: error: refusing to listen on 0.0.0.0 without an access token")
+
+
+def serve_settings(argv: list[str], environ: dict[str, str] | None = None) -> Settings:
+    return settings_from_args(build_parser().parse_args(["serve", *argv]), environ or {})
+
+
+def test_allowed_host_is_repeatable(lib: Path) -> None:
+    settings = serve_settings([str(lib), "--allowed-host", "Media.Example.org",
+                               "--allowed-host", "nas", "--allowed-host", "fd00::5"])
+    assert settings.allowed_hosts == ("media.example.org", "nas", "[fd00::5]")
+    assert serve_settings([str(lib)]).allowed_hosts == ()
+
+
+@pytest.mark.parametrize("raw", ["media.example.org,nas", "media.example.org nas",
+                                 " media.example.org ,\tnas, "])
+def test_allowed_hosts_from_the_environment(lib: Path, raw: str) -> None:
+    settings = serve_settings([str(lib)], {"MEDIASRV_ALLOWED_HOSTS": raw})
+    assert settings.allowed_hosts == ("media.example.org", "nas")
+
+
+def test_allowed_host_flag_beats_environment(lib: Path) -> None:
+    settings = serve_settings([str(lib), "--allowed-host", "a.example"],
+                              {"MEDIASRV_ALLOWED_HOSTS": "b.example"})
+    assert settings.allowed_hosts == ("a.example",)
+
+
+def test_allowed_host_with_a_port_is_one_error_line(lib: Path) -> None:
+    line = one_error_line(run("serve", str(lib), "--allowed-host", "media.example.org:8443"))
+    assert line == ("mediasrv: error: --allowed-host 'media.example.org:8443' has a port; "
+                    "give the name alone (any port is allowed)")
+    line = one_error_line(run("serve", str(lib), env={"MEDIASRV_ALLOWED_HOSTS": "*.example.org"}))
+    assert line == ("mediasrv: error: --allowed-host '*.example.org' is not a host name or "
+                    "IP address (no wildcards, no port)")
 
 
 def test_bad_environment_value(lib: Path) -> None:

@@ -12,11 +12,22 @@ from typing import Any
 from aiohttp import web
 
 from ..cache import CacheDir
+from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
 from ..rescan import RescanCoordinator
 from ..settings import Settings
 from . import api, media, middleware
-from .keys import CACHE, COORDINATOR, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, VANISHED
+from .keys import (
+    CACHE,
+    COORDINATOR,
+    HOSTS,
+    LIBRARY,
+    REFUSALS,
+    RNG,
+    SETTINGS,
+    STATUS_EXTRAS,
+    VANISHED,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +53,8 @@ def create_app(
     cache = CacheDir(settings.resolved_cache_dir())
     library = Library()
     app[SETTINGS] = settings
+    app[HOSTS] = HostPolicy(settings.allowed_hosts)
+    app[REFUSALS] = RefusalLog()
     app[CACHE] = cache
     app[LIBRARY] = library
     app[COORDINATOR] = RescanCoordinator(

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ..cache import CacheDir
+from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
 from ..rescan import RescanCoordinator
 from ..settings import Settings
@@ -21,3 +22,6 @@ STATUS_EXTRAS = web.AppKey("status_extras", dict[str, Any])
 # Paths found gone from disk, per generation, until a rescan drops them.
 VANISHED = web.AppKey("vanished", dict[int, set[str]])
 RNG = web.AppKey("rng", random.Random)
+# The names requests may carry (checked when no token is set), and the log of refusals.
+HOSTS = web.AppKey("hosts", HostPolicy)
+REFUSALS = web.AppKey("host_refusals", RefusalLog)

@@ -14,10 +14,12 @@ from .keys import LIBRARY
 routes = web.RouteTableDef()
 
 # A file from the library is data, never a page of ours: an HTML or SVG file
-# opened directly must not run scripts with this site's rights.
+# opened directly must not run scripts with this site's rights, and a link in
+# it must not carry a ?token= from its URL to another site in a Referer.
 MEDIA_HEADERS = {
     "Content-Security-Policy": "sandbox; default-src 'none'; media-src 'self'; img-src 'self'",
     "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
     "Cache-Control": "private, no-cache",
 }
 

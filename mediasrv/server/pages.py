@@ -55,7 +55,8 @@ PAGE_HEADERS = {
         "frame-ancestors 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
+    # A ?token= in this page's URL must never reach another site in a Referer.
+    "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
 FOREVER = "private, max-age=31536000, immutable"
@@ -420,6 +421,7 @@ async def thumb(request: web.Request) -> web.StreamResponse:
         "Cache-Control": FOREVER if exact else "private, no-cache",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "Referrer-Policy": "no-referrer",
     }
     if headers["ETag"] in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=headers)
