@@ -30,6 +30,7 @@ class Generations:
         self.n += 1
         make_tree(self.root, {f"added/{self.n}.jpg": "x"})
         result = await asyncio.to_thread(run_scan, self.root, self.cache)
+        assert result.mode == ("full" if self.n == 1 else "delta")
         return await open_snapshot(Path(result.db_path), state)
 
 
@@ -127,9 +128,7 @@ async def test_swapping_in_the_served_generation_is_refused(gens: Generations) -
 
 
 @pytest.mark.parametrize("state", ["sqlite", "memory"])
-async def test_no_leak_across_100_swaps(gens: Generations, state: str) -> None:
-    if state == "memory":
-        pytest.importorskip("mediasrv.memory")
+async def test_no_leak_across_100_delta_swaps(gens: Generations, state: str) -> None:
     library = Library()
     library.swap(await gens.next(state))
     await library.settled()
