@@ -235,3 +235,112 @@ def test_a_symlinked_folder_makes_targeted_scans_walk_everything(tmp_path: Path)
     result = run_scan(root, cache, paths=["Music/b.mp3"])
     assert (result.scope, result.added) == ("all", 1)
     assert content(cache.current) == full_rebuild(root)
+
+
+# -- failures in the middle of a delta build ------------------------------------------
+
+
+def test_disk_full_during_the_copy_keeps_the_current_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from mediasrv import delta
+    from mediasrv.scanjob import describe_failure
+
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    before = content(cache.current)
+
+    def full_disk(source: Path, dest: Path) -> str:
+        dest.write_bytes(source.read_bytes()[:4096])  # part of it made it
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(delta, "copy_file", full_disk)
+    make_tree(root, {"Music/new.mp3": "n"})
+    with pytest.raises(OSError) as failure:
+        run_scan(root, cache, paths=["Music/new.mp3"])
+    assert describe_failure(failure.value).startswith("the disk is full")
+    assert os.readlink(cache.current) == "gen-000001.db"
+    assert sorted(p.name for p in cache.path.iterdir()) == ["current.db", "gen-000001.db",
+                                                            "scan.lock"]
+    assert content(cache.current) == before
+
+
+def test_disk_full_while_patching_keeps_the_current_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mediasrv import db
+
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    real = db.connect_build
+
+    def no_room_to_grow(path: Path) -> sqlite3.Connection:
+        conn = real(path)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        return conn
+
+    monkeypatch.setattr(db, "connect_build", no_room_to_grow)
+    make_tree(root, {f"many/{'x' * 200}{i}.jpg": "n" for i in range(300)})
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        run_scan(root, cache)
+    assert os.readlink(cache.current) == "gen-000001.db"
+    assert not list(cache.path.glob("*.tmp"))
+
+
+KILLED = """
+import os, sys, time
+from pathlib import Path
+from mediasrv import delta
+from mediasrv.cache import CacheDir
+from mediasrv.scanjob import run_scan
+real = delta.apply
+def slow(conn, *args):
+    done = real(conn, *args)  # written, not yet published
+    Path(sys.argv[3]).write_text("patched")
+    time.sleep(60)
+    return done
+delta.apply = slow
+run_scan(Path(sys.argv[1]), CacheDir(Path(sys.argv[2])), paths=["Music/new.mp3"])
+"""
+
+
+def test_a_scan_killed_mid_delta_leaves_the_old_generation_and_no_stray_file(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from mediasrv.child import child_env
+
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    make_tree(root, {"Music/new.mp3": "n"})
+    marker = tmp_path / "patched"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(root), str(cache.path),
+                             str(marker)], env=child_env())
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the scan never patched"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert [p.name for p in cache.path.glob("*.tmp")] == ["gen-000002.db.tmp"]
+    assert os.readlink(cache.current) == "gen-000001.db"
+    assert cache.remove_temp_files() == 1  # what a server does at start-up
+    result = run_scan(root, cache, paths=["Music/new.mp3"])
+    assert (result.mode, result.added, result.generation) == ("delta", 1, 2)
+    assert sorted(p.name for p in cache.path.iterdir()) == ["current.db", "gen-000001.db",
+                                                            "gen-000002.db", "scan.lock"]
+    assert content(cache.current) == full_rebuild(root)
