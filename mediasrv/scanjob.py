@@ -220,7 +220,7 @@ def _delta(
         conn = db.connect_build(tmp)
         try:
             applied = delta.apply(conn, the_plan, fresh, lambda c, counts: write_meta(
-                c, number, scan.root, counts, _meta(scan, PROBE_VERSION, build=f"delta ({how})")))
+                c, number, scan.root, counts, _meta(scan, PROBE_VERSION, build="delta")))
         finally:
             conn.close()
         scan.report({"phase": "publishing", "files": applied.files})
