@@ -1,22 +1,19 @@
 """One scan from start to finish: walk, compare with the current generation, build, publish.
 
-The server runs this module as a separate, low-priority process
-(``python -m mediasrv.scanjob ROOT CACHE_DIR``) that reports progress as JSON
-lines on stdout; ``mediasrv scan`` calls ``run_scan`` directly.
+The server runs it in its scan worker (``scanworker.py``), a separate,
+low-priority process; ``mediasrv scan`` calls ``run_scan`` directly.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import shutil
 import sqlite3
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -86,12 +83,14 @@ def _probed(path: Path, keep: set[str]) -> dict[str, Probed]:
 
 
 def run_scan(root: Path, cache: CacheDir, progress: Progress | None = None, *,
-             defer_probing: bool = False) -> ScanResult:
+             defer_probing: bool = False, paths: Sequence[str] | None = None,
+             full: bool = False) -> ScanResult:
     """Scan ``root`` and publish a new generation if anything changed.
 
     With ``defer_probing``, a first scan of a big library publishes before it
     probes (the result says ``probe.deferred``); the next scan probes.
     """
+    del paths, full  # targeted and full scans: the delta builder (issue 10) gives them meaning
     started = time.perf_counter()
     report = progress or (lambda event: None)
     root_real = os.path.realpath(root)
@@ -226,36 +225,3 @@ def lower_priority() -> None:
 
         subprocess.run([ionice, "-c", "3", "-p", str(os.getpid())], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the scan process: JSON lines on stdout, logs on stderr."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m mediasrv.scanjob ROOT CACHE_DIR", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.WARNING, format="scan: %(message)s")
-    lower_priority()
-    out = sys.stdout
-
-    def emit(event: dict[str, object]) -> None:
-        out.write(json.dumps(event) + "\n")
-        out.flush()
-
-    try:
-        result = run_scan(Path(args[0]), CacheDir(Path(args[1])),
-                          lambda e: emit({"type": "progress", **e}), defer_probing=True)
-    except Exception as exc:  # reported to the coordinator, which keeps serving
-        message = describe_failure(exc)
-        if isinstance(exc, ScanFailed):
-            log.error("%s", message)
-        else:
-            log.exception("scan failed")
-        emit({"type": "error", "message": message})
-        return 1
-    emit({"type": "result", **result.as_dict()})
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
