@@ -70,6 +70,11 @@ class Settings:
         "(Authorization: Bearer, or ?token=); required beyond loopback",
     )
     pool_size: int = _setting(3, "read connections per generation (sqlite state)")
+    full: bool = _setting(
+        False,
+        "scan only: rebuild the whole index from the files, not as a change to the current one",
+        commands=("scan",),
+    )
     log_level: str = _setting(
         "info",
         "logging level",
