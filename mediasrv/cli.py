@@ -199,7 +199,7 @@ def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
     cache.ensure()
     progress = ProgressLine(sys.stderr)
     try:
-        result = run_scan(settings.root, cache, progress)
+        result = run_scan(settings.root, cache, progress, full=settings.full)
     except OSError as exc:
         progress.done()
         if exc.errno == errno.ENOSPC:

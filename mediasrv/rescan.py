@@ -1,10 +1,12 @@
 """The RescanCoordinator: the single door to rescans.
 
 Whoever asks (HTTP, the watcher, the interval timer, start-up), one scan runs
-at a time, in a separate low-priority process; requests that arrive while it
-runs coalesce into at most one follow-up scan. A finished scan's generation is
-opened and swapped in; a failed one leaves the current generation serving and
-says why.
+at a time, in the scan worker, a separate low-priority process that stays up
+between scans (``scanworker.py``; started when first needed, started again if
+it died). Requests that arrive while a scan runs coalesce into at most one
+follow-up scan, which covers the union of the paths they name (or everything,
+if any of them names none). A finished scan's generation is opened and
+swapped in; a failed one leaves the current generation serving and says why.
 """
 
 from __future__ import annotations
@@ -13,22 +15,23 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import os
-import signal
-import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import db
 from .cache import CacheDir
-from .child import child_env, json_lines
 from .library import Library
-from .snapshot import Snapshot, open_snapshot
+from .scanworker import Command, Worker, default_command
+from .snapshot import open_snapshot
 
 log = logging.getLogger(__name__)
+
+# The most paths one scan carries; a scan asked to look at more walks everything
+# (at that point a walk is about as cheap as the lookups, and the list stays small).
+MAX_PATHS = 10_000
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Scan:
 
     id: int
     reasons: list[str]
+    paths: set[str] | None = None  # what to look at (None: everything)
     status: str = "queued"  # queued, running, published, unchanged, failed
     phase: str | None = None
     files_seen: int = 0
@@ -53,11 +57,25 @@ class Scan:
     def finished(self) -> bool:
         return self.status in ("published", "unchanged", "failed")
 
+    def cover(self, paths: Collection[str] | None) -> None:
+        """Look at ``paths`` too (None: at everything)."""
+        if self.paths is None:
+            return
+        if paths is None:
+            self.paths = None
+            return
+        self.paths.update(paths)
+        if len(self.paths) > MAX_PATHS:
+            log.info("scan %d: more than %d paths to look at; walking everything",
+                     self.id, MAX_PATHS)
+            self.paths = None
+
     def as_dict(self) -> dict[str, Any]:
         result = self.result or {}
-        return {
+        known = {
             "id": self.id,
             "reasons": list(self.reasons),
+            "paths": None if self.paths is None else len(self.paths),
             "status": self.status,
             "phase": self.phase,
             "files_seen": self.files_seen,
@@ -74,8 +92,11 @@ class Scan:
             "duration_s": result.get("duration_s"),
             "walk": result.get("walk"),
             "probe": result.get("probe"),
+            "mode": result.get("mode"),
             "error": self.error,
         }
+        # Whatever else the scan reported (newer keys) is passed on as it is.
+        return {**{k: v for k, v in result.items() if k not in known}, **known}
 
 
 class RescanCoordinator:
@@ -89,7 +110,7 @@ class RescanCoordinator:
         *,
         state: str = "sqlite",
         pool_size: int = 3,
-        command: Callable[[Path, Path], list[str]] | None = None,
+        command: Command | None = None,
     ) -> None:
         self.root = Path(root)
         self.cache = cache
@@ -103,28 +124,34 @@ class RescanCoordinator:
         self._last: Scan | None = None
         self._task: asyncio.Task[None] | None = None
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
-        self.process: asyncio.subprocess.Process | None = None
+        self._worker: Worker | None = None
         self._closed = False
         self._verify_task: asyncio.Task[None] | None = None
-        # Called (synchronously, on the loop) with each snapshot a scan swaps in.
-        self.on_swap: list[Callable[[Snapshot], None]] = []
         self.scans_run = 0
 
     # -- asking for scans -------------------------------------------------
 
-    def request(self, reason: str) -> Scan:
+    def request(self, reason: str, *, paths: Collection[str] | None = None) -> Scan:
         """Ask for a rescan; returns the scan that will answer it.
 
+        ``paths`` (relative to the root, '/'-separated) narrow it to what
+        changed: each is a file or folder, and the scan looks at the folder
+        holding it (and at its subtree if it is a folder). None: everything.
         If a scan is already queued, that one answers this request too: it
-        will start after everything that happened so far.
+        will start after everything that happened so far and cover these
+        paths as well. A running scan is never changed.
         """
         if self._closed:
             raise RuntimeError("the coordinator is shut down")
+        if isinstance(paths, str):
+            raise TypeError("paths is a collection of paths, not one path")
         if self._next is not None:
             if reason not in self._next.reasons:
                 self._next.reasons.append(reason)
+            self._next.cover(paths)
             return self._next
-        scan = Scan(next(self._ids), [reason])
+        scan = Scan(next(self._ids), [reason], paths=set())
+        scan.cover(paths)
         self._next = scan
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run_queue())
@@ -141,6 +168,12 @@ class RescanCoordinator:
     @property
     def queued(self) -> Scan | None:
         return self._next
+
+    @property
+    def process(self) -> asyncio.subprocess.Process | None:
+        """The scan worker process, while one is up."""
+        worker = self._worker
+        return worker.proc if worker is not None and worker.alive else None
 
     def find(self, scan_id: int) -> Scan | None:
         for scan in (self._running, self._next, self._last):
@@ -195,17 +228,12 @@ class RescanCoordinator:
         scan.status, scan.started_at = "running", time.time()
         self._emit("started", scan)
         try:
-            result = await self._scan_process(scan)
+            result = await self._scan_in_worker(scan)
             path = Path(result["db_path"])
             if result["generation"] != self.library.generation:
                 snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
                 self.library.swap(snapshot)
                 self.cache.remove_stale_generations(self.library.live_paths())
-                for hook in list(self.on_swap):
-                    try:
-                        hook(snapshot)
-                    except Exception:  # a hook's failure is not the scan's
-                        log.exception("after-swap hook %r failed", hook)
             scan.result = result
             scan.status = result["status"]
             if (result.get("probe") or {}).get("deferred"):
@@ -223,57 +251,19 @@ class RescanCoordinator:
         finally:
             scan.finished_at = time.time()
 
-    async def _scan_process(self, scan: Scan) -> dict[str, Any]:
-        proc = await asyncio.create_subprocess_exec(
-            *self._command(self.root, self.cache.path),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=child_env(),
-            limit=1 << 20,
-        )
-        self.process = proc
-        stderr_task = asyncio.get_running_loop().create_task(self._relay_stderr(proc))
-        result: dict[str, Any] | None = None
-        error: str | None = None
-        try:
-            assert proc.stdout is not None
-            async for message in json_lines(proc.stdout, "scan process"):
-                kind = message.pop("type", None)
-                if kind == "progress":
-                    scan.phase = str(message.get("phase"))
-                    scan.files_seen = int(message.get("files", scan.files_seen))
-                    scan.phase_done, scan.phase_total = message.get("done"), message.get("total")
-                    self._emit("progress", scan)
-                elif kind == "result":
-                    result = message
-                elif kind == "error":
-                    error = str(message.get("message"))
-            code = await proc.wait()
-        except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-            raise
-        finally:
-            self.process = None
-            await stderr_task
-        if result is not None and code == 0:
-            return result
-        if error is None:
-            if code < 0:
-                error = f"scan process killed by signal {signal.Signals(-code).name}"
-            else:
-                error = f"scan process exited with status {code}"
-        raise RuntimeError(error)
+    async def _scan_in_worker(self, scan: Scan) -> dict[str, Any]:
+        worker = self._worker
+        if worker is None or not worker.alive:
+            worker = self._worker = await Worker.start(self._command(self.root, self.cache.path))
+            log.info("scan worker started (pid %d)", worker.pid)
 
-    @staticmethod
-    async def _relay_stderr(proc: asyncio.subprocess.Process) -> None:
-        assert proc.stderr is not None
-        async for line in proc.stderr:
-            text = line.decode("utf-8", "replace").rstrip()
-            if text:
-                log.warning("%s", text)
+        def progress(message: dict[str, Any]) -> None:
+            scan.phase = str(message.get("phase"))
+            scan.files_seen = int(message.get("files", scan.files_seen))
+            scan.phase_done, scan.phase_total = message.get("done"), message.get("total")
+            self._emit("progress", scan)
+
+        return await worker.scan(scan.id, scan.paths, False, progress)
 
     # -- lifecycle --------------------------------------------------------
 
@@ -316,21 +306,16 @@ class RescanCoordinator:
             await asyncio.shield(self._task)
 
     async def close(self) -> None:
-        """Stop: kill a running scan process, forget the queue."""
+        """Stop: abandon a running scan (killing its worker), forget the queue, stop the worker."""
         self._closed = True
         self._next = None
         if self._verify_task is not None:
             self._verify_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._verify_task
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-
-
-def default_command(root: Path, cache_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "mediasrv.scanjob", os.fsdecode(root), os.fsdecode(cache_dir)]
+        if self._worker is not None:
+            await self._worker.stop()

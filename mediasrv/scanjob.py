@@ -1,20 +1,17 @@
 """One scan from start to finish: walk, compare with the current generation, build, publish.
 
-The server runs this module as a separate, low-priority process
-(``python -m mediasrv.scanjob ROOT CACHE_DIR``) that reports progress as JSON
-lines on stdout; ``mediasrv scan`` calls ``run_scan`` directly.
+The server runs it in its scan worker (``scanworker.py``), a separate,
+low-priority process; ``mediasrv scan`` calls ``run_scan`` directly.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import shutil
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -326,36 +323,3 @@ def lower_priority() -> None:
 
         subprocess.run([ionice, "-c", "3", "-p", str(os.getpid())], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the scan process: JSON lines on stdout, logs on stderr."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m mediasrv.scanjob ROOT CACHE_DIR", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.WARNING, format="scan: %(message)s")
-    lower_priority()
-    out = sys.stdout
-
-    def emit(event: dict[str, object]) -> None:
-        out.write(json.dumps(event) + "\n")
-        out.flush()
-
-    try:
-        result = run_scan(Path(args[0]), CacheDir(Path(args[1])),
-                          lambda e: emit({"type": "progress", **e}), defer_probing=True)
-    except Exception as exc:  # reported to the coordinator, which keeps serving
-        message = describe_failure(exc)
-        if isinstance(exc, ScanFailed):
-            log.error("%s", message)
-        else:
-            log.exception("scan failed")
-        emit({"type": "error", "message": message})
-        return 1
-    emit({"type": "result", **result.as_dict()})
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

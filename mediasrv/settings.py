@@ -82,6 +82,11 @@ class Settings:
         env="MEDIASRV_ALLOWED_HOSTS",
     )
     pool_size: int = _setting(3, "read connections per generation (sqlite state)")
+    full: bool = _setting(
+        False,
+        "scan only: rebuild the whole index from the files, not as a change to the current one",
+        commands=("scan",),
+    )
     log_level: str = _setting(
         "info",
         "logging level",

@@ -236,13 +236,9 @@ class Thumbnailer:
         ``grace_s`` seconds (it may belong to a change the next scan will see).
         Blocking: call it off the event loop.
         """
-        from .db import connect_ro
+        from .generation import file_stats  # scan-side reading; the server never prunes
 
-        conn = connect_ro(generation_file)
-        try:
-            rows = conn.execute("SELECT path, size, mtime_ns FROM files").fetchall()
-        finally:
-            conn.close()
+        rows = file_stats(generation_file)
         live = {thumb_key(path, size, mtime_ns, self.edge) for path, size, mtime_ns in rows}
         cutoff = time.time() - grace_s
         removed = 0

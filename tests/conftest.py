@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,55 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
 
 
 AppFactory = Callable[..., "web.Application"]
+
+
+def worker_command(
+    tmp_path: Path, prelude: str = "", *args: str
+) -> Callable[[Path, Path], list[str]]:
+    """A scan worker ``command`` for the coordinator: the real worker after ``prelude``.
+
+    ``prelude`` is Python run in the worker process first, e.g. to wrap
+    ``scanjob.run_scan`` (the worker looks it up there for every request);
+    ``args`` are added to the worker's command line (``--prune-every 0``).
+    """
+    script = tmp_path / f"worker{len(list(tmp_path.glob('worker*.py')))}.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from mediasrv import scanjob, scanworker\n"
+        f"{prelude}\n"
+        "sys.exit(scanworker.main(sys.argv[1:]))\n"
+    )
+    return lambda root, cache: [sys.executable, str(script), str(root), str(cache), *args]
+
+
+def recording_command(tmp_path: Path) -> Callable[[Path, Path], list[str]]:
+    """A scan worker whose results also say what run_scan was given (``seen``) and a ``mode``.
+
+    (``mode`` stands for a key the scan may report that the server does not know.)
+    """
+    return worker_command(
+        tmp_path,
+        "real_run_scan = scanjob.run_scan\n"
+        "def run_scan(*args, paths=None, full=False, **kwargs):\n"
+        "    result = real_run_scan(*args, paths=paths, full=full, **kwargs)\n"
+        "    extra = {'mode': 'delta', 'seen': {'paths': paths, 'full': full}}\n"
+        "    result.as_dict = lambda known=result.as_dict(): {**known, **extra}\n"
+        "    return result\n"
+        "scanjob.run_scan = run_scan\n",
+    )
+
+
+def gated_command(tmp_path: Path, gate: Path) -> Callable[[Path, Path], list[str]]:
+    """A scan worker whose every scan waits until ``gate`` exists."""
+    return worker_command(
+        tmp_path,
+        "real_run_scan = scanjob.run_scan\n"
+        "def gated(*args, **kwargs):\n"
+        f"    while not os.path.exists({str(gate)!r}):\n"
+        "        time.sleep(0.01)\n"
+        "    return real_run_scan(*args, **kwargs)\n"
+        "scanjob.run_scan = gated\n",
+    )
 
 
 @pytest.fixture

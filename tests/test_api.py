@@ -241,7 +241,7 @@ async def test_rescan_without_wait_is_accepted(client: TestClient) -> None:
     resp = await client.post("/api/rescan")
     assert resp.status == 202
     body = await resp.json()
-    assert body == {"scan_id": 2, "status": "queued", "status_url": "/api/status"}
+    assert body == {"scan_id": 2, "status": "queued", "status_url": "/api/status", "paths": None}
     await client.app[COORDINATOR].wait_idle()
     status = await (await client.get("/api/status")).json()
     assert (status["last_scan"]["id"], status["last_scan"]["status"]) == (2, "unchanged")

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -228,3 +229,39 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(lib: Path, tmp_path: Path) -
 def test_readme_lists_every_setting() -> None:
     readme = (REPO / "README.md").read_text()
     assert settings_table() in readme
+
+
+def test_scan_full_runs_and_prints_a_summary(lib: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert run("scan", str(lib), "--cache-dir", str(cache)).returncode == 0
+    proc = run("scan", str(lib), "--full", "--cache-dir", str(cache))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert re.fullmatch(r"(no change: generation 1 is current|generation 2: 7 files).*", out[0])
+    assert out[-1] == f"index: {cache / 'current.db'}"
+    assert "--full" in run("scan", "--help").stdout
+    assert "--full" not in run("serve", "--help").stdout
+
+
+@pytest.mark.parametrize(("args", "env", "full"), [
+    ([], {}, False),
+    (["--full"], {}, True),
+    ([], {"MEDIASRV_FULL": "1"}, True),
+])
+def test_scan_full_asks_run_scan_for_a_full_rebuild(
+    lib: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    args: list[str], env: dict[str, str], full: bool,
+) -> None:
+    from mediasrv import cli, scanjob
+
+    asked: list[bool] = []
+    real = scanjob.run_scan
+
+    def recording(*a: Any, full: bool = False, **kw: Any) -> scanjob.ScanResult:
+        asked.append(full)
+        return real(*a, full=full, **kw)
+
+    monkeypatch.setattr(scanjob, "run_scan", recording)
+    argv = ["scan", str(lib), "--cache-dir", str(tmp_path / "c"), *args]
+    assert cli.main(argv, environ=env) == 0
+    assert asked == [full]

@@ -1,4 +1,4 @@
-"""Crashes and bad state: a killed scan, stray temp files, a corrupt or outdated index."""
+"""Crashes and bad state: a killed scan worker, stray temp files, a corrupt or outdated index."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from mediasrv.cache import CacheDir
 from mediasrv.scanjob import run_scan
 from mediasrv.server.keys import CACHE, COORDINATOR, LIBRARY
 
-from .conftest import SMALL_TREE, make_tree, rescan
+from .conftest import SMALL_TREE, make_tree, rescan, worker_command
 
 
 def many_files(root: Path, count: int) -> None:
@@ -38,18 +37,21 @@ async def test_scan_killed_mid_build_leaves_the_old_generation_serving(
     coordinator = client.app[COORDINATOR]
     cache: CacheDir = client.app[CACHE]
     scan = coordinator.request("test")
-    # wait until the scan process is writing its temp file, then kill it
+    # wait until the scan worker is writing its temp file, then kill it
     for _ in range(3000):
         if coordinator.process is not None and list(cache.path.glob("*.tmp")):
             break
         await asyncio.sleep(0.005)
     else:
         pytest.fail("the scan never started building")
-    coordinator.process.send_signal(signal.SIGKILL)
+    killed = coordinator.process
+    killed.send_signal(signal.SIGKILL)
     await scan.done.wait()
 
     assert scan.status == "failed"
     assert scan.error == "scan process killed by signal SIGKILL"
+    assert coordinator.process is None  # until the next scan starts a new worker
+    assert not list(cache.path.glob("*.tmp"))
     body = await (await client.get("/api/files")).json()
     assert (body["generation"], body["total"]) == (1, 7)
     status = await (await client.get("/api/status")).json()
@@ -57,9 +59,10 @@ async def test_scan_killed_mid_build_leaves_the_old_generation_serving(
     assert sorted(p.name for p in cache.path.iterdir() if p.name.startswith("gen-")) == [
         "gen-000001.db"
     ]
-    # and the next scan works
+    # and the next scan works, in a new worker
     body = await rescan(client)
     assert (body["status"], body["files"]) == ("published", 10_007)
+    assert coordinator.process.pid != killed.pid
 
 
 def published(tmp_path: Path) -> tuple[Path, CacheDir]:
@@ -178,22 +181,17 @@ async def test_disk_full_fails_the_scan_and_keeps_serving(
 ) -> None:
     """The scan process hits a full disk (a size cap on the file, as SQLite sees ENOSPC)."""
     root, cache = published(tmp_path)
-    helper = tmp_path / "fullscan.py"
-    helper.write_text(
-        "import sys, sqlite3\n"
-        "from mediasrv import db, scanjob\n"
+    command = worker_command(
+        tmp_path,
+        "from mediasrv import db\n"
         "real = db.connect_build\n"
         "def capped(path):\n"
         "    conn = real(path)\n"
         "    conn.execute('PRAGMA max_page_count = 8')\n"
         "    return conn\n"
-        "db.connect_build = capped\n"
-        "sys.exit(scanjob.main(sys.argv[1:]))\n"
+        "db.connect_build = capped\n",
     )
-    client = await started(
-        settings_for(root),
-        coordinator_options={"command": lambda r, c: [sys.executable, str(helper), str(r), str(c)]},
-    )
+    client = await started(settings_for(root), coordinator_options={"command": command})
     make_tree(root, {f"more/{i}.jpg": "x" for i in range(300)})
     body = await rescan(client)
     assert body["status"] == "failed"

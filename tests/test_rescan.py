@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from mediasrv.rescan import MAX_PATHS
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .conftest import make_tree
-
-
-def slow_scan_command(tmp_path: Path, gate: Path) -> Any:
-    """A scan process that waits until ``gate`` exists before it scans."""
-    script = tmp_path / "slowscan.py"
-    script.write_text(
-        "import os, sys, time\n"
-        f"while not os.path.exists({str(gate)!r}):\n"
-        "    time.sleep(0.01)\n"
-        "from mediasrv import scanjob\n"
-        "sys.exit(scanjob.main(sys.argv[1:]))\n"
-    )
-    return lambda root, cache: [sys.executable, str(script), str(root), str(cache)]
+from .conftest import gated_command, make_tree, recording_command, worker_command
 
 
 @pytest.fixture
@@ -34,7 +21,7 @@ async def gated(started, settings_for, library: Path, tmp_path: Path):  # type: 
     gate = tmp_path / "gate"
     gate.touch()
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": slow_scan_command(tmp_path, gate)}
+        settings_for(library), coordinator_options={"command": gated_command(tmp_path, gate)}
     )
     gate.unlink()
     return client, gate
@@ -116,39 +103,96 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
     library: Path,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    broken = tmp_path / "broken.py"
-    broken.write_text('import sys\nprint(\'{"type": "error", "message": "boom"}\')\nsys.exit(1)\n')
-    toggle = {"broken": False}
-
-    def command(root: Path, cache: Path) -> list[str]:
-        if toggle["broken"]:
-            return [sys.executable, str(broken)]
-        return [sys.executable, "-m", "mediasrv.scanjob", str(root), str(cache)]
-
+    broken = tmp_path / "broken"
+    command = worker_command(
+        tmp_path,
+        "from mediasrv.errors import ScanFailed\n"
+        "real_run_scan = scanjob.run_scan\n"
+        "def run_scan(*args, **kwargs):\n"
+        f"    if os.path.exists({str(broken)!r}):\n"
+        "        raise ScanFailed('boom')\n"
+        "    return real_run_scan(*args, **kwargs)\n"
+        "scanjob.run_scan = run_scan\n",
+    )
     client: TestClient = await started(
         settings_for(library), coordinator_options={"command": command}
     )
-    toggle["broken"] = True
+    pid = client.app[COORDINATOR].process.pid
+    broken.touch()
     body = await (await client.post("/api/rescan?wait=1")).json()
     assert (body["status"], body["error"], body["generation"]) == ("failed", "boom", 1)
     status = await (await client.get("/api/status")).json()
     assert (status["last_scan"]["error"], status["generation"]) == ("boom", 1)
-    toggle["broken"] = False
+    broken.unlink()
     make_tree(library, {"z.jpg": "z"})
     body = await (await client.post("/api/rescan?wait=1")).json()
     assert (body["status"], body["generation"], body["error"]) == ("published", 2, None)
+    assert client.app[COORDINATOR].process.pid == pid  # a failed scan does not cost the worker
 
 
-async def test_scan_process_that_dies_without_a_word(
-    started,
-    settings_for,
-    library: Path,  # type: ignore[no-untyped-def]
+async def test_a_queued_scan_covers_the_union_of_the_paths_asked_for(
+    gated: tuple[TestClient, Path],
 ) -> None:
+    client, gate = gated
+    coordinator = client.app[COORDINATOR]
+    first = coordinator.request("watch", paths=["a/1.jpg"])
+    await asyncio.sleep(0.05)
+    assert coordinator.running is first
+    queued = coordinator.request("watch", paths=["b", "a/2.jpg"])
+    assert coordinator.request("vanished file", paths=["b", "c/3.jpg"]) is queued
+    assert (queued.paths, first.paths) == ({"a/2.jpg", "b", "c/3.jpg"}, {"a/1.jpg"})
+    assert (queued.as_dict()["paths"], first.as_dict()["paths"]) == (3, 1)
+    gate.touch()
+    await coordinator.wait_idle()
+
+
+async def test_a_request_without_paths_makes_the_queued_scan_walk_everything(
+    gated: tuple[TestClient, Path],
+) -> None:
+    client, gate = gated
+    coordinator = client.app[COORDINATOR]
+    coordinator.request("watch", paths=["a"])
+    await asyncio.sleep(0.05)
+    queued = coordinator.request("watch", paths=["b"])
+    assert coordinator.request("interval") is queued
+    assert coordinator.request("watch", paths=["c"]) is queued
+    assert (queued.paths, queued.as_dict()["paths"]) == (None, None)
+    gate.touch()
+    await coordinator.wait_idle()
+
+
+async def test_more_paths_than_the_cap_make_a_walk_of_everything(
+    gated: tuple[TestClient, Path],
+) -> None:
+    client, gate = gated
+    coordinator = client.app[COORDINATOR]
+    coordinator.request("startup")
+    await asyncio.sleep(0.05)
+    queued = coordinator.request("watch", paths=[f"d/{i}.jpg" for i in range(MAX_PATHS - 1)])
+    coordinator.request("watch", paths=["d/0.jpg", "e.jpg"])  # one already there: exactly the cap
+    assert len(queued.paths or ()) == MAX_PATHS == 10_000
+    coordinator.request("watch", paths=["f.jpg"])
+    assert queued.paths is None
+    with pytest.raises(TypeError):
+        coordinator.request("watch", paths="not/a/collection.jpg")
+    gate.touch()
+    await coordinator.wait_idle()
+
+
+async def test_paths_reach_the_worker_and_new_result_keys_pass_through(
+    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The worker hands the paths (exact, even not UTF-8) to run_scan; unknown keys come back."""
     client: TestClient = await started(
-        settings_for(library),
-        coordinator_options={
-            "command": lambda r, c: [sys.executable, "-c", "import sys; sys.exit(3)"]
-        },
+        settings_for(library), coordinator_options={"command": recording_command(tmp_path)}
     )
-    body = await (await client.post("/api/rescan?wait=1")).json()
-    assert (body["status"], body["error"]) == ("failed", "scan process exited with status 3")
+    coordinator = client.app[COORDINATOR]
+    odd = b"caf\xe9/x.jpg".decode("utf-8", "surrogateescape")
+    scan = coordinator.request("test", paths=["Trips/2024", odd])
+    await scan.done.wait()
+    info = scan.as_dict()
+    assert (info["status"], info["paths"], info["mode"]) == ("unchanged", 2, "delta")
+    assert info["seen"] == {"paths": ["Trips/2024", odd], "full": False}
+    scan = coordinator.request("test")
+    await scan.done.wait()
+    assert scan.as_dict()["seen"] == {"paths": None, "full": False}

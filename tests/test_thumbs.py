@@ -17,11 +17,12 @@ from PIL import Image
 
 from mediasrv import thumbs
 from mediasrv.resources import resource_dir
+from mediasrv.scanworker import PRUNE_EVERY_S
 from mediasrv.server.pages import THUMBS
 from mediasrv.settings import Settings
 from mediasrv.thumbs import Thumbnailer, thumb_key
 
-from .conftest import make_tree, rescan
+from .conftest import make_tree, rescan, worker_command
 
 
 def jpeg_bytes(size: tuple[int, int] = (800, 600),
@@ -264,13 +265,17 @@ def test_key_of_a_name_that_is_not_utf8() -> None:
 async def test_thumbnails_of_changed_and_deleted_files_are_pruned_after_a_rescan(
     started, settings_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
-    """The cache does not grow forever: after a swap, stale thumbnails go (past a grace)."""
-    from mediasrv.server import pages
+    """The cache does not grow forever: after a publish, stale thumbnails go (past a grace).
+
+    The scan worker prunes: the server process never reads the whole generation for it.
+    """
     from mediasrv.server.keys import CACHE
 
-    monkeypatch.setattr(pages, "PRUNE_EVERY_S", 0)
+    in_server: list[Path] = []
+    monkeypatch.setattr(Thumbnailer, "prune", lambda self, path, **kw: in_server.append(path))
     root = make_tree(tmp_path / "lib", {f"p/{n}.jpg": _small_jpeg(i) for i, n in enumerate("abc")})
-    client = await started(settings_for(root))
+    command = worker_command(tmp_path, "", "--prune-every", "0")
+    client = await started(settings_for(root), coordinator_options={"command": command})
     for n in "abc":
         assert (await client.get(f"/thumb/p/{n}.jpg")).status == 200
     thumbs_dir = client.app[CACHE].thumbs
@@ -281,14 +286,32 @@ async def test_thumbnails_of_changed_and_deleted_files_are_pruned_after_a_rescan
     (root / "p" / "a.jpg").unlink()
     (root / "p" / "b.jpg").write_bytes(_small_jpeg(7))
     await rescan(client)
-    for _ in range(250):
-        if len(list(thumbs_dir.rglob("*.jpg"))) == 1:
-            break
+    while len(list(thumbs_dir.rglob("*.jpg"))) != 1:  # pruned after the result: wait for it
         await asyncio.sleep(0.02)
     st = (root / "p" / "c.jpg").stat()
     assert [p.stem for p in thumbs_dir.rglob("*.jpg")] == [
         thumb_key("p/c.jpg", st.st_size, st.st_mtime_ns)
     ]
+    assert in_server == []
+
+
+async def test_thumbnails_are_pruned_at_most_every_six_hours(
+    started, settings_for, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """By default a publish within six hours of the last pruning (here: start-up) does not prune."""
+    from mediasrv.server.keys import CACHE
+
+    root = make_tree(tmp_path / "lib", {"a.jpg": _small_jpeg(1)})
+    client = await started(settings_for(root))  # generation 1 published: pruned (nothing yet)
+    stray = client.app[CACHE].thumbs / "ab" / ("ab" + "0" * 62 + ".jpg")
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"x")
+    os.utime(stray, (1_000_000, 1_000_000))
+    make_tree(root, {"b.jpg": _small_jpeg(2)})
+    assert (await rescan(client))["status"] == "published"
+    await rescan(client)  # nothing changed, so the worker has finished what followed the last one
+    assert stray.exists()
+    assert PRUNE_EVERY_S == 6 * 3600
 
 
 def test_pruning_keeps_recent_thumbnails(tmp_path: Path) -> None:

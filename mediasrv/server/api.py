@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from ..errors import FileGone, FileNotIndexed
+from ..errors import BadParameter, FileGone, FileNotIndexed
 from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
 from . import params
@@ -93,7 +94,7 @@ def report_vanished(request: web.Request, generation: int, path: str) -> None:
     if path not in vanished:
         vanished.add(path)
         with contextlib.suppress(RuntimeError):
-            request.app[COORDINATOR].request("vanished file")
+            request.app[COORDINATOR].request("vanished file", paths=[path])
 
 
 async def pick_existing(request: web.Request, snap: Snapshot, tag: str) -> dict[str, Any]:
@@ -180,20 +181,52 @@ async def status(request: web.Request) -> web.Response:
     return _json(status_dict(request.app))
 
 
+def subtree(root: Path, raw: str) -> str:
+    """``raw`` as a '/'-separated path inside the root ("" for the root itself).
+
+    Empty and ``.`` segments are dropped. ``..``, an absolute path, a NUL or a
+    path that a symlink leads out of the root are a BadParameter. A path that
+    does not exist is fine: it may just have been deleted. Blocking (it
+    resolves symlinks): call it off the event loop.
+    """
+    if "\x00" in raw:
+        raise BadParameter("path must not contain a NUL character")
+    if raw.startswith("/"):
+        raise BadParameter(f"path must be relative to the library root, not {display(raw)!r}")
+    parts = [part for part in raw.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise BadParameter(f"path must not contain '..': {display(raw)!r}")
+    rel = "/".join(parts)
+    root_real = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(root_real, rel))
+    if real != root_real and not real.startswith(root_real.rstrip(os.sep) + os.sep):
+        raise BadParameter(f"path {display(raw)!r} leads out of the library root")
+    return rel
+
+
 @routes.post("/api/rescan")
 async def rescan(request: web.Request) -> web.Response:
+    """A rescan of everything, or with ``?path=P`` (repeatable) of those subtrees only."""
     q = params.query(request)
-    scan = request.app[COORDINATOR].request("http")
+    raw_paths = params.query_all(request, "path")
+    root = request.app[SETTINGS].root
+    paths: list[str] | None = [
+        await asyncio.to_thread(subtree, root, raw) for raw in raw_paths
+    ] or None
+    if paths is not None and "" in paths:
+        paths = None  # the root itself: everything
+    scan = request.app[COORDINATOR].request("http", paths=paths)
     if q.get("wait") in ("1", "true", "yes"):
         await scan.done.wait()
         info = scan.as_dict()
         return _json({
             "scan_id": scan.id, "status": scan.status,
             "generation": info["generation"] or request.app[LIBRARY].generation,
-            **{k: info[k] for k in ("files", "added", "removed", "changed", "duration_s", "error")},
+            **{k: info[k] for k in ("files", "added", "removed", "changed", "duration_s",
+                                    "paths", "mode", "error")},
         })
-    return _json({"scan_id": scan.id, "status": scan.status, "status_url": "/api/status"},
-                 status=202)
+    return _json({"scan_id": scan.id, "status": scan.status, "status_url": "/api/status",
+                  "paths": scan.as_dict()["paths"]}, status=202)
 
 
 @routes.get("/api/events")

@@ -11,13 +11,10 @@ made printable with ``names.display``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import math
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +30,7 @@ from ..snapshot import Snapshot
 from ..thumbs import ICONS, Thumbnailer, etag
 from . import middleware, params
 from .api import on_disk, pick_existing, report_vanished
-from .keys import CACHE, COORDINATOR, LIBRARY, RNG
+from .keys import CACHE, LIBRARY, RNG
 from .media import indexed_file
 
 log = logging.getLogger(__name__)
@@ -75,41 +72,6 @@ def setup(app: web.Application) -> None:
     app[THUMBS] = Thumbnailer(app[CACHE].thumbs)
     app.router.add_routes(routes)
     app[middleware.HTML_ERROR] = render_error
-    app.cleanup_ctx.append(_thumb_pruning)
-
-
-def _prune(thumbs: Thumbnailer, generation_file: Path) -> int:
-    try:
-        return thumbs.prune(generation_file)
-    except (OSError, sqlite3.Error) as exc:  # e.g. that generation was retired meanwhile
-        log.info("thumbnail pruning skipped: %s", exc)
-        return 0
-
-
-PRUNE_EVERY_S = 6 * 3600  # thumbnails of changed and deleted files go at most this often
-
-
-async def _thumb_pruning(app: web.Application) -> AsyncIterator[None]:
-    """After a rescan lands, drop thumbnails of files that changed or are gone."""
-    running: set[asyncio.Task[int]] = set()
-    last = [float("-inf")]
-
-    def after_swap(snapshot: Snapshot) -> None:
-        if running or time.monotonic() - last[0] < PRUNE_EVERY_S:
-            return
-        last[0] = time.monotonic()
-        task = asyncio.get_running_loop().create_task(
-            asyncio.to_thread(_prune, app[THUMBS], snapshot.path)
-        )
-        running.add(task)
-        task.add_done_callback(running.discard)
-
-    app[COORDINATOR].on_swap.append(after_swap)
-    yield
-    app[COORDINATOR].on_swap.remove(after_swap)
-    for task in list(running):
-        with contextlib.suppress(Exception):
-            await task
 
 
 def _static_files(folder: Path) -> dict[str, tuple[Path, str]]:

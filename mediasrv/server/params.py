@@ -18,6 +18,13 @@ def query(request: web.Request) -> dict[str, str]:
     return dict(parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="surrogateescape"))
 
 
+def query_all(request: web.Request, name: str) -> list[str]:
+    """Every value of ``name`` in the query string, in order, decoded byte-exact."""
+    raw = request.raw_path.partition("?")[2]
+    return [v for k, v in parse_qsl(raw, keep_blank_values=True, encoding="utf-8",
+                                    errors="surrogateescape") if k == name]
+
+
 def tail(request: web.Request, prefix: str) -> str:
     """The part of the raw path after ``prefix``, percent-decoded byte-exact."""
     raw = request.raw_path.partition("?")[0]
