@@ -212,9 +212,10 @@ def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
         print(f"no change: generation {result.generation} is current "
               f"({result.files:,} files, {result.tags:,} tags, {result.duration_s:.2f}s)", file=out)
     else:
+        how = "built in full" if result.mode == "full" else "a delta of the last one"
         print(f"generation {result.generation}: {result.files:,} files, {result.tags:,} tags "
-              f"in {result.duration_s:.2f}s (added {result.added:,}, removed {result.removed:,}, "
-              f"changed {result.changed:,})", file=out)
+              f"in {result.duration_s:.2f}s, {how} (added {result.added:,}, "
+              f"removed {result.removed:,}, changed {result.changed:,})", file=out)
     if skipped:
         print(f"skipped {skipped:,} entries (unreadable {walk['unreadable']}, vanished "
               f"{walk['vanished']}, links outside the root {walk['outside_links']}, "

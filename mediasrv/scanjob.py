@@ -115,7 +115,8 @@ def run_scan(
             except (NeedFullWalk, NeedFullBuild) as exc:
                 log.info("walking the whole library instead: %s", exc)
                 scan.stats = WalkStats()
-        return _everything(scan, current, deltas_ok=deltas_ok, defer_probing=defer_probing)
+        return _everything(scan, current, deltas_ok=deltas_ok, defer_probing=defer_probing,
+                           rebuild=full)
 
 
 def _targeted(scan: _Scan, current: Current, paths: Sequence[str]) -> ScanResult:
@@ -132,9 +133,13 @@ def _targeted(scan: _Scan, current: Current, paths: Sequence[str]) -> ScanResult
 
 
 def _everything(
-    scan: _Scan, current: Current | None, *, deltas_ok: bool, defer_probing: bool
+    scan: _Scan, current: Current | None, *, deltas_ok: bool, defer_probing: bool,
+    rebuild: bool = False,
 ) -> ScanResult:
-    """Walk the whole tree; publish what changed, as a delta when it is small enough."""
+    """Walk the whole tree; publish what changed, as a delta when it is small enough.
+
+    ``rebuild`` publishes a full build even when nothing changed.
+    """
     scan.report({"phase": "walking", "files": 0})
     rows = file_stats(current.path) if current is not None else []
     records: list[Record] = list(walk(
@@ -145,7 +150,7 @@ def _everything(
     # Records are (path, size, mtime_ns) tuples like the rows: when nothing
     # changed (the usual rescan) one comparison in C says so.
     same = len(rows) == len(records) and set(rows) == set(records)
-    if same and current is not None and current.probe_version >= PROBE_VERSION:
+    if same and current is not None and current.probe_version >= PROBE_VERSION and not rebuild:
         return _unchanged(scan, current, scope="all")
     if not same and deltas_ok and current is not None:
         touched_folders = _changed_folders(rows, records)
