@@ -147,7 +147,7 @@ def copy_file(source: Path, dest: Path) -> str:
 
 
 class _Keys:
-    """Natural sort keys of files by (folder_id, pos), looked up only when needed.
+    """Natural sort keys and ids of files by (folder_id, pos), looked up only when needed.
 
     Files of touched folders are known from the plan (their new places);
     every other folder is unchanged, so its files are read from the
@@ -157,26 +157,24 @@ class _Keys:
     def __init__(self, conn: sqlite3.Connection, touched: dict[tuple[int, int], str]) -> None:
         self._conn = conn
         self._touched = touched
-        self._cache: dict[tuple[int, int], tuple[int | None, Key]] = {}
+        self._keys: dict[tuple[int, int], Key] = {}
 
-    def _look_up(self, folder_id: int, pos: int) -> tuple[int | None, Key]:
-        hit = self._cache.get((folder_id, pos))
-        if hit is None:
-            path = self._touched.get((folder_id, pos))
-            file_id = None
-            if path is None:
-                file_id, raw = self._conn.execute(
-                    "SELECT id, coalesce(path_bytes, path) FROM files"
-                    " WHERE folder_id = ? AND pos = ?", (folder_id, pos)).fetchone()
-                path = from_db(raw)
-            hit = self._cache[(folder_id, pos)] = (file_id, natural_key(path))
-        return hit
+    def _row(self, folder_id: int, pos: int) -> tuple[int, str]:
+        file_id, raw = self._conn.execute(
+            "SELECT id, coalesce(path_bytes, path) FROM files WHERE folder_id = ? AND pos = ?",
+            (folder_id, pos)).fetchone()
+        return file_id, from_db(raw)
 
     def key(self, folder_id: int, pos: int) -> Key:
-        return self._look_up(folder_id, pos)[1]
+        found = self._keys.get((folder_id, pos))
+        if found is None:
+            path = self._touched.get((folder_id, pos)) or self._row(folder_id, pos)[1]
+            found = self._keys[(folder_id, pos)] = natural_key(path)
+        return found
 
-    def file_id(self, folder_id: int, pos: int) -> int | None:
-        return self._look_up(folder_id, pos)[0]
+    def file_id(self, folder_id: int, pos: int) -> int:
+        """The id of a file of an untouched folder."""
+        return self._row(folder_id, pos)[0]
 
 
 def _spliced(kept: list[Run], elements: list[tuple[Key, Run]], keys: _Keys) -> list[Run]:
@@ -338,25 +336,26 @@ def _new_ids(
     by_id = {folder_of[fp.path]: fp for fp in the_plan.folders.values()}
     touched_ids = set(by_id)
 
-    def id_at(folder_id: int, pos: int) -> int | None:
+    def id_at(folder_id: int, pos: int) -> int:
         if folder_id in touched_ids:
-            return existing.get((folder_id, pos))
+            return existing[(folder_id, pos)]
         return keys.file_id(folder_id, pos)
 
-    # Walk All in order; gather each stretch of new files between two known ids.
+    # Walk All in order; give each stretch of new files ids between the known
+    # ids around it (looked up only there).
     waiting: list[tuple[int, int]] = []
-    before = 0
+    previous: Run | None = None
     for piece in all_pieces:
-        first_id = id_at(piece.folder_id, piece.first)
-        if piece.count == 1 and first_id is None:
-            waiting.append((piece.folder_id, piece.first))
+        if piece.folder_id in touched_ids and (piece.folder_id, piece.first) not in existing:
+            waiting.append((piece.folder_id, piece.first))  # a new file: a piece of one
             continue
         if waiting:
-            _allocate(waiting, before, first_id, ids, by_id)
+            before = 0 if previous is None else id_at(previous.folder_id, previous.end - 1)
+            _allocate(waiting, before, id_at(piece.folder_id, piece.first), ids, by_id)
             waiting = []
-        last_id = first_id if piece.count == 1 else id_at(piece.folder_id, piece.end - 1)
-        before = last_id if last_id is not None else before
+        previous = piece
     if waiting:
+        before = 0 if previous is None else id_at(previous.folder_id, previous.end - 1)
         _allocate(waiting, before, None, ids, by_id)
     for (folder_id, pos), file_id in existing.items():
         ids[by_id[folder_id].new[pos].path] = file_id
