@@ -7,7 +7,7 @@
 For each backend, in one run: cold scan + build + publish at each size and a
 no-change rescan (bench_scan.py, a fresh process per run); API latency and
 throughput on /api/files pages and /api/file lookups, idle and during
-back-to-back rescans, from a load generator in its own process (bench_load.py,
+back-to-back rescans (each a one-file delta), from a load generator in its own process (bench_load.py,
 and wrk for throughput); the longest event-loop pause at a swap, measured
 inside the server (bench_server.py); RSS, open fds and threads before and
 after many rescans; peak RSS at the largest size. Figures are medians of
@@ -169,16 +169,16 @@ class Server:
             return await resp.json()
 
     async def rescan_with_change(self) -> dict[str, Any]:
-        """Change one file, then rescan and wait: every such rescan publishes and swaps."""
+        """Change one file, then rescan it and wait: every such rescan publishes a delta."""
         churn = self.root / CHURN
         if churn.exists():
             churn.unlink()
         else:
             churn.write_bytes(b"")
         self.churned += 1
-        result = await self.json("/api/rescan?wait=1", method="POST")
-        if result["status"] != "published":
-            raise RuntimeError(f"a rescan with a change did not publish: {result}")
+        result = await self.json(f"/api/rescan?wait=1&path={CHURN}", method="POST")
+        if result["status"] != "published" or result.get("mode") != "delta":
+            raise RuntimeError(f"a rescan with a change did not publish a delta: {result}")
         return result
 
     @contextlib.asynccontextmanager
