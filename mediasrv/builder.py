@@ -73,7 +73,7 @@ def build(
     try:
         conn = db.connect_build(tmp)
         try:
-            files, tags, indexes = _load(conn, records, probed)
+            files, tags, indexes = _write_rows(conn, records, probed)
             if phase:
                 phase("indexing")
             _finish(conn, number, root, (files, tags), meta or {}, indexes)
@@ -128,7 +128,7 @@ def insert_files(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -
     conn.executemany(PROBED_FILE, [r for r in rows if len(r) != 10])
 
 
-def _load(
+def _write_rows(
     conn: sqlite3.Connection, records: Sequence[Record], probed: Mapping[str, Probed]
 ) -> tuple[int, int, list[str]]:
     indexes = db.create_schema(conn)

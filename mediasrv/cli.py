@@ -1,8 +1,8 @@
 """The ``mediasrv`` command: serve, scan, db-path.
 
-Flags are generated from ``settings.SETTINGS``; every flag can also be set
-with ``MEDIASRV_<FLAG>``. A user's mistake is one line on stderr and exit
-status 2 (1 for a failed scan), never a traceback.
+Flags are generated from the ``settings.Settings`` dataclass; every flag can
+also be set with ``MEDIASRV_<FLAG>``. A user's mistake, or a scan that fails,
+is one line on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -200,9 +201,10 @@ def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
     progress = ProgressLine(sys.stderr)
     try:
         result = run_scan(settings.root, cache, progress, full=settings.full)
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
         progress.done()
-        if exc.errno == errno.ENOSPC:
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+                isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)):
             raise UserError(f"scan failed: the disk holding {cache.path} is full") from exc
         raise UserError(f"scan failed: {exc}") from exc
     progress.done()

@@ -1,4 +1,4 @@
-"""Domain exceptions; the HTTP layer maps each to one answer (server/errors.py)."""
+"""Domain exceptions; the HTTP layer maps each to one answer (server/middleware.py)."""
 
 from __future__ import annotations
 

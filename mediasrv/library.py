@@ -40,7 +40,6 @@ class Library:
         self._live: dict[int, Generation] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._delete_retired = delete_retired
-        self.swaps = 0
 
     @property
     def current(self) -> Snapshot | None:
@@ -83,7 +82,6 @@ class Library:
         gen = Generation(snapshot)
         self._live[snapshot.generation] = gen
         self._current = gen
-        self.swaps += 1
         if old is not None:
             old.retired = True
             if old.leases == 0:

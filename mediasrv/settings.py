@@ -1,7 +1,7 @@
 """Every setting in one place: its default, its help, its flag and its environment variable.
 
 The command line (cli.py) and the README's table are generated from
-``SETTINGS``; precedence is: flag, then ``MEDIASRV_<FLAG>``, then the default.
+``Settings`` dataclass; precedence is: flag, then ``MEDIASRV_<FLAG>``, then the default.
 """
 
 from __future__ import annotations

@@ -47,10 +47,6 @@ class Thumb:
     jpeg: bytes | None
     icon: str | None
 
-    @property
-    def etag(self) -> str:
-        return etag(self.key)
-
 
 def etag(key: str) -> str:
     """The ETag of thumbnail ``key``: the key names the content, so it names the result."""
@@ -192,11 +188,6 @@ class Thumbnailer:
         else:
             found = self.cached(key)
         return Lookup(key, f"{st.st_size}-{st.st_mtime_ns}", found)
-
-    async def get(self, path: str, real: str, kind: str) -> Thumb:
-        """The thumbnail of indexed ``path`` (on disk at ``real``), made if needed."""
-        known = await asyncio.to_thread(self.look_up, path, real, kind)
-        return known.found or await self.make(known.key, real, kind)
 
     async def make(self, key: str, real: str, kind: str) -> Thumb:
         """Make the thumbnail ``key`` of ``real``, at most ``workers`` at a time."""

@@ -7,12 +7,12 @@
 For each backend, in one run: cold scan + build + publish at each size and a
 no-change rescan (bench_scan.py, a fresh process per run); API latency and
 throughput on /api/files pages and /api/file lookups, idle and during
-back-to-back rescans (each a one-file delta), from a load generator in its own process (bench_load.py,
-and wrk for throughput); the longest event-loop pause at a swap, measured
-inside the server (bench_server.py); RSS, open fds and threads before and
-after many rescans; peak RSS at the largest size. Figures are medians of
-``--repeat`` runs. Writes results.json, results.md and latency.png to --out and
-prints, for each goal of issue 3, whether it is met.
+back-to-back rescans (each a one-file delta), from a load generator in its
+own process (bench_load.py, and wrk for throughput); the longest event-loop
+pause at a swap, measured inside the server (bench_server.py); RSS, open fds
+and threads before and after many rescans; peak RSS at the largest size.
+Figures are medians of ``--repeat`` runs. Writes results.json, results.md and
+latency.png to --out and prints, for each goal of issue 3, whether it is met.
 """
 
 from __future__ import annotations

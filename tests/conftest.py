@@ -16,7 +16,6 @@ from mediasrv.server import create_app
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 from mediasrv.settings import Settings
 
-# Every test's scan must finish and every file descriptor be closed by the end.
 Tree = Mapping[str | bytes, bytes | str]
 
 

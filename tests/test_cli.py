@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from mediasrv.child import child_env
 from mediasrv.cli import build_parser, settings_from_args, settings_table
 from mediasrv.settings import Settings
 
@@ -267,3 +268,26 @@ def test_scan_full_asks_run_scan_for_a_full_rebuild(
     argv = ["scan", str(lib), "--cache-dir", str(tmp_path / "c"), *args]
     assert cli.main(argv, environ=env) == 0
     assert asked == [full]
+
+
+def test_scan_out_of_disk_in_sqlite_is_one_line(lib: Path, tmp_path: Path) -> None:
+    """SQLite's own "database or disk is full" is a user's one-line error, not a traceback."""
+    helper = tmp_path / "full.py"
+    helper.write_text(
+        "import sys\n"
+        "from mediasrv import cli, db\n"
+        "real = db.connect_build\n"
+        "def capped(path):\n"
+        "    conn = real(path)\n"
+        "    conn.execute('PRAGMA max_page_count = 4')\n"
+        "    return conn\n"
+        "db.connect_build = capped\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(helper), "scan", str(lib), "--cache-dir", str(tmp_path / "c")],
+        capture_output=True, text=True, env=child_env(), timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("mediasrv: error: scan failed: the disk")
+    assert "Traceback" not in proc.stderr
