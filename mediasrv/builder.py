@@ -141,7 +141,8 @@ def _write_rows(
     folders: dict[str, list[Any]] = {}
     all_pieces: list[Run] = []  # every file in natural order, one piece each, merged below
     bracketed: list[tuple[int, int, list[str]]] = []  # (folder_id, pos, its bracket tags)
-    words: dict[str, list[int]] = {}
+    # folder id -> word -> file ids: the words of each name that its folder lacks
+    by_folder: dict[int, dict[str, list[int]]] = {}
     name_words: dict[str, set[str]] = {}  # names repeat across folders (IMG_0001.jpg)
     rows = []
     for rank, rec in enumerate(ordered, start=1):
@@ -163,17 +164,15 @@ def _write_rows(
         own = name_words.get(name)
         if own is None:
             own = name_words[name] = search_words(name)
+        if pos == 0:
+            by_folder[folder_id] = {}
+        mine = by_folder[folder_id]
         for word in own:
             if word not in file_words:
-                words.setdefault(word, []).append(file_id)
+                mine.setdefault(word, []).append(file_id)
         rows.append(file_row(file_id, folder_id, pos, path, probed.get(path), rec.size,
                              rec.mtime_ns))
     del name_words
-    for _, _, file_words, _, ids in folders.values():
-        for word in file_words:
-            words.setdefault(word, []).extend(ids)
-    for ids in words.values():
-        ids.sort()  # primary-key order: the B-tree only ever appends
 
     tag_runs = _tag_runs(merged(all_pieces), folders, bracketed)
     del all_pieces
@@ -183,8 +182,13 @@ def _write_rows(
     insert_files(conn, rows)
     del rows
     conn.executemany(
-        "INSERT INTO folders VALUES (?, ?, ?, ?)",
-        ((fid, *db_text(folder), count) for folder, (fid, _, _, count, _) in folders.items()),
+        "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
+        ((fid, *db_text(folder), count, ids[0])
+         for folder, (fid, _, _, count, ids) in folders.items()),
+    )
+    conn.executemany(
+        "INSERT INTO folder_words VALUES (?, ?)",
+        sorted((word, fid) for fid, _, words, _, _ in folders.values() for word in words),
     )
     conn.executemany(
         "INSERT INTO tags VALUES (?, ?, ?, ?)",
@@ -197,11 +201,12 @@ def _write_rows(
          for run in with_starts(tag_runs[name])),
     )
     # Expanded from JSON inside SQLite: twice as fast as binding one Python
-    # tuple per row, and rows arrive in primary-key order.
+    # tuple per row, and rows arrive in primary-key order (folder ids rise,
+    # words sorted, each word's file ids rise).
     conn.execute(
-        "INSERT INTO search_words SELECT w.key, f.value"
-        " FROM json_each(?) AS w, json_each(w.value) AS f",
-        (json.dumps(dict(sorted(words.items()))),),
+        "INSERT INTO name_words SELECT CAST(d.key AS INTEGER), w.key, f.value"
+        " FROM json_each(?) AS d, json_each(d.value) AS w, json_each(w.value) AS f",
+        (json.dumps({fid: dict(sorted(words.items())) for fid, words in by_folder.items()}),),
     )
     conn.execute("COMMIT")
     return len(ordered), len(tag_names), indexes

@@ -25,7 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .builder import Probed, file_row, insert_files
-from .names import ALL_TAG, db_text, folder_tags, from_db, natural_key, search_words, tags_of
+from .names import (
+    ALL_TAG,
+    db_text,
+    folder_tags,
+    from_db,
+    name_only_words,
+    natural_key,
+    search_words,
+    tags_of,
+)
 from .runs import Run, merged, with_starts
 from .scanner import Record
 
@@ -305,9 +314,11 @@ def _write_folders(conn: sqlite3.Connection, the_plan: Plan) -> dict[str, int]:
         if fp.old_id is None:
             folder_of[fp.path] = next_id
             next_id += 1
-            if fp.new:
-                conn.execute("INSERT INTO folders VALUES (?, ?, ?, ?)",
+            if fp.new:  # first_id is set once the files have ids
+                conn.execute("INSERT INTO folders VALUES (?, ?, ?, ?, 0)",
                              (folder_of[fp.path], *db_text(fp.path), len(fp.new)))
+                conn.executemany("INSERT INTO folder_words VALUES (?, ?)",
+                                 ((w, folder_of[fp.path]) for w in search_words(fp.path)))
         else:
             folder_of[fp.path] = fp.old_id
             if fp.new:
@@ -315,6 +326,8 @@ def _write_folders(conn: sqlite3.Connection, the_plan: Plan) -> dict[str, int]:
                              (len(fp.new), fp.old_id))
             else:
                 conn.execute("DELETE FROM folders WHERE id = ?", (fp.old_id,))
+                conn.executemany("DELETE FROM folder_words WHERE word = ? AND folder_id = ?",
+                                 ((w, fp.old_id) for w in search_words(fp.path)))
     return folder_of
 
 
@@ -382,6 +395,7 @@ def _write_files(
         conn.execute("DELETE FROM files WHERE folder_id = ?", (folder_id,))
     rows = []
     changed = {r.path for r in the_plan.changed}
+    removed = {f.path for f in the_plan.removed}
     for fp in the_plan.folders.values():
         kept = {f.path: f.probed for f in fp.old}
         folder_id = folder_of[fp.path]
@@ -394,13 +408,21 @@ def _write_files(
             rows.append(file_row(ids[rec.path], folder_id, pos, rec.path, extra, rec.size,
                                  rec.mtime_ns))
     insert_files(conn, rows)
+    gone = [(fp.old_id, f) for fp in the_plan.folders.values() for f in fp.old
+            if f.path in removed]
     conn.executemany(
-        "DELETE FROM search_words WHERE word = ? AND file_id = ?",
-        ((word, f.id) for f in the_plan.removed for word in search_words(f.path)),
+        "DELETE FROM name_words WHERE folder_id = ? AND word = ? AND file_id = ?",
+        ((folder_id, word, f.id) for folder_id, f in gone for word in name_only_words(f.path)),
     )
     conn.executemany(
-        "INSERT INTO search_words VALUES (?, ?)",
-        ((word, ids[r.path]) for r in the_plan.added for word in search_words(r.path)),
+        "INSERT INTO name_words VALUES (?, ?, ?)",
+        ((folder_of[r.path.rpartition("/")[0]], word, ids[r.path]) for r in the_plan.added
+         for word in name_only_words(r.path)),
+    )
+    conn.executemany(
+        "UPDATE folders SET first_id = ? WHERE id = ?",
+        ((ids[fp.new[0].path], folder_of[fp.path]) for fp in the_plan.folders.values()
+         if fp.new),
     )
 
 

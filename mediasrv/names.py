@@ -229,6 +229,12 @@ def search_words(text: str) -> set[str]:
     return set(_WORD.findall(display(text).casefold()))
 
 
+def name_only_words(path: str) -> set[str]:
+    """Words of a path's file name that its folder's path does not have (see name_words)."""
+    folder, _, name = path.rpartition("/")
+    return search_words(name) - search_words(folder)
+
+
 def query_words(query: str) -> list[str]:
     """The words of a search query, in the same form as ``search_words``."""
     return sorted(set(_WORD.findall(display(query).casefold())))

@@ -27,7 +27,8 @@ CREATE TABLE folders (
     id         INTEGER PRIMARY KEY,
     path       TEXT    NOT NULL,  -- relative to the root, '/'-separated; '' is the root
     path_bytes BLOB,              -- exact bytes of path when it is not valid UTF-8, else NULL
-    file_count INTEGER NOT NULL   -- files directly in this folder
+    file_count INTEGER NOT NULL,  -- files directly in this folder
+    first_id   INTEGER NOT NULL   -- files.id of its first file (pos 0), the smallest of its ids
 );
 
 -- One row per indexed file.
@@ -84,12 +85,22 @@ CREATE TABLE tag_runs (
     PRIMARY KEY (tag_id, start)
 ) WITHOUT ROWID;
 
--- Search: the words (letters and digits, case-folded) of each file's path.
--- A query word matches a file when it is the start of one of these words.
-CREATE TABLE search_words (
-    word    TEXT    NOT NULL,
-    file_id INTEGER NOT NULL,
-    PRIMARY KEY (word, file_id)
+-- Search. A query word matches a file when it is the start of a word
+-- (letters and digits, case-folded) of the file's path. The words of a path
+-- are its folder's words and its name's words, so they are kept apart: a
+-- folder's words once per folder, a name's words (those its folder does not
+-- already have) once per file. A change touches only the changed files' rows.
+CREATE TABLE folder_words (
+    word      TEXT    NOT NULL,
+    folder_id INTEGER NOT NULL,
+    PRIMARY KEY (word, folder_id)
+) WITHOUT ROWID;
+
+CREATE TABLE name_words (
+    folder_id INTEGER NOT NULL,
+    word      TEXT    NOT NULL,
+    file_id   INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, word, file_id)
 ) WITHOUT ROWID;
 
 CREATE UNIQUE INDEX folders_path ON folders (path, path_bytes);
@@ -97,6 +108,15 @@ CREATE UNIQUE INDEX files_path ON files (path, path_bytes);
 CREATE UNIQUE INDEX files_folder_pos ON files (folder_id, pos);
 CREATE UNIQUE INDEX tags_name ON tags (name, name_bytes);
 CREATE UNIQUE INDEX tag_runs_folder ON tag_runs (tag_id, folder_id, first);
+CREATE INDEX folders_first ON folders (first_id);
+CREATE INDEX name_words_word ON name_words (word, folder_id);
+
+-- Every word of each file's path, one row per (word, file): what a search
+-- matches against, for scripts.
+CREATE VIEW search_words (word, file_id) AS
+    SELECT w.word, f.id FROM folder_words AS w JOIN files AS f ON f.folder_id = w.folder_id
+    UNION
+    SELECT word, file_id FROM name_words;
 
 -- Each file's position in each of its tags, one row per (tag, file): schema
 -- 1's table, kept as a view for scripts. Reading it expands every run.

@@ -35,8 +35,12 @@ def content(db_path: Path) -> dict[str, Any]:
         return {
             "order": [from_db(r[0]) for r in files],  # ORDER BY id is natural order
             "files": sorted((from_db(r[0]), folder[r[1]], *r[2:-1]) for r in files),
-            "folders": sorted((from_db(p), n) for p, n in conn.execute(
-                "SELECT coalesce(path_bytes, path), file_count FROM folders")),
+            "folders": sorted((from_db(p), n, path_of[first]) for p, n, first in conn.execute(
+                "SELECT coalesce(path_bytes, path), file_count, first_id FROM folders")),
+            "folder_words": sorted((w, folder[i]) for w, i in conn.execute(
+                "SELECT word, folder_id FROM folder_words")),
+            "name_words": sorted((folder[d], w, path_of[i]) for d, w, i in conn.execute(
+                "SELECT folder_id, word, file_id FROM name_words")),
             "tags": sorted((from_db(n), c) for n, c in conn.execute(
                 "SELECT coalesce(name_bytes, name), file_count FROM tags")),
             "runs": sorted((tag[t], s, folder[f], first, n) for t, s, f, first, n in conn.execute(

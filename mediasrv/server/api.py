@@ -151,9 +151,11 @@ async def search(request: web.Request) -> web.Response:
     q = params.query(request)
     text = q.get("q", "")
     limit = params.integer(q, "limit", 50, low=1, high=params.MAX_LIMIT)
+    tag = q.get("tag") or ALL_TAG
     async with request.app[LIBRARY].snapshot() as snap:
-        found = await snap.search(text, limit)
-        return _json({"generation": snap.generation, "q": text, "limit": limit, "files": found})
+        found = await snap.search(text, limit, tag)
+        return _json({"generation": snap.generation, "q": text, "tag": tag, "limit": limit,
+                      "files": found})
 
 
 def status_dict(app: web.Application) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
-from ..names import display, from_db, query_words, url_quote
+from ..names import ALL_TAG, display, from_db, query_words, url_quote
 
 WORD_END = "\U0010ffff"  # sorts after every character: [w, w+END) is "starts with w"
 
@@ -99,12 +99,13 @@ class Snapshot(abc.ABC):
     async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
         """Files of ``tag`` at the positions ``int(d * count)`` for each draw in [0, 1)."""
 
-    async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
-        """Files having, for every word of ``query``, a path word starting with it."""
+    async def search(self, query: str, limit: int, tag: str = ALL_TAG) -> list[dict[str, Any]]:
+        """The first ``limit`` files of ``tag`` having, for every word of ``query``, a path
+        word starting with it, in natural order. An empty query finds nothing."""
         words = query_words(query)
         if not words:
             return []
-        return await self._search(words, limit)
+        return await self._search(words, limit, tag)
 
     async def open(self) -> None:
         """Acquire what the snapshot needs (connections); called before it is served."""
@@ -123,8 +124,9 @@ class Snapshot(abc.ABC):
         """(is there such a tag, is there such a file): why ``_neighbours`` found nothing."""
 
     @abc.abstractmethod
-    async def _search(self, words: list[str], limit: int) -> list[dict[str, Any]]:
-        """Files matching every one of ``words`` (at least one), in natural order."""
+    async def _search(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
+        """Files of ``tag`` matching every one of ``words`` (at least one), in natural order;
+        UnknownTag if there is no such tag."""
 
 
 def prefix_range(words: list[str], prefix: str) -> tuple[int, int]:

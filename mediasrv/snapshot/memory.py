@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import db
 from ..errors import FileNotIndexed, UnknownTag
-from ..names import from_db, tag_order
+from ..names import ALL_TAG, from_db, tag_order
 from .base import Neighbours, Snapshot, file_dict, prefix_range
 
 _COLUMNS = "coalesce(path_bytes, path), ext, kind, size, mtime_ns, width, height, duration"
@@ -181,8 +181,9 @@ class MemorySnapshot(Snapshot):
                 picked.append(self._file(found.members[position]))
         return picked
 
-    async def _search(self, words: list[str], limit: int) -> list[dict[str, Any]]:
+    async def _search(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
         ix = self._ix
+        within = self._find_tag(tag)
         matches: set[int] | None = None
         for word in words:
             lo, hi = prefix_range(ix.words, word)
@@ -193,7 +194,9 @@ class MemorySnapshot(Snapshot):
             if not matches:
                 return []
         assert matches is not None
-        return [self._file(fid) for fid in sorted(matches)[:limit]]
+        if tag != ALL_TAG:
+            matches &= set(within.members)
+        return [self._file(rank) for rank in sorted(matches)[:limit]]
 
 
 def _position(tag: _Tag, rank: int) -> int | None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,9 @@ import aiosqlite
 
 from .. import db
 from ..errors import FileNotIndexed, UnknownTag
-from ..names import db_text, from_db, tag_order
-from .base import WORD_END, Neighbours, Snapshot, file_dict
+from ..names import ALL_TAG, db_text, from_db, tag_order
+from .base import Neighbours, Snapshot, file_dict
+from .search import search
 
 # The file columns every query returns, in file_dict's order.
 _F = "coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width, f.height," \
@@ -144,12 +147,18 @@ class SqliteSnapshot(Snapshot):
         super().__init__(path, meta)
         self._pool = Pool(self.path, pool_size)
         self._tags: list[tuple[str, int]] | None = None  # the file never changes: read once
+        self._searcher = ThreadPoolExecutor(1, thread_name_prefix=f"search-{self.generation}")
+        self._search_conn: sqlite3.Connection | None = None
 
     async def open(self) -> None:
         await self._pool.open()
 
     async def close(self) -> None:
         await self._pool.close()
+        await asyncio.to_thread(self._searcher.shutdown, wait=True)
+        if self._search_conn is not None:  # its thread is gone: nobody else uses it
+            self._search_conn.close()
+            self._search_conn = None
 
     async def tags(self) -> list[tuple[str, int]]:
         if self._tags is None:
@@ -202,14 +211,22 @@ class SqliteSnapshot(Snapshot):
             raise UnknownTag(tag)
         return [file_dict(r[1:]) for r in rows if r[1] is not None]
 
-    async def _search(self, words: list[str], limit: int) -> list[dict[str, Any]]:
-        matches = " INTERSECT ".join(
-            "SELECT file_id FROM search_words WHERE word >= ? AND word < ?" for _ in words
-        )
-        params: list[Any] = [x for w in words for x in (w, w + WORD_END)]
-        # ids rise in natural order, so ORDER BY id is the library's order.
-        rows = await self._pool.fetch(
-            f"SELECT {_F} FROM files AS f WHERE f.id IN ({matches}) ORDER BY f.id LIMIT ?",
-            [*params, limit],
-        )
-        return [file_dict(r) for r in rows]
+    async def _search(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
+        # Its own connection and thread: a search that visits many folders
+        # never holds a pool connection that pages and lookups are waiting for.
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._searcher, self._search_now, words, limit, tag)
+
+    def _search_now(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
+        """(In the search thread.)"""
+        if self._search_conn is None:
+            self._search_conn = db.connect_ro(self.path)
+        conn = self._search_conn
+        tag_id = None
+        if tag != ALL_TAG:
+            row = conn.execute("SELECT id FROM tags WHERE name = ? AND name_bytes IS ?",
+                               db_text(tag)).fetchone()
+            if row is None:
+                raise UnknownTag(tag)
+            tag_id = row[0]
+        return [file_dict(r) for r in search(conn, words, limit, tag_id)]
