@@ -1,0 +1,6 @@
+"""The watcher: changes under the library's root, as the paths that changed.
+
+- ``process.py``: the watch process (``python -m mediasrv.watch``), which
+  reports batches of changed paths as JSON lines.
+- ``inotify.py``: the Linux notifier, which carries every name exactly.
+"""
