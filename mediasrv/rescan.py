@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ class RescanCoordinator:
 
     # -- asking for scans -------------------------------------------------
 
-    def request(self, reason: str) -> Scan:
+    def request(self, reason: str, *, paths: Collection[str] | None = None) -> Scan:
         """Ask for a rescan; returns the scan that will answer it.
 
         If a scan is already queued, that one answers this request too: it

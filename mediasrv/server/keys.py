@@ -11,13 +11,16 @@ from ..cache import CacheDir
 from ..library import Library
 from ..rescan import RescanCoordinator
 from ..settings import Settings
+from ..watch.supervisor import Watcher
 
 SETTINGS = web.AppKey("settings", Settings)
 LIBRARY = web.AppKey("library", Library)
 COORDINATOR = web.AppKey("coordinator", RescanCoordinator)
 CACHE = web.AppKey("cache", CacheDir)
-# Extra parts of /api/status contributed by optional components (the watcher).
+# Extra parts of /api/status contributed by other parts (the watcher).
 STATUS_EXTRAS = web.AppKey("status_extras", dict[str, Any])
 # Paths found gone from disk, per generation, until a rescan drops them.
 VANISHED = web.AppKey("vanished", dict[int, set[str]])
 RNG = web.AppKey("rng", random.Random)
+# The watcher, while the app runs with watching on.
+WATCHER = web.AppKey("watcher", Watcher)
