@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,35 @@ async def rescan(client: TestClient) -> dict[str, Any]:
 
 def library_of(client: TestClient) -> Any:
     return client.app[LIBRARY]
+
+
+WAIT = 30.0  # generous bound for a change to land; the usual case is about a second
+
+
+async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = WAIT) -> Any:
+    """Poll ``check`` until it returns something true; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last saw {value!r}")
+        await asyncio.sleep(0.05)
+
+
+async def status(client: TestClient) -> dict[str, Any]:
+    """GET /api/status."""
+    resp = await client.get("/api/status")
+    assert resp.status == 200
+    return await resp.json()
+
+
+async def paths(client: TestClient, tag: str = "All") -> set[str]:
+    """The paths of a tag's files (at most 1000), empty if the tag does not exist."""
+    resp = await client.get("/api/files", params={"tag": tag, "limit": "1000"})
+    if resp.status == 404:
+        return set()
+    body = await resp.json()
+    return {f["path"] for f in body["files"]}

@@ -14,8 +14,10 @@ from aiohttp import web
 from ..cache import CacheDir
 from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
+from ..names import display
 from ..rescan import RescanCoordinator
 from ..settings import Settings
+from ..watch.supervisor import Watcher
 from . import api, media, middleware
 from .keys import (
     CACHE,
@@ -27,13 +29,19 @@ from .keys import (
     SETTINGS,
     STATUS_EXTRAS,
     VANISHED,
+    WATCHER,
 )
 
 log = logging.getLogger(__name__)
 
-# Optional components (pages, thumbnails, the watcher) plug in here: each is a
-# function that adds its routes and cleanup contexts to the app.
+# Optional components (pages, thumbnails) plug in here: each is a function
+# that adds its routes and cleanup contexts to the app.
 Component = Callable[[web.Application], None]
+
+# Rescan period when the watcher has given up and --rescan-interval is 0 or
+# longer: a no-change rescan of 100k files costs about a second of one
+# low-priority core, so every five minutes is cheap and keeps staleness bounded.
+FALLBACK_INTERVAL = 300.0
 
 
 def create_app(
@@ -42,12 +50,16 @@ def create_app(
     startup_scan: bool = True,
     components: list[Component] | None = None,
     coordinator_options: dict[str, Any] | None = None,
+    watcher_options: dict[str, Any] | None = None,
+    fallback_interval: float = FALLBACK_INTERVAL,
 ) -> web.Application:
     """A ready-to-run application for ``settings``.
 
     The library, the cache dir and the rescan coordinator are created here
     and reached by handlers through typed app keys. On start-up the last
     published generation is served at once and a scan runs in the background.
+    ``watcher_options`` go to the ``Watcher``; ``fallback_interval`` is the
+    rescan period once the watcher has given up.
     """
     app = web.Application(middlewares=[middleware.security, middleware.errors])
     cache = CacheDir(settings.resolved_cache_dir())
@@ -61,14 +73,17 @@ def create_app(
         settings.root, cache, library, state=settings.state, pool_size=settings.pool_size,
         **(coordinator_options or {}),
     )
-    app[STATUS_EXTRAS] = {}
+    app[STATUS_EXTRAS] = {"watcher": _watcher_entry({"state": "off", "backend": None,
+                                                      "error": None, "restarts": 0})}
     app[VANISHED] = {}
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)
     app.cleanup_ctx.append(_library_ctx(startup_scan))
-    if settings.rescan_interval > 0:
-        app.cleanup_ctx.append(_interval_ctx)
+    timer = RescanTimer(settings.rescan_interval, fallback_interval)
+    app.cleanup_ctx.append(_timer_ctx(timer))
+    if settings.watch:
+        _wire_watcher(app, timer, watcher_options or {})
     for component in components if components is not None else default_components():
         component(app)
     app.on_shutdown.append(_end_streams)
@@ -82,10 +97,6 @@ def default_components() -> list[Component]:
         from .pages import setup as pages_setup
 
         found.append(pages_setup)
-    with contextlib.suppress(ImportError):
-        from ..watcher import setup as watcher_setup
-
-        found.append(watcher_setup)
     return found
 
 
@@ -104,21 +115,91 @@ def _library_ctx(startup_scan: bool) -> Callable[[web.Application], AsyncIterato
     return ctx
 
 
-async def _interval_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Periodic rescans: the backstop for filesystem events that were missed."""
-    interval = app[SETTINGS].rescan_interval
+class RescanTimer:
+    """The one interval timer: every --rescan-interval seconds, and at least every
+    ``fallback`` seconds once the watcher has given up."""
 
-    async def tick() -> None:
+    def __init__(self, interval: float, fallback: float) -> None:
+        self.interval = interval  # 0: never
+        self.fallback = fallback
+        self.watcher_failed = False
+        self._changed = asyncio.Event()
+
+    @property
+    def covered(self) -> bool:
+        """Whether --rescan-interval alone is at least as frequent as the fallback."""
+        return 0 < self.interval <= self.fallback
+
+    @property
+    def period(self) -> float | None:
+        if self.watcher_failed and not self.covered:
+            return self.fallback
+        return self.interval or None
+
+    def watcher_gave_up(self) -> float:
+        """Rescan at the fallback period from now on; returns the period in force."""
+        self.watcher_failed = True
+        self._changed.set()
+        return self.period or self.fallback
+
+    async def run(self, request: Callable[[str], object]) -> None:
         while True:
-            await asyncio.sleep(interval)
-            with contextlib.suppress(RuntimeError):
-                app[COORDINATOR].request("interval")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), self.period)
+            except TimeoutError:
+                covered = self.covered or not self.watcher_failed
+                with contextlib.suppress(RuntimeError):  # shutting down
+                    request("interval" if covered else "interval (watcher failed)")
 
-    task = asyncio.get_running_loop().create_task(tick())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+
+def _timer_ctx(timer: RescanTimer) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Periodic rescans: the backstop for filesystem events that were missed."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(timer.run(app[COORDINATOR].request))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
+
+
+def _watcher_entry(state: dict[str, Any], fallback: float | None = None) -> dict[str, Any]:
+    """The ``watcher`` entry of /api/status."""
+    return {**state, "fallback_interval_s": fallback}
+
+
+def _wire_watcher(app: web.Application, timer: RescanTimer, options: dict[str, Any]) -> None:
+    """Watch the root: each batch of changes asks for a rescan of those paths."""
+    settings = app[SETTINGS]
+
+    def changed(paths: list[str] | None) -> None:
+        with contextlib.suppress(RuntimeError):  # shutting down
+            app[COORDINATOR].request("watch", paths=paths)
+
+    def report(state: dict[str, Any]) -> None:
+        fallback = None
+        if state["state"] == "failed":
+            fallback = timer.watcher_gave_up()
+            log.warning("cannot watch %s for changes (%s); rescanning every %gs instead",
+                        display(str(settings.root)), state["error"], fallback)
+        app[STATUS_EXTRAS]["watcher"] = _watcher_entry(state, fallback)
+
+    watcher = Watcher(settings.root, ignore=[app[CACHE].path], polling=settings.force_polling,
+                      on_changes=changed, on_state=report, **options)
+    app[WATCHER] = watcher
+    report(watcher.status)
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(watcher.run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(ctx)
 
 
 async def _end_streams(app: web.Application) -> None:
