@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Change latency: how long until a file created (or deleted) in the library shows in the API.
+"""Change latency: how long until a file created, modified or deleted shows in the API.
 
     python scripts/bench_change.py                      # 100k empty files in a temp dir
-    python scripts/bench_change.py --dir /tmp/lib100k --files 100000 --trials 9
+    python scripts/bench_change.py --dir /tmp/lib1m --files 1000000 --trials 9
 
 Makes (or reuses) a library with ``scripts/make_library.py --empty``, starts
 ``mediasrv serve`` on it (a subprocess on 127.0.0.1, watcher on, no interval
 rescans), waits for the first index and for the watcher, then, trial after
-trial, creates one new file and times until ``/api/files`` lists it, and
-deletes it again and times until it is gone. It also times no-change
-rescans (``POST /api/rescan?wait=1`` → ``duration_s``). Prints medians and
+trial, creates one new file and times until ``/api/files`` lists it, writes
+to it and times until ``/api/file`` shows its new size, and deletes it and
+times until it is gone. Each change reaches the index through the watcher's
+paths, a targeted scan and a delta build; the mode and scope of every scan
+are checked. It also times no-change full rescans (``POST /api/rescan?wait=1``
+→ ``duration_s``) and reads the server's peak RSS (VmHWM). Prints medians and
 a Markdown section for docs/BENCHMARKS.md.
 """
 
@@ -36,8 +39,8 @@ TAG = "ChangeBench"  # a folder of its own, so the API's total for it counts our
 POLL = 0.01
 
 
-def get(base: str, path: str, **params: Any) -> dict[str, Any]:
-    url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+def get(base: str, endpoint: str, **params: Any) -> dict[str, Any]:
+    url = base + endpoint + ("?" + urllib.parse.urlencode(params) if params else "")
     with urllib.request.urlopen(url, timeout=60) as resp:
         return json.loads(resp.read())
 
@@ -84,16 +87,39 @@ def tag_total(base: str) -> int:
 
 def timed_until(base: str, want: int, timeout: float = 60.0) -> float:
     """Seconds from now until the tag's total is ``want``."""
+    return timed(lambda: tag_total(base) == want, timeout)
+
+
+def size_of(base: str, path: str) -> int | None:
+    try:
+        return int(get(base, "/api/file", path=path)["file"]["size"])
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
+def timed(check: Any, timeout: float = 60.0) -> float:
     started = time.perf_counter()
-    while tag_total(base) != want:
+    while not check():
         if time.perf_counter() - started > timeout:
             raise SystemExit(f"bench_change: the change did not show within {timeout:.0f}s")
         time.sleep(POLL)
     return time.perf_counter() - started
 
 
+def peak_rss_mb(pid: int) -> tuple[float, float]:
+    """(VmHWM, VmRSS) of a process, in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields["VmHWM"], fields["VmRSS"]
+
+
 def phase_breakdown(root: Path, cache: Path, new: Path) -> list[tuple[str, float]]:
-    """Seconds per phase of a scan that finds one new file (in this process, full priority)."""
+    """Seconds per phase of a targeted scan of one new file (in this process, full priority)."""
     sys.path.insert(0, str(HERE.parent))
     from mediasrv.cache import CacheDir
     from mediasrv.scanjob import run_scan
@@ -106,7 +132,7 @@ def phase_breakdown(root: Path, cache: Path, new: Path) -> list[tuple[str, float
             marks.append((str(event["phase"]), time.perf_counter()))
 
     try:
-        run_scan(root, CacheDir(cache), note)
+        run_scan(root, CacheDir(cache), note, paths=[str(new.relative_to(root))])
     finally:
         new.unlink()
     end = time.perf_counter()
@@ -114,15 +140,15 @@ def phase_breakdown(root: Path, cache: Path, new: Path) -> list[tuple[str, float
             for i, (name, t) in enumerate(marks)]
 
 
-def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace) -> tuple[
-        int, list[float], list[float], list[float], list[float]]:
+def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace
+            ) -> dict[str, Any]:
     """Start the server, time ``args.trials`` changes and ``args.rescans`` no-change rescans."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "mediasrv", "serve", str(root), "--host", "127.0.0.1",
          "--port", str(port), "--cache-dir", str(cache), "--rescan-interval", "0",
-         "--log-level", "warning"],
+         "--log-level", "warning", "--state", args.state],
         stdin=subprocess.DEVNULL,
     )
     try:
@@ -139,21 +165,39 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace) 
               file=sys.stderr)
 
         adds: list[float] = []
+        edits: list[float] = []
         deletes: list[float] = []
         scan_times: list[float] = []
-        for trial in range(args.trials):
+        modes: set[str] = set()
+
+        def settle() -> None:
             wait_until(lambda: idle(base), "an idle server", 120)
             time.sleep(0.5)  # let the previous scan's last events settle
+
+        def last_scan() -> None:
+            scan = get(base, "/api/status")["last_scan"]
+            scan_times.append(scan["duration_s"])
+            scope = "all" if scan["paths"] is None else "paths"
+            modes.add(f"{scan.get('mode')}/{scope}")
+
+        for trial in range(args.trials):
+            settle()
             new = bench_dir / f"new-{trial:03}.jpg"
+            rel = f"{TAG}/{new.name}"
             new.write_bytes(b"")
             adds.append(timed_until(base, 1))
-            scan_times.append(get(base, "/api/status")["last_scan"]["duration_s"])
-            wait_until(lambda: idle(base), "an idle server", 120)
-            time.sleep(0.5)
+            last_scan()
+            settle()
+            new.write_bytes(b"x" * (trial + 1))
+            edits.append(timed(lambda rel=rel, n=trial + 1: size_of(base, rel) == n))
+            last_scan()
+            settle()
             new.unlink()
             deletes.append(timed_until(base, 0))
-            print(f"trial {trial + 1}: added {adds[-1]:.2f}s, deleted {deletes[-1]:.2f}s "
-                  f"(scan process {scan_times[-1]:.2f}s)", file=sys.stderr)
+            last_scan()
+            print(f"trial {trial + 1}: added {adds[-1]:.2f}s, modified {edits[-1]:.2f}s, "
+                  f"deleted {deletes[-1]:.2f}s (scans {scan_times[-3:]})", file=sys.stderr)
+        peak, now = peak_rss_mb(server.pid)
 
         wait_until(lambda: idle(base), "an idle server", 120)
         rescans: list[float] = []
@@ -162,7 +206,9 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace) 
             if answer["status"] != "unchanged":
                 raise SystemExit(f"bench_change: a no-change rescan said {answer}")
             rescans.append(float(answer["duration_s"]))
-        return files, adds, deletes, scan_times, rescans
+        return {"files": files, "adds": adds, "edits": edits, "deletes": deletes,
+                "scan_times": scan_times, "rescans": rescans, "modes": sorted(modes),
+                "peak_rss_mb": peak, "rss_mb": now, "first_s": first}
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -212,6 +258,33 @@ def watcher_startup_stall(root: Path, cache: Path) -> tuple[float, float]:
     return asyncio.run(run())
 
 
+def plot(results: list[dict[str, Any]], out: Path) -> None:
+    """Every trial's latency, per change kind, one column of dots per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    kinds = [("adds", "created", "o"), ("edits", "modified", "s"), ("deletes", "deleted", "^")]
+    labels = []
+    for x, result in enumerate(results):
+        labels.append(f"{result['files']:,} files\n{result['state']}")
+        for k, (key, name, marker) in enumerate(kinds):
+            ys = result[key]
+            ax.scatter([x + (k - 1) * 0.18] * len(ys), ys, marker=marker, s=22,
+                       label=name if x == 0 else None, alpha=0.8)
+    ax.set_xticks(range(len(results)), labels)
+    ax.set_ylabel("change on disk → in the API (s)")
+    ax.set_ylim(bottom=0)
+    for goal, colour in ((0.5, "tab:green"), (1.0, "tab:orange")):
+        ax.axhline(goal, color=colour, linestyle=":", linewidth=1)
+    ax.legend(loc="upper left")
+    ax.set_title("Change latency, watcher on, targeted scan + delta build")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, help="library folder (made if missing or empty; "
@@ -219,7 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=100_000, help="library size (default 100000)")
     parser.add_argument("--trials", type=int, default=7, help="changes to time (default 7)")
     parser.add_argument("--rescans", type=int, default=3, help="no-change rescans (default 3)")
+    parser.add_argument("--state", choices=("sqlite", "memory"), default="sqlite",
+                        help="the server's snapshot backend (default sqlite)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--plot", type=Path, nargs="+", metavar=("PNG", "JSON"),
+                        help="only draw PNG from earlier --json files")
     args = parser.parse_args(argv)
+    if args.plot:
+        plot([json.loads(p.read_text()) for p in args.plot[1:]], args.plot[0])
+        return 0
 
     work = Path(tempfile.mkdtemp(prefix="bench_change-"))
     root = args.dir or work / "lib"
@@ -234,39 +315,43 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(bench_dir)
         bench_dir.mkdir()
         load_before = os.getloadavg()[0]
-        files, adds, deletes, scan_times, rescans = measure(root, work / "cache", bench_dir, args)
+        r = measure(root, work / "cache", bench_dir, args)
         load_after = os.getloadavg()[0]
         phases = phase_breakdown(root, work / "cache", bench_dir / "one-more.jpg")
         ready, stall = watcher_startup_stall(root, work / "cache")
     finally:
         shutil.rmtree(bench_dir, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
+    r.update(state=args.state, phases=phases, watcher_ready_s=ready, watcher_stall_s=stall,
+             load=[load_before, load_after])
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=1))
 
     def fmt(xs: list[float]) -> str:
         return f"{statistics.median(xs):.2f} s (min {min(xs):.2f}, max {max(xs):.2f})"
 
-    cpus = os.cpu_count()
-    breakdown = ", ".join(f"{name} {seconds:.2f}" for name, seconds in phases)
+    breakdown = ", ".join(f"{name} {seconds:.3f}" for name, seconds in phases)
     print(f"""
-## Change latency
-
-`python scripts/bench_change.py --files {args.files} --trials {args.trials}`
-({files:,} files, zero-byte, made by `scripts/make_library.py --empty`;
-`mediasrv serve` with the watcher on; {cpus} CPUs, load average {load_before:.1f} at the
-start and {load_after:.1f} at the end; median of {args.trials} trials)
+`python scripts/bench_change.py --files {args.files} --trials {args.trials} --state {args.state}`
+({r['files']:,} files, zero-byte, made by `scripts/make_library.py --empty`; `mediasrv serve
+--state {args.state}` with the watcher on; {os.cpu_count()} CPUs, load average
+{load_before:.1f} at the start and {load_after:.1f} at the end; {args.trials} trials; scans
+were {', '.join(r['modes'])} (mode/scope))
 
 | measure | median (min, max) |
 | --- | --- |
-| file created → listed by `/api/files` | {fmt(adds)} |
-| file deleted → gone from `/api/files` | {fmt(deletes)} |
-| of which the scan process (walk, diff, probe, build, publish) | {fmt(scan_times)} |
-| no-change rescan (`POST /api/rescan?wait=1` → `duration_s`) | {fmt(rescans)} |
+| file created → listed by `/api/files` | {fmt(r['adds'])} |
+| file modified → new size in `/api/file` | {fmt(r['edits'])} |
+| file deleted → gone from `/api/files` | {fmt(r['deletes'])} |
+| of which the scan (`duration_s`: targeted scan, delta build, publish) | {fmt(r['scan_times'])} |
+| no-change full rescan (`POST /api/rescan?wait=1` → `duration_s`) | {fmt(r['rescans'])} |
+| server peak RSS (VmHWM) / RSS at the end | {r['peak_rss_mb']:.0f} MB / {r['rss_mb']:.0f} MB |
+| first index, from a cold start | {r['first_s']:.1f} s |
 
 Watcher start-up: ready {ready:.2f} s after the app starts; the longest
 event-loop stall meanwhile {stall * 1000:.0f} ms (the watch runs in its own process).
-
-Where a one-file change's scan goes (the same scan run in-process, not at low
-priority), seconds per phase: {breakdown}.
+A one-file change's targeted scan run in-process at full priority, seconds
+per phase: {breakdown}.
 """)
     return 0
 
