@@ -112,6 +112,7 @@ async def walk_api(pair: Pair) -> None:
             await pair.ok(f"/api/search?q={q(word)}")
             await pair.ok(f"/api/search?q={q(word[:1])}&limit=2")
             await pair.ok(f"/api/search?q={q(word.upper() + ' ' + tag)}")
+            await pair.ok(f"/api/search?q={q(word)}&tag={q(tag)}&limit=3")
     for path in everything[:3]:
         await pair.ok(f"/api/file?path={q(path)}")
     for url in [
@@ -120,7 +121,8 @@ async def walk_api(pair: Pair) -> None:
         "/api/random?tag=No%20such%20tag", "/api/files?offset=-1", "/api/files?limit=0",
         "/api/files?limit=1001", "/api/files?offset=x", "/api/search?q=", "/api/search?q=%21%21",
         "/api/search?q=zzzqqqxx", "/api/search?q=a&limit=0", "/api/search?q=%FF",
-        "/api/files?tag=&offset=0", "/api/random",
+        "/api/files?tag=&offset=0", "/api/random", "/api/search?q=a&tag=No%20such%20tag",
+        "/api/search?q=&tag=No%20such%20tag",
     ]:
         await pair.get(url)
 

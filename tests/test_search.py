@@ -1,0 +1,176 @@
+"""Search: word prefixes of the whole path, natural order, a limit, a tag; never in the way."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mediasrv.cache import CacheDir
+from mediasrv.names import ALL_TAG, natural_key, query_words, search_words, tags_of
+from mediasrv.scanjob import run_scan
+from mediasrv.snapshot import open_snapshot, search
+
+from .conftest import SMALL_TREE, make_tree
+
+
+def expected(paths: list[str], query: str, limit: int, tag: str = ALL_TAG) -> list[str]:
+    """The answer by definition: every query word starts some word of the path."""
+    words = query_words(query)
+    if not words:
+        return []
+    found = [p for p in paths
+             if all(any(w.startswith(q) for w in search_words(p)) for q in words)
+             and tag in tags_of(p)]
+    return sorted(found, key=natural_key)[:limit]
+
+
+MUSIC = {
+    f"Artist {a}/Album {b}[live]/track {t:02d}.mp3": "x"
+    for a in (1, 2, 12) for b in (1, 3) for t in (1, 5, 10, 50)
+} | {"Artist 1/cover.jpg": "c", "Artist 12/Album 3[live]/Bonus/track 99.mp3": "b",
+     "Misc/track 1 of 12.mp3": "m"}
+
+
+@pytest.fixture
+def music(tmp_path: Path) -> tuple[Path, list[str]]:
+    root = make_tree(tmp_path / "lib", MUSIC)
+    return root, list(MUSIC)
+
+
+@pytest.mark.parametrize("state", ["sqlite", "memory"])
+@pytest.mark.parametrize(("query", "limit", "tag"), [
+    ("track", 50, ALL_TAG), ("track", 3, ALL_TAG), ("track 1", 5, ALL_TAG),
+    ("artist 12 album 3", 50, ALL_TAG), ("12", 4, ALL_TAG), ("live 5", 50, ALL_TAG),
+    ("TRACK 0", 50, ALL_TAG), ("bonus", 50, ALL_TAG), ("zzz", 50, ALL_TAG),
+    ("track", 50, "Album 3[live]"), ("track 1", 2, "Artist 12"), ("mp3", 50, "Bonus"),
+    ("jpg", 50, "Misc"), ("", 50, ALL_TAG),
+])
+async def test_search_answers_by_definition(
+    music: tuple[Path, list[str]], tmp_path: Path, state: str, query: str, limit: int, tag: str
+) -> None:
+    root, paths = music
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    snap = await open_snapshot(cache.current, state)
+    try:
+        found = [f["path"] for f in await snap.search(query, limit, tag)]
+    finally:
+        await snap.close()
+    assert found == expected(paths, query, limit, tag)
+
+
+async def test_search_in_an_unknown_tag_is_a_404(client: TestClient) -> None:
+    resp = await client.get("/api/search?q=img&tag=Nope")
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "unknown_tag"
+
+
+async def test_search_api_echoes_the_tag(client: TestClient) -> None:
+    body = await (await client.get("/api/search?q=jpg&tag=Beach&limit=2")).json()
+    assert (body["tag"], body["limit"]) == ("Beach", 2)
+    assert [f["path"] for f in body["files"]] == ["Trips/2024/Beach/img1.jpg",
+                                                  "Trips/2024/Beach/img2.jpg"]
+
+
+_PARTS = ["a", "b2", "b10", "x y", "Beach", "img", "IMG 2", "t1", "café"]
+
+
+@st.composite
+def libraries(draw: st.DrawFn) -> dict[str, str]:
+    files = {}
+    for _ in range(draw(st.integers(1, 25))):
+        folders = draw(st.lists(st.sampled_from(_PARTS), max_size=3))
+        stem = draw(st.sampled_from(_PARTS)) + draw(st.sampled_from(["", "1", "20", "[b2 x]"]))
+        files["/".join([*folders, stem + ".jpg"])] = "x"
+    return {p: c for p, c in files.items() if not any(o.startswith(p + "/") for o in files)}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(libraries(), st.lists(st.sampled_from(["a", "b", "b1", "x", "y", "i", "img", "2", "1",
+                                              "t", "beach", "caf", "jpg"]), max_size=3),
+       st.integers(1, 6), st.sampled_from([ALL_TAG, "a", "b2", "x", "Beach", "img"]))
+def test_search_matches_the_definition_on_any_tree(
+    tree: dict[str, str], words: list[str], limit: int, tag: str
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_tree(Path(tmp) / "lib", tree)
+        cache = CacheDir(Path(tmp) / "cache")
+        run_scan(root, cache)
+        query = " ".join(words)
+
+        async def both() -> list[list[str]]:
+            answers = []
+            for state in ("sqlite", "memory"):
+                snap = await open_snapshot(cache.current, state)
+                try:
+                    found = await snap.search(query, limit, tag)
+                    answers.append([f["path"] for f in found])
+                except Exception as exc:  # an unknown tag: both must say so
+                    answers.append([type(exc).__name__])
+                finally:
+                    await snap.close()
+            return answers
+
+        sqlite_answer, memory_answer = asyncio.run(both())
+        assert sqlite_answer == memory_answer
+        if sqlite_answer != ["UnknownTag"]:
+            assert sqlite_answer == expected(list(tree), query, limit, tag)
+
+
+async def test_a_search_never_holds_up_pages(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search runs on its own connection and thread: pages are answered while it runs."""
+    entered, release = threading.Event(), threading.Event()
+    real = search.search
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "search", slow)
+    from mediasrv.snapshot import sqlite as sqlite_backend
+
+    monkeypatch.setattr(sqlite_backend, "search", slow)
+    searching = [asyncio.ensure_future(client.get("/api/search?q=jpg")) for _ in range(3)]
+    await asyncio.to_thread(entered.wait, 30)
+    try:
+        for _ in range(10):  # more requests than the pool has connections
+            assert (await client.get("/api/files?limit=2")).status == 200
+            assert (await client.get("/api/file?path=notes.txt")).status == 200
+        assert not any(task.done() for task in searching)
+    finally:
+        release.set()
+    for task in searching:
+        assert (await task).status == 200
+
+
+def test_search_tables_hold_each_word_once(tmp_path: Path) -> None:
+    import sqlite3
+
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    conn = sqlite3.connect(cache.current)
+    # folder words once per folder, not once per file
+    assert conn.execute(
+        "SELECT word FROM folder_words w JOIN folders f ON f.id = w.folder_id"
+        " WHERE f.path = 'Trips/2024/Beach' ORDER BY word").fetchall() == [
+        ("2024",), ("beach",), ("trips",)]
+    # a name's words, without its folder's ("beach" is the folder's already)
+    assert conn.execute(
+        "SELECT n.word FROM name_words n JOIN files f ON f.id = n.file_id"
+        " WHERE f.name = 'sunset[beach family].jpg' ORDER BY word").fetchall() == [
+        ("family",), ("jpg",), ("sunset",)]
+    # the search_words view still lists every word of every path
+    assert ("beach", 4) in conn.execute(
+        "SELECT word, count(*) FROM search_words GROUP BY word").fetchall()
