@@ -208,6 +208,10 @@ def _write_rows(
         " FROM json_each(?) AS d, json_each(d.value) AS w, json_each(w.value) AS f",
         (json.dumps({fid: dict(sorted(words.items())) for fid, words in by_folder.items()}),),
     )
+    conn.execute(
+        "INSERT INTO name_word_folders SELECT word, folder_id, count(*) FROM name_words"
+        " GROUP BY word, folder_id ORDER BY word, folder_id"
+    )
     conn.execute("COMMIT")
     return len(ordered), len(tag_names), indexes
 

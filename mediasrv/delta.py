@@ -410,15 +410,22 @@ def _write_files(
     insert_files(conn, rows)
     gone = [(fp.old_id, f) for fp in the_plan.folders.values() for f in fp.old
             if f.path in removed]
+    dropped = [(folder_id, word, f.id) for folder_id, f in gone
+               for word in name_only_words(f.path)]
     conn.executemany(
-        "DELETE FROM name_words WHERE folder_id = ? AND word = ? AND file_id = ?",
-        ((folder_id, word, f.id) for folder_id, f in gone for word in name_only_words(f.path)),
-    )
+        "DELETE FROM name_words WHERE folder_id = ? AND word = ? AND file_id = ?", dropped)
     conn.executemany(
-        "INSERT INTO name_words VALUES (?, ?, ?)",
-        ((folder_of[r.path.rpartition("/")[0]], word, ids[r.path]) for r in the_plan.added
-         for word in name_only_words(r.path)),
-    )
+        "UPDATE name_word_folders SET files = files - 1 WHERE word = ? AND folder_id = ?",
+        ((word, folder_id) for folder_id, word, _ in dropped))
+    conn.executemany(
+        "DELETE FROM name_word_folders WHERE word = ? AND folder_id = ? AND files = 0",
+        ((word, folder_id) for folder_id, word, _ in dropped))
+    added = [(folder_of[r.path.rpartition("/")[0]], word, ids[r.path])
+             for r in the_plan.added for word in name_only_words(r.path)]
+    conn.executemany("INSERT INTO name_words VALUES (?, ?, ?)", added)
+    conn.executemany(
+        "INSERT INTO name_word_folders VALUES (?, ?, 1) ON CONFLICT (word, folder_id)"
+        " DO UPDATE SET files = files + 1", ((word, folder_id) for folder_id, word, _ in added))
     conn.executemany(
         "UPDATE folders SET first_id = ? WHERE id = ?",
         ((ids[fp.new[0].path], folder_of[fp.path]) for fp in the_plan.folders.values()

@@ -103,13 +103,21 @@ CREATE TABLE name_words (
     PRIMARY KEY (folder_id, word, file_id)
 ) WITHOUT ROWID;
 
+-- Which folders have a name with each word, and how many: a search starts
+-- from the folders of its rarest words (about a third of name_words' rows).
+CREATE TABLE name_word_folders (
+    word      TEXT    NOT NULL,
+    folder_id INTEGER NOT NULL,
+    files     INTEGER NOT NULL,  -- names in the folder with this word
+    PRIMARY KEY (word, folder_id)
+) WITHOUT ROWID;
+
 CREATE UNIQUE INDEX folders_path ON folders (path, path_bytes);
 CREATE UNIQUE INDEX files_path ON files (path, path_bytes);
 CREATE UNIQUE INDEX files_folder_pos ON files (folder_id, pos);
 CREATE UNIQUE INDEX tags_name ON tags (name, name_bytes);
 CREATE UNIQUE INDEX tag_runs_folder ON tag_runs (tag_id, folder_id, first);
 CREATE INDEX folders_first ON folders (first_id);
-CREATE INDEX name_words_word ON name_words (word, folder_id);
 
 -- Every word of each file's path, one row per (word, file): what a search
 -- matches against, for scripts.

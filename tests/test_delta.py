@@ -41,6 +41,8 @@ def content(db_path: Path) -> dict[str, Any]:
                 "SELECT word, folder_id FROM folder_words")),
             "name_words": sorted((folder[d], w, path_of[i]) for d, w, i in conn.execute(
                 "SELECT folder_id, word, file_id FROM name_words")),
+            "name_word_folders": sorted((w, folder[d], n) for w, d, n in conn.execute(
+                "SELECT word, folder_id, files FROM name_word_folders")),
             "tags": sorted((from_db(n), c) for n, c in conn.execute(
                 "SELECT coalesce(name_bytes, name), file_count FROM tags")),
             "runs": sorted((tag[t], s, folder[f], first, n) for t, s, f, first, n in conn.execute(

@@ -8,6 +8,7 @@ and ids rise in natural order): for each folder, the query words its path does
 not have must be found among its files' names. Words rare among names narrow
 the folders to visit first (through ``name_words_word``), and the walk stops
 as soon as no later folder can hold one of the first ``limit`` files.
+Words rare among names are found through ``name_word_folders``.
 
 Runs synchronously on its own connection, in its own thread (see
 ``SqliteSnapshot``), so a long search never holds a connection that pages
@@ -23,8 +24,8 @@ from typing import Any
 
 from .base import WORD_END
 
-# A word that begins at most this many names marks the folders holding them
-# (one index range); above it, every folder may match by its names.
+# A word found in the names of at most this many folders (one index range of
+# name_word_folders) narrows the folders to visit; above it, any may match.
 RARE = 2_000
 
 _COLUMNS = (
@@ -71,12 +72,10 @@ def search(
         bounds = (word, word + WORD_END)
         have = _ids(conn, "SELECT folder_id FROM folder_words WHERE word >= ? AND word < ?",
                     bounds)
-        names = conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM name_words WHERE word >= ? AND word < ?"
-            " LIMIT ?)", (*bounds, RARE + 1)).fetchone()[0]
-        if names <= RARE:
-            may = have | _ids(
-                conn, "SELECT folder_id FROM name_words WHERE word >= ? AND word < ?", bounds)
+        named = conn.execute("SELECT folder_id FROM name_word_folders WHERE word >= ?"
+                             " AND word < ? LIMIT ?", (*bounds, RARE + 1)).fetchall()
+        if len(named) <= RARE:  # all of them: the folders that may match by name
+            may = have | {row[0] for row in named}
             candidates = may if candidates is None else candidates & may
             if not candidates:
                 return []
