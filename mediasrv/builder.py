@@ -137,14 +137,18 @@ def _write_rows(
     ordered = [records[i] for i in sorted(range(len(records)), key=keys.__getitem__)]
     del keys
     # What a folder gives its files (tags, search words) is worked out once
-    # per folder: (id, folder tags, folder words, files so far).
+    # per folder: (id, folder tags, folder words, files so far, their ids).
     folders: dict[str, list[Any]] = {}
-    all_pieces: list[Run] = []  # every file in natural order, one piece each, merged below
+    all_runs: list[Run] = []  # All's runs, grown as the files come in natural order
+    run_folder = run_first = run_count = -1
     bracketed: list[tuple[int, int, list[str]]] = []  # (folder_id, pos, its bracket tags)
     # folder id -> word -> file ids: the words of each name that its folder lacks
     by_folder: dict[int, dict[str, list[int]]] = {}
-    name_words: dict[str, set[str]] = {}  # names repeat across folders (IMG_0001.jpg)
-    rows = []
+    # What a name alone says (names repeat across folders: IMG_0001.jpg):
+    # (its words, ext, kind, its row values when the path is plain)
+    names: dict[str, tuple[set[str], str, str]] = {}
+    plain_rows: list[tuple[object, ...]] = []
+    other_rows: list[tuple[object, ...]] = []
     for rank, rec in enumerate(ordered, start=1):
         file_id = rank * ID_SPACING
         path = rec.path
@@ -153,34 +157,48 @@ def _write_rows(
         if known is None:
             known = folders[folder] = [len(folders) + 1, folder_tags(folder),
                                        search_words(folder), 0, []]
+            by_folder[known[0]] = {}
         folder_id, tags, file_words, pos, ids = known
         known[3] += 1
         ids.append(file_id)
-        all_pieces.append(Run(folder_id, pos, 1))
+        if folder_id == run_folder and pos == run_first + run_count:
+            run_count += 1
+        else:
+            if run_count > 0:
+                all_runs.append(Run(run_folder, run_first, run_count))
+            run_folder, run_first, run_count = folder_id, pos, 1
         if "[" in name:
             extra_tags = [t for t in tags_of(path)[len(tags):] if t not in tags]
             if extra_tags:
                 bracketed.append((folder_id, pos, extra_tags))
-        own = name_words.get(name)
-        if own is None:
-            own = name_words[name] = search_words(name)
-        if pos == 0:
-            by_folder[folder_id] = {}
+        about = names.get(name)
+        if about is None:
+            ext = split_ext(name)[1]
+            about = names[name] = (search_words(name), ext, kind_of(ext))
+        own, ext, kind = about
         mine = by_folder[folder_id]
         for word in own:
             if word not in file_words:
                 mine.setdefault(word, []).append(file_id)
-        rows.append(file_row(file_id, folder_id, pos, path, probed.get(path), rec.size,
-                             rec.mtime_ns))
-    del name_words
+        extra = probed.get(path)
+        if extra is None and path.isascii():  # nearly every file: nothing to work out
+            plain_rows.append((file_id, folder_id, pos, path, None, name, ext, kind, rec.size,
+                               rec.mtime_ns))
+        else:
+            other_rows.append(file_row(file_id, folder_id, pos, path, extra, rec.size,
+                                       rec.mtime_ns))
+    if run_count > 0:
+        all_runs.append(Run(run_folder, run_first, run_count))
+    del names
 
-    tag_runs = _tag_runs(merged(all_pieces), folders, bracketed)
-    del all_pieces
+    tag_runs = _tag_runs(all_runs, folders, bracketed)
+    del all_runs
     tag_names = tag_order(tag_runs)
 
     conn.execute("BEGIN")
-    insert_files(conn, rows)
-    del rows
+    conn.executemany(PLAIN_FILE, plain_rows)
+    insert_files(conn, other_rows)
+    del plain_rows, other_rows
     conn.executemany(
         "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
         ((fid, *db_text(folder), count, ids[0])
@@ -208,9 +226,14 @@ def _write_rows(
         " FROM json_each(?) AS d, json_each(d.value) AS w, json_each(w.value) AS f",
         (json.dumps({fid: dict(sorted(words.items())) for fid, words in by_folder.items()}),),
     )
+    per_word: dict[str, dict[int, int]] = {}
+    for fid, words in by_folder.items():
+        for word, ids in words.items():
+            per_word.setdefault(word, {})[fid] = len(ids)
     conn.execute(
-        "INSERT INTO name_word_folders SELECT word, folder_id, count(*) FROM name_words"
-        " GROUP BY word, folder_id ORDER BY word, folder_id"
+        "INSERT INTO name_word_folders SELECT w.key, CAST(d.key AS INTEGER), d.value"
+        " FROM json_each(?) AS w, json_each(w.value) AS d",
+        (json.dumps(dict(sorted(per_word.items()))),),
     )
     conn.execute("COMMIT")
     return len(ordered), len(tag_names), indexes
