@@ -8,8 +8,6 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
 from .resources import resource_dir
 
 
@@ -111,24 +109,6 @@ def connect_ro(path: Path) -> sqlite3.Connection:
     """A read-only connection to a published generation."""
     conn = sqlite3.connect(_ro_uri(path), uri=True, check_same_thread=False)
     prepare_connection(conn)
-    return conn
-
-
-async def connect_ro_async(path: Path) -> aiosqlite.Connection:
-    """A read-only aiosqlite connection to a published generation."""
-    pending = aiosqlite.connect(_ro_uri(path), uri=True)
-    # A connection someone forgot to close must never keep the process from
-    # exiting; aiosqlite's worker thread is not a daemon by default.
-    thread = getattr(pending, "_thread", None)
-    if thread is not None and not thread.is_alive():
-        thread.daemon = True
-    conn = await pending
-    try:
-        for pragma in READ_PRAGMAS:
-            await conn.execute(pragma)
-    except BaseException:
-        await conn.close()
-        raise
     return conn
 
 

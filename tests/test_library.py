@@ -145,3 +145,48 @@ async def test_no_leak_across_100_delta_swaps(gens: Generations, state: str) -> 
     on_disk = sorted(p.name for p in gens.cache.path.glob("gen-*"))
     assert on_disk == ["gen-000101.db"]
     await library.close()
+
+
+async def test_a_reader_runs_calls_in_its_thread_and_joins_it_on_close(gens: Generations) -> None:
+    import sqlite3
+
+    from mediasrv.snapshot.sqlite import Reader
+
+    snap = await gens.next()
+    reader = Reader(snap.path, "test-reader")
+    names = await reader.call(lambda conn: (threading.current_thread().name,
+                                            conn.execute("SELECT count(*) FROM files").fetchone()))
+    assert names == ("test-reader", (8,))
+    with pytest.raises(sqlite3.OperationalError):  # errors come back to the caller
+        await reader.call(lambda conn: conn.execute("SELECT nope FROM files"))
+    await reader.close()
+    assert "test-reader" not in {t.name for t in threading.enumerate()}
+    await snap.close()
+
+
+def test_a_forgotten_reader_never_keeps_the_process_alive(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from mediasrv.child import child_env
+
+    gens = Generations(tmp_path)
+    path = asyncio.run(_published(gens))
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from mediasrv.snapshot.sqlite import Reader\n"
+        "async def main():\n"
+        "    reader = Reader(Path(sys.argv[1]), 'forgotten')\n"
+        "    await reader.call(lambda conn: conn.execute('SELECT 1').fetchall())\n"
+        "asyncio.run(main())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], env=child_env(),
+                          timeout=30, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+async def _published(gens: Generations) -> Path:
+    snap = await gens.next()
+    await snap.close()
+    return snap.path

@@ -9,15 +9,13 @@ pos)`` (see migrations/0002_delta.sql).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import queue
 import sqlite3
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from .. import db
 from ..errors import FileNotIndexed, UnknownTag
@@ -81,51 +79,106 @@ ORDER BY d.key
 """
 
 
-class Pool:
-    """A fixed set of read-only aiosqlite connections on one file.
+class Reader:
+    """One read-only connection and the thread that owns it.
 
-    Each query takes one connection for one round trip (``execute_fetchall``),
-    so the number of thread hops per request is the number of queries.
+    Every call runs in that thread and comes back through a future resolved
+    with ``call_soon_threadsafe``: aiosqlite's mechanism, kept in our hands
+    so that ``close`` joins the thread (a closed pool holds no thread) and a
+    reader someone forgot never keeps the process from exiting (daemon).
+    """
+
+    def __init__(self, path: Path, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, args=(path,), name=name,
+                                        daemon=True)
+        self._thread.start()
+
+    def _serve(self, path: Path) -> None:
+        conn: sqlite3.Connection | None = None
+        while (job := self._jobs.get()) is not None:
+            loop, future, fn, args = job
+            try:
+                if conn is None:
+                    conn = db.connect_ro(path)
+                result = fn(conn, *args)
+            except BaseException as exc:  # handed to the caller, whatever it is
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+        if conn is not None:
+            conn.close()
+
+    async def call(self, fn: Any, *args: Any) -> Any:
+        """``fn(connection, *args)`` in the reader's thread."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((loop, future, fn, args))
+        return await future
+
+    async def close(self) -> None:
+        """Finish what is queued, close the connection, end the thread."""
+        self._jobs.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+def _fetch_all(conn: sqlite3.Connection, sql: str, params: Any) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _check_open(conn: sqlite3.Connection) -> None:
+    conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+
+
+class Pool:
+    """A fixed set of readers on one file.
+
+    Each query takes one reader for one round trip (the query and all its
+    rows in the reader's thread), so the number of thread hops per request is
+    the number of queries.
     """
 
     def __init__(self, path: Path, size: int) -> None:
         self.path = path
         self.size = size
-        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all: list[aiosqlite.Connection] = []
+        self._idle: asyncio.Queue[Reader] = asyncio.Queue()
+        self._all: list[Reader] = []
         self._closed = False
 
     async def open(self) -> None:
         try:
-            for _ in range(self.size):
-                conn = await db.connect_ro_async(self.path)
-                self._all.append(conn)
-                self._idle.put_nowait(conn)
+            for n in range(self.size):
+                reader = Reader(self.path, f"read-{self.path.name}-{n}")
+                self._all.append(reader)
+                await reader.call(_check_open)  # opens the connection now, not on first use
+                self._idle.put_nowait(reader)
         except BaseException:
             await self.close()
             raise
 
     async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        conn = await self._idle.get()
+        reader = await self._idle.get()
         try:
-            return list(await conn.execute_fetchall(sql, params))
+            return list(await reader.call(_fetch_all, sql, params))
         finally:
-            self._idle.put_nowait(conn)
+            self._idle.put_nowait(reader)
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        conns, self._all = self._all, []
-        for conn in conns:
-            with contextlib.suppress(Exception):
-                await conn.close()
-            # close() returns once the worker thread has closed the connection,
-            # a moment before the thread itself exits; wait for that too, so a
-            # closed pool holds no thread at all (aiosqlite keeps it private).
-            thread = getattr(conn, "_thread", None)
-            if thread is not None and thread.is_alive():
-                await asyncio.to_thread(thread.join, 5)
+        readers, self._all = self._all, []
+        for reader in readers:
+            await reader.close()
 
 
 def _tag_params(tag: str) -> dict[str, Any]:
@@ -147,18 +200,18 @@ class SqliteSnapshot(Snapshot):
         super().__init__(path, meta)
         self._pool = Pool(self.path, pool_size)
         self._tags: list[tuple[str, int]] | None = None  # the file never changes: read once
-        self._searcher = ThreadPoolExecutor(1, thread_name_prefix=f"search-{self.generation}")
-        self._search_conn: sqlite3.Connection | None = None
+        # Search has a reader of its own: a search that visits many folders
+        # never holds a pool connection that pages and lookups are waiting for.
+        self._searcher: Reader | None = None
 
     async def open(self) -> None:
         await self._pool.open()
 
     async def close(self) -> None:
         await self._pool.close()
-        await asyncio.to_thread(self._searcher.shutdown, wait=True)
-        if self._search_conn is not None:  # its thread is gone: nobody else uses it
-            self._search_conn.close()
-            self._search_conn = None
+        searcher, self._searcher = self._searcher, None
+        if searcher is not None:
+            await searcher.close()
 
     async def tags(self) -> list[tuple[str, int]]:
         if self._tags is None:
@@ -212,21 +265,20 @@ class SqliteSnapshot(Snapshot):
         return [file_dict(r[1:]) for r in rows if r[1] is not None]
 
     async def _search(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
-        # Its own connection and thread: a search that visits many folders
-        # never holds a pool connection that pages and lookups are waiting for.
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._searcher, self._search_now, words, limit, tag)
+        if self._searcher is None:  # made on the first search: most generations see none
+            self._searcher = Reader(self.path, f"search-{self.path.name}")
+        return await self._searcher.call(_search_in, words, limit, tag)
 
-    def _search_now(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
-        """(In the search thread.)"""
-        if self._search_conn is None:
-            self._search_conn = db.connect_ro(self.path)
-        conn = self._search_conn
-        tag_id = None
-        if tag != ALL_TAG:
-            row = conn.execute("SELECT id FROM tags WHERE name = ? AND name_bytes IS ?",
-                               db_text(tag)).fetchone()
-            if row is None:
-                raise UnknownTag(tag)
-            tag_id = row[0]
-        return [file_dict(r) for r in search(conn, words, limit, tag_id)]
+
+def _search_in(
+    conn: sqlite3.Connection, words: list[str], limit: int, tag: str
+) -> list[dict[str, Any]]:
+    """(In the search reader's thread.)"""
+    tag_id = None
+    if tag != ALL_TAG:
+        row = conn.execute("SELECT id FROM tags WHERE name = ? AND name_bytes IS ?",
+                           db_text(tag)).fetchone()
+        if row is None:
+            raise UnknownTag(tag)
+        tag_id = row[0]
+    return [file_dict(r) for r in search(conn, words, limit, tag_id)]
