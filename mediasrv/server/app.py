@@ -91,13 +91,14 @@ def create_app(
 
 
 def default_components() -> list[Component]:
-    """The parts a full server has beyond the API (looked up lazily to keep imports light)."""
-    found: list[Component] = []
-    with contextlib.suppress(ImportError):
-        from .pages import setup as pages_setup
+    """The parts a full server has beyond the API: the web UI.
 
-        found.append(pages_setup)
-    return found
+    Imported here, not at the top, so that tests of the API alone skip
+    Jinja's start-up; a UI that fails to import fails the server loudly.
+    """
+    from .pages import setup as pages_setup
+
+    return [pages_setup]
 
 
 def _library_ctx(startup_scan: bool) -> Callable[[web.Application], AsyncIterator[None]]:
