@@ -210,7 +210,7 @@ def _write_rows(
     )
     conn.executemany(
         "INSERT INTO tags VALUES (?, ?, ?, ?)",
-        ((tag_id, *db_text(name), sum(r.count for r in tag_runs[name]))
+        ((tag_id, *db_text(name), sum(r.length for r in tag_runs[name]))
          for tag_id, name in enumerate(tag_names, 1)),
     )
     conn.executemany(

@@ -199,7 +199,7 @@ def _spliced(kept: list[Run], elements: list[tuple[Key, Run]], keys: _Keys) -> l
     for key, element in elements:
         i = bisect.bisect_right(firsts, key)  # runs before i start before the element
         j = i - 1
-        if j >= 0 and kept[j].count > 1 and key < keys.key(kept[j].folder_id, kept[j].end - 1):
+        if j >= 0 and kept[j].length > 1 and key < keys.key(kept[j].folder_id, kept[j].end - 1):
             run = kept[j]
             lo, hi = run.first + 1, run.end - 1  # the first pos whose key is greater
             while lo < hi:
@@ -214,17 +214,18 @@ def _spliced(kept: list[Run], elements: list[tuple[Key, Run]], keys: _Keys) -> l
     places.sort(key=lambda p: (p[0], p[1], p[2]))
     out: list[Run] = []
     at = 0
-    for index, run in enumerate([*kept, None]):
-        cut = run.first if run is not None else 0
+    runs: list[Run | None] = [*kept, None]  # None: after the last run
+    for index, current in enumerate(runs):
+        cut = current.first if current is not None else 0
         while at < len(places) and places[at][0] == index:
             _, pos, _, element = places[at]
-            if run is not None and pos > cut:
-                out.append(Run(run.folder_id, cut, pos - cut))
+            if current is not None and pos > cut:
+                out.append(Run(current.folder_id, cut, pos - cut))
                 cut = pos
             out.append(element)
             at += 1
-        if run is not None and cut < run.end:
-            out.append(Run(run.folder_id, cut, run.end - cut))
+        if current is not None and cut < current.end:
+            out.append(Run(current.folder_id, cut, current.end - cut))
     return out
 
 
@@ -438,7 +439,7 @@ def _write_runs(
     old: list[tuple[int, int, int, int]], runs: list[Run],
 ) -> None:
     """Rewrite a tag's runs from the first one that differs; add or drop the tag itself."""
-    total = sum(r.count for r in runs)
+    total = sum(r.length for r in runs)
     tag_id = tag_ids.get(tag)
     if tag_id is None:
         if not runs:

@@ -102,8 +102,9 @@ def _probe_av(path: str, kind: str) -> Probed:
 
     with _av_source(path) as source, av.open(source, metadata_errors="ignore") as container:
         duration: float | None = None
-        if container.duration is not None and container.duration > 0:
-            duration = container.duration / av.time_base
+        total = getattr(container, "duration", None)  # an input container's, in time_base
+        if total is not None and total > 0:
+            duration = total / av.time_base
         width = height = None
         if kind == "video":
             video = next(iter(container.streams.video), None)

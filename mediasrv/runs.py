@@ -16,11 +16,11 @@ from typing import NamedTuple
 class Run(NamedTuple):
     folder_id: int
     first: int  # pos of the run's first file in its folder
-    count: int
+    length: int  # files in the run (tag_runs.count)
 
     @property
     def end(self) -> int:
-        return self.first + self.count
+        return self.first + self.length
 
 
 def merged(pieces: Iterable[Run]) -> list[Run]:
@@ -30,7 +30,7 @@ def merged(pieces: Iterable[Run]) -> list[Run]:
         if out:
             last = out[-1]
             if last.folder_id == piece.folder_id and last.end == piece.first:
-                out[-1] = Run(last.folder_id, last.first, last.count + piece.count)
+                out[-1] = Run(last.folder_id, last.first, last.length + piece.length)
                 continue
         out.append(piece)
     return out
@@ -39,5 +39,5 @@ def merged(pieces: Iterable[Run]) -> list[Run]:
 def with_starts(runs: Iterable[Run], start: int = 0) -> Iterator[tuple[int, int, int, int]]:
     """(start, folder_id, first, count) of each run; ``start`` is its first position in the tag."""
     for run in runs:
-        yield start, run.folder_id, run.first, run.count
-        start += run.count
+        yield start, run.folder_id, run.first, run.length
+        start += run.length

@@ -146,7 +146,7 @@ def env_name(f: dataclasses.Field[Any]) -> str:
 
 def parse_env_value(f: dataclasses.Field[Any], raw: str) -> Any:
     """Turn the text of ``MEDIASRV_<FLAG>`` into the setting's type."""
-    kind = type(f.default) if f.default is not None else str
+    kind: type[Any] = type(f.default) if f.default is not None else str
     name = env_name(f)
     if f.name == "cache_dir" or f.name == "root":
         return Path(raw)

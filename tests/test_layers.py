@@ -44,3 +44,47 @@ def test_the_watch_package_is_checked() -> None:
     assert {p.name for p in BELOW if p.parent.name == "watch"} >= {
         "inotify.py", "process.py", "supervisor.py",
     }
+
+
+def _imports_of(module: str) -> set[str]:
+    path = PACKAGE.parent / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = PACKAGE.parent / module.replace(".", "/") / "__init__.py"
+    return {m for m in imported(path) if m.startswith("mediasrv")} if path.exists() else set()
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    modules = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(
+        ".__init__") for p in PACKAGE.rglob("*.py")}
+    graph = {m: {i for i in _imports_of(m) if i in modules and i != m} for m in modules}
+    # A module importing ``pkg.sub`` through ``from pkg import sub`` names ``pkg``;
+    # that is an edge to the package, which is fine unless the package imports back.
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(module: str) -> None:
+        if module in done:
+            return
+        assert module not in visiting, " -> ".join([*visiting[visiting.index(module):], module])
+        visiting.append(module)
+        for target in graph[module]:
+            if not (target.startswith(module + ".") or module.startswith(target + ".")):
+                visit(target)
+        visiting.pop()
+        done.add(module)
+
+    for module in sorted(modules):
+        visit(module)
+
+
+@pytest.mark.parametrize("tool", [["ruff", "check", "."], ["mypy", "mediasrv"]])
+def test_lint_and_types_are_clean(tool: list[str]) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which(tool[0]) is None:
+        pytest.fail(f"{tool[0]} is not installed: pip install -e '.[test]'")
+    proc = subprocess.run([sys.executable, "-m", *tool], cwd=PACKAGE.parent,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

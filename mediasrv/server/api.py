@@ -159,6 +159,7 @@ async def search(request: web.Request) -> web.Response:
 
 
 def status_dict(app: web.Application) -> dict[str, Any]:
+    extras: dict[str, Any] = app[STATUS_EXTRAS]
     library, coordinator = app[LIBRARY], app[COORDINATOR]
     snap = library.current
     running, last = coordinator.running, coordinator.last
@@ -174,7 +175,7 @@ def status_dict(app: web.Application) -> dict[str, Any]:
         "scan": running.as_dict() if running else None,
         "queued": coordinator.queued.id if coordinator.queued else None,
         "last_scan": last.as_dict() if last else None,
-        **app[STATUS_EXTRAS],
+        **extras,
     }
 
 

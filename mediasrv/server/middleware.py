@@ -50,9 +50,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
-HTML_ERROR = web.AppKey(
-    "html_error", Callable[[web.Request, int, str, str], Awaitable[web.StreamResponse]]
-)
+RenderError = Callable[[web.Request, int, str, str], Awaitable[web.StreamResponse]]
+HTML_ERROR: web.AppKey[RenderError] = web.AppKey("html_error")
 
 
 def _write_allowed(request: web.Request, *, token_checked: bool) -> bool:
