@@ -1,0 +1,230 @@
+"""A delta build: the next generation made from the current one plus what changed.
+
+The current generation file is copied (a reflink where the filesystem has
+them, else ``copy_file_range``), the changed rows are written into the copy in
+one transaction, and the copy is published like any build. What a change
+costs is the size of the folders it touched plus a few rows per tag: files of
+untouched folders keep their rows, and only the runs of the tags holding a
+touched file are rewritten (from the first one that moved).
+
+``plan`` compares the touched folders' new listings with the current
+generation (read-only) and says what differs; ``apply`` writes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..builder import Probed, file_row, insert_files
+from ..names import (
+    ALL_TAG,
+    db_text,
+    folder_tags,
+    from_db,
+    name_only_words,
+    natural_key,
+    search_words,
+    tags_of,
+)
+from ..runs import Run, merged, with_starts
+from .order import Key, Keys, NeedFullBuild, new_ids, spliced
+from .plan import Plan, plan
+
+__all__ = ["Applied", "NeedFullBuild", "Plan", "apply", "copy_file", "plan"]
+
+log = logging.getLogger(__name__)
+
+_FICLONE = 0x40049409  # linux/fs.h: share the source's blocks (btrfs, XFS)
+
+
+def copy_file(source: Path, dest: Path) -> str:
+    """Copy ``source`` to a new file ``dest``; returns how ("reflink" or "copy")."""
+    with open(source, "rb") as src, open(dest, "xb") as dst:
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+            return "reflink"
+        size = os.fstat(src.fileno()).st_size
+        copied = 0
+        try:
+            while copied < size:
+                n = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)
+                if n == 0:
+                    break
+                copied += n
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            src.seek(copied)
+            dst.seek(copied)
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        return "copy"
+
+
+@dataclass
+class Applied:
+    files: int
+    tags: int
+
+
+def apply(
+    conn: sqlite3.Connection, the_plan: Plan, probed: Mapping[str, Probed],
+    write_meta: Callable[[sqlite3.Connection, tuple[int, int]], None],
+) -> Applied:
+    """Write ``the_plan`` into the copy on ``conn`` (one transaction); return the new counts."""
+    conn.execute("BEGIN")
+    folder_of = _write_folders(conn, the_plan)
+    touched_old = {fp.old_id for fp in the_plan.folders.values() if fp.old_id is not None}
+    touched: dict[tuple[int, int], str] = {}
+    for fp in the_plan.folders.values():
+        for pos, rec in enumerate(fp.new):
+            touched[(folder_of[fp.path], pos)] = rec.path
+    keys = Keys(conn, touched)
+    tag_ids = {from_db(n): i for i, n in conn.execute(
+        "SELECT id, coalesce(name_bytes, name) FROM tags")}
+
+    # Which tags hold a file of a touched folder, before or after, and its new members.
+    elements: dict[str, list[tuple[Key, Run]]] = {}
+    affected: set[str] = {ALL_TAG}
+    for fp in the_plan.folders.values():
+        for f in fp.old:
+            affected.update(tags_of(f.path))
+        base = folder_tags(fp.path)
+        folder_id = folder_of[fp.path]
+        for pos, rec in enumerate(fp.new):
+            key = natural_key(rec.path)
+            own = tags_of(rec.path) if "[" in rec.path.rpartition("/")[2] else base
+            for tag in own:
+                elements.setdefault(tag, []).append((key, Run(folder_id, pos, 1)))
+    affected.update(elements)
+
+    new_runs: dict[str, list[Run]] = {}
+    old_runs: dict[str, list[tuple[int, int, int, int]]] = {}
+    for tag in affected:
+        tag_id = tag_ids.get(tag)
+        old = [] if tag_id is None else conn.execute(
+            "SELECT start, folder_id, first, count FROM tag_runs WHERE tag_id = ?"
+            " ORDER BY start", (tag_id,)).fetchall()
+        old_runs[tag] = old
+        kept = [Run(f, first, n) for _, f, first, n in old if f not in touched_old]
+        mine = sorted(elements.get(tag, ()), key=lambda e: e[0])
+        new_runs[tag] = spliced(kept, mine, keys)
+
+    ids = new_ids(the_plan, new_runs[ALL_TAG], folder_of, keys)
+    _write_files(conn, the_plan, folder_of, touched_old, ids, probed)
+    for tag in affected:
+        runs = merged(new_runs[tag])
+        _write_runs(conn, tag, tag_ids, old_runs[tag], runs)
+    files = conn.execute("SELECT file_count FROM tags WHERE name = ? AND name_bytes IS NULL",
+                         (ALL_TAG,)).fetchone()[0]
+    tags = conn.execute("SELECT count(*) FROM tags").fetchone()[0]
+    write_meta(conn, (files, tags))
+    conn.execute("COMMIT")
+    return Applied(files, tags)
+
+
+def _write_folders(conn: sqlite3.Connection, the_plan: Plan) -> dict[str, int]:
+    """Rows of the touched folders; returns each one's id (new folders get new ids)."""
+    next_id = (conn.execute("SELECT max(id) FROM folders").fetchone()[0] or 0) + 1
+    folder_of: dict[str, int] = {}
+    for fp in the_plan.folders.values():
+        if fp.old_id is None:
+            folder_of[fp.path] = next_id
+            next_id += 1
+            if fp.new:  # first_id is set once the files have ids
+                conn.execute("INSERT INTO folders VALUES (?, ?, ?, ?, 0)",
+                             (folder_of[fp.path], *db_text(fp.path), len(fp.new)))
+                conn.executemany("INSERT INTO folder_words VALUES (?, ?)",
+                                 ((w, folder_of[fp.path]) for w in search_words(fp.path)))
+        else:
+            folder_of[fp.path] = fp.old_id
+            if fp.new:
+                conn.execute("UPDATE folders SET file_count = ? WHERE id = ?",
+                             (len(fp.new), fp.old_id))
+            else:
+                conn.execute("DELETE FROM folders WHERE id = ?", (fp.old_id,))
+                conn.executemany("DELETE FROM folder_words WHERE word = ? AND folder_id = ?",
+                                 ((w, fp.old_id) for w in search_words(fp.path)))
+    return folder_of
+
+
+def _write_files(
+    conn: sqlite3.Connection, the_plan: Plan, folder_of: dict[str, int], touched_old: set[int],
+    ids: dict[str, int], probed: Mapping[str, Probed],
+) -> None:
+    for folder_id in touched_old:
+        conn.execute("DELETE FROM files WHERE folder_id = ?", (folder_id,))
+    rows = []
+    changed = {r.path for r in the_plan.changed}
+    removed = {f.path for f in the_plan.removed}
+    for fp in the_plan.folders.values():
+        kept = {f.path: f.probed for f in fp.old}
+        folder_id = folder_of[fp.path]
+        for pos, rec in enumerate(fp.new):
+            extra = probed.get(rec.path)
+            if extra is None and rec.path in kept and rec.path not in changed:
+                extra = kept[rec.path]
+            if extra == Probed():
+                extra = None
+            rows.append(file_row(ids[rec.path], folder_id, pos, rec.path, extra, rec.size,
+                                 rec.mtime_ns))
+    insert_files(conn, rows)
+    gone = [(fp.old_id, f) for fp in the_plan.folders.values() for f in fp.old
+            if f.path in removed]
+    dropped = [(folder_id, word, f.id) for folder_id, f in gone
+               for word in name_only_words(f.path)]
+    conn.executemany(
+        "DELETE FROM name_words WHERE folder_id = ? AND word = ? AND file_id = ?", dropped)
+    conn.executemany(
+        "UPDATE name_word_folders SET files = files - 1 WHERE word = ? AND folder_id = ?",
+        ((word, folder_id) for folder_id, word, _ in dropped))
+    conn.executemany(
+        "DELETE FROM name_word_folders WHERE word = ? AND folder_id = ? AND files = 0",
+        ((word, folder_id) for folder_id, word, _ in dropped))
+    added = [(folder_of[r.path.rpartition("/")[0]], word, ids[r.path])
+             for r in the_plan.added for word in name_only_words(r.path)]
+    conn.executemany("INSERT INTO name_words VALUES (?, ?, ?)", added)
+    conn.executemany(
+        "INSERT INTO name_word_folders VALUES (?, ?, 1) ON CONFLICT (word, folder_id)"
+        " DO UPDATE SET files = files + 1", ((word, folder_id) for folder_id, word, _ in added))
+    conn.executemany(
+        "UPDATE folders SET first_id = ? WHERE id = ?",
+        ((ids[fp.new[0].path], folder_of[fp.path]) for fp in the_plan.folders.values()
+         if fp.new),
+    )
+
+
+def _write_runs(
+    conn: sqlite3.Connection, tag: str, tag_ids: dict[str, int],
+    old: list[tuple[int, int, int, int]], runs: list[Run],
+) -> None:
+    """Rewrite a tag's runs from the first one that differs; add or drop the tag itself."""
+    total = sum(r.length for r in runs)
+    tag_id = tag_ids.get(tag)
+    if tag_id is None:
+        if not runs:
+            return
+        tag_id = (conn.execute("SELECT max(id) FROM tags").fetchone()[0] or 0) + 1
+        conn.execute("INSERT INTO tags VALUES (?, ?, ?, ?)", (tag_id, *db_text(tag), total))
+        tag_ids[tag] = tag_id
+    elif not runs and tag != ALL_TAG:
+        conn.execute("DELETE FROM tags WHERE id = ?", (tag_id,))
+    else:
+        conn.execute("UPDATE tags SET file_count = ? WHERE id = ?", (total, tag_id))
+    new = list(with_starts(runs))
+    same = 0
+    while same < min(len(old), len(new)) and tuple(old[same]) == new[same]:
+        same += 1
+    if same < len(old):
+        conn.execute("DELETE FROM tag_runs WHERE tag_id = ? AND start >= ?",
+                     (tag_id, old[same][0]))
+    conn.executemany("INSERT INTO tag_runs VALUES (?, ?, ?, ?, ?)",
+                     ((tag_id, *run) for run in new[same:]))
