@@ -48,6 +48,17 @@ def touched(paths: Iterable[str], root_real: str) -> tuple[set[str], set[str]]:
     return shallow, deep
 
 
+def _children(indexed: set[str]) -> dict[str, set[str]]:
+    """Every indexed folder and every folder above one -> the names of its subfolders."""
+    children: dict[str, set[str]] = {}
+    for folder in indexed:
+        parts = folder.split("/") if folder else []
+        for i in range(len(parts)):
+            children.setdefault("/".join(parts[:i]), set()).add(parts[i])
+        children.setdefault(folder, set())
+    return children
+
+
 def _ancestors(path: str) -> list[str]:
     """The folders above ``path``, the root ('') included."""
     parts = path.split("/") if path else []
@@ -66,12 +77,7 @@ def list_region(
     root_real = os.path.realpath(root)
     excluded = {os.path.realpath(p) for p in exclude}
     indexed = set(indexed)
-    prefixes: dict[str, set[str]] = {}  # every ancestor of an indexed folder -> child names
-    for folder in indexed:
-        parts = folder.split("/") if folder else []
-        for i in range(len(parts)):
-            prefixes.setdefault("/".join(parts[:i]), set()).add(parts[i])
-        prefixes.setdefault(folder, set())
+    prefixes = _children(indexed)
     listings: dict[str, list[Record]] = {}
 
     def gone(folder: str) -> None:

@@ -152,7 +152,8 @@ def list_folder(
 ) -> tuple[list[Record], list[Subfolder]] | None:
     """The files and subfolders of one folder (``prefix`` is its relative path plus '/').
 
-    None when the folder cannot be listed (counted in ``stats``).
+    None when the folder cannot be listed (counted in ``stats``). One loop
+    body per entry, kept whole: it is the walk's hot path (one stat per file).
     """
     stats.folders += 1
     where = prefix.rstrip("/") or "."
