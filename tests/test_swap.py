@@ -88,7 +88,8 @@ async def test_requests_never_fail_or_mix_generations_during_rescans(
     for k in range(2, RESCANS + 2):
         make_tree(root, {f"added/{k}.jpg": "x"})
         body = await rescan(client)
-        assert (body["status"], body["added"], body["error"]) == ("published", 1, None)
+        assert (body["status"], body["mode"], body["added"], body["error"]) == (
+            "published", "delta", 1, None)
         generations.append(body["generation"])
         # Scans are quick (a warm worker): let requests land on this generation too.
         while seen.count(body["generation"]) < 16:
