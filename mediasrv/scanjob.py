@@ -34,9 +34,10 @@ Progress = Callable[[dict[str, object]], None]
 
 
 # A change of more than this share of the library (plus DELTA_MIN_FULL files)
-# is built in full: past it, copying and patching costs
-# about as much as writing the file from scratch (docs/BENCHMARKS.md).
-DELTA_MAX_SHARE = 0.25
+# is built in full. Measured at 100k files (docs/BENCHMARKS.md, "Delta or
+# full build"), a delta of 50,000 new files still took a third of a full
+# build's time; past half the library a full build also repacks the ids.
+DELTA_MAX_SHARE = 0.5
 DELTA_MIN_FULL = 2_000
 
 

@@ -212,7 +212,7 @@ def test_a_big_change_is_built_in_full(tmp_path: Path, monkeypatch: pytest.Monke
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     cache = CacheDir(tmp_path / "cache")
     run_scan(root, cache)
-    make_tree(root, {f"new/{i}.jpg": "x" for i in range(5)})  # 5 of 12 files: over 25 %
+    make_tree(root, {f"new/{i}.jpg": "x" for i in range(9)})  # 9 of 16 files: over half
     assert run_scan(root, cache).mode == "full"
     make_tree(root, {"new/one-more.jpg": "x"})  # 1 of 13
     assert run_scan(root, cache).mode == "delta"
