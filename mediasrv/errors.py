@@ -59,6 +59,13 @@ class IndexNotReady(MediasrvError):
     status = 503
 
 
+class NotLeader(MediasrvError):
+    """A follower was asked for something only the leader does (a rescan)."""
+
+    code = "follower"
+    status = 409
+
+
 class ScanFailed(MediasrvError):
     code = "scan_failed"
     status = 500

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import follow
 from ..cache import CacheDir
 from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
@@ -51,7 +52,8 @@ def create_app(
     """
     app = web.Application(middlewares=[middleware.security, middleware.errors])
     cache = CacheDir(settings.resolved_cache_dir())
-    library = Library()
+    # A follower leaves deleting generation files to the leader (mediasrv.follow).
+    library = Library(delete_retired=not settings.follow)
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)
     app[REFUSALS] = RefusalLog()
@@ -66,9 +68,13 @@ def create_app(
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)
-    app.cleanup_ctx.append(_library_ctx(startup_scan))
-    if settings.rescan_interval > 0:
-        app.cleanup_ctx.append(_interval_ctx)
+    if settings.follow:
+        follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
+    else:
+        app[STATUS_EXTRAS]["role"] = "leader"
+        app.cleanup_ctx.append(_library_ctx(startup_scan))
+        if settings.rescan_interval > 0:
+            app.cleanup_ctx.append(_interval_ctx)
     for component in components if components is not None else default_components():
         component(app)
     app.on_shutdown.append(_end_streams)
