@@ -66,6 +66,13 @@ class NotLeader(MediasrvError):
     status = 409
 
 
+class LeaderUnavailable(MediasrvError):
+    """A --workers follower could not pass a request on to its leader (restarting?)."""
+
+    code = "leader_unavailable"
+    status = 503
+
+
 class ScanFailed(MediasrvError):
     code = "scan_failed"
     status = 500

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import threading
 from pathlib import Path
@@ -16,8 +17,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from mediasrv.cache import CacheDir
-from mediasrv.follow import filesystem_type, needs_polling
+from mediasrv.follow import LEADER_URL, filesystem_type, needs_polling
 from mediasrv.scanjob import run_scan
+from mediasrv.server import create_app
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
 from .conftest import SMALL_TREE, make_tree
@@ -321,3 +323,32 @@ MOUNTINFO = r"""22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 def test_network_filesystems_are_polled(path: str, fstype: str, polls: bool) -> None:
     assert filesystem_type(Path(path), MOUNTINFO) == fstype
     assert needs_polling(fstype) is polls
+
+
+async def test_a_workers_follower_passes_rescans_to_its_leader(
+    started, settings_for, leader: Leader, aiohttp_client
+) -> None:
+    lead = await started(settings_for(leader.root))
+    app = create_app(settings_for(leader.root, follow=True))
+    app[LEADER_URL] = str(lead.make_url("/"))
+    client = await aiohttp_client(app)
+    await serving(client, 1)
+    make_tree(leader.root, {"added/1.txt": "x"})
+    resp = await client.post("/api/rescan?wait=1")
+    body = await resp.json()
+    assert (resp.status, body["status"], body["generation"], body["added"]) == (
+        200, "published", 2, 1)
+    await serving(client, 2)
+    assert 'id="rescan-form"' in await (await client.get("/")).text()
+    assert lead.app[COORDINATOR].scans_run == 2 and client.app[COORDINATOR].scans_run == 0
+
+
+async def test_a_leader_out_of_reach_is_a_503(follow, leader: Leader, aiohttp_client,
+                                              settings_for) -> None:
+    app = create_app(settings_for(leader.root, follow=True))
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        app[LEADER_URL] = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+    client = await aiohttp_client(app)
+    resp = await client.post("/api/rescan")
+    assert (resp.status, (await resp.json())["error"]["code"]) == (503, "leader_unavailable")

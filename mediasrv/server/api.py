@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import FileGone, FileNotIndexed, NotLeader
+from .. import follow
+from ..errors import FileGone, FileNotIndexed
 from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
 from . import params
@@ -183,11 +184,7 @@ async def status(request: web.Request) -> web.Response:
 @routes.post("/api/rescan")
 async def rescan(request: web.Request) -> web.Response:
     if request.app[SETTINGS].follow:
-        raise NotLeader(
-            "this server is a follower: it serves what the leader publishes into "
-            f"{display(str(request.app[CACHE].path))} and never scans; ask the leader for "
-            "a rescan (POST /api/rescan there, or mediasrv scan where it runs)"
-        )
+        return await follow.rescan_elsewhere(request)  # 409, or the leader's answer
     q = params.query(request)
     scan = request.app[COORDINATOR].request("http")
     if q.get("wait") in ("1", "true", "yes"):

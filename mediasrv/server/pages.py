@@ -26,6 +26,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
+from .. import follow
 from ..errors import FileGone, FileNotIndexed, IndexNotReady, MediasrvError, UnknownTag
 from ..names import ALL_TAG, display, kind_of, split_ext, url_unquote
 from ..resources import resource_dir
@@ -227,7 +228,8 @@ def render(request: web.Request, template: str, *, status: int = 200,
     if snap is None:
         snap = request.app[LIBRARY].current
     # A follower has no Rescan button: rescans happen on the leader.
-    html = page.render(footer=footer(snap), follower=request.app[SETTINGS].follow, **context)
+    html = page.render(footer=footer(snap), follower=request.app[SETTINGS].follow,
+                       can_rescan=follow.can_rescan(request.app), **context)
     # Every name went through display(); "replace" is only a last line of defence.
     return web.Response(body=html.encode("utf-8", "replace"), status=status,
                         content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
