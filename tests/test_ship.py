@@ -36,6 +36,12 @@ RSYNC_RECIPE = [
 ]
 
 
+def test_the_readme_gives_this_recipe() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for step in RSYNC_RECIPE:
+        assert step in readme
+
+
 def ship_by_rsync(src: Path, dest: Path) -> None:
     env = {**os.environ, "SRC": str(src), "DEST": str(dest)}
     for step in RSYNC_RECIPE:
