@@ -17,7 +17,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from mediasrv.cache import CacheDir
-from mediasrv.follow import LEADER_URL, filesystem_type, needs_polling
+from mediasrv.dirwatch import filesystem_type, needs_polling
+from mediasrv.follow import LEADER_URL
 from mediasrv.scanjob import run_scan
 from mediasrv.server import create_app
 from mediasrv.server.keys import COORDINATOR, LIBRARY
@@ -81,10 +82,12 @@ async def test_serves_the_published_generation_at_start(follow, leader: Leader) 
     assert st["watcher"] == {"state": "off", "error": None}
 
 
-@pytest.mark.parametrize("polling", [False, True])
-async def test_publishes_reach_the_follower(follow, leader: Leader, polling: bool) -> None:
+@pytest.mark.parametrize(("polling", "state"), [(False, "sqlite"), (True, "sqlite"),
+                                               (False, "memory")])
+async def test_publishes_reach_the_follower(follow, leader: Leader, polling: bool,
+                                            state: str) -> None:
     await leader.publish()
-    client = await follow(force_polling=polling)
+    client = await follow(force_polling=polling, state=state)
     for generation in (2, 3):
         assert await leader.publish() == generation
         await serving(client, generation)
