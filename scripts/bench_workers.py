@@ -54,6 +54,11 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def is_server(pid: int) -> bool:
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return b"serve" in args or b"mediasrv.workers" in args
+
+
 async def wait_ready(base: str, workers: int) -> dict[str, Any]:
     """Until every process answers, on the same generation, with no scan running or queued."""
     async with aiohttp.ClientSession() as session:
@@ -133,7 +138,7 @@ def run_workers(n: int, root: Path, work: Path, cfg: dict[str, Any]) -> dict[str
         log(f"{n} worker(s): first scan of {cfg['files']:,} files")
         asyncio.run(wait_ready(base, n))
         pids = [proc.pid, *[c for c in children(proc.pid) if c != proc.pid]]
-        servers = [p for p in pids if "mediasrv" in Path(f"/proc/{p}/cmdline").read_text()]
+        servers = [p for p in pids if is_server(p)]  # not a scan or watch process
         paths = asyncio.run(urls(base))
         out_n: dict[str, Any] = {"workers": n, "processes": len(servers)}
         for ep in ("files", "file"):
