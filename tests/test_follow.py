@@ -292,6 +292,7 @@ async def test_fds_and_threads_stay_flat_over_100_publishes(follow, leader: Lead
             async with library.snapshot() as snap:
                 await leader.publish()
                 await serving(client, leader.n)
+                assert not snap.path.exists()  # the leader deleted it; we still read it
                 assert (await snap.tags())[0] == ("All", 7 + leader.n - 1)
         else:
             await leader.publish()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from mediasrv.cache import CacheDir
+
 from .conftest import make_tree
 from .servers import Served, leader_args, serves, until
+from .test_cli import run
 from .test_crash import many_files
 from .test_swap import base_tree, check
 
@@ -137,3 +141,19 @@ def test_killing_the_leader_mid_scan_leaves_the_followers_serving(cluster: Clust
         until(lambda f=follower: serves(f, 2), "the follower catching up", 30)
         assert follower.get("/api/files?limit=5")[1]["total"] == 10_060
     assert not list(cluster.cache.glob("*.tmp"))
+
+
+def test_a_follower_started_first_serves_the_first_generation(tmp_path: Path) -> None:
+    root, cache = make_tree(tmp_path / "lib", base_tree()), tmp_path / "cache"
+    follower = Served(root, "--follow", "--cache-dir", cache, "--port", "0")
+    try:
+        code, body = follower.get("/api/files")
+        assert (code, body["error"]["code"]) == (503, "index_not_ready")
+        scan = run("scan", str(root), "--cache-dir", str(cache))  # a leader from cron
+        assert scan.returncode == 0, scan.stderr
+        until(lambda: serves(follower, 1), "the follower on generation 1")
+        code, body = follower.get("/api/files?limit=1")
+        assert (code, body["total"]) == (200, 60)
+        os.close(CacheDir(cache).hold_lock("serve"))  # the follower holds no lock
+    finally:
+        follower.stop()
