@@ -31,6 +31,8 @@ from .settings import Settings, env_name, fields_for, flag_name, from_sources
 
 log = logging.getLogger("mediasrv")
 
+LOCK_ATTEMPTS = 10  # serve.lock: tries, 0.1 s apart
+
 COMMANDS = {
     "serve": "index ROOT and serve it over HTTP; rescans never block browsing",
     "scan": "build and publish a new generation of ROOT's index, print a summary",
@@ -228,7 +230,22 @@ def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
               + (f"; {probe['failed']:,} could not be read (corrupt or unsupported)"
                  if probe.get("failed") else ""), file=out)
     print(f"index: {display(str(cache.current))}", file=out)
+    remove_old_generations(cache)
     return 0
+
+
+def remove_old_generations(cache: CacheDir) -> None:
+    """Delete generations older than the current one, unless a server serves this cache.
+
+    A server (it holds serve.lock) deletes what it no longer reads itself.
+    Followers need no say: they keep reading a deleted file they have open,
+    and move on to the current one.
+    """
+    try:
+        with cache.lock("serve", wait=False):
+            cache.remove_stale_generations(set())
+    except LockBusy:
+        pass
 
 
 def serve(settings: Settings) -> int:
@@ -238,45 +255,114 @@ def serve(settings: Settings) -> int:
             "set --token (or MEDIASRV_TOKEN), or listen on 127.0.0.1"
         )
     cache = CacheDir(settings.resolved_cache_dir())
+    if settings.follow:
+        # A follower only reads the cache dir; the leader owns it (and its locks).
+        if cache.path.exists() and not cache.path.is_dir():
+            raise UserError(f"cache dir {cache.path} is not a folder")
+        if cache.path.exists() and not os.access(cache.path, os.R_OK | os.X_OK):
+            raise UserError(f"cache dir {cache.path} is not readable")
+        return asyncio.run(run_server(settings))
     cache.ensure()
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            lock = cache.hold_lock("serve")
+            break
+        except LockBusy:
+            if attempt == LOCK_ATTEMPTS - 1:
+                raise UserError(
+                    f"another mediasrv is already serving from {cache.path}"
+                ) from None
+            time.sleep(0.1)  # or a `mediasrv scan` checking for a server, for a moment
     try:
-        lock = cache.hold_lock("serve")
-    except LockBusy:
-        raise UserError(f"another mediasrv is already serving from {cache.path}") from None
-    try:
-        return asyncio.run(_serve(settings))
+        return asyncio.run(run_server(settings))
     finally:
         os.close(lock)
 
 
-async def _serve(settings: Settings) -> int:
-    from aiohttp import web
+def listen(settings: Settings) -> socket.socket:
+    """The listening socket (shared with --workers followers through SO_REUSEPORT)."""
+    from .workers import listen_shared
 
-    from .server import create_app
-
-    # Bind before anything starts, so a port in use costs no scan.
     try:
+        if settings.workers > 1:
+            return listen_shared(settings.host, settings.port)
         family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-        sock = socket.create_server((settings.host, settings.port), family=family)
+        return socket.create_server((settings.host, settings.port), family=family)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UserError(f"port {settings.port} on {settings.host} is already in use") from None
         reason = exc.strerror or str(exc)
         raise UserError(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
+
+
+async def run_server(
+    settings: Settings,
+    sock: socket.socket | None = None,
+    *,
+    announce: bool = True,
+    leader_url: str | None = None,
+    stop_on_stdin_eof: bool = False,
+) -> int:
+    """Serve until SIGINT or SIGTERM (or, for a --workers child, until its parent is gone).
+
+    ``leader_url``: a --workers follower's leader, to which it passes rescans.
+    """
+    from aiohttp import web
+
+    from .follow import LEADER_URL
+    from .server import create_app
+    from .server.keys import STATUS_EXTRAS
+    from .workers import Supervisor
+
+    # Bind before anything starts, so a port in use costs no scan.
+    sock = sock if sock is not None else listen(settings)
     app = create_app(settings)
+    if leader_url is not None:
+        app[LEADER_URL] = leader_url
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
+    # A socket that is only bound (a --workers child's) starts listening here,
+    # once the app is set up: no connection reaches a server without its index.
     await web.SockSite(runner, sock).start()
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
     port = sock.getsockname()[1]
-    print(f"mediasrv: serving {display(str(settings.root))} at http://{host}:{port}/",
-          file=sys.stderr, flush=True)
+    supervisor = None
+    if settings.workers > 1:
+        own_url = None
+        if not settings.follow:
+            # The followers' way to this process (the shared port may lead to any of us).
+            private = socket.create_server(("127.0.0.1", 0))
+            await web.SockSite(runner, private).start()
+            own_url = f"http://127.0.0.1:{private.getsockname()[1]}/"
+        supervisor = Supervisor(settings, port, leader_url=own_url,
+                                status=app[STATUS_EXTRAS].setdefault("workers", {}))
+        await supervisor.start()
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    if announce:
+        role = " as a follower" if settings.follow else ""
+        processes = f" ({settings.workers} workers)" if settings.workers > 1 else ""
+        print(f"mediasrv: serving {display(str(settings.root))}{role} at "
+              f"http://{host}:{port}/{processes}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop_on_stdin_eof:
+        # A --workers child: SIGINT (Ctrl-C) is the parent's to handle; the end
+        # of stdin means the parent is gone.
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+
+        def parent_gone() -> None:
+            if not os.read(0, 4096):
+                loop.remove_reader(0)
+                stop.set()
+
+        loop.add_reader(0, parent_gone)
+    else:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    print("mediasrv: shutting down", file=sys.stderr, flush=True)
+    if announce:
+        print("mediasrv: shutting down", file=sys.stderr, flush=True)
+    if supervisor is not None:
+        await supervisor.stop()
     await runner.cleanup()
     return 0
 

@@ -59,6 +59,20 @@ class IndexNotReady(MediasrvError):
     status = 503
 
 
+class NotLeader(MediasrvError):
+    """A follower was asked for something only the leader does (a rescan)."""
+
+    code = "follower"
+    status = 409
+
+
+class LeaderUnavailable(MediasrvError):
+    """A --workers follower could not pass a request on to its leader (restarting?)."""
+
+    code = "leader_unavailable"
+    status = 503
+
+
 class ScanFailed(MediasrvError):
     code = "scan_failed"
     status = 500

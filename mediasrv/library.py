@@ -40,6 +40,8 @@ class Library:
         self._live: dict[int, Generation] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._delete_retired = delete_retired
+        # What a request hears before the first generation is served.
+        self.not_ready = "the first scan of this library has not finished yet"
 
     @property
     def current(self) -> Snapshot | None:
@@ -61,7 +63,7 @@ class Library:
         """Lease the current generation for the body of the ``async with``."""
         gen = self._current
         if gen is None:
-            raise IndexNotReady("the first scan of this library has not finished yet")
+            raise IndexNotReady(self.not_ready)
         gen.leases += 1
         try:
             yield gen.snapshot

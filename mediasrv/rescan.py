@@ -194,7 +194,12 @@ class RescanCoordinator:
             self._subscribers.discard(queue)
 
     def _emit(self, event: str, scan: Scan) -> None:
-        message = {"event": event, "scan": scan.as_dict(), "generation": self.library.generation}
+        self.broadcast(
+            {"event": event, "scan": scan.as_dict(), "generation": self.library.generation}
+        )
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Send ``message`` (its ``event`` names it) to every subscriber."""
         for queue in list(self._subscribers):
             if queue.full():  # a slow reader loses old progress, never the newest
                 with contextlib.suppress(asyncio.QueueEmpty):

@@ -64,9 +64,23 @@ class Settings:
     watch: bool = _setting(
         True, "do not watch the library for changes (watching is on by default)", flag="no-watch"
     )
-    force_polling: bool = _setting(False, "watch by polling instead of inotify (network shares)")
+    force_polling: bool = _setting(
+        False,
+        "watch by polling instead of inotify (network shares); a follower then polls the "
+        "cache dir every second",
+    )
     rescan_interval: float = _setting(
         3600.0, "seconds between periodic rescans, a backstop for missed events (0: never)"
+    )
+    follow: bool = _setting(
+        False,
+        "serve the generations another mediasrv (the leader: a normal serve, or mediasrv scan "
+        "from cron) publishes into --cache-dir; never scan, never watch the library, take no lock",
+    )
+    workers: int = _setting(
+        1,
+        "server processes sharing the one port (SO_REUSEPORT): this one and N-1 followers, "
+        "restarted if they die, so reads use N cores",
     )
     token: str | None = _setting(
         None,
@@ -106,6 +120,12 @@ class Settings:
             raise UserError("--rescan-interval must be 0 (never) or a number of seconds")
         if self.pool_size < 1:
             raise UserError("--pool-size must be at least 1")
+        if self.workers < 1:
+            raise UserError("--workers must be at least 1")
+        if self.follow:
+            # A follower never looks at the library for changes: the leader does.
+            object.__setattr__(self, "watch", False)
+            object.__setattr__(self, "rescan_interval", 0.0)
         names = self.allowed_hosts
         names = (names,) if isinstance(names, str) else names
         try:

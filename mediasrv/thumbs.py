@@ -21,6 +21,7 @@ import hashlib
 import io
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -135,9 +136,15 @@ def _jpeg(img: Image.Image, edge: int) -> bytes:
 
 
 def _write_atomic(dest: Path, data: bytes) -> None:
-    """Write ``dest`` under a temp name and rename it: a reader never sees half a file."""
+    """Write ``dest`` under a temp name and rename it: a reader never sees half a file.
+
+    Any number of servers may share the cache (followers, other hosts): the
+    temp name is this writer's alone (two hosts may well have equal pids), and
+    the last rename wins with a whole file either way.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = dest.with_name(
+        f".{dest.name}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}.tmp")
     try:
         tmp.write_bytes(data)
         os.replace(tmp, dest)

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import follow
 from ..errors import BadParameter, FileGone, FileNotIndexed
 from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
@@ -210,6 +211,8 @@ def subtree(root: Path, raw: str) -> str:
 @routes.post("/api/rescan")
 async def rescan(request: web.Request) -> web.Response:
     """A rescan of everything, or with ``?path=P`` (repeatable) of those subtrees only."""
+    if request.app[SETTINGS].follow:
+        return await follow.rescan_elsewhere(request)  # 409, or the leader's answer
     q = params.query(request)
     raw_paths = params.query_all(request, "path")
     root = request.app[SETTINGS].root

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import follow
 from ..cache import CacheDir
 from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
@@ -63,7 +64,8 @@ def create_app(
     """
     app = web.Application(middlewares=[middleware.security, middleware.errors])
     cache = CacheDir(settings.resolved_cache_dir())
-    library = Library()
+    # A follower leaves deleting generation files to the leader (mediasrv.follow).
+    library = Library(delete_retired=not settings.follow)
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)
     app[REFUSALS] = RefusalLog()
@@ -79,11 +81,15 @@ def create_app(
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)
-    app.cleanup_ctx.append(_library_ctx(startup_scan))
-    timer = RescanTimer(settings.rescan_interval, fallback_interval)
-    app.cleanup_ctx.append(_timer_ctx(timer))
-    if settings.watch:
-        _wire_watcher(app, timer, watcher_options or {})
+    if settings.follow:
+        follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
+    else:
+        app[STATUS_EXTRAS]["role"] = "leader"
+        app.cleanup_ctx.append(_library_ctx(startup_scan))
+        timer = RescanTimer(settings.rescan_interval, fallback_interval)
+        app.cleanup_ctx.append(_timer_ctx(timer))
+        if settings.watch:
+            _wire_watcher(app, timer, watcher_options or {})
     for component in components if components is not None else default_components():
         component(app)
     app.on_shutdown.append(_end_streams)

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
+from .. import follow
 from ..errors import FileGone, FileNotIndexed, IndexNotReady, MediasrvError, UnknownTag
 from ..names import ALL_TAG, display, kind_of, split_ext, url_unquote
 from ..resources import resource_dir
@@ -30,7 +31,7 @@ from ..snapshot import Snapshot
 from ..thumbs import ICONS, Thumbnailer, etag
 from . import middleware, params
 from .api import on_disk, pick_existing, report_vanished
-from .keys import CACHE, LIBRARY, RNG
+from .keys import CACHE, LIBRARY, RNG, SETTINGS
 from .media import indexed_file
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,9 @@ def render(request: web.Request, template: str, *, status: int = 200,
     page = request.app[TEMPLATES].get_template(template)
     if snap is None:
         snap = request.app[LIBRARY].current
-    html = page.render(footer=footer(snap), **context)
+    # A follower has no Rescan button: rescans happen on the leader.
+    html = page.render(footer=footer(snap), follower=request.app[SETTINGS].follow,
+                       can_rescan=follow.can_rescan(request.app), **context)
     # Every name went through display(); "replace" is only a last line of defence.
     return web.Response(body=html.encode("utf-8", "replace"), status=status,
                         content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)

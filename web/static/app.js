@@ -204,6 +204,11 @@
     events.addEventListener("started", (e) => scanning(JSON.parse(e.data).scan));
     events.addEventListener("progress", (e) => scanning(JSON.parse(e.data).scan));
     events.addEventListener("finished", (e) => finished(JSON.parse(e.data)));
+    // A follower swaps to what its leader published: the same news as a finished scan.
+    events.addEventListener("swap", (e) => {
+      const swap = JSON.parse(e.data);
+      finished({ generation: swap.generation, scan: { status: "published", files: swap.files } });
+    });
     events.addEventListener("failed", (e) => {
       const scan = JSON.parse(e.data).scan || {};
       showBanner(`Scan failed: ${scan.error || "unknown error"}. Still showing the last index.`,

@@ -1,0 +1,144 @@
+"""Watching one folder for a few names, and knowing when watching cannot work.
+
+``DirWatch`` is inotify on a single folder, read on the event loop: no thread,
+no debounce, so a rename is seen the moment it happens (a follower watches its
+cache dir for ``current.db`` this way). Where inotify would not see changes
+made by another host (NFS, SMB, FUSE and other network or cluster
+filesystems, found in ``/proc/self/mountinfo``) the caller polls instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Filesystems where inotify does not see what another host writes.
+NETWORK_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "9p", "afs", "ceph", "glusterfs",
+    "lustre", "gpfs", "beegfs", "ocfs2", "gfs2", "virtiofs", "fuse",
+})
+
+# inotify(7)
+IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
+IN_DELETE_SELF, IN_MOVE_SELF, IN_UNMOUNT, IN_Q_OVERFLOW, IN_IGNORED = (
+    0x400, 0x800, 0x2000, 0x4000, 0x8000)
+IN_ONLYDIR, IN_NONBLOCK, IN_CLOEXEC = 0x01000000, os.O_NONBLOCK, os.O_CLOEXEC
+_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
+
+
+def filesystem_type(path: Path, mountinfo: str | None = None) -> str | None:
+    """The type of the filesystem holding ``path`` (``ext4``, ``nfs4``, ``fuse.sshfs``…).
+
+    Read from ``/proc/self/mountinfo`` (or the text ``mountinfo``): the mount
+    whose mount point is the longest prefix of the real path. None if unknown.
+    """
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text()
+        except OSError:
+            return None
+    real = os.path.realpath(path)
+    best, found = -1, None
+    for line in mountinfo.splitlines():
+        fields, sep, rest = line.partition(" - ")
+        parts = fields.split()
+        if not sep or len(parts) < 5:
+            continue
+        point = _unescape(parts[4])
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, found = len(point), rest.split()[0] if rest.split() else None
+    return found
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes."""
+    for code in ("\\040", "\\011", "\\012", "\\134"):
+        field = field.replace(code, chr(int(code[1:], 8)))
+    return field
+
+
+def needs_polling(fstype: str | None) -> bool:
+    """Whether inotify would miss changes another host makes on ``fstype``."""
+    if fstype is None:
+        return False
+    return fstype in NETWORK_FILESYSTEMS or fstype.startswith("fuse.")
+
+
+class DirWatch:
+    """inotify on one folder, read on the event loop: calls ``wake`` when a name of interest
+    is created, renamed or deleted there, or when the watch itself is lost."""
+
+    MASK = (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF
+            | IN_MOVE_SELF | IN_ONLYDIR)
+
+    def __init__(self, folder: Path, wants: Callable[[str], bool],
+                 wake: Callable[[], None]) -> None:
+        self.folder = Path(folder)
+        self.wants = wants
+        self.wake = wake
+        self.fd: int | None = None
+        self.alive = False
+
+    def start(self) -> None:
+        """Start watching; raises OSError if inotify cannot be used here."""
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            init, add = libc.inotify_init1, libc.inotify_add_watch
+        except (OSError, AttributeError) as exc:
+            raise OSError(f"no inotify: {exc}") from None
+        add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        fd = init(IN_NONBLOCK | IN_CLOEXEC)
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"inotify_init1: {os.strerror(err)}")
+        if add(fd, os.fsencode(self.folder), self.MASK) < 0:
+            err = ctypes.get_errno()
+            os.close(fd)
+            raise OSError(err, f"inotify_add_watch {self.folder}: {os.strerror(err)}")
+        self.fd, self.alive = fd, True
+        asyncio.get_running_loop().add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        assert self.fd is not None
+        wake = False
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                log.warning("reading inotify events failed: %s", exc)
+                self.close()
+                wake = True
+                break
+            offset = 0
+            while offset + _EVENT.size <= len(data):
+                _, mask, _, length = _EVENT.unpack_from(data, offset)
+                name = data[offset + _EVENT.size:offset + _EVENT.size + length].rstrip(b"\0")
+                offset += _EVENT.size + length
+                if mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT):
+                    self.alive = False  # the folder is gone: the follower watches again later
+                    wake = True
+                elif mask & IN_Q_OVERFLOW or self.wants(os.fsdecode(name)):
+                    wake = True
+            if not data:
+                break
+        if wake:
+            self.wake()
+
+    def close(self) -> None:
+        self.alive = False
+        if self.fd is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = None

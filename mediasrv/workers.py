@@ -1,0 +1,234 @@
+"""``mediasrv serve --workers N``: one port, N server processes, all cores.
+
+One Python process serves with one core (one GIL). With ``--workers N`` the
+process started by the user (the leader, or a follower itself) serves as
+usual and runs N-1 followers (``mediasrv.follow``) as child processes on the
+same cache dir and the same port: each gets a socket bound with
+``SO_REUSEPORT``, made here, so the kernel spreads new connections over all
+of them and no other program can join the group (the port is first checked
+with a plain bind). A child listens only once it serves the current
+generation. A child that dies is started again (after 0.5 s, doubling up to
+30 s while it keeps dying young); SIGINT and SIGTERM to this process (Ctrl-C
+reaches the whole process group: the children leave it to us) stop them all,
+and a child whose parent died stops by itself (its stdin ends).
+
+A child is ``python -m mediasrv.workers FD N`` (N: its number, for the log);
+its settings arrive as one JSON line on stdin (not in argv, where ``ps``
+would show the token). The kernel, not the user, chooses which process gets
+a request, so a rescan asked of a child is passed on to the leader, which
+listens on a private loopback port for that too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .child import child_env
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 30.0
+HEALTHY_AFTER_S = 30.0  # a child that lived this long starts again without delay
+STOP_TIMEOUT_S = 10.0
+
+
+def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A TCP socket bound to ``host:port``, not yet listening (as socket.create_server binds)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def listen_shared(host: str, port: int) -> socket.socket:
+    """The first socket of a SO_REUSEPORT group on ``host:port``, listening.
+
+    A plain bind first: it fails if anything listens there already, even
+    another group, which a SO_REUSEPORT bind would silently join.
+    """
+    with bind(host, port, reuse_port=False) as probe:
+        port = probe.getsockname()[1]  # --port 0: the free port just found
+    sock = bind(host, port, reuse_port=True)
+    sock.listen()
+    return sock
+
+
+@dataclasses.dataclass
+class Child:
+    """One follower process and its history."""
+
+    number: int
+    proc: asyncio.subprocess.Process | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    last_exit: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        alive = self.proc is not None and self.proc.returncode is None
+        return {"worker": self.number, "pid": self.proc.pid if alive and self.proc else None,
+                "started_at": self.started_at, "restarts": self.restarts,
+                "last_exit": self.last_exit}
+
+
+class Supervisor:
+    """Runs ``settings.workers - 1`` followers on ``host:port`` and keeps them running."""
+
+    def __init__(self, settings: Settings, port: int, *, leader_url: str | None = None,
+                 status: dict[str, Any] | None = None, command: list[str] | None = None) -> None:
+        self.settings = settings
+        self.port = port
+        self.leader_url = leader_url
+        self.command = command or [sys.executable, "-m", "mediasrv.workers"]
+        self.children = [Child(n) for n in range(2, settings.workers + 1)]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        # Shown by /api/status of this process (the children's own say "follower").
+        self.status = status if status is not None else {}
+        self.status.update(count=settings.workers, followers=[])
+
+    def child_message(self) -> dict[str, Any]:
+        """What a child is told on stdin: its settings, and the leader to pass rescans to."""
+        values = dataclasses.asdict(self.settings)
+        values.update(follow=True, workers=1, port=self.port,
+                      cache_dir=self.settings.resolved_cache_dir())
+        settings = {k: os.fsdecode(v) if isinstance(v, Path) else v for k, v in values.items()}
+        return {"settings": settings, "leader_url": self.leader_url}
+
+    async def start(self) -> None:
+        for child in self.children:
+            await self._spawn(child)
+            self._tasks.append(asyncio.get_running_loop().create_task(self._keep(child)))
+        self._show()
+
+    async def _spawn(self, child: Child) -> None:
+        sock = bind(self.settings.host, self.port, reuse_port=True)
+        try:
+            child.proc = await asyncio.create_subprocess_exec(
+                *self.command, str(sock.fileno()), str(child.number),
+                stdin=asyncio.subprocess.PIPE, pass_fds=(sock.fileno(),), env=child_env(),
+            )
+        finally:
+            # Ours must go: a listening socket nobody accepts on would still get connections.
+            sock.close()
+        child.started_at = time.time()
+        assert child.proc.stdin is not None
+        child.proc.stdin.write(json.dumps(self.child_message()).encode() + b"\n")
+        with contextlib.suppress(ConnectionError):
+            await child.proc.stdin.drain()
+        log.info("worker %d started (pid %d)", child.number, child.proc.pid)
+
+    async def _keep(self, child: Child) -> None:
+        backoff = FIRST_BACKOFF_S
+        while True:
+            assert child.proc is not None
+            code = await child.proc.wait()
+            child.last_exit = code
+            self._show()
+            if self._stopping:
+                return
+            lived = time.time() - child.started_at
+            if lived >= HEALTHY_AFTER_S:
+                backoff = FIRST_BACKOFF_S
+            how = f"signal {signal.Signals(-code).name}" if code < 0 else f"status {code}"
+            log.warning("worker %d (pid %d) exited with %s; starting it again in %gs",
+                        child.number, child.proc.pid, how, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(MAX_BACKOFF_S, backoff * 2)
+            if self._stopping:
+                return
+            try:
+                await self._spawn(child)
+            except OSError as exc:
+                log.error("cannot start worker %d again: %s", child.number, exc)
+                continue
+            child.restarts += 1
+            self._show()
+
+    def _show(self) -> None:
+        self.status["followers"] = [c.as_dict() for c in self.children]
+
+    async def stop(self) -> None:
+        """Stop every child: SIGTERM, then SIGKILL after STOP_TIMEOUT_S."""
+        self._stopping = True
+        running = [c.proc for c in self.children if c.proc and c.proc.returncode is None]
+        for proc in running:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in running)), STOP_TIMEOUT_S)
+        except TimeoutError:
+            for proc in running:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await asyncio.gather(*(p.wait() for p in running))
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for proc in running:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        self._show()
+
+
+# -- the child process ------------------------------------------------------------
+
+
+def _read_line(fd: int) -> bytes:
+    """One line from ``fd``, unbuffered (what follows stays for the end-of-file watch)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mediasrv.workers FD N``: serve as a follower on socket FD until told to stop."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or not all(a.isdigit() for a in args):
+        print("usage: python -m mediasrv.workers FD N (settings as JSON on stdin)",
+              file=sys.stderr)
+        return 2
+    # Ctrl-C reaches the whole process group; the parent stops us (SIGTERM) in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    line = _read_line(0)
+    if not line:
+        return 0  # the parent is gone before it told us anything
+    message = json.loads(line)
+    settings = Settings(**message["settings"])
+    number = args[1]
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr, datefmt="%H:%M:%S",
+                        format=f"%(asctime)s %(levelname)s [worker {number}] %(message)s")
+    sock = socket.socket(fileno=int(args[0]))
+    from .cli import run_server
+
+    return asyncio.run(run_server(settings, sock, announce=False,
+                                  leader_url=message.get("leader_url"), stop_on_stdin_eof=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
