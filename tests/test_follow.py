@@ -79,7 +79,7 @@ async def test_serves_the_published_generation_at_start(follow, leader: Leader) 
     f = st["follower"]
     assert (f["watch"], f["cache_generation"], f["behind"], f["lag_s"]) == ("inotify", 1, 0, 0.0)
     assert (f["swaps"], f["last_swap"]["generation"], f["error"]) == (1, 1, None)
-    assert st["watcher"] == {"state": "off", "error": None}
+    assert (st["watcher"]["state"], st["watcher"]["error"]) == ("off", None)
 
 
 @pytest.mark.parametrize(("polling", "state"), [(False, "sqlite"), (True, "sqlite"),
