@@ -309,8 +309,8 @@ async def run_server(
     """
     from aiohttp import web
 
-    from .follow import LEADER_URL
     from .server import create_app
+    from .server.following import LEADER_URL
     from .server.keys import STATUS_EXTRAS
     from .workers import Supervisor
 

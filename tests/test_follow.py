@@ -18,9 +18,9 @@ from aiohttp.test_utils import TestClient
 
 from mediasrv.cache import CacheDir
 from mediasrv.dirwatch import filesystem_type, needs_polling
-from mediasrv.follow import LEADER_URL
 from mediasrv.scanjob import run_scan
 from mediasrv.server import create_app
+from mediasrv.server.following import LEADER_URL
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
 from .conftest import SMALL_TREE, make_tree

@@ -11,10 +11,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import follow
 from ..errors import BadParameter, FileGone, FileNotIndexed
 from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
+from . import following as follow
 from . import params
 from .keys import CACHE, COORDINATOR, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, VANISHED
 

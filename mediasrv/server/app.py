@@ -11,7 +11,6 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import follow
 from ..cache import CacheDir
 from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
@@ -20,6 +19,7 @@ from ..rescan import RescanCoordinator
 from ..settings import Settings
 from ..watch.supervisor import Watcher
 from . import api, media, middleware
+from . import following as follow
 from .keys import (
     CACHE,
     COORDINATOR,

@@ -23,12 +23,12 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
-from .. import follow
 from ..errors import FileGone, FileNotIndexed, IndexNotReady, MediasrvError, UnknownTag
 from ..names import ALL_TAG, display, kind_of, split_ext, url_unquote
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..thumbs import ICONS, Thumbnailer, etag
+from . import following as follow
 from . import middleware, params
 from .api import on_disk, pick_existing, report_vanished
 from .keys import CACHE, LIBRARY, RNG, SETTINGS

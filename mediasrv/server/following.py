@@ -1,0 +1,89 @@
+"""A follower in the web layer: its app keys, its start and stop, and rescans asked of it.
+
+The following itself (watching the cache dir, swapping) is ``mediasrv/follow.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from ..errors import LeaderUnavailable, NotLeader
+from ..follow import Follower
+from ..names import display
+
+log = logging.getLogger(__name__)
+
+FOLLOWER = web.AppKey("follower", Follower)
+# A --workers follower's leader (its private address): rescans asked here are passed on.
+LEADER_URL = web.AppKey("leader_url", str)
+# What a rescan passed on to the leader carries of the request.
+FORWARDED = ("Host", "Origin", "Authorization", "Cookie", "Accept", "Content-Type")
+
+
+def setup(app: web.Application) -> None:
+    """Make ``app`` a follower: no scans, no watcher; the cache dir decides what is served."""
+    from .keys import CACHE, COORDINATOR, LIBRARY, SETTINGS, STATUS_EXTRAS
+
+    settings = app[SETTINGS]
+    coordinator = app[COORDINATOR]
+    follower = Follower(
+        app[CACHE], app[LIBRARY], state=settings.state, pool_size=settings.pool_size,
+        polling=True if settings.force_polling else None,
+        on_swap=coordinator.broadcast,
+    )
+    app[FOLLOWER] = follower
+    app[STATUS_EXTRAS]["role"] = "follower"
+    app[STATUS_EXTRAS]["follower"] = follower.info
+    app.cleanup_ctx.append(_follow_ctx)
+
+
+async def _follow_ctx(app: web.Application) -> AsyncIterator[None]:
+    from .keys import COORDINATOR, LIBRARY
+
+    # A follower never scans: its coordinator is shut from the start, so any
+    # request for a scan (a vanished file, …) is refused instead of run here.
+    await app[COORDINATOR].close()
+    follower = app[FOLLOWER]
+    await follower.start()  # a generation already published is served before we listen
+    yield
+    await follower.close()
+    await app[LIBRARY].close()
+
+
+def can_rescan(app: web.Application) -> bool:
+    """Whether POST /api/rescan works here: on a leader, and on a --workers follower."""
+    from .keys import SETTINGS
+
+    return not app[SETTINGS].follow or LEADER_URL in app
+
+
+async def rescan_elsewhere(request: web.Request) -> web.Response:
+    """POST /api/rescan on a follower: passed on to the leader of a --workers group
+    (one port, so the kernel chose who got it), refused (409 ``follower``) by any other."""
+    from .keys import CACHE
+
+    leader = request.app.get(LEADER_URL)
+    if leader is None:
+        raise NotLeader(
+            "this server is a follower: it serves what the leader publishes into "
+            f"{display(str(request.app[CACHE].path))} and never scans; ask the leader for "
+            "a rescan (POST /api/rescan there, or mediasrv scan where it runs)"
+        )
+    log.info("passing a rescan on to the leader")
+    headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
+    timeout = aiohttp.ClientTimeout(total=None, connect=5)  # ?wait=1 lasts as long as the scan
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session, session.post(
+            leader.rstrip("/") + request.path_qs, headers=headers, data=await request.read(),
+        ) as resp:
+            body = await resp.read()
+            return web.Response(body=body, status=resp.status, headers={
+                "Content-Type": resp.headers.get("Content-Type", "application/json"),
+                "Cache-Control": "no-store",
+            })
+    except (aiohttp.ClientError, OSError) as exc:
+        raise LeaderUnavailable(f"the leader of this server cannot be reached: {exc}") from None
