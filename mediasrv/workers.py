@@ -12,7 +12,7 @@ generation. A child that dies is started again (after 0.5 s, doubling up to
 reaches the whole process group: the children leave it to us) stop them all,
 and a child whose parent died stops by itself (its stdin ends).
 
-A child is ``python -m mediasrv.workers FD N`` (N: its number, for the log);
+A child is ``python -m mediasrv.worker FD N`` (N: its number, for the log);
 its settings arrive as one JSON line on stdin (not in argv, where ``ps``
 would show the token). The kernel, not the user, chooses which process gets
 a request, so a rescan asked of a child is passed on to the leader, which
@@ -100,7 +100,7 @@ class Supervisor:
         self.settings = settings
         self.port = port
         self.leader_url = leader_url
-        self.command = command or [sys.executable, "-m", "mediasrv.workers"]
+        self.command = command or [sys.executable, "-m", "mediasrv.worker"]
         self.children = [Child(n) for n in range(2, settings.workers + 1)]
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -190,45 +190,3 @@ class Supervisor:
             if proc.stdin is not None:
                 proc.stdin.close()
         self._show()
-
-
-# -- the child process ------------------------------------------------------------
-
-
-def _read_line(fd: int) -> bytes:
-    """One line from ``fd``, unbuffered (what follows stays for the end-of-file watch)."""
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = os.read(fd, 1)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m mediasrv.workers FD N``: serve as a follower on socket FD until told to stop."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2 or not all(a.isdigit() for a in args):
-        print("usage: python -m mediasrv.workers FD N (settings as JSON on stdin)",
-              file=sys.stderr)
-        return 2
-    # Ctrl-C reaches the whole process group; the parent stops us (SIGTERM) in order.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    line = _read_line(0)
-    if not line:
-        return 0  # the parent is gone before it told us anything
-    message = json.loads(line)
-    settings = Settings(**message["settings"])
-    number = args[1]
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr, datefmt="%H:%M:%S",
-                        format=f"%(asctime)s %(levelname)s [worker {number}] %(message)s")
-    sock = socket.socket(fileno=int(args[0]))
-    from .cli import run_server
-
-    return asyncio.run(run_server(settings, sock, announce=False,
-                                  leader_url=message.get("leader_url"), stop_on_stdin_eof=True))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

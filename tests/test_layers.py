@@ -9,8 +9,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mediasrv"
 # The command line sits above the web layer: it builds the app and runs it;
-# so does workers.py, which runs a group of servers (serve --workers).
-ABOVE_THE_WEB = {"cli.py", "__main__.py", "workers.py"}
+# so do workers.py and worker.py, which run a group of servers (serve --workers).
+ABOVE_THE_WEB = {"cli.py", "__main__.py", "workers.py", "worker.py"}
 BELOW = sorted(
     p for p in PACKAGE.rglob("*.py")
     if p.relative_to(PACKAGE).parts[0] != "server"
