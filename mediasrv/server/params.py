@@ -40,7 +40,8 @@ def integer(params: dict[str, str], name: str, default: int, *, low: int, high: 
     try:
         value = int(raw)
     except ValueError:
-        raise BadParameter(f"{name} must be a whole number, not {raw!r}") from None
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"  # never echo 8 KB back
+        raise BadParameter(f"{name} must be a whole number, not {shown!r}") from None
     if not low <= value <= high:
         raise BadParameter(f"{name} must be between {low} and {high}, not {value}")
     return value
