@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 # The most paths one scan carries; a scan asked to look at more walks everything
 # (at that point a walk is about as cheap as the lookups, and the list stays small).
 MAX_PATHS = 10_000
+# After a failed scan, what it was to look at is scanned again after these
+# delays (the last one repeats until a scan succeeds): a fault that ends (a
+# disk freed, a drive back, a cache dir writable again) ends by itself, and
+# no change that the failed scan was to publish is lost. A no-change retry
+# costs one walk of the touched folders.
+RETRY_DELAYS = (5.0, 30.0, 120.0, 300.0)
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Scan:
     finished_at: float | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+    retry_at: float | None = None  # a failed scan: when it is tried again (epoch seconds)
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @property
@@ -94,6 +101,7 @@ class Scan:
             "probe": result.get("probe"),
             "mode": result.get("mode"),
             "error": self.error,
+            "retry_at": self.retry_at,
         }
         # Whatever else the scan reported (newer keys) is passed on as it is.
         return {**{k: v for k, v in result.items() if k not in known}, **known}
@@ -111,6 +119,8 @@ class RescanCoordinator:
         state: str = "sqlite",
         pool_size: int = 3,
         command: Command | None = None,
+        scan_timeout: float = 300.0,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self.root = Path(root)
         self.cache = cache
@@ -128,6 +138,11 @@ class RescanCoordinator:
         self._closed = False
         self._verify_task: asyncio.Task[None] | None = None
         self.scans_run = 0
+        self.scan_timeout = scan_timeout  # no word from a scan for this long: kill it (0: never)
+        self.retry_delays = retry_delays
+        self._failures = 0  # failed scans in a row
+        self._owed: set[str] | None = set()  # what failed scans were to look at (None: all)
+        self._retry: asyncio.TimerHandle | None = None
 
     # -- asking for scans -------------------------------------------------
 
@@ -221,8 +236,40 @@ class RescanCoordinator:
                 self._running = None
                 self._last = scan
                 self.scans_run += 1
+                if not self._closed:
+                    self._plan_retry(scan)
                 scan.done.set()
             self._emit("failed" if scan.status == "failed" else "finished", scan)
+
+    def _plan_retry(self, scan: Scan) -> None:
+        """After a failure, owe its paths a scan later; a full scan that works pays every debt."""
+        if scan.status != "failed":
+            self._failures = 0
+            if scan.paths is None and self._retry is not None:
+                self._retry.cancel()
+                self._retry, self._owed = None, set()
+            return
+        self._failures += 1
+        if self._owed is not None:
+            if scan.paths is None:
+                self._owed = None
+            else:
+                self._owed.update(scan.paths)
+        if not self.retry_delays:
+            return
+        delay = self.retry_delays[min(self._failures, len(self.retry_delays)) - 1]
+        if self._retry is None:
+            self._retry = asyncio.get_running_loop().call_later(delay, self._retry_owed)
+            scan.retry_at = time.time() + delay
+        else:
+            scan.retry_at = time.time() + max(0.0, self._retry.when()
+                                              - asyncio.get_running_loop().time())
+        log.info("scan %d failed; trying again in %.0f s", scan.id, scan.retry_at - time.time())
+
+    def _retry_owed(self) -> None:
+        owed, self._owed, self._retry = self._owed, set(), None
+        with contextlib.suppress(RuntimeError):  # shut down meanwhile
+            self.request("retry after a failed scan", paths=owed)
 
     async def _run(self, scan: Scan) -> None:
         scan.status, scan.started_at = "running", time.time()
@@ -257,13 +304,34 @@ class RescanCoordinator:
             worker = self._worker = await Worker.start(self._command(self.root, self.cache.path))
             log.info("scan worker started (pid %d)", worker.pid)
 
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+
         def progress(message: dict[str, Any]) -> None:
+            nonlocal heard
+            heard = loop.time()
             scan.phase = str(message.get("phase"))
             scan.files_seen = int(message.get("files", scan.files_seen))
             scan.phase_done, scan.phase_total = message.get("done"), message.get("total")
             self._emit("progress", scan)
 
-        return await worker.scan(scan.id, scan.paths, False, progress)
+        task = loop.create_task(worker.scan(scan.id, scan.paths, False, progress))
+        limit = self.scan_timeout
+        try:
+            while limit > 0 and not task.done():
+                await asyncio.wait({task}, timeout=max(0.05, heard + limit - loop.time()))
+                if not task.done() and loop.time() - heard >= limit:
+                    # Stopped (SIGSTOP), deadlocked or stuck on a dead mount: it
+                    # would hold every later scan up. A new worker takes the next one.
+                    log.error("scan %d made no progress for %g s; killing its process (pid %d)",
+                              scan.id, limit, worker.pid)
+                    worker.kill(f"the scan made no progress for {limit:g} s (its process was "
+                                "stopped or stuck) and was killed; the next scan starts afresh")
+                    break
+            return await task
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
 
     # -- lifecycle --------------------------------------------------------
 
@@ -309,6 +377,9 @@ class RescanCoordinator:
         """Stop: abandon a running scan (killing its worker), forget the queue, stop the worker."""
         self._closed = True
         self._next = None
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         if self._verify_task is not None:
             self._verify_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

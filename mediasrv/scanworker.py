@@ -88,6 +88,7 @@ class Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.exit_reason: str | None = None  # set once the process is gone
+        self._kill_reason: str | None = None  # why we killed it, if we did
         self._stopping = False  # its end is ours, not news
         self._pending: _Pending | None = None
         loop = asyncio.get_running_loop()
@@ -145,7 +146,7 @@ class Worker:
             log.error("%s; stopping it", garbled)
             self.kill()
         code = await self.proc.wait()
-        self.exit_reason = garbled or exit_reason(code)
+        self.exit_reason = garbled or self._kill_reason or exit_reason(code)
         pending = self._pending
         if pending is not None and not pending.answer.done():
             pending.answer.set_exception(ScanFailed(self.exit_reason))
@@ -175,7 +176,10 @@ class Worker:
             if text:
                 log.warning("%s", text)
 
-    def kill(self) -> None:
+    def kill(self, reason: str | None = None) -> None:
+        """SIGKILL the process (stopped or not); ``reason`` is what its scan fails with."""
+        if reason is not None and self._kill_reason is None:
+            self._kill_reason = reason
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
 
