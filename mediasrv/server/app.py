@@ -16,7 +16,8 @@ from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
 from ..rescan import RescanCoordinator
 from ..settings import Settings
-from . import api, media, middleware
+from . import api, media, middleware, openapi
+from .httplog import ServerLog
 from .keys import (
     CACHE,
     COORDINATOR,
@@ -49,7 +50,8 @@ def create_app(
     and reached by handlers through typed app keys. On start-up the last
     published generation is served at once and a scan runs in the background.
     """
-    app = web.Application(middlewares=[middleware.security, middleware.errors])
+    app = web.Application(middlewares=[middleware.security, middleware.errors],
+                          handler_args={"logger": ServerLog()})
     cache = CacheDir(settings.resolved_cache_dir())
     library = Library()
     app[SETTINGS] = settings
@@ -59,13 +61,14 @@ def create_app(
     app[LIBRARY] = library
     app[COORDINATOR] = RescanCoordinator(
         settings.root, cache, library, state=settings.state, pool_size=settings.pool_size,
-        **(coordinator_options or {}),
+        scan_timeout=settings.scan_timeout, **(coordinator_options or {}),
     )
     app[STATUS_EXTRAS] = {}
     app[VANISHED] = {}
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)
+    app.router.add_routes(openapi.routes)
     app.cleanup_ctx.append(_library_ctx(startup_scan))
     if settings.rescan_interval > 0:
         app.cleanup_ctx.append(_interval_ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from ..errors import BadParameter
 from ..names import url_unquote
 
 MAX_LIMIT = 1000
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def query(request: web.Request) -> dict[str, str]:
@@ -37,11 +39,15 @@ def integer(params: dict[str, str], name: str, default: int, *, low: int, high: 
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    # Plain ASCII digits only: int() would also take " 5", "5_000" and other
+    # scripts' digits.
+    if not _INTEGER.fullmatch(raw):
         shown = raw if len(raw) <= 40 else raw[:40] + "…"  # never echo 8 KB back
-        raise BadParameter(f"{name} must be a whole number, not {shown!r}") from None
+        raise BadParameter(f"{name} must be a whole number, not {shown!r}")
+    if len(raw) > 30:  # beyond any bound: say so without converting 8,000 digits
+        raise BadParameter(f"{name} must be between {low} and {high}, "
+                           f"not a number of {len(raw.lstrip('-'))} digits")
+    value = int(raw)
     if not low <= value <= high:
         raise BadParameter(f"{name} must be between {low} and {high}, not {value}")
     return value
