@@ -16,7 +16,7 @@ from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
 from ..rescan import RescanCoordinator
 from ..settings import Settings
-from . import api, media, middleware, openapi
+from . import api, limits, media, middleware, openapi
 from .httplog import ServerLog
 from .keys import (
     CACHE,
@@ -50,8 +50,10 @@ def create_app(
     and reached by handlers through typed app keys. On start-up the last
     published generation is served at once and a scan runs in the background.
     """
-    app = web.Application(middlewares=[middleware.security, middleware.errors],
-                          handler_args={"logger": ServerLog()})
+    app = web.Application(
+        middlewares=[limits.url_length, middleware.security, middleware.errors],
+        handler_args={"logger": ServerLog(), "max_line_size": limits.READ_LINE},
+    )
     cache = CacheDir(settings.resolved_cache_dir())
     library = Library()
     app[SETTINGS] = settings
