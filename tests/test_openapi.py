@@ -107,6 +107,8 @@ async def answer(client: TestClient, method: str, url: str, template: str) -> di
         ("/api/files?limit=" + "9" * 5000, "/api/files", 400),
         ("/api/files?offset=%D9%A3", "/api/files", 400),  # an Arabic-Indic 3 is no ASCII digit
         ("/api/files?tag=Nope", "/api/files", 404),
+        ("/api/files?limit=1&limit=2", "/api/files", 400),  # which one? neither
+        ("/api/files?utm=1&utm=2", "/api/files", 200),  # not read: may repeat
         ("/api/file?path=notes.txt", "/api/file", 200),
         ("/api/file?path=Trips/2024/Beach/img1.jpg&tag=Beach", "/api/file", 200),
         ("/api/file", "/api/file", 400),

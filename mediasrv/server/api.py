@@ -209,7 +209,7 @@ def subtree(root: Path, raw: str) -> str:
 @routes.post("/api/rescan")
 async def rescan(request: web.Request) -> web.Response:
     """A rescan of everything, or with ``?path=P`` (repeatable) of those subtrees only."""
-    q = params.query(request)
+    q = params.query(request, repeatable=("path",))
     raw_paths = params.query_all(request, "path")
     root = request.app[SETTINGS].root
     paths: list[str] | None = [

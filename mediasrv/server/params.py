@@ -8,16 +8,41 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from ..errors import BadParameter
-from ..names import url_unquote
+from ..names import display, url_unquote
 
 MAX_LIMIT = 1000
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
-def query(request: web.Request) -> dict[str, str]:
-    """The query string decoded byte-exact (``%FF`` stays the byte 0xFF)."""
+class Query(dict[str, str]):
+    """Query parameters by name; reading one that was given more than once is a BadParameter.
+
+    Which of two values counts is a guess, and proxies and servers guess
+    differently; parameters nobody reads may repeat freely.
+    """
+
+    def __init__(self, pairs: list[tuple[str, str]], repeatable: tuple[str, ...]) -> None:
+        super().__init__(pairs)
+        names = [name for name, _ in pairs]
+        self.repeated = {n: names.count(n) for n in self if n not in repeatable
+                         and names.count(n) > 1} if len(self) != len(pairs) else {}
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        if name in self.repeated:
+            raise BadParameter(f"{display(name)[:40]!r} is given {self.repeated[name]} times; "
+                               "give it once")
+        return super().get(name, default)
+
+
+def query(request: web.Request, *, repeatable: tuple[str, ...] = ()) -> Query:
+    """The query string decoded byte-exact (``%FF`` stays the byte 0xFF).
+
+    A parameter given twice may be read only if it is ``repeatable`` (read
+    all its values with ``query_all``).
+    """
     raw = request.raw_path.partition("?")[2]
-    return dict(parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="surrogateescape"))
+    return Query(parse_qsl(raw, keep_blank_values=True, encoding="utf-8",
+                           errors="surrogateescape"), repeatable)
 
 
 def query_all(request: web.Request, name: str) -> list[str]:
@@ -35,7 +60,7 @@ def tail(request: web.Request, prefix: str) -> str:
     return url_unquote(raw[len(prefix):])
 
 
-def integer(params: dict[str, str], name: str, default: int, *, low: int, high: int) -> int:
+def integer(params: Query, name: str, default: int, *, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
@@ -53,7 +78,7 @@ def integer(params: dict[str, str], name: str, default: int, *, low: int, high: 
     return value
 
 
-def required(params: dict[str, str], name: str) -> str:
+def required(params: Query, name: str) -> str:
     value = params.get(name)
     if not value:
         raise BadParameter(f"the {name!r} parameter is required")
