@@ -293,8 +293,12 @@ class RescanCoordinator:
             scan.error = str(exc) or type(exc).__name__
             log.error("scan %d failed: %s; still serving generation %s",
                       scan.id, scan.error, self.library.generation)
-            # A killed scan process leaves its temp file; nobody else will.
-            await asyncio.to_thread(self.cache.remove_temp_files)
+            # A killed scan process leaves its temp file; nobody else will. (The
+            # fault may be the cache dir itself, read-only say: then there is none.)
+            try:
+                await asyncio.to_thread(self.cache.remove_temp_files)
+            except OSError as cleanup:
+                log.warning("cannot clean up after scan %d: %s", scan.id, cleanup)
         finally:
             scan.finished_at = time.time()
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .child import child_env, json_lines
-from .errors import ScanFailed
+from .errors import MediasrvError, ScanFailed
 
 log = logging.getLogger(__name__)
 
@@ -262,10 +262,10 @@ class ScanService:
             )
         except Exception as exc:  # reported to the coordinator, which keeps serving
             message = scanjob.describe_failure(exc)
-            if isinstance(exc, ScanFailed):
-                log.error("%s", message)
+            if isinstance(exc, MediasrvError | OSError | sqlite3.Error):
+                log.error("%s", message)  # the world's fault (disk, permissions): one line
             else:
-                log.exception("scan failed")
+                log.exception("scan failed")  # ours: the traceback is what to fix it with
             self.emit({"type": "error", "id": request_id, "message": message})
             return
         answer = result.as_dict()
