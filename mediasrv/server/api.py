@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..errors import BadParameter, FileGone, FileNotIndexed
 from ..names import ALL_TAG, display
+from ..rescan import Event
 from ..snapshot import Snapshot
 from . import params
 from .keys import CACHE, COORDINATOR, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, VANISHED
@@ -255,4 +256,5 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def _send(response: web.StreamResponse, event: str, data: dict[str, Any]) -> None:
-    await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+    wire = data.wire if isinstance(data, Event) else None  # a scan event: encoded once for all
+    await response.write(wire or f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
