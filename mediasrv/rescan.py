@@ -40,6 +40,10 @@ MAX_PATHS = 10_000
 # no change that the failed scan was to publish is lost. A no-change retry
 # costs one walk of the touched folders.
 RETRY_DELAYS = (5.0, 30.0, 120.0, 300.0)
+# A new scan worker's start (an interpreter, PyAV, Pillow) took 0.2 s idle and
+# over a second on a loaded machine: its silence until it says "ready" is
+# judged against at least this, not against a short --scan-timeout.
+WORKER_START_S = 60.0
 
 
 class Event(dict[str, Any]):
@@ -337,15 +341,21 @@ class RescanCoordinator:
         limit = self.scan_timeout
         try:
             while limit > 0 and not task.done():
-                await asyncio.wait({task}, timeout=max(0.05, heard + limit - loop.time()))
-                if not task.done() and loop.time() - heard >= limit:
-                    # Stopped (SIGSTOP), deadlocked or stuck on a dead mount: it
-                    # would hold every later scan up. A new worker takes the next one.
-                    log.error("scan %d made no progress for %g s; killing its process (pid %d)",
-                              scan.id, limit, worker.pid)
-                    worker.kill(f"the scan made no progress for {limit:g} s (its process was "
-                                "stopped or stuck) and was killed; the next scan starts afresh")
-                    break
+                ready = worker.ready_at
+                allowed = limit if ready is not None else max(limit, WORKER_START_S)
+                step = max(heard, ready or heard) + allowed - loop.time()
+                if step > 0:
+                    # Not ready yet: look again soon, it may say so any moment.
+                    await asyncio.wait({task}, timeout=step if ready is not None
+                                       else min(step, 0.25))
+                    continue
+                # Stopped (SIGSTOP), deadlocked or stuck on a dead mount: it would
+                # hold every later scan up. A new worker takes the next one.
+                log.error("scan %d made no progress for %g s; killing its process (pid %d)",
+                          scan.id, allowed, worker.pid)
+                worker.kill(f"the scan made no progress for {allowed:g} s (its process was "
+                            "stopped or stuck) and was killed; the next scan starts afresh")
+                break
             return await task
         except asyncio.CancelledError:
             task.cancel()

@@ -7,7 +7,8 @@ line on stdin::
     {"id": 7, "paths": ["Trips/2024", "Music/a.mp3"], "full": false}   (null: walk everything)
 
 and answers with JSON lines on stdout, each carrying the request's id: any
-number of progress events, then exactly one ``result`` or ``error``::
+number of progress events, then exactly one ``result`` or ``error`` (and once,
+at start-up, ``{"type": "ready", "id": null}`` when its imports are done)::
 
     {"type": "progress", "id": 7, "phase": "walking", "files": 1200}
     {"type": "result", "id": 7, "status": "published", "generation": 42, ...}  (ScanResult)
@@ -89,6 +90,7 @@ class Worker:
         self.proc = proc
         self.exit_reason: str | None = None  # set once the process is gone
         self._kill_reason: str | None = None  # why we killed it, if we did
+        self.ready_at: float | None = None  # loop time it said "ready" (its imports done)
         self._stopping = False  # its end is ours, not news
         self._pending: _Pending | None = None
         loop = asyncio.get_running_loop()
@@ -157,7 +159,9 @@ class Worker:
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind, message_id = message.pop("type", None), message.pop("id", None)
         pending = self._pending
-        if kind == "pruned":
+        if kind == "ready":
+            self.ready_at = asyncio.get_running_loop().time()
+        elif kind == "pruned":
             log.info("removed %s thumbnails of files that changed or are gone",
                      message.get("removed"))
         elif pending is None or message_id != pending.id or pending.answer.done():
@@ -343,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
 
     service = ScanService(args.root, args.cache_dir, _protocol_stream(),
                           prune_every=args.prune_every)
+    service.emit({"type": "ready", "id": None})  # started: from now on, silence means stuck
     for line in sys.stdin.buffer:
         if line.strip():
             service.handle(line)

@@ -29,7 +29,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.scanner import RootGone, walk
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import SMALL_TREE, make_tree
+from .conftest import SMALL_TREE, make_tree, worker_command
 from .live import LiveServer
 from .openapi_check import check_json
 from .test_thumbs import jpeg_bytes
@@ -244,6 +244,17 @@ async def test_a_stopped_scan_worker_is_killed_and_the_next_scan_runs(  # type: 
     body = await (await client.post("/api/rescan?wait=1")).json()
     assert (body["status"], body["added"]) == ("published", 1)
     assert coordinator.process.pid != stopped.pid
+
+
+async def test_a_slow_starting_worker_is_not_taken_for_a_stuck_one(  # type: ignore[no-untyped-def]
+    started, settings_for, library: Path, tmp_path: Path
+) -> None:
+    """Silence before the worker says "ready" (imports on a loaded machine) is not a stall."""
+    slow = worker_command(tmp_path, "time.sleep(4)")
+    client = await started(settings_for(library, scan_timeout=2.0),
+                           coordinator_options={"command": slow, "retry_delays": ()})
+    last = (await status_of(client))["last_scan"]
+    assert (last["status"], last["error"]) == ("published", None)
 
 
 # -- a thousand event streams ---------------------------------------------------------
