@@ -66,6 +66,7 @@ from mediasrv.child import child_env  # noqa: E402
 SERVING = re.compile(rb"serving .* at (http://127\.0\.0\.1:\d+)/")
 EXPECTED_404 = {"unknown_tag", "unknown_file", "file_gone"}
 FLAT = 0.10  # RSS, fds, threads: end within 10 % of the start (after warm-up)
+STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=60)
 
 
 @dataclass
@@ -284,7 +285,8 @@ async def sse_client(http: aiohttp.ClientSession, url: str, rec: Record, until: 
     while time.monotonic() < until:
         stay = until - time.monotonic() if hold else rng.uniform(0.2, 4.0)
         try:
-            async with http.get(f"{url}/api/events") as resp:
+            # No total timeout for a stream (the session's 30 s would cut it off).
+            async with http.get(f"{url}/api/events", timeout=STREAM_TIMEOUT) as resp:
                 rec.sse["connections"] += 1
                 if resp.status != 200:
                     rec.fail("sse", "/api/events", f"{resp.status}")
