@@ -273,10 +273,35 @@ def serve(settings: Settings) -> int:
                     f"another mediasrv is already serving from {cache.path}"
                 ) from None
             time.sleep(0.1)  # or a `mediasrv scan` checking for a server, for a moment
+    raise_fd_limit()
     try:
         return asyncio.run(run_server(settings))
     finally:
         os.close(lock)
+
+
+FD_WANTED = 65_536
+
+
+def raise_fd_limit(wanted: int = FD_WANTED) -> int:
+    """Lift the soft limit of open files towards the hard one; returns the limit now.
+
+    Every client connection (an open event stream above all) is a file
+    descriptor, and the usual soft limit of 1,024 is reached by a thousand
+    browser tabs; the hard limit (often 524,288) is ours to take.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open-files limit from %d: %s", soft, exc)
+            return soft
+        return target
+    return soft
 
 
 def listen(settings: Settings) -> socket.socket:

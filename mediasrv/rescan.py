@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Collection
@@ -32,6 +34,28 @@ log = logging.getLogger(__name__)
 # The most paths one scan carries; a scan asked to look at more walks everything
 # (at that point a walk is about as cheap as the lookups, and the list stays small).
 MAX_PATHS = 10_000
+# After a failed scan, what it was to look at is scanned again after these
+# delays (the last one repeats until a scan succeeds): a fault that ends (a
+# disk freed, a drive back, a cache dir writable again) ends by itself, and
+# no change that the failed scan was to publish is lost. A no-change retry
+# costs one walk of the touched folders.
+RETRY_DELAYS = (5.0, 30.0, 120.0, 300.0)
+# A new scan worker's start (an interpreter, PyAV, Pillow) took 0.2 s idle and
+# over a second on a loaded machine: its silence until it says "ready" is
+# judged against at least this, not against a short --scan-timeout.
+WORKER_START_S = 60.0
+
+
+class Event(dict[str, Any]):
+    """A scan event as every subscriber gets it; ``wire`` is its event-stream form.
+
+    Encoded once, not once per open stream: with a thousand streams that is a
+    thousand ``json.dumps`` of the scan fewer per event on the event loop.
+    """
+
+    @functools.cached_property
+    def wire(self) -> bytes:
+        return f"event: {self['event']}\ndata: {json.dumps(self)}\n\n".encode()
 
 
 @dataclass
@@ -51,6 +75,7 @@ class Scan:
     finished_at: float | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+    retry_at: float | None = None  # a failed scan: when it is tried again (epoch seconds)
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @property
@@ -94,6 +119,7 @@ class Scan:
             "probe": result.get("probe"),
             "mode": result.get("mode"),
             "error": self.error,
+            "retry_at": self.retry_at,
         }
         # Whatever else the scan reported (newer keys) is passed on as it is.
         return {**{k: v for k, v in result.items() if k not in known}, **known}
@@ -111,6 +137,8 @@ class RescanCoordinator:
         state: str = "sqlite",
         pool_size: int = 3,
         command: Command | None = None,
+        scan_timeout: float = 300.0,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self.root = Path(root)
         self.cache = cache
@@ -128,6 +156,11 @@ class RescanCoordinator:
         self._closed = False
         self._verify_task: asyncio.Task[None] | None = None
         self.scans_run = 0
+        self.scan_timeout = scan_timeout  # no word from a scan for this long: kill it (0: never)
+        self.retry_delays = retry_delays
+        self._failures = 0  # failed scans in a row
+        self._owed: set[str] | None = set()  # what failed scans were to look at (None: all)
+        self._retry: asyncio.TimerHandle | None = None
 
     # -- asking for scans -------------------------------------------------
 
@@ -195,11 +228,12 @@ class RescanCoordinator:
 
     def _emit(self, event: str, scan: Scan) -> None:
         self.broadcast(
-            {"event": event, "scan": scan.as_dict(), "generation": self.library.generation}
+            Event(event=event, scan=scan.as_dict(), generation=self.library.generation)
         )
 
     def broadcast(self, message: dict[str, Any]) -> None:
-        """Send ``message`` (its ``event`` names it) to every subscriber."""
+        """Send ``message`` (its ``event`` names it) to every subscriber, encoded once."""
+        message = message if isinstance(message, Event) else Event(message)
         for queue in list(self._subscribers):
             if queue.full():  # a slow reader loses old progress, never the newest
                 with contextlib.suppress(asyncio.QueueEmpty):
@@ -226,8 +260,40 @@ class RescanCoordinator:
                 self._running = None
                 self._last = scan
                 self.scans_run += 1
+                if not self._closed:
+                    self._plan_retry(scan)
                 scan.done.set()
             self._emit("failed" if scan.status == "failed" else "finished", scan)
+
+    def _plan_retry(self, scan: Scan) -> None:
+        """After a failure, owe its paths a scan later; a full scan that works pays every debt."""
+        if scan.status != "failed":
+            self._failures = 0
+            if scan.paths is None and self._retry is not None:
+                self._retry.cancel()
+                self._retry, self._owed = None, set()
+            return
+        self._failures += 1
+        if self._owed is not None:
+            if scan.paths is None:
+                self._owed = None
+            else:
+                self._owed.update(scan.paths)
+        if not self.retry_delays:
+            return
+        delay = self.retry_delays[min(self._failures, len(self.retry_delays)) - 1]
+        if self._retry is None:
+            self._retry = asyncio.get_running_loop().call_later(delay, self._retry_owed)
+            scan.retry_at = time.time() + delay
+        else:
+            scan.retry_at = time.time() + max(0.0, self._retry.when()
+                                              - asyncio.get_running_loop().time())
+        log.info("scan %d failed; trying again in %.0f s", scan.id, scan.retry_at - time.time())
+
+    def _retry_owed(self) -> None:
+        owed, self._owed, self._retry = self._owed, set(), None
+        with contextlib.suppress(RuntimeError):  # shut down meanwhile
+            self.request("retry after a failed scan", paths=owed)
 
     async def _run(self, scan: Scan) -> None:
         scan.status, scan.started_at = "running", time.time()
@@ -251,8 +317,12 @@ class RescanCoordinator:
             scan.error = str(exc) or type(exc).__name__
             log.error("scan %d failed: %s; still serving generation %s",
                       scan.id, scan.error, self.library.generation)
-            # A killed scan process leaves its temp file; nobody else will.
-            await asyncio.to_thread(self.cache.remove_temp_files)
+            # A killed scan process leaves its temp file; nobody else will. (The
+            # fault may be the cache dir itself, read-only say: then there is none.)
+            try:
+                await asyncio.to_thread(self.cache.remove_temp_files)
+            except OSError as cleanup:
+                log.warning("cannot clean up after scan %d: %s", scan.id, cleanup)
         finally:
             scan.finished_at = time.time()
 
@@ -262,13 +332,40 @@ class RescanCoordinator:
             worker = self._worker = await Worker.start(self._command(self.root, self.cache.path))
             log.info("scan worker started (pid %d)", worker.pid)
 
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+
         def progress(message: dict[str, Any]) -> None:
+            nonlocal heard
+            heard = loop.time()
             scan.phase = str(message.get("phase"))
             scan.files_seen = int(message.get("files", scan.files_seen))
             scan.phase_done, scan.phase_total = message.get("done"), message.get("total")
             self._emit("progress", scan)
 
-        return await worker.scan(scan.id, scan.paths, False, progress)
+        task = loop.create_task(worker.scan(scan.id, scan.paths, False, progress))
+        limit = self.scan_timeout
+        try:
+            while limit > 0 and not task.done():
+                ready = worker.ready_at
+                allowed = limit if ready is not None else max(limit, WORKER_START_S)
+                step = max(heard, ready or heard) + allowed - loop.time()
+                if step > 0:
+                    # Not ready yet: look again soon, it may say so any moment.
+                    await asyncio.wait({task}, timeout=step if ready is not None
+                                       else min(step, 0.25))
+                    continue
+                # Stopped (SIGSTOP), deadlocked or stuck on a dead mount: it would
+                # hold every later scan up. A new worker takes the next one.
+                log.error("scan %d made no progress for %g s; killing its process (pid %d)",
+                          scan.id, allowed, worker.pid)
+                worker.kill(f"the scan made no progress for {allowed:g} s (its process was "
+                            "stopped or stuck) and was killed; the next scan starts afresh")
+                break
+            return await task
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
 
     # -- lifecycle --------------------------------------------------------
 
@@ -314,6 +411,9 @@ class RescanCoordinator:
         """Stop: abandon a running scan (killing its worker), forget the queue, stop the worker."""
         self._closed = True
         self._next = None
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         if self._verify_task is not None:
             self._verify_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -21,7 +21,7 @@ from . import db, delta
 from .builder import Probed, build, write_meta
 from .cache import CacheDir
 from .delta import NeedFullBuild
-from .errors import ScanFailed
+from .errors import MediasrvError, ScanFailed
 from .generation import Current, file_stats, folder_paths, probed, read_current, reading
 from .names import display
 from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
@@ -310,7 +310,7 @@ def _probe(scan: _Scan, todo: list[Record], files: int) -> tuple[dict[str, Probe
 
 def describe_failure(exc: BaseException) -> str:
     """One line a user can act on."""
-    if isinstance(exc, ScanFailed):
+    if isinstance(exc, MediasrvError):  # ScanFailed, an unwritable cache dir (UserError)
         return str(exc)
     if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
         isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)

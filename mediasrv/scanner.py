@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from .errors import ScanFailed
 from .names import display, ext_of_path, is_clean, kind_of
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,8 @@ def walk(
     try:
         st = os.stat(top)
     except OSError as exc:
+        if not os.path.isdir(root_real):
+            raise RootGone(root_real) from exc
         stats.note("unreadable", start or str(root), exc)
         return
     seen_dirs.add((st.st_dev, st.st_ino))
@@ -140,6 +143,18 @@ def walk(
             next_report = time.monotonic() + progress_every
 
 
+class RootGone(ScanFailed):
+    """The root itself vanished mid-walk (renamed, moved, unmounted): the walk saw too little.
+
+    Publishing what it found would serve a library with most of its files
+    missing, so the scan fails instead and the current generation stays.
+    """
+
+    def __init__(self, root: str) -> None:
+        super().__init__(f"the library root {display(root)} went away during the scan "
+                         "(renamed, moved or unmounted); nothing was published")
+
+
 class Subfolder(NamedTuple):
     real: str  # where it is (a link's target)
     rel: str  # relative path from the root, no trailing '/'
@@ -161,6 +176,8 @@ def list_folder(
         with os.scandir(folder) as it:
             entries = list(it)
     except FileNotFoundError as exc:
+        if not os.path.isdir(root_real):  # the whole library went away, not one folder
+            raise RootGone(root_real) from exc
         stats.note("vanished", where, exc)
         return None
     except PermissionError as exc:

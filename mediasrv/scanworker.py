@@ -7,7 +7,8 @@ line on stdin::
     {"id": 7, "paths": ["Trips/2024", "Music/a.mp3"], "full": false}   (null: walk everything)
 
 and answers with JSON lines on stdout, each carrying the request's id: any
-number of progress events, then exactly one ``result`` or ``error``::
+number of progress events, then exactly one ``result`` or ``error`` (and once,
+at start-up, ``{"type": "ready", "id": null}`` when its imports are done)::
 
     {"type": "progress", "id": 7, "phase": "walking", "files": 1200}
     {"type": "result", "id": 7, "status": "published", "generation": 42, ...}  (ScanResult)
@@ -47,7 +48,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .child import child_env, json_lines
-from .errors import ScanFailed
+from .errors import MediasrvError, ScanFailed
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ class Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.exit_reason: str | None = None  # set once the process is gone
+        self._kill_reason: str | None = None  # why we killed it, if we did
+        self.ready_at: float | None = None  # loop time it said "ready" (its imports done)
         self._stopping = False  # its end is ours, not news
         self._pending: _Pending | None = None
         loop = asyncio.get_running_loop()
@@ -145,7 +148,7 @@ class Worker:
             log.error("%s; stopping it", garbled)
             self.kill()
         code = await self.proc.wait()
-        self.exit_reason = garbled or exit_reason(code)
+        self.exit_reason = garbled or self._kill_reason or exit_reason(code)
         pending = self._pending
         if pending is not None and not pending.answer.done():
             pending.answer.set_exception(ScanFailed(self.exit_reason))
@@ -156,7 +159,9 @@ class Worker:
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind, message_id = message.pop("type", None), message.pop("id", None)
         pending = self._pending
-        if kind == "pruned":
+        if kind == "ready":
+            self.ready_at = asyncio.get_running_loop().time()
+        elif kind == "pruned":
             log.info("removed %s thumbnails of files that changed or are gone",
                      message.get("removed"))
         elif pending is None or message_id != pending.id or pending.answer.done():
@@ -175,7 +180,10 @@ class Worker:
             if text:
                 log.warning("%s", text)
 
-    def kill(self) -> None:
+    def kill(self, reason: str | None = None) -> None:
+        """SIGKILL the process (stopped or not); ``reason`` is what its scan fails with."""
+        if reason is not None and self._kill_reason is None:
+            self._kill_reason = reason
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
 
@@ -258,10 +266,10 @@ class ScanService:
             )
         except Exception as exc:  # reported to the coordinator, which keeps serving
             message = scanjob.describe_failure(exc)
-            if isinstance(exc, ScanFailed):
-                log.error("%s", message)
+            if isinstance(exc, MediasrvError | OSError | sqlite3.Error):
+                log.error("%s", message)  # the world's fault (disk, permissions): one line
             else:
-                log.exception("scan failed")
+                log.exception("scan failed")  # ours: the traceback is what to fix it with
             self.emit({"type": "error", "id": request_id, "message": message})
             return
         answer = result.as_dict()
@@ -339,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
 
     service = ScanService(args.root, args.cache_dir, _protocol_stream(),
                           prune_every=args.prune_every)
+    service.emit({"type": "ready", "id": None})  # started: from now on, silence means stuck
     for line in sys.stdin.buffer:
         if line.strip():
             service.handle(line)

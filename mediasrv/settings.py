@@ -96,6 +96,11 @@ class Settings:
         env="MEDIASRV_ALLOWED_HOSTS",
     )
     pool_size: int = _setting(3, "read connections per generation (sqlite state)")
+    scan_timeout: float = _setting(
+        300.0,
+        "seconds a scan may go without reporting progress before its process is killed and "
+        "the scan fails, so a stuck or stopped scan cannot hold up rescans (0: never)",
+    )
     full: bool = _setting(
         False,
         "scan only: rebuild the whole index from the files, not as a change to the current one",
@@ -118,6 +123,8 @@ class Settings:
             raise UserError(f"port {self.port} is out of range (0-65535)")
         if self.rescan_interval < 0:
             raise UserError("--rescan-interval must be 0 (never) or a number of seconds")
+        if self.scan_timeout < 0:
+            raise UserError("--scan-timeout must be 0 (never) or a number of seconds")
         if self.pool_size < 1:
             raise UserError("--pool-size must be at least 1")
         if self.workers < 1:

@@ -166,6 +166,9 @@ class Thumbnailer:
         self._slots = asyncio.Semaphore(self.workers)
         self._making: dict[str, asyncio.Task[Thumb]] = {}
         self.made = 0  # thumbnails made (or found undecodable) by this process
+        # Shown in /api/status: a cache that cannot be written (disk full, read-only)
+        # costs time, not thumbnails, and clears by itself with the next write that works.
+        self.status: dict[str, object] = {"cache": "ok", "error": None, "failed_writes": 0}
 
     def paths(self, key: str) -> tuple[Path, Path]:
         folder = self.directory / key[:2]
@@ -252,10 +255,17 @@ class Thumbnailer:
             log.info("removed %d thumbnails of files that changed or are gone", removed)
         return removed
 
-    @staticmethod
-    def _keep(dest: Path, data: bytes) -> None:
+    def _keep(self, dest: Path, data: bytes) -> None:
         """Cache ``data`` on disk; a cache that cannot be written only costs time."""
         try:
             _write_atomic(dest, data)
         except OSError as exc:
-            log.warning("cannot write thumbnail cache %s: %s", dest, exc)
+            if self.status["cache"] == "ok":  # once per spell of failures, not per thumbnail
+                log.warning("cannot write thumbnail cache %s: %s; thumbnails are made but not "
+                            "kept until it can be written again", dest, exc)
+            self.status.update(cache="failing", error=f"{exc.strerror or exc} ({dest.parent})",
+                               failed_writes=int(str(self.status["failed_writes"])) + 1)
+            return
+        if self.status["cache"] != "ok":
+            log.info("thumbnail cache %s is written again", self.directory)
+            self.status.update(cache="ok", error=None)

@@ -35,8 +35,10 @@ def test_the_worker_answers_requests_by_id_and_exits_when_stdin_closes(
         [sys.executable, "-m", "mediasrv.scanworker", str(library), str(tmp_path / "cache")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(),
     )
-    assert proc.stdin is not None
+    assert proc.stdin is not None and proc.stdout is not None
     try:
+        # Once started (its imports done), it says so: silence after that means stuck.
+        assert json.loads(proc.stdout.readline()) == {"type": "ready", "id": None}
         proc.stdin.write(b'{"id": 1, "paths": null, "full": false}\n')
         proc.stdin.flush()
         first = read_answer(proc)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..errors import BadParameter, FileGone, FileNotIndexed
 from ..names import ALL_TAG, display
+from ..rescan import Event
 from ..snapshot import Snapshot
 from . import following as follow
 from . import params
@@ -213,7 +214,7 @@ async def rescan(request: web.Request) -> web.Response:
     """A rescan of everything, or with ``?path=P`` (repeatable) of those subtrees only."""
     if request.app[SETTINGS].follow:
         return await follow.rescan_elsewhere(request)  # 409, or the leader's answer
-    q = params.query(request)
+    q = params.query(request, repeatable=("path",))
     raw_paths = params.query_all(request, "path")
     root = request.app[SETTINGS].root
     paths: list[str] | None = [
@@ -259,4 +260,5 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def _send(response: web.StreamResponse, event: str, data: dict[str, Any]) -> None:
-    await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+    wire = data.wire if isinstance(data, Event) else None  # a scan event: encoded once for all
+    await response.write(wire or f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())

@@ -18,8 +18,9 @@ from ..names import display
 from ..rescan import RescanCoordinator
 from ..settings import Settings
 from ..watch.supervisor import Watcher
-from . import api, media, middleware
+from . import api, limits, media, middleware, openapi
 from . import following as follow
+from .httplog import ServerLog
 from .keys import (
     CACHE,
     COORDINATOR,
@@ -62,7 +63,10 @@ def create_app(
     ``watcher_options`` go to the ``Watcher``; ``fallback_interval`` is the
     rescan period once the watcher has given up.
     """
-    app = web.Application(middlewares=[middleware.security, middleware.errors])
+    app = web.Application(
+        middlewares=[limits.url_length, middleware.security, middleware.errors],
+        handler_args={"logger": ServerLog(), "max_line_size": limits.READ_LINE},
+    )
     cache = CacheDir(settings.resolved_cache_dir())
     # A follower leaves deleting generation files to the leader (mediasrv.follow).
     library = Library(delete_retired=not settings.follow)
@@ -73,7 +77,7 @@ def create_app(
     app[LIBRARY] = library
     app[COORDINATOR] = RescanCoordinator(
         settings.root, cache, library, state=settings.state, pool_size=settings.pool_size,
-        **(coordinator_options or {}),
+        scan_timeout=settings.scan_timeout, **(coordinator_options or {}),
     )
     app[STATUS_EXTRAS] = {"watcher": _watcher_entry({"state": "off", "backend": None,
                                                       "error": None, "restarts": 0})}
@@ -81,6 +85,7 @@ def create_app(
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)
+    app.router.add_routes(openapi.routes)
     if settings.follow:
         follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
     else:

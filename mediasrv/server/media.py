@@ -43,7 +43,7 @@ async def indexed_file(request: web.Request, prefix: str) -> tuple[str, str]:
     return path, real
 
 
-@routes.get("/media/{path:.+}")
+@routes.get(r"/media/{path:[\s\S]+}")  # a name may hold a newline
 async def media(request: web.Request) -> web.StreamResponse:
     _, real = await indexed_file(request, "/media/")
     return web.FileResponse(real, headers=MEDIA_HEADERS)

@@ -30,6 +30,7 @@ def wants_html(request: web.Request) -> bool:
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map domain exceptions and HTTP errors to one JSON shape (or the HTML error page)."""
+    allow = None
     try:
         return await handler(request)
     except MediasrvError as exc:
@@ -40,6 +41,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:
             raise
         status, code = exc.status, exc.reason.lower().replace(" ", "_")
+        allow = exc.headers.get(hdrs.ALLOW)  # a 405 says which methods would do
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
     render = request.app.get(HTML_ERROR)
     if render is not None and wants_html(request):
@@ -47,6 +49,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = error_response(status, code, message)
     if status == 503:
         response.headers["Retry-After"] = "2"
+    if allow is not None:
+        response.headers[hdrs.ALLOW] = allow
     return response
 
 

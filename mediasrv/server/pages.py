@@ -31,7 +31,7 @@ from ..thumbs import ICONS, Thumbnailer, etag
 from . import following as follow
 from . import middleware, params
 from .api import on_disk, pick_existing, report_vanished
-from .keys import CACHE, LIBRARY, RNG, SETTINGS
+from .keys import CACHE, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS
 from .media import indexed_file
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def setup(app: web.Application) -> None:
     app[ICON_SVG] = {name: (static_dir / "icons" / f"{name}.svg").read_bytes() for name in ICONS}
     app[TEMPLATES] = _environment(web_dir / "templates", app[STATIC])
     app[THUMBS] = Thumbnailer(app[CACHE].thumbs)
+    app[STATUS_EXTRAS]["thumbnails"] = app[THUMBS].status
     app.router.add_routes(routes)
     app[middleware.HTML_ERROR] = render_error
 
@@ -370,7 +371,7 @@ async def search(request: web.Request) -> web.StreamResponse:
 # -- bytes: thumbnails and static files --------------------------------------
 
 
-@routes.get("/thumb/{path:.+}")
+@routes.get(r"/thumb/{path:[\s\S]+}")  # a name may hold a newline
 async def thumb(request: web.Request) -> web.StreamResponse:
     """A thumbnail of an indexed file: JPEG when one can be made, else a kind icon (SVG)."""
     path, real = await indexed_file(request, "/thumb/")
