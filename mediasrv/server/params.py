@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import overload
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -27,7 +28,12 @@ class Query(dict[str, str]):
         self.repeated = {n: names.count(n) for n in self if n not in repeatable
                          and names.count(n) > 1} if len(self) != len(pairs) else {}
 
-    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+    @overload  # type: ignore[override]
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+
+    def get(self, name: str, default: str | None = None) -> str | None:
         if name in self.repeated:
             raise BadParameter(f"{display(name)[:40]!r} is given {self.repeated[name]} times; "
                                "give it once")
