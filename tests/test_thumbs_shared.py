@@ -29,7 +29,11 @@ from mediasrv.thumbs import Thumbnailer
 thumbs, real, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 while not go.exists():
     time.sleep(0.001)
-made = asyncio.run(Thumbnailer(thumbs).get("a.jpg", real, "image"))
+async def make():
+    thumbnailer = Thumbnailer(thumbs)
+    known = thumbnailer.look_up("a.jpg", real, "image")
+    return known.found or await thumbnailer.make(known.key, real, "image")
+made = asyncio.run(make())
 sys.stdout.buffer.write(made.jpeg)
 """
 
