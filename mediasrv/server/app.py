@@ -26,7 +26,6 @@ from .keys import (
     RNG,
     SETTINGS,
     STATUS_EXTRAS,
-    VANISHED,
 )
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,6 @@ def create_app(
         **(coordinator_options or {}),
     )
     app[STATUS_EXTRAS] = {}
-    app[VANISHED] = {}
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)
