@@ -147,7 +147,7 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace) 
             new = bench_dir / f"new-{trial:03}.jpg"
             new.write_bytes(b"")
             adds.append(timed_until(base, 1))
-            scan_times.append(get(base, "/api/status")["last_scan"]["duration_s"])
+            scan_times.append(get(base, "/api/status")["last_scan"]["scan_s"])
             wait_until(lambda: idle(base), "an idle server", 120)
             time.sleep(0.5)
             new.unlink()
