@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
+from .addresses import start_lines
 from .cache import CacheDir, LockBusy
 from .errors import MediasrvError, UserError
 from .names import display
-from .settings import Settings, env_name, fields_for, flag_name, from_sources
+from .settings import Settings, default_text, env_name, fields_for, flag_name, from_sources
 
 log = logging.getLogger("mediasrv")
 
@@ -55,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                                help=f"{f.metadata['help']} (env {env})")
                 continue
             flag = "--" + flag_name(f)
-            default = "none" if f.default is None or f.default == () else f.default
-            text = f"{f.metadata['help']} (env {env}; default {default})"
+            value, note = default_text(f)
+            shown = f"{value}, {note}" if note else value
+            text = f"{f.metadata['help']} (default: {shown}; env {env})"
             if isinstance(f.default, bool):
                 if f.metadata["flag"] == "no-" + f.name:
                     p.add_argument(flag, dest=f.name, action="store_const", const=False,
@@ -71,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                 if f.name == "cache_dir":
                     kind = Path
                 p.add_argument(flag, dest=f.name, type=kind, choices=f.metadata["choices"],
-                               metavar=f.name.upper() if not f.metadata["choices"] else None,
+                               metavar=None if f.metadata["choices"] else (
+                                   f.metadata["metavar"] or f.name.upper()),
                                help=text)
     return parser
 
@@ -141,6 +144,7 @@ class ProgressLine:
         self.every = every
         self.clock = clock
         self.phase: str | None = None
+        self.unsaid = False  # the phase began, but had nothing to show yet
         self.started = clock()
         self.last_write = float("-inf")
         self.hooked: list[logging.Handler] = []
@@ -150,6 +154,10 @@ class ProgressLine:
         new_phase = phase != self.phase
         self.phase = phase
         finished = event.get("done") is not None and event.get("done") == event.get("total")
+        if not event.get("files") and event.get("total") is None:
+            self.unsaid = self.unsaid or new_phase  # a phase that has counted nothing yet
+            return
+        new_phase, self.unsaid = new_phase or self.unsaid, False
         if self.tty:
             if not self.hooked:  # log lines would otherwise land in the middle of the bar
                 self.hooked = [h for h in logging.getLogger().handlers
@@ -226,9 +234,12 @@ def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
               f"errors {walk['errors']}); see the log above", file=out)
     probe = result.probe
     if probe.get("probed") or probe.get("failed"):
+        rejected = probe.get("rejected") or 0
         print(f"probed {probe['probed']:,} new or changed files"
-              + (f"; {probe['failed']:,} could not be read (corrupt or unsupported)"
-                 if probe.get("failed") else ""), file=out)
+              + (f"; {probe['failed']:,} could not be read (corrupt or unsupported"
+                 + (f"; {rejected:,} of them not media at all" if rejected else "") + ")"
+                 if probe.get("failed") else "")
+              + f" in {float(str(probe.get('seconds') or 0)):.2f}s", file=out)
     print(f"index: {display(str(cache.current))}", file=out)
     remove_old_generations(cache)
     return 0
@@ -361,12 +372,15 @@ async def run_server(
         supervisor = Supervisor(settings, port, leader_url=own_url,
                                 status=app[STATUS_EXTRAS].setdefault("workers", {}))
         await supervisor.start()
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
     if announce:
-        role = " as a follower" if settings.follow else ""
+        # The first line names where to open it; a follower or a group says so.
+        role = " (a follower)" if settings.follow else ""
         processes = f" ({settings.workers} workers)" if settings.workers > 1 else ""
-        print(f"mediasrv: serving {display(str(settings.root))}{role} at "
-              f"http://{host}:{port}/{processes}", file=sys.stderr, flush=True)
+        lines = start_lines(display(str(settings.root)), settings.host, port,
+                            token=bool(settings.token))
+        lines[0] += role + processes
+        for line in lines:
+            print(f"mediasrv: {line}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if stop_on_stdin_eof:
@@ -399,12 +413,9 @@ def settings_table() -> str:
         if f.name == "root":
             continue
         flag = "--" + flag_name(f)
-        if isinstance(f.default, bool):
-            default = "off"
-        elif f.default is None or f.default == ():
-            default = "none"
-        else:
-            default = f"`{f.default:g}`" if isinstance(f.default, float) else f"`{f.default}`"
+        value, note = default_text(f)
+        default = value if value in ("off", "none") else f"`{value}`"
+        default += f" ({note})" if note else ""
         rows.append(f"| `{flag}` | `{env_name(f)}` | {default} | {f.metadata['help']} |")
     return "\n".join(rows)
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from .errors import IndexNotReady
@@ -15,15 +16,17 @@ log = logging.getLogger(__name__)
 
 
 class Generation:
-    """A snapshot plus the count of requests currently reading it."""
+    """A snapshot, the count of requests currently reading it, and its files found gone."""
 
-    __slots__ = ("disposed", "leases", "retired", "snapshot")
+    __slots__ = ("disposed", "gone", "leases", "retired", "snapshot")
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.leases = 0
         self.retired = False
         self.disposed = False
+        # Paths of this generation found missing on disk; the next one drops them.
+        self.gone: set[str] = set()
 
 
 class Library:
@@ -57,6 +60,23 @@ class Library:
 
     def leases(self) -> dict[int, int]:
         return {n: g.leases for n, g in self._live.items()}
+
+    def gone(self, generation: int) -> AbstractSet[str]:
+        """Paths of ``generation`` found missing on disk since it was published (read-only)."""
+        gen = self._live.get(generation)
+        return gen.gone if gen is not None else frozenset()
+
+    def found_gone(self, generation: int, path: str) -> bool:
+        """Note that ``path`` of ``generation`` is missing on disk; True the first time.
+
+        The note lives and dies with the generation: a rescan publishes one
+        without the file, and the notes of a retired generation go with it.
+        """
+        gen = self._live.get(generation)
+        if gen is None or path in gen.gone:
+            return False
+        gen.gone.add(path)
+        return True
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Snapshot]:

@@ -77,7 +77,9 @@ _KIND_OF_EXT = {ext: kind for kind, exts in KINDS.items() for ext in exts}
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 _DIGITS = re.compile(r"[0-9]+")
-_WORD = re.compile(r"\w+")
+# A word is a run of letters or a run of digits: "IMG_0042" and "img0042" are
+# both the words "img" and "0042", so "img 42" and "IMG_42" find the same files.
+_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 
 def split_ext(name: str) -> tuple[str, str]:
@@ -225,7 +227,7 @@ def url_unquote(text: str) -> str:
 
 
 def search_words(text: str) -> set[str]:
-    """The words a file can be found by: letters and digits, case-folded."""
+    """The words a file can be found by: runs of letters and runs of digits, case-folded."""
     return set(_WORD.findall(display(text).casefold()))
 
 

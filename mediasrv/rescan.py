@@ -114,7 +114,10 @@ class Scan:
             "added": result.get("added"),
             "removed": result.get("removed"),
             "changed": result.get("changed"),
-            "duration_s": result.get("duration_s"),
+            # From the (first) request to the new generation being served: what a caller waits.
+            "duration_s": (round(self.finished_at - self.queued_at, 3)
+                           if self.finished_at is not None else None),
+            "scan_s": result.get("duration_s"),  # the scan process's own share of it
             "walk": result.get("walk"),
             "probe": result.get("probe"),
             "mode": result.get("mode"),
@@ -161,6 +164,8 @@ class RescanCoordinator:
         self._failures = 0  # failed scans in a row
         self._owed: set[str] | None = set()  # what failed scans were to look at (None: all)
         self._retry: asyncio.TimerHandle | None = None
+        # When a scan last finished looking at the library (epoch s), whatever it found.
+        self.checked_at: float | None = None
 
     # -- asking for scans -------------------------------------------------
 
@@ -262,6 +267,8 @@ class RescanCoordinator:
                 self.scans_run += 1
                 if not self._closed:
                     self._plan_retry(scan)
+                if scan.status in ("published", "unchanged"):
+                    self.checked_at = scan.finished_at
                 scan.done.set()
             self._emit("failed" if scan.status == "failed" else "finished", scan)
 

@@ -301,10 +301,12 @@ def _probe(scan: _Scan, todo: list[Record], files: int) -> tuple[dict[str, Probe
         progress=lambda done, total: scan.report(
             {"phase": "probing", "files": files, "done": done, "total": total}),
     )
-    if probe_stats.failed:
-        log.warning("could not read the metadata of %d of %d new or changed media files, e.g. %s",
-                    probe_stats.failed, probe_stats.failed + probe_stats.probed,
-                    "; ".join(probe_stats.examples or [])[:300])
+    if probe_stats.failed:  # one line for them all; each file is at DEBUG
+        not_media = (f", {probe_stats.rejected:,} of them not media files by their first bytes"
+                     if probe_stats.rejected else "")
+        log.info("could not read the metadata of %s of %s new or changed media files%s; e.g. %s",
+                 f"{probe_stats.failed:,}", f"{probe_stats.failed + probe_stats.probed:,}",
+                 not_media, "; ".join((probe_stats.examples or [])[:3])[:300])
     return found, probe_stats
 
 

@@ -27,7 +27,11 @@ def _setting(
     choices: tuple[str, ...] | None = None,
     flag: str | None = None,
     env: str | None = None,
+    shown: tuple[str, str] | None = None,
+    metavar: str | None = None,
 ) -> Any:
+    """A setting. ``shown`` is its default as a user reads it, (value, a few words on it),
+    else derived from ``default``; ``metavar`` names its value in ``--help``."""
     return field(
         default=default,
         metadata={
@@ -36,6 +40,8 @@ def _setting(
             "choices": choices,
             "flag": flag,
             "env": env,
+            "shown": shown,
+            "metavar": metavar,
         },
     )
 
@@ -50,19 +56,22 @@ class Settings:
     root: Path = _setting(Path("."), "the library folder to index and serve", commands=ALL_COMMANDS)
     cache_dir: Path | None = _setting(
         None,
-        "where generations and thumbnails live "
-        "(default: $XDG_CACHE_HOME/mediasrv/<root-name>-<hash>)",
+        "where generations and thumbnails live",
         commands=ALL_COMMANDS,
+        shown=("$XDG_CACHE_HOME/mediasrv/<root-name>-<hash>", "usually under ~/.cache"),
+        metavar="DIR",
     )
-    host: str = _setting("127.0.0.1", "address to listen on; beyond loopback a --token is required")
-    port: int = _setting(8080, "port to listen on")
+    host: str = _setting("127.0.0.1", "address to listen on; beyond loopback a --token is required",
+                         metavar="ADDRESS")
+    port: int = _setting(8080, "port to listen on", metavar="PORT")
     state: str = _setting(
         "sqlite",
         "where the served generation lives: its SQLite file (sqlite) or a copy in RAM (memory)",
         choices=("sqlite", "memory"),
     )
     watch: bool = _setting(
-        True, "do not watch the library for changes (watching is on by default)", flag="no-watch"
+        True, "do not watch the library for changes", flag="no-watch",
+        shown=("off", "changes are watched"),
     )
     force_polling: bool = _setting(
         False,
@@ -70,7 +79,8 @@ class Settings:
         "cache dir every second",
     )
     rescan_interval: float = _setting(
-        3600.0, "seconds between periodic rescans, a backstop for missed events (0: never)"
+        3600.0, "seconds between periodic rescans, a backstop for missed events (0: never)",
+        shown=("3600", "an hour"), metavar="SECONDS",
     )
     follow: bool = _setting(
         False,
@@ -84,8 +94,9 @@ class Settings:
     )
     token: str | None = _setting(
         None,
-        "access token required from clients "
-        "(Authorization: Bearer, or ?token=); required beyond loopback",
+        "access token required from clients: a browser signs in with it once, scripts send "
+        "'Authorization: Bearer TOKEN' or ?token=; required beyond loopback",
+        metavar="TOKEN",
     )
     allowed_hosts: tuple[str, ...] = _setting(
         (),
@@ -95,11 +106,12 @@ class Settings:
         flag="allowed-host",
         env="MEDIASRV_ALLOWED_HOSTS",
     )
-    pool_size: int = _setting(3, "read connections per generation (sqlite state)")
+    pool_size: int = _setting(3, "read connections per generation (sqlite state)", metavar="N")
     scan_timeout: float = _setting(
         300.0,
         "seconds a scan may go without reporting progress before its process is killed and "
         "the scan fails, so a stuck or stopped scan cannot hold up rescans (0: never)",
+        metavar="SECONDS",
     )
     full: bool = _setting(
         False,
@@ -154,6 +166,18 @@ class Settings:
         from .cache import default_cache_dir
 
         return self.cache_dir if self.cache_dir is not None else default_cache_dir(self.root)
+
+
+def default_text(f: dataclasses.Field[Any]) -> tuple[str, str]:
+    """The default of setting ``f`` as a user reads it: (``off``, ""), (``3600``, "an hour")."""
+    if f.metadata["shown"]:
+        value, note = f.metadata["shown"]
+        return str(value), str(note)
+    if isinstance(f.default, bool):
+        return "off", ""  # a flag that turns something on
+    if f.default is None or f.default == ():
+        return "none", ""
+    return (f"{f.default:g}" if isinstance(f.default, float) else str(f.default)), ""
 
 
 def fields_for(command: str) -> list[dataclasses.Field[Any]]:

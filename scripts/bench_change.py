@@ -176,7 +176,7 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace
 
         def last_scan() -> None:
             scan = get(base, "/api/status")["last_scan"]
-            scan_times.append(scan["duration_s"])
+            scan_times.append(scan.get("scan_s") or scan["duration_s"])
             scope = "all" if scan["paths"] is None else "paths"
             modes.add(f"{scan.get('mode')}/{scope}")
 
@@ -346,7 +346,7 @@ were {', '.join(r['modes'])} (mode/scope))
 | file created → listed by `/api/files` | {fmt(r['adds'])} |
 | file modified → new size in `/api/file` | {fmt(r['edits'])} |
 | file deleted → gone from `/api/files` | {fmt(r['deletes'])} |
-| of which the scan (`duration_s`: targeted scan, delta build, publish) | {fmt(r['scan_times'])} |
+| the scan process (`scan_s`: targeted scan, delta build, publish) | {fmt(r['scan_times'])} |
 | no-change full rescan (`POST /api/rescan?wait=1` → `duration_s`) | {fmt(r['rescans'])} |
 | server peak RSS (VmHWM) / RSS at the end | {r['peak_rss_mb']:.0f} MB / {r['rss_mb']:.0f} MB |
 | first index, from a cold start | {r['first_s']:.1f} s |

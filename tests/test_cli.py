@@ -291,3 +291,52 @@ def test_scan_out_of_disk_in_sqlite_is_one_line(lib: Path, tmp_path: Path) -> No
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("mediasrv: error: scan failed: the disk")
     assert "Traceback" not in proc.stderr
+
+
+def test_serve_with_a_token_says_how_to_sign_in_but_never_prints_it(
+    lib: Path, tmp_path: Path
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mediasrv", "serve", str(lib), "--port", "0", "--no-watch",
+         "--rescan-interval", "0", "--cache-dir", str(tmp_path / "c"),
+         "--token", "s3cret-do-not-print"],
+        stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 30
+        while not any("sign in" in line for line in lines) and time.monotonic() < deadline:
+            lines.append(proc.stderr.readline())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        lines.append(proc.stderr.read())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+    text = "".join(lines)
+    assert re.search(r"mediasrv: serving .* at http://127\.0\.0\.1:\d+/\n", text), text
+    assert "mediasrv: sign in there with the access token given to --token" in text
+    assert "s3cret-do-not-print" not in text
+
+
+@pytest.mark.parametrize("command", ["serve", "scan", "db-path"])
+def test_help_shows_one_default_per_flag_in_plain_words(command: str) -> None:
+    proc = run(command, "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())  # argparse wraps lines
+    options = re.split(r"\n(?=  --)", proc.stdout.partition("options:\n")[2])
+    for option in options:
+        if option.lstrip().startswith("--"):
+            assert option.count("default") == 1, option
+    assert "True" not in text and "False" not in text and "3600.0" not in text
+    if command == "serve":
+        assert "--no-watch do not watch the library for changes (default: off, changes are " \
+               "watched; env MEDIASRV_NO_WATCH)" in text
+        assert "--rescan-interval SECONDS" in text and "(default: 3600, an hour;" in text
+    assert "--cache-dir DIR where generations and thumbnails live (default: " \
+           "$XDG_CACHE_HOME/mediasrv/<root-name>-<hash>, usually under ~/.cache; env " \
+           "MEDIASRV_CACHE_DIR)" in text

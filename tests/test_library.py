@@ -190,3 +190,19 @@ async def _published(gens: Generations) -> Path:
     snap = await gens.next()
     await snap.close()
     return snap.path
+
+
+async def test_files_found_gone_are_noted_on_their_generation(gens: Generations) -> None:
+    library = Library()
+    first = await gens.next()
+    library.swap(first)  # type: ignore[arg-type]
+    number = first.generation  # type: ignore[attr-defined]
+    assert library.found_gone(number, "a.jpg") is True
+    assert library.found_gone(number, "a.jpg") is False  # once: one rescan asked for
+    assert set(library.gone(number)) == {"a.jpg"}
+    second = await gens.next()
+    library.swap(second)  # type: ignore[arg-type]
+    assert set(library.gone(number)) == set()  # went with its generation
+    assert set(library.gone(second.generation)) == set()  # type: ignore[attr-defined]
+    assert library.found_gone(number, "b.jpg") is False  # a retired generation takes no notes
+    await library.close()

@@ -121,10 +121,24 @@ def test_search_words_fold_case_and_split_on_punctuation() -> None:
         "2024",
         "beach",
         "sunset",
-        "éclair_1",
+        "éclair",
+        "1",
         "jpg",
     }
     assert query_words("  beach SUN ") == ["beach", "sun"]
+
+
+@pytest.mark.parametrize("text", ["IMG_3.jpg", "img3.jpg", "IMG-3.JPG", "img 3.jpg"])
+def test_letters_and_digits_are_words_of_their_own(text: str) -> None:
+    assert search_words(text) == {"img", "3", "jpg"}
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ("img 3", ["3", "img"]), ("IMG_3", ["3", "img"]), ("img3", ["3", "img"]),
+    ("DSC00042", ["00042", "dsc"]), ("2024年7月", ["2024", "7", "年", "月"]),
+])
+def test_a_query_is_split_the_same_way(query: str, words: list[str]) -> None:
+    assert query_words(query) == words
 
 
 BAD = b"caf\xe9.jpg".decode("utf-8", "surrogateescape")  # Latin-1 name on a UTF-8 disk

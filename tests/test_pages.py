@@ -35,6 +35,9 @@ class Links(HTMLParser):
             value = found.get(name)
             if value and not value.startswith("#"):
                 self.urls.append(value.partition("#")[0])
+        for candidate in (found.get("srcset") or "").split(","):
+            if candidate.strip():
+                self.urls.append(candidate.split()[0])
         if found.get("id"):
             self.ids[str(found["id"])] = {"tag": tag, **found}
 
@@ -293,7 +296,7 @@ async def test_search_finds_by_name(oclient: TestClient) -> None:
     html = await page(oclient, "/search?q=img")
     names = re.findall(r'<span class="name">([^<]*)</span>', html)
     assert names == ["img1.jpg", "img2.jpg", "img10.jpg"]
-    assert "/view/All/Trips/Beach/img1.jpg" in parse(html).urls
+    assert "/view/All/Trips/Beach/img1.jpg?q=img" in parse(html).urls
 
 
 async def test_search_escapes_the_query(oclient: TestClient) -> None:
@@ -374,8 +377,10 @@ async def test_no_broken_links(oclient: TestClient) -> None:
                 if url.startswith("/view/") and link.startswith("/view/"):
                     continue  # neighbours are views of their own; stop the walk there
                 queue.append(link)
-    assert len([u for u in seen if u.startswith("/thumb/")]) == 9  # every file's thumbnail
-    assert len([u for u in seen if u.startswith("/view/")]) == 21  # every file in every tag
+    # every file's thumbnail, and the high-density one of each picture and video
+    assert len([u for u in seen if u.startswith("/thumb/")]) == 9 + 7
+    # every file in every tag, and the results of the search
+    assert len([u for u in seen if u.startswith("/view/")]) == 21 + 3
 
 
 async def test_pages_on_the_memory_backend(started: Callable[..., Any], odd_library: Path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import sqlite3
 import wave
 from collections.abc import Callable
@@ -324,3 +325,78 @@ async def test_the_server_follows_a_deferred_first_scan_with_a_probing_scan(
     assert (last["reasons"], last["probe"]["probed"]) == (["probing"], count)
     body = await (await client.get("/api/file", params={"path": "Pics/p0042.jpg"})).json()
     assert (body["file"]["width"], body["file"]["height"]) == (7, 5)
+
+
+# -- files that only have a media file's name ------------------------------------
+
+
+def mp3(seconds: float = 1.0) -> bytes:
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=22050)
+        stream.layout = "mono"
+        frame = av.AudioFrame(format="s16", layout="mono", samples=int(22050 * seconds))
+        frame.planes[0].update(bytes(2 * int(22050 * seconds)))
+        frame.sample_rate = 22050
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    return out.getvalue()
+
+
+def test_real_media_of_every_kind_looks_like_media(video: bytes) -> None:
+    gif = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(gif, "GIF")
+    webp = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(webp, "WEBP")
+    tiff = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(tiff, "TIFF")
+    tagged = mp3(0.2)
+    tag_size = 10 + sum((tagged[6 + i] & 0x7F) << (7 * (3 - i)) for i in range(4))  # ID3v2
+    for data in (jpeg(4, 4), png(4, 4), gif.getvalue(), webp.getvalue(), tiff.getvalue(),
+                 video, wav(0.1), tagged, tagged[tag_size:]):  # an MP3 without its ID3 tag too
+        assert probe.looks_like_media(data[:probe.HEAD]), data[:16]
+
+
+@pytest.mark.parametrize("data", [
+    b"this is not media at all", b"\x00" * 600, b"%PDF-1.7\n", b"PK\x03\x04zip",
+    b"<html><body>", b"Good day" * 60, b"#!/bin/sh\n",
+])
+def test_text_zeros_and_documents_do_not(data: bytes) -> None:
+    assert not probe.looks_like_media(data[:probe.HEAD])
+
+
+def test_files_that_are_not_media_are_never_handed_to_a_decoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(probe, "_probe_image", lambda path: opened.append(path))
+    monkeypatch.setattr(probe, "_probe_av", lambda path, kind: opened.append(path))
+    root = make_tree(tmp_path / "lib", {f"fake{i}.{ext}": "looks like media, is text"
+                                        for i in range(30) for ext in ("jpg", "mp4", "mp3")})
+    caplog.set_level(logging.INFO)
+    found, stats = probe.probe_records(str(root), list(walk(root)))
+    assert (found, opened) == ({}, [])
+    assert (stats.failed, stats.rejected, stats.probed) == (90, 90, 0)
+    assert stats.examples and "not a media file" in stats.examples[0]
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []  # each one: DEBUG
+
+
+def test_a_scan_of_unreadable_media_says_so_in_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    root = make_tree(tmp_path / "lib", {
+        **{f"fake/{i}.jpg": "text" for i in range(50)},
+        "bad/cut.jpg": b"\xff\xd8\xff\xe0 a JPEG header, then nothing",
+        "ok.jpg": jpeg(4, 4),
+    })
+    caplog.set_level(logging.INFO)
+    result = run_scan(root, CacheDir(tmp_path / "cache"))
+    assert (result.probe["probed"], result.probe["failed"], result.probe["rejected"]) == (
+        1, 51, 50)
+    lines = [r.getMessage() for r in caplog.records
+             if r.levelno >= logging.INFO and r.name.startswith("mediasrv.scanjob")
+             and "metadata" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("could not read the metadata of 51 of 52 new or changed media "
+                               "files, 50 of them not media files by their first bytes; e.g. ")
+    assert lines[0].count(": ") <= 4  # a few examples, not fifty

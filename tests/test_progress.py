@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_plain_lines_one_per_phase_and_when_probing_ends() -> None:
     show({"phase": "building", "files": 900})
     show.done()
     assert out.getvalue() == (
-        "walking: 0 files  0s\n"
+        "walking: 500 files  0s\n"
         "probing: 0/40 files  1s\n"
         "probing: 40/40 files  1s\n"
         "building: 900 files  1s\n"
@@ -53,8 +54,20 @@ def test_plain_lines_repeat_while_a_long_phase_lasts() -> None:
         clock.now = 100.0 + seconds
         show({"phase": "walking", "files": seconds * 1000})
     assert out.getvalue() == (
-        "walking: 0 files  0s\nwalking: 5,000 files  5s\nwalking: 10,000 files  10s\n"
+        "walking: 1,000 files  1s\nwalking: 6,000 files  6s\nwalking: 11,000 files  11s\n"
     )
+
+
+def test_nothing_is_printed_before_a_phase_has_counted_something() -> None:
+    for out in (io.StringIO(), Terminal()):
+        clock = Clock()
+        show = cli.ProgressLine(out, clock=clock)
+        show({"phase": "walking", "files": 0})
+        assert out.getvalue() == ""
+        show({"phase": "comparing", "files": 0})
+        assert out.getvalue() == ""
+        show({"phase": "comparing", "files": 12})
+        assert "comparing" in out.getvalue() and "walking" not in out.getvalue()
 
 
 def test_a_terminal_gets_a_bar_rewritten_in_place() -> None:
@@ -104,6 +117,6 @@ def test_scan_command_prints_probe_counts(
     out = io.StringIO()
     code = cli.scan(Settings(root=root, cache_dir=tmp_path / "cache"), out=out)
     assert code == 0
-    assert "probed 1 new or changed files; 1 could not be read (corrupt or unsupported)\n" in (
-        out.getvalue())
+    assert re.search(r"probed 1 new or changed files; 1 could not be read \(corrupt or "
+                     r"unsupported; 1 of them not media at all\) in \d+\.\d\ds\n", out.getvalue())
     assert "probing: 2/2 files" in capsys.readouterr().err

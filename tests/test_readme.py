@@ -15,7 +15,11 @@ def readme_commands() -> list[str]:
 
 def test_readme_starts_with_serve_then_test_command() -> None:
     serve, test = readme_commands()
-    assert serve.startswith("pip install -e . && ") and "mediasrv serve" in serve
+    # in a virtual environment: many systems' Python refuses a global pip install
+    venv, activate, install, *rest = serve.split(" && ")
+    assert venv.startswith("python3 -m venv ") and activate.startswith(". ")
+    assert activate.endswith("/bin/activate") and venv.split()[-1] in activate
+    assert install == "pip install -e ." and "mediasrv serve" in rest[-1]
     assert test.endswith("python -m pytest")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +198,41 @@ async def test_paths_reach_the_worker_and_new_result_keys_pass_through(
     scan = coordinator.request("test")
     await scan.done.wait()
     assert scan.as_dict()["seen"] == {"paths": None, "full": False}
+
+
+async def test_durations_are_what_a_caller_waits(client: TestClient) -> None:
+    """duration_s: from the request to the answer; scan_s: the scan process's part of it."""
+    body = (await (await client.post("/api/rescan?wait=1")).json())
+    assert body["duration_s"] >= body["scan_s"] > 0
+    last = (await (await client.get("/api/status")).json())["last_scan"]
+    assert last["duration_s"] == round(last["finished_at"] - last["queued_at"], 3)
+    assert last["duration_s"] >= last["scan_s"]
+
+
+async def test_a_scan_that_found_nothing_still_counts_as_the_last_look(
+    client: TestClient,
+) -> None:
+    """The footer and /api/status say when a scan last finished, whatever it found."""
+    before = (await (await client.get("/api/status")).json())["last_scan_at"]
+    await asyncio.sleep(1.1)  # a second later, so the ISO times differ
+    body = await (await client.post("/api/rescan?wait=1")).json()
+    assert body["status"] == "unchanged"
+    status = await (await client.get("/api/status")).json()
+    assert status["last_scan_at"] > before
+    assert status["scanned_at"] == before  # the index itself was built before
+    html = await (await client.get("/")).text()
+    shown = re.search(r'<time id="st-time" datetime="([^"]+)"', html)
+    assert shown is not None
+    assert datetime.fromisoformat(shown[1]) == datetime.fromisoformat(status["last_scan_at"])
+
+
+async def test_a_failed_scan_is_not_a_look_at_the_library(gated, library: Path) -> None:  # type: ignore[no-untyped-def]
+    client, _ = gated
+    coordinator = client.app[COORDINATOR]
+    checked = coordinator.checked_at
+    scan = coordinator.request("doomed")
+    await asyncio.sleep(0.05)
+    coordinator._worker.kill()
+    await scan.done.wait()
+    assert scan.status == "failed"
+    assert coordinator.checked_at == checked

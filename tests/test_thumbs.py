@@ -18,7 +18,7 @@ from PIL import Image
 from mediasrv import thumbs
 from mediasrv.resources import resource_dir
 from mediasrv.scanworker import PRUNE_EVERY_S
-from mediasrv.server.pages import THUMBS
+from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
 from mediasrv.thumbs import Thumbnailer, thumb_key
 
@@ -139,7 +139,8 @@ async def test_undecodable_file_is_tried_once(tclient: TestClient) -> None:
     await tclient.get("/thumb/Photos/broken.jpg")
     await tclient.get("/thumb/Photos/broken.jpg")
     assert tclient.app[THUMBS].made == 1
-    assert [p.read_text() for p in tclient.app[THUMBS].directory.glob("*/*.icon")] == ["broken\n"]
+    [icon] = [p.read_text() for p in tclient.app[THUMBS].directory.glob("*/*.icon")]
+    assert icon.startswith("broken\n")
 
 
 async def test_rescan_keeps_the_thumbnail_of_an_unchanged_file(tclient: TestClient,

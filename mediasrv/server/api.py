@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 import os
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from ..errors import BadParameter, FileGone, FileNotIndexed
+from ..errors import BadParameter
 from ..names import ALL_TAG, display
 from ..rescan import Event
-from ..snapshot import Snapshot
 from . import following as follow
 from . import params
-from .keys import CACHE, COORDINATOR, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, VANISHED
+from .files import pick_existing
+from .keys import CACHE, COORDINATOR, LIBRARY, SETTINGS, STATUS_EXTRAS
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-
-RANDOM_DRAWS = 8  # candidates per /api/random; the first one still on disk wins
-RANDOM_PAGE = 100  # if all draws are gone, look through the tag this many at a time
-RANDOM_SWEEP = 2000  # ... but no further than this per request
 
 
 def _json(data: dict[str, Any], status: int = 200) -> web.Response:
@@ -68,83 +67,12 @@ async def file(request: web.Request) -> web.Response:
         })
 
 
-def on_disk(request: web.Request, path: str) -> str | None:
-    """The real path of indexed ``path`` if it is a regular file inside the root."""
-    root = os.path.realpath(request.app[SETTINGS].root)
-    real = os.path.realpath(os.path.join(root, path))
-    if real != root and not real.startswith(root + os.sep):
-        return None  # a symlink that now leads out of the root
-    try:
-        return real if os.path.isfile(real) else None
-    except (OSError, ValueError):
-        return None
-
-
-def vanished_in(app: web.Application, generation: int) -> set[str]:
-    """Paths of ``generation`` found gone from disk since it was published."""
-    table = app[VANISHED]
-    if generation not in table:
-        for old in [g for g in table if g < generation]:
-            del table[old]
-        table[generation] = set()
-    return table[generation]
-
-
-def report_vanished(request: web.Request, generation: int, path: str) -> None:
-    """An indexed file is gone: remember it, and ask for a rescan to drop it."""
-    vanished = vanished_in(request.app, generation)
-    if path not in vanished:
-        vanished.add(path)
-        with contextlib.suppress(RuntimeError):
-            request.app[COORDINATOR].request("vanished file", paths=[path])
-
-
-async def pick_existing(request: web.Request, snap: Snapshot, tag: str) -> dict[str, Any]:
-    """A random file of ``tag`` that is still on disk.
-
-    Random draws first; if every draw hits a file that is gone (many files
-    deleted since the last scan), look through the tag in order from a random
-    place, so a file that still exists is found whenever there is one.
-    """
-    vanished = vanished_in(request.app, snap.generation)
-    rng = request.app[RNG]
-
-    async def first_existing(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
-        fresh = [c for c in candidates if c["path"] not in vanished]
-        checks = await asyncio.to_thread(lambda: [on_disk(request, c["path"]) for c in fresh])
-        for candidate, real in zip(fresh, checks, strict=True):
-            if real is not None:
-                return candidate
-            report_vanished(request, snap.generation, candidate["path"])
-        return None
-
-    for _ in range(2):
-        found = await first_existing(
-            await snap.random(tag, [rng.random() for _ in range(RANDOM_DRAWS)])
-        )
-        if found is not None:
-            return found
-    total, _ = await snap.page(tag, 0, 1)
-    if not total:
-        raise FileNotIndexed("(any file)", tag)
-    position, covered = rng.randrange(total), 0
-    while covered < min(total, RANDOM_SWEEP):
-        size = min(RANDOM_PAGE, total - position)
-        _, page = await snap.page(tag, position, size)
-        found = await first_existing(page)
-        if found is not None:
-            return found
-        covered += size
-        position = (position + size) % total
-    raise FileGone("every file of this tag that was looked at")
-
-
 @routes.get("/api/random")
 async def random_file(request: web.Request) -> web.Response:
     q = params.query(request)
     tag = q.get("tag") or ALL_TAG
     async with request.app[LIBRARY].snapshot() as snap:
-        chosen = await pick_existing(request, snap, tag)
+        chosen = await pick_existing(request.app, snap, tag)
         return _json({"generation": snap.generation, "tag": tag, "file": chosen})
 
 
@@ -166,12 +94,16 @@ def status_dict(app: web.Application) -> dict[str, Any]:
     snap = library.current
     running, last = coordinator.running, coordinator.last
     meta = snap.meta if snap else {}
+    checked = coordinator.checked_at
     return {
         "generation": library.generation,
         "state": app[SETTINGS].state,
         "root": display(str(app[SETTINGS].root)),
         "files": snap.file_count if snap else None,
         "scanned_at": meta.get("scanned_at"),
+        # When a scan last looked at the library, whatever it found (else: the index's build).
+        "last_scan_at": (datetime.fromtimestamp(checked, UTC).isoformat(timespec="seconds")
+                         if checked is not None else meta.get("scanned_at")),
         "db_path": display(str(app[CACHE].current)),
         "scanning": running is not None,
         "scan": running.as_dict() if running else None,
@@ -214,6 +146,7 @@ async def rescan(request: web.Request) -> web.Response:
     """A rescan of everything, or with ``?path=P`` (repeatable) of those subtrees only."""
     if request.app[SETTINGS].follow:
         return await follow.rescan_elsewhere(request)  # 409, or the leader's answer
+    arrived = time.monotonic()
     q = params.query(request, repeatable=("path",))
     raw_paths = params.query_all(request, "path")
     root = request.app[SETTINGS].root
@@ -229,34 +162,62 @@ async def rescan(request: web.Request) -> web.Response:
         return _json({
             "scan_id": scan.id, "status": scan.status,
             "generation": info["generation"] or request.app[LIBRARY].generation,
-            **{k: info[k] for k in ("files", "added", "removed", "changed", "duration_s",
-                                    "paths", "mode", "error")},
+            **{k: info[k] for k in ("files", "added", "removed", "changed")},
+            # this request's wait: queued behind another scan, the scan, the swap
+            "duration_s": round(time.monotonic() - arrived, 3), "scan_s": info["scan_s"],
+            **{k: info[k] for k in ("paths", "mode", "error")},
         })
     return _json({"scan_id": scan.id, "status": scan.status, "status_url": "/api/status",
                   "paths": scan.as_dict()["paths"]}, status=202)
 
 
+KEEP_ALIVE_S = 15.0  # a comment line this often keeps proxies from closing an idle stream
+GONE_CHECK_S = 1.0  # how soon a client that went away is noticed while nothing is sent
+
+
 @routes.get("/api/events")
 async def events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: a ``status`` event first, then every scan event as it happens."""
+    """Server-sent events: a ``status`` event first, then every scan event as it happens.
+
+    A client that goes away (a tab navigating elsewhere) is the normal end of
+    a stream: it is noticed within GONE_CHECK_S, or at the next write, and
+    ends the stream with a debug line, never an error.
+    """
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-store",
         "X-Accel-Buffering": "no",
     })
     await response.prepare(request)
-    coordinator = request.app[COORDINATOR]
-    async with coordinator.subscribe() as queue:
-        await _send(response, "status", status_dict(request.app))
-        while True:
-            try:
-                message = await asyncio.wait_for(queue.get(), timeout=15)
-            except TimeoutError:
-                await response.write(b": keep-alive\n\n")
-                continue
-            if message.get("event") == "shutdown":
-                break
-            await _send(response, message["event"], message)
+    try:
+        async with request.app[COORDINATOR].subscribe() as queue:
+            await _send(response, "status", status_dict(request.app))
+            await _stream(request, response, queue)
+    except ConnectionError as exc:  # aiohttp's ClientConnectionResetError among them
+        log.debug("event stream to %s ended: %s", request.remote, exc)
     return response
+
+
+async def _stream(request: web.Request, response: web.StreamResponse,
+                  queue: asyncio.Queue[dict[str, Any]]) -> None:
+    """Relay ``queue`` to the client until shutdown or until the client is gone."""
+    idle = 0.0
+    while True:
+        try:
+            message = await asyncio.wait_for(queue.get(), timeout=GONE_CHECK_S)
+        except TimeoutError:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                log.debug("event stream to %s ended: the client went away", request.remote)
+                return
+            idle += GONE_CHECK_S
+            if idle >= KEEP_ALIVE_S:
+                await response.write(b": keep-alive\n\n")
+                idle = 0.0
+            continue
+        if message.get("event") == "shutdown":
+            return
+        await _send(response, message["event"], message)
+        idle = 0.0
 
 
 async def _send(response: web.StreamResponse, event: str, data: dict[str, Any]) -> None:

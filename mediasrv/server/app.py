@@ -30,7 +30,6 @@ from .keys import (
     RNG,
     SETTINGS,
     STATUS_EXTRAS,
-    VANISHED,
     WATCHER,
 )
 
@@ -81,7 +80,6 @@ def create_app(
     )
     app[STATUS_EXTRAS] = {"watcher": _watcher_entry({"state": "off", "backend": None,
                                                       "error": None, "restarts": 0})}
-    app[VANISHED] = {}
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)

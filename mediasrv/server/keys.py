@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
+import jinja2
 from aiohttp import web
 
 from ..cache import CacheDir
@@ -12,6 +14,7 @@ from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
 from ..rescan import RescanCoordinator
 from ..settings import Settings
+from ..thumbs import Thumbnailer
 from ..watch.supervisor import Watcher
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -20,11 +23,15 @@ COORDINATOR = web.AppKey("coordinator", RescanCoordinator)
 CACHE = web.AppKey("cache", CacheDir)
 # Extra parts of /api/status contributed by other parts (the watcher).
 STATUS_EXTRAS = web.AppKey("status_extras", dict[str, Any])
-# Paths found gone from disk, per generation, until a rescan drops them.
-VANISHED = web.AppKey("vanished", dict[int, set[str]])
 RNG = web.AppKey("rng", random.Random)
 # The names requests may carry (checked when no token is set), and the log of refusals.
 HOSTS = web.AppKey("hosts", HostPolicy)
 REFUSALS = web.AppKey("host_refusals", RefusalLog)
 # The watcher, while the app runs with watching on.
 WATCHER = web.AppKey("watcher", Watcher)
+# The web UI (set up by the pages component): templates, web/static files with
+# their content hashes, the kind icons as bytes, and the thumbnail maker.
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+STATIC = web.AppKey("static_files", dict[str, tuple[Path, str]])
+ICON_SVG = web.AppKey("icon_svg", dict[str, bytes])
+THUMBS = web.AppKey("thumbnailer", Thumbnailer)

@@ -1,4 +1,11 @@
-"""``/media/{path}``: the bytes of an indexed file, with Range, ETag and Last-Modified."""
+"""Byte routes: files (``/media``), thumbnails (``/thumb``), previews (``/preview``), ``/static``.
+
+``/media/{path}`` is the file itself, with Range, ETag and Last-Modified.
+``/thumb/{path}`` is a grid thumbnail (``?w=640`` for high-density screens)
+and ``/preview/{path}`` a screen-sized JPEG of a picture, both made on first
+request and cached on disk; asked for with the file's current version
+(``?v=size-mtime_ns``), they are cached by the browser for good.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,18 @@ import asyncio
 
 from aiohttp import web
 
-from ..errors import FileGone, FileNotIndexed
+from ..errors import BadParameter, FileGone, MediasrvError
+from ..names import kind_of, split_ext
+from ..thumbs import ICONS, PREVIEW, SIZE, SIZE_2X, Thumb, etag
 from . import params
-from .api import on_disk, report_vanished
-from .keys import LIBRARY
+from .files import indexed_file
+from .keys import ICON_SVG, STATIC, THUMBS
 
-routes = web.RouteTableDef()
+routes = web.RouteTableDef()  # the API's: /media
+ui_routes = web.RouteTableDef()  # the web UI's (added with the pages): the rest
+
+FOREVER = "private, max-age=31536000, immutable"
+THUMB_EDGES = (SIZE, SIZE_2X)
 
 # A file from the library is data, never a page of ours: an HTML or SVG file
 # opened directly must not run scripts with this site's rights, and a link in
@@ -22,28 +35,85 @@ MEDIA_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "private, no-cache",
 }
+PICTURE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "Referrer-Policy": "no-referrer",
+}
 
 
-async def indexed_file(request: web.Request, prefix: str) -> tuple[str, str]:
-    """(indexed path, real path) of the file named after ``prefix``, or a 404.
+class Undecodable(MediasrvError):
+    """A picture that no decoder here can read: no preview can be made of it."""
 
-    Only a path of the current index is looked at, and only if it still
-    resolves inside the root: ``..``, encoded slashes, absolute paths and
-    symlinks leading out never match.
-    """
-    path = params.tail(request, prefix)
-    if "\x00" in path:  # no file name has one; never let it near the filesystem
-        raise FileNotIndexed(path)
-    async with request.app[LIBRARY].snapshot() as snap:
-        await snap.get(path)  # FileNotIndexed -> 404
-        real = await asyncio.to_thread(on_disk, request, path)
-        if real is None:
-            report_vanished(request, snap.generation, path)
-            raise FileGone(path)
-    return path, real
+    code = "undecodable"
+    status = 422
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(f"this picture cannot be shown: {reason or 'it could not be decoded'}")
 
 
 @routes.get(r"/media/{path:[\s\S]+}")  # a name may hold a newline
 async def media(request: web.Request) -> web.StreamResponse:
     _, real = await indexed_file(request, "/media/")
     return web.FileResponse(real, headers=MEDIA_HEADERS)
+
+
+async def _picture(request: web.Request, prefix: str, edge: int, *,
+                   pictures_only: bool = False) -> tuple[Thumb, dict[str, str]] | web.Response:
+    """The picture of the file after ``prefix`` at ``edge``, and its headers; or a 304."""
+    path, real = await indexed_file(request, prefix)
+    thumbs = request.app[THUMBS]
+    kind = kind_of(split_ext(path.rpartition("/")[2])[1])
+    if pictures_only and kind != "image":
+        raise Undecodable(f"there is no preview of a {kind} file")
+    try:
+        known = await asyncio.to_thread(thumbs.look_up, path, real, kind, edge)
+    except OSError:
+        raise FileGone(path) from None  # deleted since indexed_file looked
+    exact = params.query(request).get("v") == known.version
+    headers = {"ETag": etag(known.key),
+               "Cache-Control": FOREVER if exact else "private, no-cache", **PICTURE_HEADERS}
+    if headers["ETag"] in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return known.found or await thumbs.make(known.key, real, kind, edge), headers
+
+
+@ui_routes.get(r"/thumb/{path:[\s\S]+}")  # a name may hold a newline
+async def thumb(request: web.Request) -> web.StreamResponse:
+    """A thumbnail of an indexed file: JPEG when one can be made, else a kind icon (SVG)."""
+    edge = params.integer(params.query(request), "w", SIZE, low=1, high=SIZE_2X)
+    if edge not in THUMB_EDGES:
+        raise BadParameter(f"w must be one of {', '.join(map(str, THUMB_EDGES))}, not {edge}")
+    found = await _picture(request, "/thumb/", edge)
+    if isinstance(found, web.Response):
+        return found
+    made, headers = found
+    if made.jpeg is not None:
+        return web.Response(body=made.jpeg, content_type="image/jpeg", headers=headers)
+    icon = made.icon if made.icon in ICONS else "other"
+    return web.Response(body=request.app[ICON_SVG][icon], content_type="image/svg+xml",
+                        headers=headers)
+
+
+@ui_routes.get(r"/preview/{path:[\s\S]+}")
+async def preview(request: web.Request) -> web.StreamResponse:
+    """A picture fitted to a large screen (JPEG); 422 ``undecodable`` saying why if none can be."""
+    found = await _picture(request, "/preview/", PREVIEW, pictures_only=True)
+    if isinstance(found, web.Response):
+        return found
+    made, headers = found
+    if made.jpeg is None:
+        raise Undecodable(made.reason)
+    return web.Response(body=made.jpeg, content_type="image/jpeg", headers=headers)
+
+
+@ui_routes.get("/static/{name:.+}")
+async def static(request: web.Request) -> web.StreamResponse:
+    """Files of web/static (and only those): cached for good when asked by version."""
+    found = request.app[STATIC].get(request.match_info["name"])
+    if found is None:
+        raise web.HTTPNotFound()
+    path, digest = found
+    cache = FOREVER if request.query.get("v") == digest else "no-cache"
+    return web.FileResponse(path, headers={"Cache-Control": cache,
+                                           "X-Content-Type-Options": "nosniff"})

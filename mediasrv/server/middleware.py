@@ -17,6 +17,19 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN_COOKIE = "mediasrv_token"
+TOKEN_COOKIE_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie
+SIGN_IN = "/signin"  # reached without the token: it is where the token is given
+TOKEN_MESSAGE = ("an access token is required: send the header 'Authorization: Bearer TOKEN', "
+                 "or add ?token=TOKEN to the address once (a browser then keeps it in a cookie)")
+
+
+UNAUTHORIZED = "unauthorized"
+# Set by page handlers: their errors are HTML pages, whatever the Accept header says.
+AS_PAGE = web.RequestKey("as_page", bool)
+# The HTML error page (set by the pages component): (request, status, code, message, exc).
+RenderError = Callable[[web.Request, int, str, str, Exception | None],
+                      Awaitable[web.StreamResponse]]
+HTML_ERROR: web.AppKey[RenderError] = web.AppKey("html_error")
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
@@ -24,38 +37,46 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> web.Re
 
 
 def wants_html(request: web.Request) -> bool:
+    if request.get(AS_PAGE):
+        return True
     return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
+
+
+def describe(exc: MediasrvError | web.HTTPException) -> tuple[int, str, str]:
+    """(status, code, message) of an error, the one mapping for JSON and HTML answers."""
+    if isinstance(exc, MediasrvError):
+        return exc.status, exc.code, str(exc)
+    message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+    return exc.status, exc.reason.lower().replace(" ", "_"), message
+
+
+async def error_answer(request: web.Request, status: int, code: str, message: str,
+                       exc: Exception | None = None) -> web.StreamResponse:
+    """The answer for an error: the HTML error page for pages and browsers, else JSON."""
+    render = request.app.get(HTML_ERROR)
+    if render is not None and wants_html(request):
+        return await render(request, status, code, message, exc)
+    response = error_response(status, code, message)
+    if status == 503:
+        response.headers["Retry-After"] = "2"
+    allow = exc.headers.get(hdrs.ALLOW) if isinstance(exc, web.HTTPException) else None
+    if allow is not None:  # a 405 says which methods would do
+        response.headers[hdrs.ALLOW] = allow
+    return response
 
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map domain exceptions and HTTP errors to one JSON shape (or the HTML error page)."""
-    allow = None
     try:
         return await handler(request)
-    except MediasrvError as exc:
-        status, code, message = exc.status, exc.code, str(exc)
+    except (MediasrvError, web.HTTPException) as exc:
+        if isinstance(exc, web.HTTPException) and exc.status < 400:
+            raise
+        status, code, message = describe(exc)
         if status >= 500:
             log.error("%s %s: %s", request.method, request.path, message)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        status, code = exc.status, exc.reason.lower().replace(" ", "_")
-        allow = exc.headers.get(hdrs.ALLOW)  # a 405 says which methods would do
-        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
-    render = request.app.get(HTML_ERROR)
-    if render is not None and wants_html(request):
-        return await render(request, status, code, message)
-    response = error_response(status, code, message)
-    if status == 503:
-        response.headers["Retry-After"] = "2"
-    if allow is not None:
-        response.headers[hdrs.ALLOW] = allow
-    return response
-
-
-RenderError = Callable[[web.Request, int, str, str], Awaitable[web.StreamResponse]]
-HTML_ERROR: web.AppKey[RenderError] = web.AppKey("html_error")
+        return await error_answer(request, status, code, message, exc)
 
 
 def _write_allowed(request: web.Request, *, token_checked: bool) -> bool:
@@ -109,29 +130,65 @@ def _host_refused(request: web.Request) -> web.Response | None:
     return error_response(421, "forbidden_host", message)
 
 
+def _given_token(request: web.Request) -> tuple[str, str]:
+    """(the token a request carries, where: header, query or cookie); ("", "") if none."""
+    header = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if header:
+        return header, "header"
+    if request.query.get("token"):
+        return request.query["token"], "query"
+    return request.cookies.get(TOKEN_COOKIE, ""), "cookie"
+
+
+def signed_in(request: web.Request, token: str) -> bool:
+    """Whether ``request`` carries ``token`` (header, query or cookie)."""
+    return hmac.compare_digest(_given_token(request)[0].encode(), token.encode())
+
+
+def _without_token(raw_path: str) -> str:
+    """``raw_path`` without its ``token=`` query parameters, everything else byte-exact."""
+    path, _, query = raw_path.partition("?")
+    kept = [part for part in query.split("&") if part and part.partition("=")[0] != "token"]
+    return path + ("?" + "&".join(kept) if kept else "")
+
+
+def keep_token(response: web.StreamResponse, request: web.Request, token: str) -> None:
+    """Let the browser keep the token, in a cookie no script and no other site can read."""
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", path="/",
+                        max_age=TOKEN_COOKIE_AGE, secure=request.secure or None)
+
+
 @web.middleware
 async def security(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer only to allowed names (or the token); refuse cross-origin writes.
 
     Without a token, a request must name this server by a loopback name or an
     ``--allowed-host`` (see ``mediasrv.hosts``). With a token, the token alone
-    is the check, so the server may be reached by any name.
+    is the check, so the server may be reached by any name. A browser without
+    it gets the sign-in page; a page opened with ``?token=`` once is sent on
+    to its address without it, and the browser keeps the token in a cookie.
     """
     token = request.app[SETTINGS].token
-    if not token and (refused := _host_refused(request)) is not None:
-        return refused
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        given = given or request.query.get("token", "") or request.cookies.get(TOKEN_COOKIE, "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            return error_response(401, "unauthorized",
-                                  "an access token is required (Authorization: Bearer TOKEN)")
+    source = _given_token(request)[1] if token else ""
+    if not token:
+        if (refused := _host_refused(request)) is not None:
+            return refused
+    elif request.path != SIGN_IN and not signed_in(request, token):
+        return await error_answer(request, 401, UNAUTHORIZED, TOKEN_MESSAGE)
     if request.method not in ("GET", "HEAD", "OPTIONS") and not _write_allowed(
         request, token_checked=bool(token)
     ):
         return error_response(403, "forbidden_origin",
                               "requests from another site may not change this server")
+    from_query = bool(token) and source == "query" and request.path != SIGN_IN
+    if from_query and request.method == "GET" and wants_html(request):
+        # Out of the address bar, the history and bookmarks: the cookie carries it now.
+        moved = web.Response(status=303, headers={
+            "Location": _without_token(request.raw_path), "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer"})
+        keep_token(moved, request, token or "")
+        return moved
     response = await handler(request)
-    if token and request.query.get("token") and not response.prepared:
-        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+    if from_query and not response.prepared:
+        keep_token(response, request, token or "")
     return response

@@ -40,19 +40,23 @@ def free_port() -> int:
 class Server:
     """``mediasrv serve ROOT`` in a subprocess, on 127.0.0.1."""
 
-    def __init__(self, root: Path, cache: Path, log: Path) -> None:
+    def __init__(self, root: Path, cache: Path, log: Path, *, token: str | None = None) -> None:
         self.root, self.cache, self.log_path = root, cache, log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.token = token
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mediasrv", "serve", str(root), "--cache-dir", str(cache),
-             "--port", str(self.port), "--no-watch", "--rescan-interval", "0"],
+             "--port", str(self.port), "--no-watch", "--rescan-interval", "0",
+             *(["--token", token] if token else [])],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO,
         )
 
     def get_json(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        request = urllib.request.Request(self.url + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as resp:
             return json.load(resp)
 
     def status(self) -> dict[str, Any]:
@@ -99,8 +103,8 @@ class Server:
         self._log.close()
 
 
-def make_library(root: Path, files: int, *, empty: bool = False) -> None:
-    """The sample library generator the README uses (real JPEG, PNG, H.264 and WAV files)."""
+def make_library(root: Path, files: int = 200, *, empty: bool = False) -> None:
+    """The sample library the README makes (real JPEG, PNG, H.264 and MP3 files)."""
     subprocess.run(
         [sys.executable, str(REPO / "scripts/make_library.py"), str(root), "--files", str(files),
          *(["--empty"] if empty else [])],
@@ -132,8 +136,9 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
     """
     servers: list[Server] = []
 
-    def start(root: Path, name: str = "server", *, idle: bool = True) -> Server:
-        server = Server(root, tmp_path / f"{name}-cache", tmp_path / f"{name}.log")
+    def start(root: Path, name: str = "server", *, idle: bool = True,
+              token: str | None = None) -> Server:
+        server = Server(root, tmp_path / f"{name}-cache", tmp_path / f"{name}.log", token=token)
         servers.append(server)
         server.wait_idle() if idle else server.wait_listening()
         return server
@@ -141,3 +146,84 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+
+
+# -- shared by the UI tests ------------------------------------------------------
+
+COLORS = [(200, 60, 60), (60, 160, 90), (60, 90, 200), (220, 170, 50), (150, 70, 190)]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def _holiday() -> dict[str | bytes, bytes | str]:
+    from ..test_thumbs import jpeg_bytes
+
+    return {f"Holiday/img{i + 1}.jpg": jpeg_bytes((800, 600), c) for i, c in enumerate(COLORS)}
+
+
+HOLIDAY = _holiday()
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The README's sample library (200 real files), plus a known tag and a 4-second clip."""
+    from ..conftest import make_tree
+    from ..test_thumbs import h264_bytes
+
+    base = tmp_path_factory.mktemp("ui")
+    root = base / "lib"
+    make_library(root)
+    make_tree(root, {**HOLIDAY, "Clips/clip.mp4": h264_bytes(4.0, (320, 240))}, mtime=None)
+    server = Server(root, base / "cache", base / "server.log")
+    try:
+        server.wait_idle()
+        yield server
+    finally:
+        server.stop()
+
+
+class Tab:
+    """A browser page on one server, collecting script errors as it goes."""
+
+    def __init__(self, browser: Any, server: Server, viewport: dict[str, int],
+                 scale: float = 1) -> None:
+        self.context = browser.new_context(viewport=viewport, base_url=server.url,
+                                           device_scale_factor=scale)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tabs(browser: Any) -> Iterator[Any]:
+    """``tabs(server, viewport, scale=1)``: a new tab; script errors fail the test."""
+    opened: list[Tab] = []
+
+    def open_tab(server: Server, viewport: dict[str, int] = DESKTOP, scale: float = 1) -> Tab:
+        tab = Tab(browser, server, viewport, scale)
+        opened.append(tab)
+        return tab
+
+    yield open_tab
+    errors = [e for tab in opened for e in tab.errors]
+    for tab in opened:
+        tab.close()
+    assert errors == []
+
+
+def screenshot(page: Any, name: str, tmp_path: Path, *, full_page: bool = False) -> None:
+    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+
+
+def thumbnails_loaded(page: Any) -> None:
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.tile img'))"
+        ".filter(i => i.getBoundingClientRect().top < innerHeight)"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )

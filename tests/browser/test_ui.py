@@ -8,87 +8,22 @@ browsing that carries on while a rescan runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..conftest import make_tree
-from ..test_thumbs import h264_bytes, jpeg_bytes
-from .conftest import SCREENSHOTS, Server, make_library
+from ..test_thumbs import jpeg_bytes
+from .conftest import COLORS, HOLIDAY, PHONE, Server, make_library, screenshot, thumbnails_loaded
 
 pytestmark = pytest.mark.browser
 
-COLORS = [(200, 60, 60), (60, 160, 90), (60, 90, 200), (220, 170, 50), (150, 70, 190)]
-HOLIDAY = {f"Holiday/img{i + 1}.jpg": jpeg_bytes((800, 600), c) for i, c in enumerate(COLORS)}
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A generated library of real files, plus a known tag and a 4-second H.264 clip."""
-    base = tmp_path_factory.mktemp("ui")
-    root = base / "lib"
-    make_library(root, 120)
-    make_tree(root, {**HOLIDAY, "Clips/clip.mp4": h264_bytes(4.0, (320, 240))}, mtime=None)
-    server = Server(root, base / "cache", base / "server.log")
-    try:
-        server.wait_idle()
-        yield server
-    finally:
-        server.stop()
-
-
-class Tab:
-    """A browser page on one server, collecting script errors as it goes."""
-
-    def __init__(self, browser: Any, server: Server, viewport: dict[str, int]) -> None:
-        self.context = browser.new_context(viewport=viewport, base_url=server.url)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(20_000)
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def tabs(browser: Any) -> Iterator[Any]:
-    opened: list[Tab] = []
-
-    def open_tab(server: Server, viewport: dict[str, int] = DESKTOP) -> Tab:
-        tab = Tab(browser, server, viewport)
-        opened.append(tab)
-        return tab
-
-    yield open_tab
-    errors = [e for tab in opened for e in tab.errors]
-    for tab in opened:
-        tab.close()
-    assert errors == []
-
-
-def screenshot(page: Any, name: str, tmp_path: Path, *, full_page: bool = False) -> None:
-    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
-
-
-def thumbnails_loaded(page: Any) -> None:
-    page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('.tile img'))"
-        ".filter(i => i.getBoundingClientRect().top < innerHeight)"
-        ".every(i => i.complete && i.naturalWidth > 0)"
-    )
-
-
-def test_home_tag_grid_and_viewer(small: Server, tabs: Any, tmp_path: Path) -> None:
-    page = tabs(small).page
+def test_home_tag_grid_and_viewer(sample: Server, tabs: Any, tmp_path: Path) -> None:
+    page = tabs(sample).page
     assert page.goto("/").status == 200
-    assert page.locator(".tag").first.inner_text().split() == ["All", "126"]
+    assert page.locator(".tag").first.inner_text().split() == ["All", "206"]
     thumbnails_loaded(page)
     screenshot(page, "home", tmp_path)
 
@@ -103,21 +38,20 @@ def test_home_tag_grid_and_viewer(small: Server, tabs: Any, tmp_path: Path) -> N
     assert page.locator("#position").inner_text() == "1 / 5"
 
 
-def test_screenshots_of_a_grid_and_the_viewer(small: Server, tabs: Any, tmp_path: Path) -> None:
-    page = tabs(small).page
-    page.goto("/tag/All?page=2")
+def test_screenshots_of_a_grid_and_the_viewer(sample: Server, tabs: Any, tmp_path: Path) -> None:
+    page = tabs(sample).page
+    page.goto("/tag/Pets")  # the sample's own pictures (no test files among them)
     thumbnails_loaded(page)
     assert page.locator(".tile").count() == 60
     screenshot(page, "grid", tmp_path)
-    wide = page.evaluate("""() => Array.from(document.querySelectorAll('.tile.kind-image img'))
-        .findIndex(i => i.naturalWidth > i.naturalHeight)""")  # a landscape picture shows best
-    page.locator(".tile.kind-image").nth(max(wide, 0)).click()
+    page.goto("/tag/Trips")
+    page.get_by_role("link", name="sunset[beach family].jpg").click()
     page.wait_for_function("() => document.getElementById('media').complete")
     screenshot(page, "viewer", tmp_path, full_page=True)
 
 
-def test_arrow_keys_random_and_escape(small: Server, tabs: Any) -> None:
-    page = tabs(small).page
+def test_arrow_keys_random_and_escape(sample: Server, tabs: Any) -> None:
+    page = tabs(sample).page
     page.goto("/view/Holiday/Holiday/img1.jpg")
     for key, name in [("ArrowRight", "img2"), ("ArrowRight", "img3"), ("ArrowLeft", "img2")]:
         page.keyboard.press(key)
@@ -132,15 +66,15 @@ def test_arrow_keys_random_and_escape(small: Server, tabs: Any) -> None:
     assert page.locator(f"#f{position}").is_visible()
 
 
-def test_next_image_is_preloaded(small: Server, tabs: Any) -> None:
-    page = tabs(small).page
+def test_next_image_is_preloaded(sample: Server, tabs: Any) -> None:
+    page = tabs(sample).page
     with page.expect_request("**/media/Holiday/img3.jpg") as preloaded:
         page.goto("/view/Holiday/Holiday/img2.jpg")
     assert preloaded.value.response().status == 200
 
 
-def test_video_plays_and_seeks_with_range_requests(small: Server, tabs: Any) -> None:
-    page = tabs(small).page
+def test_video_plays_and_seeks_with_range_requests(sample: Server, tabs: Any) -> None:
+    page = tabs(sample).page
     ranges: list[tuple[str | None, int]] = []
     page.on("response", lambda r: ranges.append((r.request.headers.get("range"), r.status))
             if "/media/Clips/clip.mp4" in r.url else None)
@@ -169,25 +103,26 @@ def test_video_plays_and_seeks_with_range_requests(small: Server, tabs: Any) -> 
 
 @pytest.mark.parametrize("url", ["/", "/tag/All", "/view/Holiday/Holiday/img1.jpg",
                                  "/view/Clips/Clips/clip.mp4", "/search?q=img"])
-def test_pages_fit_a_phone(small: Server, tabs: Any, url: str) -> None:
-    page = tabs(small, PHONE).page
+def test_pages_fit_a_phone(sample: Server, tabs: Any, url: str) -> None:
+    page = tabs(sample, PHONE).page
     page.goto(url)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.locator(".top").bounding_box()["width"] == PHONE["width"]
 
 
-def test_phone_screenshots(small: Server, tabs: Any, tmp_path: Path) -> None:
-    page = tabs(small, PHONE).page
-    page.goto("/tag/All")
+def test_phone_screenshots(sample: Server, tabs: Any, tmp_path: Path) -> None:
+    page = tabs(sample, PHONE, scale=2).page
+    page.goto("/tag/Trips")
     thumbnails_loaded(page)
     screenshot(page, "phone-grid", tmp_path)
-    page.goto("/view/Holiday/Holiday/img3.jpg")
+    page.goto("/view/Beach/Trips/2024/Beach/b.jpg")  # stored sideways: shown upright
     page.wait_for_function("() => document.getElementById('media').complete")
+    assert page.evaluate("document.getElementById('media').naturalHeight") == 640
     screenshot(page, "phone-viewer", tmp_path)
 
 
-def test_search_from_the_top_bar(small: Server, tabs: Any) -> None:
-    page = tabs(small).page
+def test_search_from_the_top_bar(sample: Server, tabs: Any) -> None:
+    page = tabs(sample).page
     page.goto("/")
     page.keyboard.press("/")
     page.keyboard.type("holiday img3")

@@ -57,6 +57,45 @@
     });
   }
 
+  // -- the viewer's picture: the same "broken" icon as the grid, and why ----
+
+  const media = $("media");
+  if (media && media.tagName === "IMG") {
+    let triedPreview = false;
+    const showBroken = async () => {
+      const preview = media.dataset.preview;
+      // A picture the browser cannot show as it is (a format it does not read) may
+      // still have a preview: try it once.
+      if (!triedPreview && preview && media.getAttribute("src") !== preview) {
+        triedPreview = true;
+        media.src = preview;
+        return;
+      }
+      let reason = "This picture cannot be shown: it may be damaged, or in a format your browser cannot show.";
+      try {
+        const { status, body: answer } = await fetchJSON(preview);
+        if (status >= 400 && answer && answer.error) reason = sentence(answer.error.message);
+      } catch (e) { /* keep the general reason */ }
+      $("broken-reason").textContent = reason;
+      media.hidden = true;
+      $("broken").hidden = false;
+    };
+    media.addEventListener("error", showBroken);
+    if (media.complete && media.naturalWidth === 0 && media.getAttribute("src")) showBroken();
+  }
+
+  function sentence(text) {
+    const s = String(text || "").trim();
+    if (!s) return "";
+    return s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".");
+  }
+
+  // A playing video keeps its whole picture: the ‹ › overlays step aside.
+  if (media && media.tagName === "VIDEO" && stage) {
+    const sync = () => stage.classList.toggle("playing", !media.paused && !media.ended);
+    for (const name of ["play", "playing", "pause", "ended"]) media.addEventListener(name, sync);
+  }
+
   // -- the tag filter on the home page -------------------------------------
 
   const filter = $("tag-filter");
@@ -99,7 +138,8 @@
     if (status.generation == null || !$("st-gen")) return;
     $("st-gen").textContent = status.generation;
     if (status.files != null) $("st-files").textContent = number.format(status.files);
-    if (status.scanned_at) $("st-time").setAttribute("datetime", status.scanned_at);
+    const when = status.last_scan_at || status.scanned_at;
+    if (when) $("st-time").setAttribute("datetime", when);
     refreshTime();
   }
 
@@ -110,8 +150,16 @@
   const bannerAction = $("banner-action");
   let hideTimer = null;
 
+  function atBottom() {
+    const page = document.documentElement;
+    return window.scrollY + window.innerHeight >= page.scrollHeight - 2;
+  }
+
+  // The banner takes its own place below the footer, and stays in view while the
+  // page scrolls; someone reading the end of a page stays at the end, above it.
   function showBanner(text, { busy = false, failed = false, action = null, hideAfter = 0 } = {}) {
     clearTimeout(hideTimer);
+    const stayAtBottom = banner.hidden && atBottom();
     bannerText.textContent = text;
     banner.classList.toggle("busy", busy);
     banner.classList.toggle("failed", failed);
@@ -122,6 +170,7 @@
       bannerAction.href = action.href;
     }
     banner.hidden = false;
+    if (stayAtBottom) window.scrollTo(window.scrollX, document.documentElement.scrollHeight);
     if (hideAfter) hideTimer = setTimeout(hideBanner, hideAfter);
   }
 
@@ -158,8 +207,8 @@
     const notice = $("notice");
     notice.textContent = "This file was removed from the library by the latest scan.";
     const back = document.createElement("a");
-    back.href = viewer.dataset.tagUrl;
-    back.textContent = `Back to ${viewer.dataset.tag}`;
+    back.href = viewer.dataset.backUrl;
+    back.textContent = viewer.dataset.backLabel;
     back.id = "notice-back";
     notice.append(back);
     notice.hidden = false;

@@ -1,0 +1,243 @@
+"""Rendering pages: the Jinja environment, its filters, URLs of pages, and the error pages.
+
+Everything a page shows is escaped (autoescape) and made printable with
+``names.display``; URLs are percent-encoded byte for byte, so names that are
+not valid UTF-8 round-trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import jinja2
+from aiohttp import web
+
+from ..errors import FileGone, FileNotIndexed, IndexNotReady, UnknownTag
+from ..names import ALL_TAG, display
+from ..snapshot import Snapshot
+from . import following, middleware
+from .keys import COORDINATOR, LIBRARY, SETTINGS, STATIC, TEMPLATES
+
+# Pages run no inline script and load nothing from elsewhere.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; media-src 'self'; script-src 'self'; "
+        "style-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    # A ?token= in this page's URL must never reach another site in a Referer.
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def setup(app: web.Application, web_dir: Path) -> None:
+    """The templates and static files of ``web_dir``; HTML error pages for browsers."""
+    app[STATIC] = static_files(web_dir / "static")
+    app[TEMPLATES] = environment(web_dir / "templates", app[STATIC])
+    app[middleware.HTML_ERROR] = render_error
+
+
+def static_files(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Every file under ``folder``: its path and a short content hash (the cache buster)."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            found[path.relative_to(folder).as_posix()] = (path, digest)
+    return found
+
+
+def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+    def static_url(name: str) -> str:
+        return f"/static/{name}?v={static[name][1]}"
+
+    env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG)
+    env.filters.update(bytes=human_bytes, when=human_time, duration=human_duration,
+                       number=lambda n: f"{n:,}")
+    return env
+
+
+# -- URLs ----------------------------------------------------------------------
+
+
+def quote_segment(text: str) -> str:
+    """Percent-encode ``text`` as one URL path segment (``/`` too), byte-exact."""
+    return quote(text.encode("utf-8", "surrogateescape"), safe="")
+
+
+def with_query(base: str, **query: str | None) -> str:
+    """``base?k=v…`` with each value percent-encoded byte-exact; None values are left out."""
+    raw = {k: v.encode("utf-8", "surrogateescape") for k, v in query.items() if v is not None}
+    return f"{base}?{urlencode(raw)}" if raw else base
+
+
+def tag_url(tag: str, page: int = 1) -> str:
+    url = f"/tag/{quote_segment(tag)}"
+    return url if page == 1 else f"{url}?page={page}"
+
+
+def view_url(tag: str, file: dict[str, Any], q: str | None = None) -> str:
+    """The viewer of ``file`` in ``tag``; with ``q``, among the results of that search."""
+    return with_query(f"/view/{quote_segment(tag)}/{file['url'].removeprefix('/media/')}", q=q)
+
+
+def search_url(q: str, position: int | None = None) -> str:
+    url = with_query("/search", q=q)
+    return url if position is None else f"{url}#f{position}"
+
+
+def version(file: dict[str, Any]) -> str:
+    """What changes when the file does: thumbnails and previews are cached for good by it."""
+    return f"{file['size']}-{file['mtime_ns']}"
+
+
+# -- filters -------------------------------------------------------------------
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} bytes"
+
+
+def moment(value: str | int | float | None) -> datetime | None:
+    """An ISO timestamp, epoch seconds or epoch ns as a local time; None if it is none."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, int | float):
+            seconds = value / 1e9 if value > 1e12 else value
+            return datetime.fromtimestamp(seconds, UTC).astimezone()
+        return datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def human_time(value: str | int | float | None) -> str:
+    """A time as ``2024-05-01 13:05 UTC``; ``never`` for none."""
+    found = moment(value)
+    if found is None:
+        return "never" if value in (None, "") else str(value)
+    return found.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def iso_time(value: str | int | float | None) -> str:
+    found = moment(value)
+    return found.isoformat(timespec="seconds") if found is not None else ""
+
+
+def human_duration(seconds: float | None) -> str:
+    """``m:ss`` or ``h:mm:ss``, whole seconds down, as the browser's own players show it."""
+    if not seconds:
+        return ""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+# -- pages -----------------------------------------------------------------------
+
+
+def footer(app: web.Application, snap: Snapshot | None) -> dict[str, Any]:
+    """Files, generation, and when a scan last looked at the library (whatever it found)."""
+    if snap is None:
+        return {"files": None, "generation": None, "scanned_at": None, "scanned_iso": ""}
+    checked = app[COORDINATOR].checked_at
+    when = checked if checked is not None else snap.meta.get("scanned_at")
+    return {"files": snap.file_count, "generation": snap.generation,
+            "scanned_at": when, "scanned_iso": iso_time(when)}
+
+
+def render(request: web.Request, template: str, *, status: int = 200,
+           snap: Snapshot | None = None, **context: Any) -> web.Response:
+    page = request.app[TEMPLATES].get_template(template)
+    if snap is None:
+        snap = request.app[LIBRARY].current
+    # A follower has no Rescan button: rescans happen on the leader.
+    html = page.render(footer=footer(request.app, snap), follower=request.app[SETTINGS].follow,
+                       can_rescan=following.can_rescan(request.app), **context)
+    # Every name went through display(); "replace" is only a last line of defence.
+    return web.Response(body=html.encode("utf-8", "replace"), status=status,
+                        content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
+
+def page(handler: Handler) -> Handler:
+    """A page: its errors are answered with the HTML error page, whatever Accept says."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        request[middleware.AS_PAGE] = True
+        return await handler(request)
+
+    return wrapped
+
+
+async def render_error(request: web.Request, status: int, code: str, message: str,
+                       exc: Exception | None) -> web.StreamResponse:
+    """The HTML answer for an error (the middleware's, for pages and browsers)."""
+    if code == IndexNotReady.code:
+        response = render(request, "building.html", status=503, title="Building the index")
+        response.headers["Retry-After"] = "2"
+        return response
+    if code == middleware.UNAUTHORIZED:
+        return sign_in(request, status)
+    context: dict[str, Any] = {"http_status": status, "code": code, "title": "Not found",
+                               "heading": "Not found", "detail": message, "back": None}
+    if isinstance(exc, UnknownTag):
+        context.update(heading="No such tag",
+                       detail=f"There is no tag named “{display(exc.tag)}” in the library.",
+                       back=(tag_url(ALL_TAG), "See every file"))
+    elif isinstance(exc, FileGone | FileNotIndexed):
+        context.update(heading="Not in the library",
+                       detail=f"“{display(exc.path)}” is not in the library.")
+    elif status == 404:
+        context.update(heading="No such page",
+                       detail=f"There is no page at “{display(request.path)}”.")
+    elif status >= 500:
+        context.update(title="Error", heading="Something went wrong")
+    else:
+        context.update(title="Bad request", heading="That did not work")
+    return render(request, "error.html", status=status, **context)
+
+
+def sign_in(request: web.Request, status: int = 401, *, wrong: bool = False,
+            next_url: str | None = None) -> web.Response:
+    """The sign-in page: enter the access token, then go on to ``next_url`` (this page)."""
+    page = request.app[TEMPLATES].get_template("signin.html")
+    html = page.render(title="Sign in", next=next_url or request.raw_path, wrong=wrong)
+    return web.Response(body=html.encode("utf-8", "replace"), status=status,
+                        content_type="text/html", charset="utf-8",
+                        headers={**PAGE_HEADERS, "Cache-Control": "no-store"})
+
+
+def missing_file(request: web.Request, snap: Snapshot, path: str, way_back: tuple[str, str], *,
+                 gone: bool) -> web.Response:
+    """The 404 page for a file that vanished (or never was), with a way back (url, label)."""
+    name = display(path.rpartition("/")[2])
+    return render(
+        request, "error.html", status=404, snap=snap, title="File not found", http_status=404,
+        code="file_gone" if gone else "unknown_file",
+        heading="This file is no longer here" if gone else "This file is not in the library",
+        detail=(f"“{name}” was deleted or moved since the library was last scanned."
+                if gone else f"“{name}” is not in the library (any more): it may have been "
+                "moved, renamed or deleted since this link was made."),
+        back=way_back,
+    )

@@ -1,0 +1,125 @@
+"""Where a viewed file stands: in a tag, or among a search's results.
+
+That place decides what the viewer's ← and → step to, what Esc goes back to
+and what *Random* picks from. A URL that names no file of the index (a
+mistyped one, an old link) is resolved to the file it most likely means, or
+answered with a page that says so and a way back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import FileNotIndexed, UnknownTag
+from ..names import ALL_TAG, display, url_unquote
+from ..snapshot import Snapshot
+from . import render
+from .render import quote_segment, search_url, tag_url, view_url
+
+
+@dataclass(frozen=True)
+class Place:
+    """A file, its neighbours, and the list they are in (a tag, or a search's results)."""
+
+    file: dict[str, Any]
+    tag: str  # the tag stepped through (All for a search)
+    q: str | None  # the search the viewer was opened from
+    position: int
+    total: int
+    prev: dict[str, Any] | None
+    next: dict[str, Any] | None
+    back_url: str  # the grid or the results, at this file
+
+    @property
+    def label(self) -> str:
+        return f"“{display(self.q)}”" if self.q is not None else display(self.tag)
+
+    @property
+    def random_url(self) -> str:
+        return render.with_query(f"/random/{quote_segment(self.tag)}", q=self.q)
+
+    @property
+    def way_back(self) -> tuple[str, str]:
+        if self.q is not None:
+            return search_url(self.q), f"Back to the results for {self.label}"
+        return tag_url(self.tag), f"Back to {self.label}"
+
+    def link(self, other: dict[str, Any]) -> str:
+        """The viewer of ``other`` in the same list."""
+        return view_url(self.tag, other, self.q)
+
+
+Located = Place | web.Response
+
+
+def view_target(request: web.Request) -> tuple[str | None, str]:
+    """(tag, path) of a ``/view/{tag}/{path}`` URL, byte-exact; (None, rest) without a tag."""
+    raw = request.raw_path.partition("?")[0]
+    if not raw.startswith("/view/"):
+        raise web.HTTPNotFound()
+    tag_part, slash, path_part = raw[len("/view/"):].partition("/")
+    tag, path = url_unquote(tag_part), url_unquote(path_part)
+    if "\x00" in tag or "\x00" in path:
+        raise FileNotIndexed(display(raw))
+    if not slash or not path:
+        return None, tag
+    return (tag, path) if tag else (None, path)
+
+
+async def locate(request: web.Request, snap: Snapshot, q: str | None, search_limit: int,
+                 page_size: int) -> Located:
+    """The place of the file a viewer URL names; else a redirect or a "not here" page."""
+    tag, path = view_target(request)
+    if q is not None:
+        return await _in_search(request, snap, q, path, search_limit)
+    if tag is None:
+        return await _elsewhere(request, snap, [path], (tag_url(ALL_TAG), "See every file"))
+    try:
+        found = await snap.neighbours(path, tag)
+    except UnknownTag:  # the tag is gone (a renamed folder), or the URL had no tag
+        return await _elsewhere(request, snap, [path, f"{tag}/{path}"],
+                                (tag_url(ALL_TAG), "See every file"))
+    except FileNotIndexed:  # perhaps a path with no tag in front of it
+        return await _elsewhere(request, snap, [f"{tag}/{path}"],
+                                (tag_url(tag), f"Back to {display(tag)}"), missing=path)
+    back = tag_url(tag, found.position // page_size + 1) + f"#f{found.position}"
+    return Place(found.file, tag, None, found.position, found.total, found.prev, found.next,
+                 back)
+
+
+async def _in_search(request: web.Request, snap: Snapshot, q: str, path: str,
+                     limit: int) -> Located:
+    """The file among the results of ``q`` (as the search page lists them)."""
+    results = await snap.search(q, limit)
+    for position, file in enumerate(results):
+        if file["path"] == path:
+            return Place(
+                file, ALL_TAG, q, position, len(results),
+                results[position - 1] if position > 0 else None,
+                results[position + 1] if position + 1 < len(results) else None,
+                search_url(q, position),
+            )
+    # No longer among the results (renamed, say): show it on its own, if it is there.
+    return await _elsewhere(request, snap, [path],
+                            (search_url(q), f"Back to the results for “{display(q)}”"))
+
+
+async def _elsewhere(request: web.Request, snap: Snapshot, paths: list[str],
+                     way_back: tuple[str, str], *, missing: str | None = None) -> Located:
+    """A redirect to the first of ``paths`` that is a file, viewed in All; else "not here"."""
+    for candidate in paths:
+        file = await _get(snap.get, candidate)
+        if file is not None:
+            raise web.HTTPFound(view_url(ALL_TAG, file))
+    return render.missing_file(request, snap, missing or paths[0], way_back, gone=False)
+
+
+async def _get(get: Callable[[str], Any], path: str) -> dict[str, Any] | None:
+    try:
+        return dict(await get(path))
+    except FileNotIndexed:
+        return None

@@ -1,0 +1,8 @@
+-- Schema 3: search words split at letter/digit boundaries.
+--
+-- No table changes. `search_words` holds each run of letters and each run of
+-- digits of a path as its own word (`IMG_3.jpg`: `img`, `3`, `jpg`), where
+-- schema 2 kept letters and digits together (`img_3`, `jpg`), so a search for
+-- `img 3` now finds it (see mediasrv/names.py, search_words). A generation of
+-- schema 2 would answer searches differently: the version bump has it set
+-- aside and built again.
