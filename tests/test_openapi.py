@@ -31,6 +31,8 @@ PAGES = {
     ("GET", "/random/{tag}"),
     ("GET", "/search"),
     ("GET", "/static/{name}"),
+    ("GET", "/signin"),
+    ("POST", "/signin"),
 }
 
 
