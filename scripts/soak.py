@@ -220,7 +220,7 @@ async def churn(root: Path, rec: Record, until: float, every: float, seed: int) 
     """Create, modify, rename and delete files and folders under ``root`` (kept small)."""
     rng = random.Random(seed)
     root.mkdir(exist_ok=True)
-    jpeg = make_library._image_bytes(rng, "JPEG")
+    jpeg = make_library.photo_bytes(make_library.Item("churn.jpg", "photo", size=(320, 240)), rng)
     counts = rec.churn
     n = 0
     while time.monotonic() < until:
