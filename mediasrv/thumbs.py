@@ -30,10 +30,13 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from .images import open_image, register_formats
+
 log = logging.getLogger(__name__)
 
 SIZE = 320  # longest side, pixels: sharp on a 2x phone screen in a 2- or 3-column grid
-VERSION = 1  # bump when the way thumbnails are made changes; old ones are simply not used
+VERSION = 2  # bump when the way thumbnails are made changes; old ones are simply not used
+# (2: HEIC, HEIF and AVIF are read; version 1 had cached them as broken)
 QUALITY = 82
 MAX_FRAMES = 250  # decoded at most, looking for the poster frame (frames without times)
 ICONS = ("image", "video", "audio", "other", "broken")
@@ -83,7 +86,7 @@ def _walk_files(directory: Path) -> list[os.DirEntry[str]]:
 
 def make_image(source: str, edge: int = SIZE) -> bytes:
     """A JPEG thumbnail of the picture at ``source``; raises if it cannot be read."""
-    with Image.open(source) as img:
+    with open_image(source) as img:
         img.draft("RGB", (edge, edge))  # JPEG: decode at 1/2..1/8 scale, much faster
         img.seek(0)
         img.load()
@@ -155,6 +158,9 @@ class Thumbnailer:
     def __init__(self, directory: Path, *, workers: int | None = None, edge: int = SIZE) -> None:
         self.directory = Path(directory)
         self.edge = edge
+        # Now, not at the first picture: whatever else in this process opens
+        # pictures with Pillow reads HEIC too.
+        register_formats()
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self._slots = asyncio.Semaphore(self.workers)
         self._making: dict[str, asyncio.Task[Thumb]] = {}
