@@ -12,13 +12,16 @@ from typing import Any
 from aiohttp import web
 
 from ..cache import CacheDir
+from ..favourites import FILE_NAME as FAVOURITES_FILE
+from ..favourites import Favourites
 from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
 from ..names import display
 from ..rescan import RescanCoordinator
 from ..settings import Settings
+from ..starred import Stars
 from ..watch.supervisor import Watcher
-from . import api, media, middleware
+from . import api, favourites, media, middleware
 from .keys import (
     CACHE,
     COORDINATOR,
@@ -63,15 +66,17 @@ def create_app(
     """
     app = web.Application(middlewares=[middleware.security, middleware.errors])
     cache = CacheDir(settings.resolved_cache_dir())
-    library = Library()
+    stars = Stars(Favourites(cache.path / FAVOURITES_FILE))
+    library = Library(view=stars.view)
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)
     app[REFUSALS] = RefusalLog()
     app[CACHE] = cache
     app[LIBRARY] = library
+    app[favourites.STARS] = stars
     app[COORDINATOR] = RescanCoordinator(
         settings.root, cache, library, state=settings.state, pool_size=settings.pool_size,
-        **(coordinator_options or {}),
+        on_moves=stars.favourites.follow, **(coordinator_options or {}),
     )
     app[STATUS_EXTRAS] = {"watcher": _watcher_entry({"state": "off", "backend": None,
                                                       "error": None, "restarts": 0})}
@@ -79,6 +84,8 @@ def create_app(
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)
+    app.router.add_routes(favourites.routes)
+    app.cleanup_ctx.append(_favourites_ctx)
     app.cleanup_ctx.append(_library_ctx(startup_scan))
     timer = RescanTimer(settings.rescan_interval, fallback_interval)
     app.cleanup_ctx.append(_timer_ctx(timer))
@@ -99,6 +106,15 @@ def default_components() -> list[Component]:
     from .pages import setup as pages_setup
 
     return [pages_setup]
+
+
+async def _favourites_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The user's stars: open before the first scan can move one, closed after the last."""
+    stars = app[favourites.STARS].favourites
+    await asyncio.to_thread(app[CACHE].ensure)
+    await stars.open()
+    yield
+    await stars.close()
 
 
 def _library_ctx(startup_scan: bool) -> Callable[[web.Application], AsyncIterator[None]]:

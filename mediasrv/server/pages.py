@@ -170,6 +170,8 @@ def tile(tag: str, file: dict[str, Any]) -> dict[str, Any]:
         "name": display(file["name"]),
         "title": file["display_path"],
         "kind": file["kind"],
+        "favourite": bool(file.get("favourite")),
+        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/"),
     }
 
 
