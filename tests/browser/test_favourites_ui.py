@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 from ..conftest import make_tree
 from ..test_thumbs import jpeg_bytes
 from . import test_ui
-from .test_ui import COLORS, Tab, thumbnails_loaded
+from .conftest import make_library
+from .test_ui import COLORS, DESKTOP, Tab, screenshot, thumbnails_loaded
 
 pytestmark = pytest.mark.browser
 tabs = test_ui.tabs  # the fixture: a tab per test, failing it on any script error
@@ -94,3 +96,28 @@ def test_a_refused_star_is_put_back_and_said(tmp_path: Path, start_server: Any,
     page.locator("#star-toast").wait_for()
     assert "Could not star this file" in page.locator("#star-toast").inner_text()
     assert pressed(tab, "#star") == "false"
+
+
+def test_screenshots_of_stars_and_a_slideshow(tmp_path: Path, start_server: Any,
+                                             tabs: Any) -> None:
+    root = tmp_path / "lib"
+    make_library(root, 60)
+    server = start_server(root)
+    files = server.get_json("/api/files?limit=12")["files"]
+    pictures = [f for f in files if f["kind"] == "image"]
+    for file in pictures[1:6:2]:
+        star_url = server.url + "/api/favourites?path=" + file["url"].removeprefix("/media/")
+        with urllib.request.urlopen(urllib.request.Request(star_url, method="PUT")) as resp:
+            assert resp.status == 200
+    page = tabs(server, DESKTOP).page
+    page.goto("/tag/All")
+    thumbnails_loaded(page)
+    page.hover("#f0 .tile")
+    assert page.locator(".grid .star.on").count() == 3
+    screenshot(page, "favourites", tmp_path)
+
+    page.goto(f"/view/All/{pictures[3]['url'].removeprefix('/media/')}")
+    page.select_option("#slide-interval", "60")
+    page.keyboard.press("s")
+    page.wait_for_function("() => document.getElementById('show-media')?.complete")
+    screenshot(page, "slideshow", tmp_path)
