@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import db
+from .errors import UserError
 from .names import db_text, from_db
 
 log = logging.getLogger(__name__)
@@ -70,17 +71,17 @@ class Favourites:
     def __contains__(self, path: object) -> bool:
         return path in self._paths
 
-    def __len__(self) -> int:
-        return len(self._paths)
-
     def paths(self) -> frozenset[str]:
         return frozenset(self._paths)
 
     async def open(self) -> None:
-        """Open (or create) the database and read every star."""
+        """Open (or create) the database and read every star; UserError if it cannot be."""
         async with self._lock:
-            self._conn = await asyncio.to_thread(self._connect)
-            await self._reload()
+            try:
+                self._conn = await asyncio.to_thread(self._connect)
+                await self._reload()
+            except sqlite3.Error as exc:
+                raise UserError(f"cannot open the favourites in {self.path}: {exc}") from exc
 
     async def close(self) -> None:
         """Close the connection; idempotent."""
@@ -93,7 +94,12 @@ class Favourites:
 
     def _connect(self) -> sqlite3.Connection:
         conn = db.connect_user(self.path)
-        conn.executescript(SCHEMA)
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:  # a new file
+                conn.executescript(SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     async def _reload(self) -> None:
@@ -122,8 +128,9 @@ class Favourites:
     async def refresh(self) -> bool:
         """Read the stars again if another process changed them; True if it did."""
         async with self._lock:
-            conn = self._require()
-            now = await asyncio.to_thread(_data_version, conn)
+            if self._conn is None:  # closed meanwhile (shutting down)
+                return False
+            now = await asyncio.to_thread(_data_version, self._conn)
             if now == self._seen_data_version:
                 return False
             before = self.version

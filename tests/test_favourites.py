@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestClient
 
 from mediasrv import moves
 from mediasrv.cache import CacheDir
-from mediasrv.favourites import FILE_NAME
+from mediasrv.errors import UserError
+from mediasrv.favourites import FILE_NAME, Favourites
 from mediasrv.scanjob import run_scan
 from mediasrv.settings import Settings
 
@@ -307,3 +308,11 @@ async def test_stars_written_by_another_process_show(client: TestClient,
         return await starred(client) == ["notes.txt"]
 
     await until(seen, "a star written by another process")
+
+
+async def test_a_damaged_favourites_file_is_one_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / FILE_NAME
+    broken.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(UserError, match=r"cannot open the favourites in .*favourites\.db"):
+        await Favourites(broken).open()
+    assert broken.read_bytes() == b"this is not a database" * 100  # left as it was
