@@ -51,7 +51,7 @@ def test_s_steps_through_the_tag_preloading_and_any_key_pauses(
     page.keyboard.press("s")
     page.locator("#show").wait_for()
     wait_shown(page, "pic3.jpg")
-    # Each picture was asked for before it was shown: loaded while the one before showed.
+    # Each picture was asked for before it was shown (fetched ahead, drawn once loaded).
     order = page.evaluate("""() => window.shown.map(s => {
         const entry = performance.getEntriesByType('resource')
             .find(r => r.name.endsWith('/media/Album/' + s.name));

@@ -141,6 +141,7 @@
   }
 
   function later(run) {
+    if (!show || run !== show.run) return; // paused, or moved on, meanwhile
     clearTimeout(show.timer);
     show.timer = setTimeout(() => advance(run, "timer"), seconds() * 1000);
   }
@@ -156,8 +157,21 @@
       end(stop, gone);
       return;
     }
+    if (next.kind === "img" && next.src) await ready(next.src); // no half-drawn picture
+    if (!show || mine !== show.run) return;
     show.root.dataset.advancedBy = why;
     display(next);
+  }
+
+  // Once the picture at ``src`` can be drawn (fetched ahead, it usually is already).
+  async function ready(src) {
+    const img = new Image();
+    img.src = src;
+    try {
+      await img.decode();
+    } catch (error) {
+      // a picture the browser cannot draw: shown as it is, like the viewer does
+    }
   }
 
   const sleep = (ms) => new Promise((done) => { setTimeout(done, ms); });
