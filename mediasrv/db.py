@@ -112,6 +112,18 @@ def connect_ro(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def connect_user(path: Path) -> sqlite3.Connection:
+    """A connection that writes user data (favourites.db), never a generation.
+
+    WAL, unlike generations: the server writes while it (and other processes
+    of the same cache dir) read, and a reader never waits for a writer.
+    """
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")  # a star, once answered, survives a power cut
+    return conn
+
+
 class InvalidGeneration(Exception):
     """A generation file that cannot be served: corrupt, truncated or outdated."""
 

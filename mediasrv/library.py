@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
@@ -36,9 +36,14 @@ class Library:
     taking a lease and swapping can never interleave within one step. A
     retired generation is disposed (file unlinked, connections closed) when
     its last lease is returned, never earlier.
+
+    ``view``, if given, is what a lease hands out instead of the snapshot
+    itself (the server's adds the user's stars: ``starred.py``).
     """
 
-    def __init__(self, *, delete_retired: bool = True) -> None:
+    def __init__(self, *, delete_retired: bool = True,
+                 view: Callable[[Snapshot], Snapshot] | None = None) -> None:
+        self.view = view
         self._current: Generation | None = None
         self._live: dict[int, Generation] = {}
         self._closing: set[asyncio.Task[None]] = set()
@@ -86,7 +91,7 @@ class Library:
             raise IndexNotReady(self.not_ready)
         gen.leases += 1
         try:
-            yield gen.snapshot
+            yield gen.snapshot if self.view is None else self.view(gen.snapshot)
         finally:
             gen.leases -= 1
             if gen.retired and gen.leases == 0:

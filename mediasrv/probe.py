@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
 from .builder import Probed
+from .images import open_image, register_formats
 from .names import display
 from .scanner import Record
 
@@ -31,7 +32,8 @@ PROBED_KINDS = ("image", "video", "audio")
 POOL_THRESHOLD = 16
 MAX_WORKERS = 4
 # Bump when probing learns something new: files of older generations are probed again.
-PROBE_VERSION = 1
+# 2: HEIC and HEIF (pillow-heif) and AVIF are read.
+PROBE_VERSION = 2
 # A server's first scan of more media files than this publishes before probing
 # them: a big library is browsable at once (probing 100k photos on a cold disk
 # can take minutes), and the metadata follows in the next scan.
@@ -129,10 +131,8 @@ def probe_file(path: str, kind: str) -> Probed:
 
 
 def _probe_image(path: str) -> Probed:
-    from PIL import Image
-
     # open() reads the header only; pixels are decoded by load(), never called here.
-    with Image.open(path) as im:
+    with open_image(path) as im:
         width, height = im.size
         # Phones store portrait photos sideways and say so in EXIF: report the
         # size as the picture is shown. Only EXIF found with the header is read
@@ -180,12 +180,6 @@ def _av_source(path: str) -> Iterator[str | BinaryIO]:
     yield path
 
 
-def _image_extensions() -> frozenset[str]:
-    from PIL import Image
-
-    return frozenset(ext.lstrip(".").lower() for ext in Image.registered_extensions())
-
-
 def probe_records(
     root: str,
     records: Sequence[Record],
@@ -201,7 +195,7 @@ def probe_records(
     started = time.perf_counter()
     stats = ProbeStats(candidates=len(records), examples=[])
     todo: list[Record] = []
-    images = _image_extensions() if any(r.kind == "image" for r in records) else frozenset()
+    images = register_formats() if any(r.kind == "image" for r in records) else frozenset()
     for rec in records:
         if not wants_probe(rec) or (rec.kind == "image" and rec.ext not in images):
             stats.skipped += 1

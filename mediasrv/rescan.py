@@ -18,7 +18,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from .scanworker import Command, Worker, default_command
 from .snapshot import open_snapshot
 
 log = logging.getLogger(__name__)
+
+Moves = list[tuple[str, str]]
 
 # The most paths one scan carries; a scan asked to look at more walks everything
 # (at that point a walk is about as cheap as the lookups, and the list stays small).
@@ -142,13 +144,17 @@ class RescanCoordinator:
         command: Command | None = None,
         scan_timeout: float = 300.0,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        on_moves: Callable[[Moves], Awaitable[object]] | None = None,
     ) -> None:
+        """``on_moves`` is given the files a scan saw move, (old path, new path),
+        before its generation is served (favourites follow them)."""
         self.root = Path(root)
         self.cache = cache
         self.library = library
         self.state = state
         self.pool_size = pool_size
         self._command = command or default_command
+        self._on_moves = on_moves
         self._ids = itertools.count(1)
         self._running: Scan | None = None
         self._next: Scan | None = None
@@ -307,9 +313,12 @@ class RescanCoordinator:
         self._emit("started", scan)
         try:
             result = await self._scan_in_worker(scan)
+            moved = [(str(old), str(new)) for old, new in result.pop("moves", None) or []]
+            result["moved"] = len(moved)  # the list itself is no business of /api/status
             path = Path(result["db_path"])
             if result["generation"] != self.library.generation:
                 snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
+                await self._follow_moves(moved)
                 self.library.swap(snapshot)
                 self.cache.remove_stale_generations(self.library.live_paths())
             scan.result = result
@@ -332,6 +341,15 @@ class RescanCoordinator:
                 log.warning("cannot clean up after scan %d: %s", scan.id, cleanup)
         finally:
             scan.finished_at = time.time()
+
+    async def _follow_moves(self, moved: Moves) -> None:
+        """Tell ``on_moves`` what moved; its failure never keeps a generation from serving."""
+        if not moved or self._on_moves is None:
+            return
+        try:
+            await self._on_moves(moved)
+        except Exception:
+            log.exception("could not carry favourites over to %d moved files", len(moved))
 
     async def _scan_in_worker(self, scan: Scan) -> dict[str, Any]:
         worker = self._worker

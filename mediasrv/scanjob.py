@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import db, delta
+from . import db, delta, moves
 from .builder import Probed, build, write_meta
 from .cache import CacheDir
 from .delta import NeedFullBuild
@@ -63,6 +63,8 @@ class ScanResult:
     probe: dict[str, object] = field(default_factory=lambda: ProbeStats().as_dict())
     mode: str | None = None
     scope: str = "all"
+    # (old path, new path) of files that moved (moves.py): favourites follow them.
+    moves: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -239,6 +241,8 @@ def _delta(
         "published", number, str(final), applied.files, applied.tags, len(the_plan.added),
         len(the_plan.removed), len(the_plan.changed), scan.seconds(), scan.stats.as_dict(),
         probe_stats.as_dict(), mode="delta",
+        moves=moves.pair(((f.path, f.size, f.mtime_ns) for f in the_plan.removed),
+                         the_plan.added),
     )
 
 
@@ -257,16 +261,18 @@ def _full_build(
     records: list[Record], *, defer_probing: bool,
 ) -> ScanResult:
     old = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
-    added = changed = 0
+    changed = 0
+    fresh_records: list[Record] = []
     unchanged: set[str] = set()
     for rec in records:
         before = old.get(rec.path)
         if before is None:
-            added += 1
+            fresh_records.append(rec)
         elif before != (rec.size, rec.mtime_ns):
             changed += 1
         else:
             unchanged.add(rec.path)
+    added = len(fresh_records)
     removed = len(old) - (len(records) - added)
     carried = probed(current.path, unchanged) if current is not None else {}
     retry_old = current is not None and current.probe_version < PROBE_VERSION
@@ -291,6 +297,7 @@ def _full_build(
         "published", built.number, str(built.path), built.files, built.tags,
         added, removed, changed, scan.seconds(), scan.stats.as_dict(),
         probe_stats.as_dict(), mode="full",
+        moves=moves.after_walk(rows, records, fresh_records) if removed else [],
     )
 
 

@@ -34,13 +34,16 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from .images import open_image, register_formats
+
 log = logging.getLogger(__name__)
 
 SIZE = 320  # longest side, pixels: a grid tile (~177 CSS px) on an ordinary screen
 SIZE_2X = 640  # the same tile on a high-density (2x, 3x) screen
 PREVIEW = 2048  # longest side of the viewer's preview: a large screen, at a fraction of a photo
 EDGES = (SIZE, SIZE_2X, PREVIEW)  # every size made; pruning keeps all of them
-VERSION = 1  # bump when the way thumbnails are made changes; old ones are simply not used
+VERSION = 2  # bump when the way thumbnails are made changes; old ones are simply not used
+# (2: HEIC, HEIF and AVIF are read; version 1 had cached them as broken)
 QUALITY = 82
 MAX_FRAMES = 250  # decoded at most, looking for the poster frame (frames without times)
 ICONS = ("image", "video", "audio", "other", "broken")
@@ -98,7 +101,7 @@ def fitted(size: tuple[int, int], edge: int) -> tuple[int, int]:
 
 def make_image(source: str, edge: int = SIZE) -> bytes:
     """A JPEG of the picture at ``source``, ``edge`` on its longest side; raises if unreadable."""
-    with Image.open(source) as img:
+    with open_image(source) as img:
         # JPEG: decode at 1/2..1/8 scale when that still covers the result (much faster).
         img.draft("RGB", fitted(img.size, edge))
         img.seek(0)
@@ -195,6 +198,9 @@ class Thumbnailer:
 
     def __init__(self, directory: Path, *, workers: int | None = None) -> None:
         self.directory = Path(directory)
+        # Now, not at the first picture: whatever else in this process opens
+        # pictures with Pillow reads HEIC too.
+        register_formats()
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self._slots = asyncio.Semaphore(self.workers)
         self._making: dict[str, asyncio.Task[Thumb]] = {}

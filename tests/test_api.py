@@ -20,6 +20,7 @@ async def test_tags_with_counts_all_first(client: TestClient) -> None:
     assert body["generation"] == 1
     assert body["tags"] == [
         {"name": "All", "count": 7},
+        {"name": "Favourites", "count": 0},
         {"name": "2023", "count": 1},
         {"name": "2024", "count": 4},
         {"name": "Beach", "count": 4},
@@ -55,6 +56,7 @@ async def test_files_page_in_natural_order(client: TestClient) -> None:
         "display_path": "Trips/2024/Beach/img2.jpg",
         "url": "/media/Trips/2024/Beach/img2.jpg",
         "thumb_url": "/thumb/Trips/2024/Beach/img2.jpg",
+        "favourite": False,
     }
 
 
@@ -275,7 +277,7 @@ async def test_undecodable_names_round_trip_through_the_api(
     root = make_tree(tmp_path / "lib", {b"caf\xe9/\xff.jpg": b"bytes!", "ok.jpg": b"fine"})
     client = await started(settings_for(root))
     tags = await (await client.get("/api/tags")).json()
-    assert [t["name"] for t in tags["tags"]] == ["All", "caf\udce9"]
+    assert [t["name"] for t in tags["tags"]] == ["All", "Favourites", "caf\udce9"]
     files = await (await client.get("/api/files?tag=caf%E9")).json()
     (entry,) = files["files"]
     assert entry["path"] == "caf\udce9/\udcff.jpg"

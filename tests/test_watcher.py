@@ -170,7 +170,7 @@ async def test_a_deleted_folder_takes_its_tags_away(live: tuple[TestClient, Path
         found = await tags(client)
         return found if "Trips" not in found else set()
 
-    assert await until(gone, "the tags to go") == {"All", "Music"}
+    assert await until(gone, "the tags to go") == {"All", "Favourites", "Music"}
 
 
 async def test_a_folder_removed_and_made_again_is_still_watched(

@@ -12,13 +12,16 @@ from typing import Any
 from aiohttp import web
 
 from ..cache import CacheDir
+from ..favourites import FILE_NAME as FAVOURITES_FILE
+from ..favourites import Favourites
 from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
 from ..names import display
 from ..rescan import RescanCoordinator
 from ..settings import Settings
+from ..starred import Stars
 from ..watch.supervisor import Watcher
-from . import api, limits, media, middleware, openapi
+from . import api, favourites, limits, media, middleware, openapi
 from . import following as follow
 from .httplog import ServerLog
 from .keys import (
@@ -67,16 +70,19 @@ def create_app(
         handler_args={"logger": ServerLog(), "max_line_size": limits.READ_LINE},
     )
     cache = CacheDir(settings.resolved_cache_dir())
+    stars = Stars(Favourites(cache.path / FAVOURITES_FILE))
     # A follower leaves deleting generation files to the leader (mediasrv.follow).
-    library = Library(delete_retired=not settings.follow)
+    library = Library(delete_retired=not settings.follow, view=stars.view)
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)
     app[REFUSALS] = RefusalLog()
     app[CACHE] = cache
     app[LIBRARY] = library
+    app[favourites.STARS] = stars
     app[COORDINATOR] = RescanCoordinator(
         settings.root, cache, library, state=settings.state, pool_size=settings.pool_size,
-        scan_timeout=settings.scan_timeout, **(coordinator_options or {}),
+        scan_timeout=settings.scan_timeout, on_moves=stars.favourites.follow,
+        **(coordinator_options or {}),
     )
     app[STATUS_EXTRAS] = {"watcher": _watcher_entry({"state": "off", "backend": None,
                                                       "error": None, "restarts": 0})}
@@ -84,6 +90,8 @@ def create_app(
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)
     app.router.add_routes(openapi.routes)
+    app.router.add_routes(favourites.routes)
+    app.cleanup_ctx.append(_favourites_ctx)
     if settings.follow:
         follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
     else:
@@ -108,6 +116,15 @@ def default_components() -> list[Component]:
     from .pages import setup as pages_setup
 
     return [pages_setup]
+
+
+async def _favourites_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The user's stars: open before the first scan can move one, closed after the last."""
+    stars = app[favourites.STARS].favourites
+    await asyncio.to_thread(app[CACHE].ensure)
+    await stars.open()
+    yield
+    await stars.close()
 
 
 def _library_ctx(startup_scan: bool) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -58,6 +58,8 @@ def tile(file: dict[str, Any], href: str) -> dict[str, Any]:
         "name": display(file["name"]),
         "title": file["display_path"],
         "kind": file["kind"],
+        "favourite": bool(file.get("favourite")),
+        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/"),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import bisect
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,11 @@ class Snapshot(abc.ABC):
     @abc.abstractmethod
     async def get(self, path: str) -> dict[str, Any]:
         """The file at ``path``; FileNotIndexed if there is none."""
+
+    @abc.abstractmethod
+    async def lookup(self, paths: Collection[str]) -> list[dict[str, Any]]:
+        """The files at ``paths`` that this generation has, in natural order (one round trip;
+        paths it lacks are left out)."""
 
     @abc.abstractmethod
     async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import itertools
 import json
 import sqlite3
 from array import array
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,6 +171,11 @@ class MemorySnapshot(Snapshot):
         if rank is None:
             raise FileNotIndexed(path)
         return self._file(rank)
+
+    async def lookup(self, paths: Collection[str]) -> list[dict[str, Any]]:
+        ranks = self._ix.ranks
+        found = {rank for path in paths if (rank := ranks.get(path)) is not None}
+        return [self._file(rank) for rank in sorted(found)]
 
     async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
         found = self._find_tag(tag)

@@ -13,7 +13,7 @@ import json
 import queue
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +255,19 @@ class SqliteSnapshot(Snapshot):
         if not rows:
             raise FileNotIndexed(path)
         return file_dict(rows[0])
+
+    async def lookup(self, paths: Collection[str]) -> list[dict[str, Any]]:
+        if not paths:
+            return []
+        # By the shown path (the index files_path), then exactly: two names that are not
+        # UTF-8 may show alike.
+        rows = await self._pool.fetch(
+            f"SELECT {_F} FROM files AS f WHERE f.path IN (SELECT value FROM json_each(?))"
+            " ORDER BY f.id",
+            (json.dumps([db_text(path)[0] for path in paths]),),
+        )
+        wanted = set(paths)
+        return [file_dict(row) for row in rows if from_db(row[0]) in wanted]
 
     async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
         rows = await self._pool.fetch(

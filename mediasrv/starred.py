@@ -1,0 +1,130 @@
+"""A generation seen with the user's stars: ``favourite`` on every file, and a Favourites tag.
+
+``Stars.view(snapshot)`` wraps the snapshot a request leases (``Library``
+applies it), so every handler, page or JSON, gets the same answers whichever
+backend serves the generation: the flag is added here, in one place, after
+the backend answers.
+
+The ``Favourites`` tag is not in any generation. Its files are the starred
+paths that the generation has, in natural order, found with one lookup
+(``Snapshot.lookup``) and kept per (generation, version of the stars): stars
+are few, so a page, a file's neighbours or a random pick of the tag is a
+list operation. A library tag of the same name (a folder called Favourites)
+is hidden behind it; its files keep their other tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from .favourites import Favourites
+from .names import ALL_TAG, search_words
+from .snapshot import Neighbours, Snapshot
+
+FAVOURITES_TAG = "Favourites"
+
+
+class Stars:
+    """The favourites and, per generation, which of its files carry a star."""
+
+    def __init__(self, favourites: Favourites) -> None:
+        self.favourites = favourites
+        self._present: dict[tuple[int, int], list[dict[str, Any]]] = {}
+
+    def view(self, snapshot: Snapshot) -> Snapshot:
+        """``snapshot`` with stars (what Library hands a request)."""
+        self.favourites.notice_changes()
+        return StarredSnapshot(snapshot, self)
+
+    async def present(self, snapshot: Snapshot) -> list[dict[str, Any]]:
+        """The starred files ``snapshot`` has, in natural order."""
+        key = (snapshot.generation, self.favourites.version)
+        found = self._present.get(key)
+        if found is None:
+            found = await snapshot.lookup(self.favourites.paths())
+            for file in found:
+                file["favourite"] = True
+            # Requests on the generation before a swap may still be running: keep two.
+            for old in sorted(self._present)[:-1]:
+                del self._present[old]
+            self._present[key] = found
+        return [dict(file) for file in found]
+
+
+class StarredSnapshot(Snapshot):
+    """One leased generation, answering with stars (see the module's docstring)."""
+
+    def __init__(self, inner: Snapshot, stars: Stars) -> None:
+        super().__init__(inner.path, inner.meta)
+        self.state = inner.state
+        self._inner = inner
+        self._stars = stars
+
+    def _mark(self, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        favourites = self._stars.favourites
+        for file in files:
+            file["favourite"] = file["path"] in favourites
+        return files
+
+    def _marked(self, file: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if file is None else self._mark([file])[0]
+
+    async def tags(self) -> list[tuple[str, int]]:
+        found = [(name, count) for name, count in await self._inner.tags()
+                 if name != FAVOURITES_TAG]
+        at = 1 if found and found[0][0] == ALL_TAG else 0
+        found.insert(at, (FAVOURITES_TAG, len(await self._stars.present(self._inner))))
+        return found
+
+    async def page(self, tag: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        if tag == FAVOURITES_TAG:
+            files = await self._stars.present(self._inner)
+            return len(files), files[max(offset, 0):max(offset + limit, 0)]
+        total, files = await self._inner.page(tag, offset, limit)
+        return total, self._mark(files)
+
+    async def get(self, path: str) -> dict[str, Any]:
+        return self._mark([await self._inner.get(path)])[0]
+
+    async def lookup(self, paths: Collection[str]) -> list[dict[str, Any]]:
+        return self._mark(await self._inner.lookup(paths))
+
+    async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
+        if tag != FAVOURITES_TAG:
+            return self._mark(await self._inner.random(tag, draws))
+        files = await self._stars.present(self._inner)
+        at = [int(draw * len(files)) for draw in draws]  # as the backends pick
+        return [files[i] for i in at if 0 <= i < len(files)]
+
+    # The shared rules (an unknown tag, an empty query) stay Snapshot's: these answer
+    # its primitive lookups, the inner snapshot's own for every other tag.
+
+    async def _neighbours(self, path: str, tag: str) -> Neighbours | None:
+        if tag != FAVOURITES_TAG:
+            found = await self._inner._neighbours(path, tag)
+            if found is None:
+                return None
+            return Neighbours(self._mark([found.file])[0], tag, found.position, found.total,
+                              self._marked(found.prev), self._marked(found.next))
+        files = await self._stars.present(self._inner)
+        at = next((i for i, file in enumerate(files) if file["path"] == path), None)
+        if at is None:
+            return None
+        return Neighbours(files[at], tag, at, len(files), files[at - 1] if at > 0 else None,
+                          files[at + 1] if at + 1 < len(files) else None)
+
+    async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
+        if tag != FAVOURITES_TAG:
+            return await self._inner._known(path, tag)
+        return True, (await self._inner._known(path, ALL_TAG))[1]
+
+    async def _search(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
+        if tag != FAVOURITES_TAG:
+            return self._mark(await self._inner._search(words, limit, tag))
+        found = []
+        for file in await self._stars.present(self._inner):
+            have = search_words(file["path"])
+            if all(any(w.startswith(word) for w in have) for word in words):
+                found.append(file)
+        return found[:limit]
