@@ -24,7 +24,7 @@ from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
-CURL = re.compile(r"^curl (?P<flags>(?:-[\w-]+ (?:POST )?)*)'?(?P<url>http://127\.0\.0\.1:8080/"
+CURL = re.compile(r"^curl (?P<flags>(?:-[\w-]+ (?:POST |PUT |DELETE )?)*)'?(?P<url>http://127\.0\.0\.1:8080/"
                   r"[^'\s]*)'?(?P<comment>.*)$")
 
 
@@ -51,7 +51,8 @@ def readme_examples() -> list[Example]:
                     break
                 shown += following[2:]
             found.append(Example(
-                "POST" if "-X POST" in match["flags"] else "GET",
+                next((m for m in ("POST", "PUT", "DELETE") if f"-X {m}" in match["flags"]),
+                     "GET"),
                 match["url"].removeprefix("http://127.0.0.1:8080"),
                 202 if "# 202" in match["comment"] else 200,
                 set(json.loads(shown)) if shown.startswith("{") else None,
@@ -70,7 +71,8 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_readme_has_examples_of_every_endpoint() -> None:
     targets = [e.target.partition("?")[0] for e in readme_examples()]
     assert set(targets) == {"/api/rescan", "/api/status", "/api/events", "/api/files",
-                            "/api/file", "/api/random", "/api/search", "/api/tags"}
+                            "/api/file", "/api/random", "/api/search", "/api/tags",
+                            "/api/favourites"}
 
 
 async def first_event(client: TestClient, target: str) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..errors import NotLeader
 from ..starred import Stars
 from . import params
-from .keys import LIBRARY
+from .keys import LIBRARY, SETTINGS
 
 STARS = web.AppKey("stars", Stars)
 
@@ -34,6 +35,8 @@ async def _change(request: web.Request, *, on: bool) -> web.Response:
     Only a file of the current index can be starred (else 404); a star can be
     taken away whatever its path, so one left by a file that is gone can go too.
     """
+    if request.app[SETTINGS].follow:
+        raise NotLeader("this server is a follower: stars are written on the leader")
     path = params.required(params.query(request), "path")
     async with request.app[LIBRARY].snapshot() as snap:
         if on:
