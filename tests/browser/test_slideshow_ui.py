@@ -10,11 +10,9 @@ import pytest
 
 from ..conftest import make_tree
 from ..test_thumbs import h264_bytes, jpeg_bytes
-from . import test_ui
-from .test_ui import COLORS
+from .conftest import COLORS
 
 pytestmark = pytest.mark.browser
-tabs = test_ui.tabs  # the fixture: a tab per test, failing it on any script error
 
 ALBUM = {f"Album/pic{i + 1}.jpg": jpeg_bytes((400, 300), c) for i, c in enumerate(COLORS)}
 REEL = {"Reel/1 clip.mp4": h264_bytes(2.0, (160, 120)), "Reel/2 after.jpg": jpeg_bytes()}
