@@ -226,12 +226,22 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
     return ticks / TICKS
 
 
+def runqueue_wait_s(pid: int) -> float:
+    """Time the main thread (the event loop) of ``pid`` spent ready to run but waiting."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (FileNotFoundError, IndexError, ValueError):
+        return float("nan")
+
+
 def cpu_now(leader: Instance, followers: list[Instance], loader: int) -> dict[str, float]:
     own = os.times()
     return {"leader and its scans": cpu_seconds(leader.proc.pid, children=True),
             **{f"follower {i + 1}": cpu_seconds(f.proc.pid) for i, f in enumerate(followers)},
             "load generator": cpu_seconds(loader),
-            "this script": own.user + own.system}
+            "this script": own.user + own.system,
+            "followers' event loops waiting for a CPU": sum(
+                runqueue_wait_s(f.proc.pid) for f in followers)}
 
 
 def phase_stats(records: list[list[Any]]) -> dict[str, float]:
@@ -348,6 +358,7 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         else:
             spans[phase].append((a + (SETTLE_S if i else 0.0), b))
     seconds = {p: sum(b - a for a, b in spans[p]) for p in spans}
+    block_s = {p: sum(b - a for phase, a, b in blocks if phase == p) for p in spans}
 
     def within(phase: str) -> list[list[Any]]:
         return [r for r in records if any(a <= r[0] < b for a, b in spans[phase])]
@@ -381,8 +392,9 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         "follower_generations": [e["generation"] for e in ends],
         "followers_before": before, "followers_after": after,
         # share of one CPU each process used, per phase
-        "cpu_share": {phase: {k: round(v / seconds[phase], 3) for k, v in cpu[phase].items()}
+        "cpu_share": {phase: {k: round(v / block_s[phase], 3) for k, v in cpu[phase].items()}
                       for phase in cpu},
+        "block_s": block_s,
         "timeline": {"records": records, "rescans": [(r["started"], r["ended"])
                                                     for r in rescans]},
     })
@@ -434,10 +446,16 @@ def markdown(r: dict[str, Any]) -> str:
     shares = r["cpu_share"]
     cpu_rows = ["| process | CPU share, leader idle | CPU share, leader rescanning |",
                 "| --- | ---: | ---: |"]
-    cpu_rows += [f"| {k} | {shares['idle'][k]:.2f} | {shares['rescans'][k]:.2f} |"
-                 for k in shares["idle"]]
+    waiting = "followers' event loops waiting for a CPU"
+    used = [k for k in shares["idle"] if k != waiting]
+    cpu_rows += [f"| {k} | {shares['idle'][k]:.2f} | {shares['rescans'][k]:.2f} |" for k in used]
     cpu_rows.append(f"| total (of {r['machine']['cpus']}) | "
-                    f"{sum(shares['idle'].values()):.2f} | {sum(shares['rescans'].values()):.2f} |")
+                    f"{sum(shares['idle'][k] for k in used):.2f} | "
+                    f"{sum(shares['rescans'][k] for k in used):.2f} |")
+    per_request = {p: 1000 * shares[p][waiting] * r["block_s"][p] / max(r[p]["requests"], 1)
+                   for p in ("idle", "rescans")}
+    cpu_rows.append(f"| {waiting}, ms per request | {per_request['idle']:.2f} | "
+                    f"{per_request['rescans']:.2f} |")
     goal_rows = ["| goal | target | measured | met |", "| --- | --- | --- | --- |"]
     goal_rows += [f"| {g['goal']} | {g['target']} | {g['measured']} | "
                   f"{ {True: 'yes', False: '**no**', None: '(reported)'}[g['met']]} |"
