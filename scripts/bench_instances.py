@@ -299,11 +299,12 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
             log(f"{len(followers)} followers serve generation {first['generation']}")
             urls = await request_urls(session, followers[0].base)
             results["files"] = first["files"]
-            before = [proc_stats(f.proc.pid) for f in followers]
 
             swaps: list[dict[str, Any]] = []
             listeners = [asyncio.create_task(listen_for_swaps(session, f.base, i, swaps))
                          for i, f in enumerate(followers)]
+            await asyncio.sleep(0.5)  # the event streams are open: they count in both
+            before = [proc_stats(f.proc.pid) for f in followers]
             (work / "urls.json").write_text(json.dumps(urls))
             (work / "load.stop").unlink(missing_ok=True)
             loader = await asyncio.create_subprocess_exec(
