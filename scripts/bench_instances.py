@@ -365,6 +365,14 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         return [r for r in records if any(a <= r[0] < b for a, b in spans[phase])]
 
     idle, busy = within("idle"), within("rescans")
+    # Each round alone: its idle block against its block of rescans. The median
+    # over rounds stands up to bursts of other work on a shared machine.
+    by_round = []
+    for (a0, b0), (a1, b1) in zip(spans["idle"], spans["rescans"], strict=True):
+        quiet = phase_stats([r for r in records if a0 <= r[0] < b0])
+        loud = phase_stats([r for r in records if a1 <= r[0] < b1])
+        by_round.append({"idle_p99_ms": quiet["p99_ms"], "rescans_p99_ms": loud["p99_ms"],
+                         "ratio": loud["p99_ms"] / quiet["p99_ms"]})
     lags = []
     for rescan in rescans if not cfg["control"] else []:
         for i in range(cfg["followers"]):
@@ -380,6 +388,8 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         "per_follower": [{"idle": phase_stats([r for r in idle if r[3] == i]),
                           "rescans": phase_stats([r for r in busy if r[3] == i])}
                          for i in range(cfg["followers"])],
+        "rounds": by_round,
+        "round_ratio_median": statistics.median(x["ratio"] for x in by_round),
         "went_back": went_back(records),
         "failed_total": sum(1 for r in records if r[2] != 200),
         "rescan_list": rescans,
@@ -414,6 +424,11 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"goal": "follower p99 during leader rescans / idle p99", "target": f"<= {P99_RATIO}x",
          "measured": f"{busy:.2f} / {idle:.2f} ms = {ratio:.2f}x", "met": ratio <= P99_RATIO},
+        {"goal": "the same, each round alone (its idle block, then its rescans): median "
+                 "over rounds", "target": f"<= {P99_RATIO}x",
+         "measured": f"{r['round_ratio_median']:.2f}x (rounds: "
+                     + ", ".join(f"{x['ratio']:.2f}" for x in r["rounds"]) + ")",
+         "met": r["round_ratio_median"] <= P99_RATIO},
         {"goal": "lag from publish to serving, median", "target": f"<= {LAG_MEDIAN_S} s",
          "measured": f"{lag['median']:.3f} s", "met": lag["median"] <= LAG_MEDIAN_S},
         {"goal": "lag from publish to serving, max", "target": f"<= {LAG_MAX_S} s",
