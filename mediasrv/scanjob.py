@@ -317,18 +317,9 @@ def describe_failure(exc: BaseException) -> str:
 
 
 def lower_priority() -> None:
-    """Yield the CPU and the disk to the server: a scan is background work.
-
-    SCHED_IDLE as well as nice 19: a server thread that wakes up then takes the
-    CPU from the scan at once, where at nice 19 alone the scan may first run
-    out its time slice. On 2 cores that wait raised the p99 latency of four
-    followers by 1.3-1.6x during a leader's rescans; with SCHED_IDLE, 1.2x
-    (docs/BENCHMARKS.md, "Five instances").
-    """
+    """Yield the CPU and the disk to the server: a scan is background work."""
     with contextlib.suppress(OSError):
         os.nice(19)
-    with contextlib.suppress(OSError, AttributeError):  # Linux only
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     ionice = shutil.which("ionice")
     if ionice:  # idle I/O class; best effort, the kernel may not support it
         import subprocess
