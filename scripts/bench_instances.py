@@ -226,12 +226,22 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
     return ticks / TICKS
 
 
+def runqueue_wait_s(pid: int) -> float:
+    """Time the main thread (the event loop) of ``pid`` spent ready to run but waiting."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (FileNotFoundError, IndexError, ValueError):
+        return float("nan")
+
+
 def cpu_now(leader: Instance, followers: list[Instance], loader: int) -> dict[str, float]:
     own = os.times()
     return {"leader and its scans": cpu_seconds(leader.proc.pid, children=True),
             **{f"follower {i + 1}": cpu_seconds(f.proc.pid) for i, f in enumerate(followers)},
             "load generator": cpu_seconds(loader),
-            "this script": own.user + own.system}
+            "this script": own.user + own.system,
+            "followers' event loops waiting for a CPU": sum(
+                runqueue_wait_s(f.proc.pid) for f in followers)}
 
 
 def phase_stats(records: list[list[Any]]) -> dict[str, float]:
@@ -289,11 +299,12 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
             log(f"{len(followers)} followers serve generation {first['generation']}")
             urls = await request_urls(session, followers[0].base)
             results["files"] = first["files"]
-            before = [proc_stats(f.proc.pid) for f in followers]
 
             swaps: list[dict[str, Any]] = []
             listeners = [asyncio.create_task(listen_for_swaps(session, f.base, i, swaps))
                          for i, f in enumerate(followers)]
+            await asyncio.sleep(0.5)  # the event streams are open: they count in both
+            before = [proc_stats(f.proc.pid) for f in followers]
             (work / "urls.json").write_text(json.dumps(urls))
             (work / "load.stop").unlink(missing_ok=True)
             loader = await asyncio.create_subprocess_exec(
@@ -348,11 +359,20 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         else:
             spans[phase].append((a + (SETTLE_S if i else 0.0), b))
     seconds = {p: sum(b - a for a, b in spans[p]) for p in spans}
+    block_s = {p: sum(b - a for phase, a, b in blocks if phase == p) for p in spans}
 
     def within(phase: str) -> list[list[Any]]:
         return [r for r in records if any(a <= r[0] < b for a, b in spans[phase])]
 
     idle, busy = within("idle"), within("rescans")
+    # Each round alone: its idle block against its block of rescans. The median
+    # over rounds stands up to bursts of other work on a shared machine.
+    by_round = []
+    for (a0, b0), (a1, b1) in zip(spans["idle"], spans["rescans"], strict=True):
+        quiet = phase_stats([r for r in records if a0 <= r[0] < b0])
+        loud = phase_stats([r for r in records if a1 <= r[0] < b1])
+        by_round.append({"idle_p99_ms": quiet["p99_ms"], "rescans_p99_ms": loud["p99_ms"],
+                         "ratio": loud["p99_ms"] / quiet["p99_ms"]})
     lags = []
     for rescan in rescans if not cfg["control"] else []:
         for i in range(cfg["followers"]):
@@ -368,6 +388,8 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         "per_follower": [{"idle": phase_stats([r for r in idle if r[3] == i]),
                           "rescans": phase_stats([r for r in busy if r[3] == i])}
                          for i in range(cfg["followers"])],
+        "rounds": by_round,
+        "round_ratio_median": statistics.median(x["ratio"] for x in by_round),
         "went_back": went_back(records),
         "failed_total": sum(1 for r in records if r[2] != 200),
         "rescan_list": rescans,
@@ -381,8 +403,9 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         "follower_generations": [e["generation"] for e in ends],
         "followers_before": before, "followers_after": after,
         # share of one CPU each process used, per phase
-        "cpu_share": {phase: {k: round(v / seconds[phase], 3) for k, v in cpu[phase].items()}
+        "cpu_share": {phase: {k: round(v / block_s[phase], 3) for k, v in cpu[phase].items()}
                       for phase in cpu},
+        "block_s": block_s,
         "timeline": {"records": records, "rescans": [(r["started"], r["ended"])
                                                     for r in rescans]},
     })
@@ -401,6 +424,11 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"goal": "follower p99 during leader rescans / idle p99", "target": f"<= {P99_RATIO}x",
          "measured": f"{busy:.2f} / {idle:.2f} ms = {ratio:.2f}x", "met": ratio <= P99_RATIO},
+        {"goal": "the same, each round alone (its idle block, then its rescans): median "
+                 "over rounds", "target": f"<= {P99_RATIO}x",
+         "measured": f"{r['round_ratio_median']:.2f}x (rounds: "
+                     + ", ".join(f"{x['ratio']:.2f}" for x in r["rounds"]) + ")",
+         "met": r["round_ratio_median"] <= P99_RATIO},
         {"goal": "lag from publish to serving, median", "target": f"<= {LAG_MEDIAN_S} s",
          "measured": f"{lag['median']:.3f} s", "met": lag["median"] <= LAG_MEDIAN_S},
         {"goal": "lag from publish to serving, max", "target": f"<= {LAG_MAX_S} s",
@@ -434,10 +462,16 @@ def markdown(r: dict[str, Any]) -> str:
     shares = r["cpu_share"]
     cpu_rows = ["| process | CPU share, leader idle | CPU share, leader rescanning |",
                 "| --- | ---: | ---: |"]
-    cpu_rows += [f"| {k} | {shares['idle'][k]:.2f} | {shares['rescans'][k]:.2f} |"
-                 for k in shares["idle"]]
+    waiting = "followers' event loops waiting for a CPU"
+    used = [k for k in shares["idle"] if k != waiting]
+    cpu_rows += [f"| {k} | {shares['idle'][k]:.2f} | {shares['rescans'][k]:.2f} |" for k in used]
     cpu_rows.append(f"| total (of {r['machine']['cpus']}) | "
-                    f"{sum(shares['idle'].values()):.2f} | {sum(shares['rescans'].values()):.2f} |")
+                    f"{sum(shares['idle'][k] for k in used):.2f} | "
+                    f"{sum(shares['rescans'][k] for k in used):.2f} |")
+    per_request = {p: 1000 * shares[p][waiting] * r["block_s"][p] / max(r[p]["requests"], 1)
+                   for p in ("idle", "rescans")}
+    cpu_rows.append(f"| {waiting}, ms per request | {per_request['idle']:.2f} | "
+                    f"{per_request['rescans']:.2f} |")
     goal_rows = ["| goal | target | measured | met |", "| --- | --- | --- | --- |"]
     goal_rows += [f"| {g['goal']} | {g['target']} | {g['measured']} | "
                   f"{ {True: 'yes', False: '**no**', None: '(reported)'}[g['met']]} |"

@@ -29,7 +29,7 @@ def test_five_instances_quick(tmp_path: Path) -> None:
     assert set(results["follower_generations"]) == {results["leader_generation"]}
     assert results["lag_s"]["measured"] == results["lag_s"]["expected"] > 0
     assert results["idle"]["requests"] > 0 and results["rescans"]["requests"] > 0
-    assert len(results["goals"]) == 6
+    assert len(results["goals"]) == 7
     assert (tmp_path / "instances.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| goal | target | measured | met |" in (tmp_path / "results.md").read_text()
 
