@@ -226,6 +226,15 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
     return ticks / TICKS
 
 
+def follower_stats(pid: int) -> dict[str, float]:
+    """Open files (not sockets: this script's own connections come and go) and threads."""
+    files = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):
+            files += not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    return {**proc_stats(pid), "files": files}
+
+
 def runqueue_wait_s(pid: int) -> float:
     """Time the main thread (the event loop) of ``pid`` spent ready to run but waiting."""
     try:
@@ -304,7 +313,7 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
             listeners = [asyncio.create_task(listen_for_swaps(session, f.base, i, swaps))
                          for i, f in enumerate(followers)]
             await asyncio.sleep(0.5)  # the event streams are open: they count in both
-            before = [proc_stats(f.proc.pid) for f in followers]
+            before = [follower_stats(f.proc.pid) for f in followers]
             (work / "urls.json").write_text(json.dumps(urls))
             (work / "load.stop").unlink(missing_ok=True)
             loader = await asyncio.create_subprocess_exec(
@@ -339,7 +348,7 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
             if await loader.wait() != 0:
                 raise RuntimeError("the load generator failed")
             await asyncio.sleep(1.0)  # the last retired generations close their connections
-            after = [proc_stats(f.proc.pid) for f in followers]
+            after = [follower_stats(f.proc.pid) for f in followers]
             for task in listeners:
                 task.cancel()
             await asyncio.gather(*listeners, return_exceptions=True)
@@ -453,12 +462,14 @@ def markdown(r: dict[str, Any]) -> str:
         s = r[key]
         rows.append(f"| {name} ({s['seconds']:.0f} s) | {s['requests']:,} | {s['failed']} | "
                     f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.1f} |")
-    per = ["| follower | idle p99 ms | rescanning p99 ms | fds before → after "
-           "| threads before → after |", "| --- | ---: | ---: | --- | --- |"]
+    per = ["| follower | idle p99 ms | rescanning p99 ms | open files before → after "
+           "| threads before → after | RSS MB before → after |",
+           "| --- | ---: | ---: | --- | --- | --- |"]
     for i, f in enumerate(r["per_follower"]):
         b, a = r["followers_before"][i], r["followers_after"][i]
         per.append(f"| {i + 1} | {f['idle']['p99_ms']:.2f} | {f['rescans']['p99_ms']:.2f} | "
-                   f"{b['fds']} → {a['fds']} | {b['threads']} → {a['threads']} |")
+                   f"{b['files']} → {a['files']} | {b['threads']} → {a['threads']} | "
+                   f"{b['rss_mb']:.0f} → {a['rss_mb']:.0f} |")
     shares = r["cpu_share"]
     cpu_rows = ["| process | CPU share, leader idle | CPU share, leader rescanning |",
                 "| --- | ---: | ---: |"]
