@@ -537,6 +537,11 @@ def plot(r: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    from PIL import Image
+
+    with Image.open(path) as image:  # 100k dots: a palette image is a quarter of the size
+        small = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
 
 
 def main(argv: list[str] | None = None) -> int:

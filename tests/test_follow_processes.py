@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import aiohttp
 import pytest
 
 from mediasrv.cache import CacheDir
+from mediasrv.child import child_env
 
 from .conftest import make_tree
 from .servers import Served, leader_args, serves, until
@@ -157,3 +160,11 @@ def test_a_follower_started_first_serves_the_first_generation(tmp_path: Path) ->
         os.close(CacheDir(cache).hold_lock("serve"))  # the follower holds no lock
     finally:
         follower.stop()
+
+
+def test_the_scan_process_yields_to_every_server() -> None:
+    probe = ("import os; from mediasrv.scanjob import lower_priority; lower_priority(); "
+             "print(os.sched_getscheduler(0) == os.SCHED_IDLE, os.nice(0))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=child_env(), check=True)
+    assert done.stdout.split() == ["True", "19"]
