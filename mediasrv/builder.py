@@ -40,6 +40,7 @@ class Probed:
     height: int | None = None
     duration: float | None = None
     thumb_key: str | None = None
+    taken_ns: int | None = None  # when the photo or video was taken, as the file states it
 
 
 @dataclass(frozen=True)
@@ -113,14 +114,14 @@ def file_row(
     row = (file_id, folder_id, pos, shown, raw, name, ext, kind_of(ext), rec_size, rec_mtime_ns)
     if extra is None:
         return row
-    return (*row, extra.width, extra.height, extra.duration, extra.thumb_key)
+    return (*row, extra.width, extra.height, extra.duration, extra.thumb_key, extra.taken_ns)
 
 
 PLAIN_FILE = (
     "INSERT INTO files (id, folder_id, pos, path, path_bytes, name, ext, kind, size, mtime_ns)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-PROBED_FILE = "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+PROBED_FILE = "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def insert_files(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:

@@ -92,8 +92,9 @@ def probed(path: Path, keep: set[str]) -> dict[str, Probed]:
     try:
         with reading(path) as conn:
             rows = conn.execute(
-                "SELECT coalesce(path_bytes, path), width, height, duration, thumb_key FROM files"
-                " WHERE width IS NOT NULL OR duration IS NOT NULL OR thumb_key IS NOT NULL"
+                "SELECT coalesce(path_bytes, path), width, height, duration, thumb_key, taken_ns"
+                " FROM files WHERE width IS NOT NULL OR duration IS NOT NULL"
+                " OR thumb_key IS NOT NULL OR taken_ns IS NOT NULL"
             ).fetchall()
     except sqlite3.Error as exc:
         log.warning("not carrying metadata over from %s: %s", path, exc)

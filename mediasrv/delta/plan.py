@@ -49,14 +49,15 @@ class Plan:
 
 
 _FILE_COLUMNS = (
-    "id, pos, coalesce(path_bytes, path), size, mtime_ns, width, height, duration, thumb_key"
+    "id, pos, coalesce(path_bytes, path), size, mtime_ns, width, height, duration, thumb_key,"
+    " taken_ns"
 )
 
 
 def _old_files(conn: sqlite3.Connection, folder_id: int) -> list[OldFile]:
     return [
-        OldFile(i, pos, from_db(path), size, mtime, Probed(w, h, d, t))
-        for i, pos, path, size, mtime, w, h, d, t in conn.execute(
+        OldFile(i, pos, from_db(path), size, mtime, Probed(w, h, d, t, taken))
+        for i, pos, path, size, mtime, w, h, d, t, taken in conn.execute(
             f"SELECT {_FILE_COLUMNS} FROM files WHERE folder_id = ? ORDER BY pos", (folder_id,)
         )
     ]
