@@ -9,11 +9,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from . import db
+from . import db, taken
 from .cache import CacheDir
 from .names import (
     ALL_TAG,
@@ -26,21 +25,11 @@ from .names import (
     tag_order,
     tags_of,
 )
+from .rows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
 from .runs import Run, merged, with_starts
 from .scanner import Record
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Probed:
-    """Metadata that costs a file read to learn; carried over when a file is unchanged."""
-
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None
-    thumb_key: str | None = None
-    taken_ns: int | None = None  # when the photo or video was taken, as the file states it
 
 
 @dataclass(frozen=True)
@@ -97,38 +86,6 @@ def build(
     return Built(number, final, files, tags)
 
 
-# Room left between the ids of neighbouring files by a full build, so that a
-# delta build can give a new file an id between its neighbours (ids rise in
-# natural order). 2**16 keeps ids of a million files within 5-byte varints.
-ID_SPACING = 1 << 16
-
-
-def file_row(
-    file_id: int, folder_id: int, pos: int, path: str, extra: Probed | None, rec_size: int,
-    rec_mtime_ns: int,
-) -> tuple[object, ...]:
-    """The ``files`` row of one file; probe columns only when something was probed."""
-    shown, raw = db_text(path)
-    name = shown.rpartition("/")[2]
-    ext = split_ext(name)[1]
-    row = (file_id, folder_id, pos, shown, raw, name, ext, kind_of(ext), rec_size, rec_mtime_ns)
-    if extra is None:
-        return row
-    return (*row, extra.width, extra.height, extra.duration, extra.thumb_key, extra.taken_ns)
-
-
-PLAIN_FILE = (
-    "INSERT INTO files (id, folder_id, pos, path, path_bytes, name, ext, kind, size, mtime_ns)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-PROBED_FILE = "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
-
-def insert_files(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
-    conn.executemany(PLAIN_FILE, [r for r in rows if len(r) == 10])
-    conn.executemany(PROBED_FILE, [r for r in rows if len(r) != 10])
-
-
 @dataclass
 class _Rows:
     """One pass over a scan's files in natural order: everything the tables need."""
@@ -158,7 +115,6 @@ def _write_rows(
     conn.execute("BEGIN")
     conn.executemany(PLAIN_FILE, rows.plain_rows)
     insert_files(conn, rows.other_rows)
-    rows.plain_rows = rows.other_rows = []
     conn.executemany(
         "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
         ((fid, *db_text(folder), count, ids[0])
@@ -174,6 +130,8 @@ def _write_rows(
         ((tag_id, *run) for tag_id, name in enumerate(tag_names, 1)
          for run in with_starts(tag_runs[name])),
     )
+    taken.write_all(conn, {name: i for i, name in enumerate(tag_names, 1)}, _taken_orders(rows))
+    rows.plain_rows = rows.other_rows = []
     _insert_words(conn, rows)
     conn.execute("COMMIT")
     return rows.files, len(tag_names), indexes
@@ -232,6 +190,18 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
     if run_count > 0:
         rows.all_runs.append(Run(run_folder, run_first, run_count))
     return rows
+
+
+def _taken_orders(rows: _Rows) -> dict[str, list[taken.Key]]:
+    """Each tag's files by time taken (see ``taken.py``), from the rows of every file."""
+    # (mtime_ns, id, folder_id); probed rows end with taken_ns, which comes first.
+    times = cast(list[tuple[int, int, int]], [(r[9], r[0], r[1]) for r in rows.plain_rows])
+    times.extend(cast(tuple[int, int, int], (r[9] if len(r) == 10 or r[14] is None else r[14],
+                                             r[0], r[1])) for r in rows.other_rows)
+    ids_of = {fid: ids for fid, _, _, _, ids in rows.folders.values()}
+    extra = {ids_of[folder_id][pos]: tags for folder_id, pos, tags in rows.bracketed}
+    return taken.tag_orders(times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()},
+                            extra)
 
 
 def _insert_words(conn: sqlite3.Connection, rows: _Rows) -> None:
@@ -303,30 +273,3 @@ def _finish(
     conn.execute("ANALYZE")
     # Leave the file in plain rollback-journal mode for its readers.
     conn.execute("PRAGMA journal_mode = DELETE")
-
-
-def write_meta(
-    conn: sqlite3.Connection,
-    number: int,
-    root: str,
-    counts: tuple[int, int],
-    extra_meta: Mapping[str, object],
-) -> None:
-    """Replace the facts about this generation (inside the caller's transaction)."""
-    meta: dict[str, object] = {
-        "generation": number,
-        "root": root,
-        "schema_version": db.schema_version(),
-        "scanned_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "file_count": counts[0],
-        "tag_count": counts[1],
-    }
-    for key, value in extra_meta.items():
-        meta[key] = value if isinstance(value, (int, float, str)) else json.dumps(value)
-    shown, raw = db_text(root)
-    meta["root"] = shown
-    if raw is not None:  # a root whose path is not UTF-8: its exact bytes beside it
-        meta["root_bytes"] = raw
-    conn.execute("DELETE FROM meta")
-    conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-    conn.execute(f"PRAGMA user_version = {int(db.schema_version())}")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import db
-from .builder import Probed
 from .names import from_db
+from .rows import Probed
 
 log = logging.getLogger(__name__)
 

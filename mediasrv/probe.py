@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
-from .builder import Probed
 from .images import open_image, register_formats
 from .names import display
+from .rows import Probed
 from .scanner import Record
 
 log = logging.getLogger(__name__)

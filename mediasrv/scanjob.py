@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import db, delta, moves
-from .builder import Probed, build, write_meta
+from .builder import build
 from .cache import CacheDir
 from .delta import NeedFullBuild
 from .errors import MediasrvError, ScanFailed
@@ -26,6 +26,7 @@ from .generation import Current, file_stats, folder_paths, probed, read_current,
 from .names import display
 from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
 from .region import NeedFullWalk, list_region, touched
+from .rows import Probed, write_meta
 from .scanner import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ from typing import Any
 from .favourites import Favourites
 from .names import ALL_TAG, search_words
 from .snapshot import Neighbours, Snapshot
+from .taken import sort_time
 
 FAVOURITES_TAG = "Favourites"
 
@@ -77,11 +78,13 @@ class StarredSnapshot(Snapshot):
         found.insert(at, (FAVOURITES_TAG, len(await self._stars.present(self._inner))))
         return found
 
-    async def page(self, tag: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    async def page(
+        self, tag: str, offset: int, limit: int, sort: str = "name",
+    ) -> tuple[int, list[dict[str, Any]]]:
         if tag == FAVOURITES_TAG:
-            files = await self._stars.present(self._inner)
+            files = await self._favourites(sort)
             return len(files), files[max(offset, 0):max(offset + limit, 0)]
-        total, files = await self._inner.page(tag, offset, limit)
+        total, files = await self._inner.page(tag, offset, limit, sort)
         return total, self._mark(files)
 
     async def get(self, path: str) -> dict[str, Any]:
@@ -100,14 +103,24 @@ class StarredSnapshot(Snapshot):
     # The shared rules (an unknown tag, an empty query) stay Snapshot's: these answer
     # its primitive lookups, the inner snapshot's own for every other tag.
 
-    async def _neighbours(self, path: str, tag: str) -> Neighbours | None:
+    async def _favourites(self, sort: str) -> list[dict[str, Any]]:
+        """The starred files in ``sort`` order (by time taken: newest first, the exact
+        reverse of oldest first, as the backends order a tag)."""
+        files = await self._stars.present(self._inner)
+        if sort == "taken":
+            at = {id(file): i for i, file in enumerate(files)}  # natural order breaks ties
+            files.sort(key=lambda f: (sort_time(f["taken_ns"], f["mtime_ns"]), at[id(f)]),
+                       reverse=True)
+        return files
+
+    async def _neighbours(self, path: str, tag: str, sort: str) -> Neighbours | None:
         if tag != FAVOURITES_TAG:
-            found = await self._inner._neighbours(path, tag)
+            found = await self._inner._neighbours(path, tag, sort)
             if found is None:
                 return None
             return Neighbours(self._mark([found.file])[0], tag, found.position, found.total,
                               self._marked(found.prev), self._marked(found.next))
-        files = await self._stars.present(self._inner)
+        files = await self._favourites(sort)
         at = next((i for i, file in enumerate(files) if file["path"] == path), None)
         if at is None:
             return None

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mediasrv import taken
 from mediasrv.cache import CacheDir
 from mediasrv.names import from_db
 from mediasrv.scanjob import run_scan
@@ -50,9 +53,31 @@ def content(db_path: Path) -> dict[str, Any]:
             "words": sorted((w, path_of[i]) for w, i in conn.execute(
                 "SELECT word, file_id FROM search_words")),
             "view": sorted(conn.execute("SELECT path, tag, position FROM file_tags_v").fetchall()),
+            "taken": taken_order(conn, tag, path_of),
         }
     finally:
         conn.close()
+
+
+def taken_order(conn: sqlite3.Connection, tag: dict[int, str], path_of: dict[int, str],
+                ) -> dict[str, list[str]]:
+    """Each tag's files in the sort=taken order, checking the chunks that spell it."""
+    time_of = dict(conn.execute("SELECT id, coalesce(taken_ns, mtime_ns) FROM files"))
+    count_of = dict(conn.execute("SELECT id, file_count FROM tags"))
+    orders: dict[int, list[int]] = {}
+    for tag_id, start, first_time, first_id, count, files in conn.execute(
+            "SELECT tag_id, start, taken, file_id, count, files FROM tag_taken"
+            " ORDER BY tag_id, start"):
+        ids = json.loads(files)
+        order = orders.setdefault(tag_id, [])
+        assert start == len(order) and count == len(ids) > 0, (tag[tag_id], start)
+        assert (first_time, first_id) == (time_of[ids[0]], ids[0])
+        order.extend(ids)
+    assert orders.keys() == count_of.keys()
+    for tag_id, order in orders.items():
+        keys = [(time_of[i], i) for i in order]
+        assert keys == sorted(set(keys)) and len(order) == count_of[tag_id], tag[tag_id]
+    return {tag[t]: [path_of[i] for i in order] for t, order in orders.items()}
 
 
 def full_rebuild(root: Path) -> dict[str, Any]:
@@ -112,13 +137,13 @@ def perform(root: Path, step: tuple[Any, ...]) -> list[bytes] | None:
         if os.path.isdir(os.path.join(broot, rel)):
             return None
         made = [d for d in _missing_dirs(broot, os.path.dirname(rel))]
-        write(root, rel, b"x" * size)
+        write(root, rel, b"x" * size, mtime=1_600_000_000 + size % 7)  # some the same
         return [*made[:1], rel]
     if kind in ("modify", "delete", "rename") and not existing:
         return None
     if kind == "modify":
         rel = existing[step[1] % len(existing)]
-        write(root, rel, b"y" * step[2], mtime=1_700_000_000)
+        write(root, rel, b"y" * step[2], mtime=1_600_000_000 + step[2] % 9)
         return [rel]
     if kind == "delete":
         rel = existing[step[1] % len(existing)]
@@ -163,9 +188,12 @@ def _missing_dirs(broot: bytes, folder: bytes) -> list[bytes]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(op, min_size=1, max_size=10), st.booleans())
-def test_delta_builds_equal_full_rebuilds(steps: list[tuple[Any, ...]], walk_all: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+@given(st.lists(op, min_size=1, max_size=10), st.booleans(), st.sampled_from([2, 3, 512]))
+def test_delta_builds_equal_full_rebuilds(
+    steps: list[tuple[Any, ...]], walk_all: bool, chunk: int,
+) -> None:
+    # Small sort=taken chunks, so that changes split, empty and shift them.
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(taken, "CHUNK", chunk):
         root = make_tree(Path(tmp) / "lib", {
             **SMALL_TREE, b"caf\xe9/\xff.jpg": "odd", "A/B/one[beach].jpg": "1",
             "A/two.jpg": "22", "A/b10/three.jpg": "333"})

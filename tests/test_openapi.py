@@ -183,7 +183,7 @@ def test_a_file_object_is_described_with_every_key(tmp_path: Path) -> None:
     """The keys the snapshot puts in a file are the keys the description requires."""
     from mediasrv.snapshot.base import file_dict
 
-    keys = set(file_dict(("a/b.jpg", "jpg", "image", 1, 2, None, None, None)))
+    keys = set(file_dict(("a/b.jpg", "jpg", "image", 1, 2, None, None, None, None)))
     assert keys == set(spec()["components"]["schemas"]["File"]["required"])
 
 

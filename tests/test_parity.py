@@ -107,15 +107,20 @@ async def walk_api(pair: Pair) -> None:
         page = await pair.ok(f"/api/files?tag={q(tag)}&limit=1000")
         members = [f["path"] for f in page["files"]]
         total = len(members)
+        newest = await pair.ok(f"/api/files?tag={q(tag)}&limit=1000&sort=taken")
+        assert sorted(f["path"] for f in newest["files"]) == sorted(members)
         for offset, limit in [(0, 1), (1, 2), (3, 1), (total // 2, 2), (max(total - 1, 0), 1),
                               (max(total - 1, 0), 5), (total, 5), (total + 7, 1)]:
             await pair.ok(f"/api/files?tag={q(tag)}&offset={offset}&limit={limit}")
-        # Neighbours at both ends and in between, and a file outside the tag.
+            await pair.ok(f"/api/files?tag={q(tag)}&offset={offset}&limit={limit}&sort=taken")
+        # Neighbours at both ends and in between, and a file outside the tag, in both orders.
         for path in {*members[:2], *members[-2:], *members[total // 2: total // 2 + 1]}:
             await pair.ok(f"/api/file?path={q(path)}&tag={q(tag)}")
+            await pair.ok(f"/api/file?path={q(path)}&tag={q(tag)}&sort=taken")
         outside = [p for p in everything if p not in set(members)]
         if outside:
             await pair.get(f"/api/file?path={q(outside[0])}&tag={q(tag)}")
+            await pair.get(f"/api/file?path={q(outside[0])}&tag={q(tag)}&sort=taken")
         for _ in range(3):
             await pair.get(f"/api/random?tag={q(tag)}")
         for word in sorted({w for p in members[:3] for w in search_words(p)})[:4]:
@@ -132,7 +137,8 @@ async def walk_api(pair: Pair) -> None:
         "/api/files?limit=1001", "/api/files?offset=x", "/api/search?q=", "/api/search?q=%21%21",
         "/api/search?q=zzzqqqxx", "/api/search?q=a&limit=0", "/api/search?q=%FF",
         "/api/files?tag=&offset=0", "/api/random", "/api/search?q=a&tag=No%20such%20tag",
-        "/api/search?q=&tag=No%20such%20tag",
+        "/api/search?q=&tag=No%20such%20tag", "/api/files?sort=date", "/api/files?sort=",
+        "/api/file?path=nope.jpg&sort=taken", "/api/files?tag=No%20such%20tag&sort=taken",
     ]:
         await pair.get(url)
 
@@ -150,8 +156,18 @@ async def compare_random_draws(clients: dict[str, TestClient]) -> None:
         assert snap.state == name
 
 
+def spread_mtimes(root: Path) -> None:
+    """Modification times a few seconds apart, some alike: what sort=taken falls back on."""
+    for dirpath, _, names in os.walk(os.fsencode(root)):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            when = 1_600_000_000 + os.path.getsize(path) % 4
+            os.utime(path, (when, when))
+
+
 def run(tree: Tree, workdir: Path) -> int:
     root = make_tree(workdir / "lib", tree)
+    spread_mtimes(root)
     return asyncio.run(compare_everything(root, workdir / "cache"))
 
 

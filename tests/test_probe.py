@@ -16,8 +16,9 @@ import pytest
 from PIL import Image, ImageFile
 
 from mediasrv import probe, scanjob
-from mediasrv.builder import Probed, build
+from mediasrv.builder import build
 from mediasrv.cache import CacheDir
+from mediasrv.rows import Probed
 from mediasrv.scanjob import run_scan
 from mediasrv.scanner import walk
 from mediasrv.server.keys import COORDINATOR

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..builder import Probed, file_row, insert_files
+from .. import taken
 from ..names import (
     ALL_TAG,
     db_text,
@@ -34,6 +34,7 @@ from ..names import (
     search_words,
     tags_of,
 )
+from ..rows import Probed, file_row, insert_files
 from ..runs import Run, merged, with_starts
 from .order import Key, Keys, NeedFullBuild, new_ids, spliced
 from .plan import Plan, plan
@@ -120,9 +121,11 @@ def apply(
 
     ids = new_ids(the_plan, new_runs[ALL_TAG], folder_of, keys)
     _write_files(conn, the_plan, folder_of, touched_old, ids, probed)
+    had_tags = dict(tag_ids)
     for tag in affected:
         runs = merged(new_runs[tag])
         _write_runs(conn, tag, tag_ids, old_runs[tag], runs)
+    _write_taken(conn, the_plan, folder_of, had_tags, tag_ids)
     files = conn.execute("SELECT file_count FROM tags WHERE name = ? AND name_bytes IS NULL",
                          (ALL_TAG,)).fetchone()[0]
     tags = conn.execute("SELECT count(*) FROM tags").fetchone()[0]
@@ -200,6 +203,42 @@ def _write_files(
         ((ids[fp.new[0].path], folder_of[fp.path]) for fp in the_plan.folders.values()
          if fp.new),
     )
+
+
+def _write_taken(
+    conn: sqlite3.Connection, the_plan: Plan, folder_of: dict[str, int],
+    had_tags: dict[str, int], tag_ids: dict[str, int],
+) -> None:
+    """The ``sort=taken`` chunks of every tag a touched folder's files were or are in.
+
+    Each tag loses the keys (time, id) its files had and gains the ones they
+    have now; a file that kept its id, time and tags costs nothing.
+    """
+    before: dict[str, set[taken.Key]] = {}
+    after: dict[str, set[taken.Key]] = {}
+    for fp in the_plan.folders.values():
+        for f in fp.old:
+            key = (taken.sort_time(f.probed.taken_ns, f.mtime_ns), f.id)
+            for tag in tags_of(f.path):
+                before.setdefault(tag, set()).add(key)
+        if fp.new:
+            for file_id, time, raw in conn.execute(
+                "SELECT id, coalesce(taken_ns, mtime_ns), coalesce(path_bytes, path)"
+                " FROM files WHERE folder_id = ?", (folder_of[fp.path],)
+            ):
+                for tag in tags_of(from_db(raw)):
+                    after.setdefault(tag, set()).add((time, file_id))
+    live = {from_db(n) for (n,) in conn.execute("SELECT coalesce(name_bytes, name) FROM tags")}
+    for tag, tag_id in had_tags.items():  # first: a new tag may take a dropped one's id
+        if tag not in live:
+            taken.drop(conn, tag_id)
+    try:
+        for tag in sorted(before.keys() | after.keys()):
+            old, new = before.get(tag, set()), after.get(tag, set())
+            if tag in live and old != new:
+                taken.update(conn, tag_ids[tag], sorted(old - new), sorted(new - old))
+    except LookupError as exc:  # the chunks disagree with the files: build it whole
+        raise NeedFullBuild(f"sort=taken chunks: {exc}") from exc
 
 
 def _write_runs(

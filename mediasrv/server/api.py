@@ -16,6 +16,7 @@ from aiohttp import web
 from ..errors import BadParameter
 from ..names import ALL_TAG, display
 from ..rescan import Event
+from ..snapshot.base import SORTS
 from . import following as follow
 from . import params
 from .files import pick_existing
@@ -45,10 +46,11 @@ async def files(request: web.Request) -> web.Response:
     tag = q.get("tag") or ALL_TAG
     offset = params.integer(q, "offset", 0, low=0, high=2**40)
     limit = params.integer(q, "limit", 100, low=1, high=params.MAX_LIMIT)
+    sort = params.choice(q, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
-        total, page = await snap.page(tag, offset, limit)
+        total, page = await snap.page(tag, offset, limit, sort)
         return _json({
-            "generation": snap.generation, "tag": tag, "total": total,
+            "generation": snap.generation, "tag": tag, "sort": sort, "total": total,
             "offset": offset, "limit": limit, "files": page,
         })
 
@@ -58,10 +60,11 @@ async def file(request: web.Request) -> web.Response:
     q = params.query(request)
     path = params.required(q, "path")
     tag = q.get("tag") or ALL_TAG
+    sort = params.choice(q, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
-        found = await snap.neighbours(path, tag)
+        found = await snap.neighbours(path, tag, sort)
         return _json({
-            "generation": snap.generation, "file": found.file, "tag": found.tag,
+            "generation": snap.generation, "file": found.file, "tag": found.tag, "sort": sort,
             "position": found.position, "total": found.total,
             "prev": found.prev, "next": found.next,
         })

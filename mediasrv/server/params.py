@@ -91,3 +91,12 @@ def required(params: Query, name: str) -> str:
     if "\x00" in value:
         raise BadParameter(f"{name} must not contain a NUL character")
     return value
+
+
+def choice(params: Query, name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when the parameter is absent or empty)."""
+    value = params.get(name) or choices[0]
+    if value not in choices:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise BadParameter(f"{name} must be one of {', '.join(choices)}, not {shown!r}")
+    return value

@@ -18,6 +18,9 @@ from typing import Any
 from ..errors import FileNotIndexed, UnknownTag
 from ..names import ALL_TAG, display, from_db, query_words, url_quote
 
+# The orders of a tag: natural path order, and by time taken, newest first.
+SORTS = ("name", "taken")
+
 WORD_END = "\U0010ffff"  # sorts after every character: [w, w+END) is "starts with w"
 
 
@@ -25,7 +28,7 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
     """A file as the API shows it.
 
     ``row`` is (exact path as ``coalesce(path_bytes, path)``, ext, kind, size,
-    mtime_ns, width, height, duration).
+    mtime_ns, width, height, duration, taken_ns).
     """
     path = from_db(row[0])
     quoted = url_quote(path)
@@ -39,6 +42,7 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
         "width": row[5],
         "height": row[6],
         "duration": row[7],
+        "taken_ns": row[8],
         "display_path": display(path),
         "url": f"/media/{quoted}",
         "thumb_url": f"/thumb/{quoted}",
@@ -78,12 +82,16 @@ class Snapshot(abc.ABC):
         """Every tag with its file count, ``All`` first, then natural name order."""
 
     @abc.abstractmethod
-    async def page(self, tag: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-        """(files in the tag, the files at positions offset .. offset+limit-1)."""
+    async def page(
+        self, tag: str, offset: int, limit: int, sort: str = "name",
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(files in the tag, the files at positions offset .. offset+limit-1 in ``sort``
+        order)."""
 
-    async def neighbours(self, path: str, tag: str) -> Neighbours:
-        """The file at ``path`` within ``tag``, with its previous and next file."""
-        found = await self._neighbours(path, tag)
+    async def neighbours(self, path: str, tag: str, sort: str = "name") -> Neighbours:
+        """The file at ``path`` within ``tag``, with its previous and next file in ``sort``
+        order."""
+        found = await self._neighbours(path, tag, sort)
         if found is not None:
             return found
         tag_known, file_known = await self._known(path, tag)
@@ -121,7 +129,7 @@ class Snapshot(abc.ABC):
     # -- what each backend answers -----------------------------------------
 
     @abc.abstractmethod
-    async def _neighbours(self, path: str, tag: str) -> Neighbours | None:
+    async def _neighbours(self, path: str, tag: str, sort: str) -> Neighbours | None:
         """The answer of ``neighbours``, or None when the file is not in the tag."""
 
     @abc.abstractmethod

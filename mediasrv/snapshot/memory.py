@@ -26,7 +26,9 @@ from ..errors import FileNotIndexed, UnknownTag
 from ..names import ALL_TAG, from_db, tag_order
 from .base import Neighbours, Snapshot, file_dict, prefix_range
 
-_COLUMNS = "coalesce(path_bytes, path), ext, kind, size, mtime_ns, width, height, duration"
+_COLUMNS = (
+    "coalesce(path_bytes, path), ext, kind, size, mtime_ns, width, height, duration, taken_ns"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +36,20 @@ class _Tag:
     """One tag: its file count and its files' ranks, index = position in the tag.
 
     Ranks follow natural order and so do positions within a tag, so
-    ``members`` rises and bisect finds a file's position.
+    ``members`` rises and bisect finds a file's position. ``taken`` is the
+    same files by time taken, oldest first (the ``tag_taken`` chunks).
     """
 
     count: int
     members: array
+    taken: array
 
 
 @dataclass(frozen=True, slots=True)
 class _Index:
     files: list[tuple[Any, ...]]  # index = rank in natural order (ORDER BY id); file_dict rows
     ranks: dict[str, int]  # exact path -> rank
+    times: array  # index = rank: the time sort=taken orders by
     tags: dict[str, _Tag]
     tag_list: list[tuple[str, int]]  # All first, then natural order
     words: list[str]  # sorted search words
@@ -86,7 +91,11 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
         if start != len(found) or first + count > len(in_folder.get(folder_id, ())):
             raise db.InvalidGeneration(f"tag {tag_id}: runs do not cover 0 .. file_count-1")
         found.extend(in_folder[folder_id][first:first + count])
-    tags = {name: _tag(name, count, members[tag_id]) for tag_id, (name, count) in names.items()}
+    times = array("q", (mtime if taken is None else taken for *_, mtime, _w, _h, _d, taken
+                        in files))
+    taken = _read_taken(conn, names, rank_of_id, times)
+    tags = {name: _tag(name, count, members[tag_id], taken[tag_id])
+            for tag_id, (name, count) in names.items()}
 
     words: list[tuple[str, array]] = [
         (word, array("q", sorted(rank_of_id[i] for i in json.loads(file_ids))))
@@ -98,6 +107,7 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
     return _Index(
         files=files,
         ranks=ranks_by_path,
+        times=times,
         tags=tags,
         tag_list=[(name, tags[name].count) for name in tag_order(tags)],
         words=[w for w, _ in words],
@@ -105,12 +115,33 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
     )
 
 
-def _tag(name: str, count: int, members: array) -> _Tag:
-    if len(members) != count:
-        raise db.InvalidGeneration(f"tag {name!r}: runs hold {len(members)} files, not {count}")
+def _read_taken(
+    conn: sqlite3.Connection, names: dict[int, tuple[str, int]], rank_of_id: dict[int, int],
+    times: array,
+) -> dict[int, array]:
+    """Each tag's ranks by time taken, oldest first, from its chunks (checked)."""
+    taken: dict[int, array] = {tag_id: array("q") for tag_id in names}
+    for tag_id, start, count, ids in conn.execute(
+        "SELECT tag_id, start, count, files FROM tag_taken ORDER BY tag_id, start"
+    ):
+        found = taken.get(tag_id)
+        ranks = [rank_of_id.get(i, -1) for i in json.loads(ids)]
+        if found is None or start != len(found) or count != len(ranks) or -1 in ranks:
+            raise db.InvalidGeneration(f"tag {tag_id}: sort=taken chunks do not cover it")
+        found.extend(ranks)
+    for tag_id, found in taken.items():
+        if any((times[a], a) >= (times[b], b) for a, b in itertools.pairwise(found)):
+            raise db.InvalidGeneration(f"tag {names[tag_id][0]!r}: not in sort=taken order")
+    return taken
+
+
+def _tag(name: str, count: int, members: array, taken: array) -> _Tag:
+    if len(members) != count or len(taken) != count:
+        raise db.InvalidGeneration(f"tag {name!r}: runs hold {len(members)} files and"
+                                   f" sort=taken chunks {len(taken)}, not {count}")
     if any(a >= b for a, b in itertools.pairwise(members)):
         raise db.InvalidGeneration(f"tag {name!r}: files are not in natural (id) order")
-    return _Tag(count, members)
+    return _Tag(count, members, taken)
 
 
 class MemorySnapshot(Snapshot):
@@ -147,21 +178,38 @@ class MemorySnapshot(Snapshot):
     async def tags(self) -> list[tuple[str, int]]:
         return list(self._ix.tag_list)
 
-    async def page(self, tag: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    async def page(
+        self, tag: str, offset: int, limit: int, sort: str = "name",
+    ) -> tuple[int, list[dict[str, Any]]]:
         found = self._find_tag(tag)
         start, end = max(offset, 0), max(offset + limit, 0)
+        if sort == "taken":  # newest first: the oldest-first list from its end
+            n = found.count
+            picked = found.taken[max(n - end, 0):max(n - start, 0)][::-1]
+            return n, [self._file(rank) for rank in picked]
         return found.count, [self._file(fid) for fid in found.members[start:end]]
 
-    async def _neighbours(self, path: str, tag: str) -> Neighbours | None:
+    async def _neighbours(self, path: str, tag: str, sort: str) -> Neighbours | None:
         found = self._ix.tags.get(tag)
         rank = self._ix.ranks.get(path)
-        position = None if found is None or rank is None else _position(found, rank)
-        if found is None or rank is None or position is None:
+        if found is None or rank is None:
             return None
-        members = found.members
-        prev = self._file(members[position - 1]) if position > 0 else None
-        after = self._file(members[position + 1]) if position + 1 < len(members) else None
-        return Neighbours(self._file(rank), tag, position, found.count, prev, after)
+        if sort == "taken":  # newest first: the oldest-first list read backwards
+            at = _taken_position(found, rank, self._ix.times)
+            if at is None:
+                return None
+            before, after = at + 1, at - 1
+            members, position = found.taken, found.count - 1 - at
+        else:
+            found_at = _position(found, rank)
+            if found_at is None:
+                return None
+            members, position, before, after = found.members, found_at, found_at - 1, found_at + 1
+        return Neighbours(
+            self._file(rank), tag, position, found.count,
+            self._file(members[before]) if 0 <= before < len(members) else None,
+            self._file(members[after]) if 0 <= after < len(members) else None,
+        )
 
     async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
         return tag in self._ix.tags, path in self._ix.ranks
@@ -207,6 +255,12 @@ class MemorySnapshot(Snapshot):
         if tag != ALL_TAG:
             matches &= set(within.members)
         return [self._file(rank) for rank in sorted(matches)[:limit]]
+
+
+def _taken_position(tag: _Tag, rank: int, times: array) -> int | None:
+    """Where ``rank`` stands in the tag's oldest-first order, if it is there."""
+    i = bisect.bisect_left(tag.taken, (times[rank], rank), key=lambda r: (times[r], r))
+    return i if i < len(tag.taken) and tag.taken[i] == rank else None
 
 
 def _position(tag: _Tag, rank: int) -> int | None:

@@ -30,7 +30,7 @@ RARE = 2_000
 
 _COLUMNS = (
     "f.id, f.pos, coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width,"
-    " f.height, f.duration"
+    " f.height, f.duration, f.taken_ns"
 )
 
 

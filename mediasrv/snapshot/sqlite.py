@@ -25,7 +25,7 @@ from .search import search
 
 # The file columns every query returns, in file_dict's order.
 _F = "coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width, f.height," \
-     " f.duration"
+     " f.duration, f.taken_ns"
 _TAG = "t.name = :tag AND t.name_bytes IS :tag_bytes"
 
 # Files at positions [:offset, :end) of the tag: the run holding :offset, the
@@ -61,6 +61,48 @@ FROM hit JOIN tag_runs AS r ON r.tag_id = hit.tag_id
 JOIN files AS f ON f.folder_id = r.folder_id
     AND f.pos >= r.first + max(hit.p - 1 - r.start, 0)
     AND f.pos < r.first + min(r.count, hit.p + 2 - r.start)
+ORDER BY position
+"""
+
+# sort=taken, newest first: positions [:offset, :end) are [count - :end, count - :offset)
+# of the chunks' oldest-first order (see mediasrv/taken.py): the chunk holding the
+# first of them, the chunks after it that start before the last, a slice of each.
+_PAGE_TAKEN = f"""
+SELECT t.file_count, t.file_count - 1 - (c.start + j.key) AS position, {_F}
+FROM tags AS t
+LEFT JOIN tag_taken AS c ON c.tag_id = t.id
+    AND c.start >= (SELECT max(start) FROM tag_taken
+                    WHERE tag_id = t.id AND start <= max(t.file_count - :end, 0))
+    AND c.start < t.file_count - :offset
+LEFT JOIN json_each(c.files) AS j ON c.start + j.key >= t.file_count - :end
+    AND c.start + j.key < t.file_count - :offset
+LEFT JOIN files AS f ON f.id = j.value
+WHERE {_TAG}
+ORDER BY position
+"""
+
+# The file's chunk (the last whose first key is not after the file's key), its
+# place there, then the files either side of it, as in _NEIGHBOURS.
+_NEIGHBOURS_TAKEN = f"""
+WITH t AS (SELECT id, file_count FROM tags AS t WHERE {_TAG}),
+me AS (SELECT id, coalesce(taken_ns, mtime_ns) AS k FROM files
+       WHERE path = :path AND path_bytes IS :path_bytes),
+c AS (
+    SELECT tag_id, start, files FROM tag_taken  -- found in tag_taken_key, read backwards
+    WHERE tag_id = (SELECT id FROM t) AND (taken, file_id) <= (SELECT k, id FROM me)
+    ORDER BY taken DESC, file_id DESC LIMIT 1
+),
+hit AS (
+    SELECT c.tag_id, t.file_count AS total, c.start + j.key AS p
+    FROM c, t, me, json_each(c.files) AS j WHERE j.value = me.id
+)
+SELECT hit.total - 1 - hit.p, hit.total, hit.total - 1 - (r.start + j.key) AS position, {_F}
+FROM hit JOIN tag_taken AS r ON r.tag_id = hit.tag_id
+    AND r.start >= (SELECT max(start) FROM tag_taken
+                    WHERE tag_id = hit.tag_id AND start <= max(hit.p - 1, 0))
+    AND r.start <= hit.p + 1
+JOIN json_each(r.files) AS j ON r.start + j.key BETWEEN hit.p - 1 AND hit.p + 1
+JOIN files AS f ON f.id = j.value
 ORDER BY position
 """
 
@@ -222,16 +264,20 @@ class SqliteSnapshot(Snapshot):
             self._tags = [(name, counts[name]) for name in tag_order(counts)]
         return list(self._tags)
 
-    async def page(self, tag: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    async def page(
+        self, tag: str, offset: int, limit: int, sort: str = "name",
+    ) -> tuple[int, list[dict[str, Any]]]:
         rows = await self._pool.fetch(
-            _PAGE, {**_tag_params(tag), "offset": offset, "end": offset + limit}
+            _PAGE_TAKEN if sort == "taken" else _PAGE,
+            {**_tag_params(tag), "offset": offset, "end": offset + limit},
         )
         if not rows:
             raise UnknownTag(tag)
         return rows[0][0], [file_dict(r[2:]) for r in rows if r[2] is not None]
 
-    async def _neighbours(self, path: str, tag: str) -> Neighbours | None:
-        rows = await self._pool.fetch(_NEIGHBOURS, {**_tag_params(tag), **_path_params(path)})
+    async def _neighbours(self, path: str, tag: str, sort: str) -> Neighbours | None:
+        rows = await self._pool.fetch(_NEIGHBOURS_TAKEN if sort == "taken" else _NEIGHBOURS,
+                                      {**_tag_params(tag), **_path_params(path)})
         if not rows:
             return None
         position, total = rows[0][0], rows[0][1]
