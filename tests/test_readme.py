@@ -27,3 +27,28 @@ def test_ci_runs_the_readme_test_command() -> None:
     _, test = readme_commands()
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert test in ci
+
+
+def readme_queries() -> list[str]:
+    """The SQL of every ``sqlite3 "$(mediasrv db-path …)"`` example."""
+    text = (REPO / "README.md").read_text()
+    return [re.sub(r"\s+", " ", sql) for sql in
+            re.findall(r'sqlite3 "\$\(mediasrv db-path [^)]*\)" \\\n\s*"([^"]+)"', text)]
+
+
+def test_the_readme_s_queries_run_on_a_generation(tmp_path: Path) -> None:
+    """What the README tells ``sqlite3`` users to type works on what a scan publishes."""
+    import sqlite3
+
+    from mediasrv.cache import CacheDir
+    from mediasrv.scanjob import run_scan
+
+    from .conftest import SMALL_TREE, make_tree
+
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(make_tree(tmp_path / "lib", SMALL_TREE), cache)
+    queries = readme_queries()
+    assert len(queries) >= 3 and any("taken_order" in q for q in queries)
+    conn = sqlite3.connect(cache.current)
+    for sql in queries:
+        assert conn.execute(sql).fetchall() or "path_bytes IS NOT NULL" in sql, sql
