@@ -1,5 +1,5 @@
 """Read the cheap metadata of media files: image size, video size and duration, audio
-duration, and when a photo or video was taken (``taken.py`` reads the dates).
+duration, and when a photo or video was taken (``dates.py`` reads the dates).
 
 The scan process probes only new and changed files (unchanged ones carry their
 metadata over from the current generation). A probe reads headers, never
@@ -24,10 +24,10 @@ from typing import BinaryIO
 from PIL import Image
 
 from .builder import Probed
+from .dates import exif_time, video_taken
 from .images import open_image, register_formats
 from .names import display
 from .scanner import Record
-from .taken import exif_time, video_taken
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from mediasrv import probe, scanjob, taken
+from mediasrv import dates, probe, scanjob
 from mediasrv.builder import Probed, build
 from mediasrv.cache import CacheDir
 from mediasrv.scanjob import run_scan
@@ -663,7 +663,7 @@ T0 = utc_ns(2021, 7, 4, 18, 30, 5)  # 2021-07-04T18:30:05Z
     (("2021:07:04 18:30:05",), None, None, None),
 ])
 def test_exif_time(value: object, offset: object, subsec: object, expected: int | None) -> None:
-    assert taken.exif_time(value, offset, subsec) == expected
+    assert dates.exif_time(value, offset, subsec) == expected
 
 
 @pytest.mark.parametrize("offset", [None, "", "   :  ", "+25:00", "+02:75", "local", 2])
@@ -671,7 +671,7 @@ def test_an_exif_offset_that_cannot_be_read_leaves_the_time_naive(
     local_zone: Callable[[str], None], offset: object,
 ) -> None:
     local_zone("EST+5")
-    assert taken.exif_time("2021:07:04 18:30:05", offset) == T0 + 5 * 3600 * 10**9
+    assert dates.exif_time("2021:07:04 18:30:05", offset) == T0 + 5 * 3600 * 10**9
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -698,16 +698,16 @@ def test_an_exif_offset_that_cannot_be_read_leaves_the_time_naive(
     ("now", None), (None, None), (1_580_702_706, None),
 ])
 def test_container_time(value: object, expected: int | None) -> None:
-    assert taken.container_time(value) == expected
+    assert dates.container_time(value) == expected
 
 
 def test_quicktime_s_creation_date_comes_before_creation_time() -> None:
     utc, local = "2020-02-03T04:05:06.000000Z", "2024-06-01T14:00:00+0200"
-    assert taken.video_taken({"creation_time": utc}) == 1_580_702_706_000_000_000
-    assert taken.video_taken({"creation_time": utc, "com.apple.quicktime.creationdate": local}) \
+    assert dates.video_taken({"creation_time": utc}) == 1_580_702_706_000_000_000
+    assert dates.video_taken({"creation_time": utc, "com.apple.quicktime.creationdate": local}) \
         == 1_717_243_200_000_000_000
-    assert taken.video_taken({"creation_time": utc,
+    assert dates.video_taken({"creation_time": utc,
                               "com.apple.quicktime.creationdate": "garbage"}) \
         == 1_580_702_706_000_000_000
-    assert taken.video_taken({"title": "holiday"}) is None
-    assert taken.video_taken({}) is None
+    assert dates.video_taken({"title": "holiday"}) is None
+    assert dates.video_taken({}) is None
