@@ -1,4 +1,5 @@
-"""Read the cheap metadata of media files: image size, video size and duration, audio duration.
+"""Read the cheap metadata of media files: image size, video size and duration, audio
+duration, and when a photo or video was taken (``dates.py`` reads the dates).
 
 The scan process probes only new and changed files (unchanged ones carry their
 metadata over from the current generation). A probe reads headers, never
@@ -20,6 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
+from PIL import Image
+
+from .dates import exif_time, video_taken
 from .images import open_image, register_formats
 from .names import display
 from .rows import Probed
@@ -33,7 +37,8 @@ POOL_THRESHOLD = 16
 MAX_WORKERS = 4
 # Bump when probing learns something new: files of older generations are probed again.
 # 2: HEIC and HEIF (pillow-heif) and AVIF are read.
-PROBE_VERSION = 2
+# 3: the date taken (EXIF DateTimeOriginal, a video's creation_time).
+PROBE_VERSION = 3
 # A server's first scan of more media files than this publishes before probing
 # them: a big library is browsable at once (probing 100k photos on a cold disk
 # can take minutes), and the metadata follows in the next scan.
@@ -42,6 +47,11 @@ DEFER_OVER = 1000
 
 _ORIENTATION = 0x0112  # the EXIF tag
 _SIDEWAYS = (5, 6, 7, 8)  # orientations that turn the picture by 90 degrees
+_EXIF_IFD = 0x8769  # the Exif sub-IFD, where the dates taken are
+# When a photo was taken, best first: (the date, its UTC offset, its fraction
+# of a second) of DateTimeOriginal, then of DateTimeDigitized. IFD0's DateTime
+# (0x0132) is when the file was last edited: never read as the date taken.
+_TAKEN_TAGS = ((0x9003, 0x9011, 0x9291), (0x9004, 0x9012, 0x9292))
 
 
 class ProbeError(Exception):
@@ -131,17 +141,44 @@ def probe_file(path: str, kind: str) -> Probed:
 
 
 def _probe_image(path: str) -> Probed:
+    """A picture's shown size, and when it was taken by its EXIF (see ``_exif_taken``)."""
+    taken = None
     # open() reads the header only; pixels are decoded by load(), never called here.
     with open_image(path) as im:
         width, height = im.size
-        # Phones store portrait photos sideways and say so in EXIF: report the
-        # size as the picture is shown. Only EXIF found with the header is read
-        # (PNG's getexif() would otherwise decode the whole image to look for it).
-        if "exif" in im.info and im.getexif().get(_ORIENTATION) in _SIDEWAYS:
-            width, height = height, width
+        # Only EXIF found with the header is read (PNG's getexif() would
+        # otherwise decode the whole image to look for it).
+        if "exif" in im.info:
+            exif = im.getexif()
+            # Phones store portrait photos sideways and say so in EXIF: report
+            # the size as the picture is shown.
+            if exif.get(_ORIENTATION) in _SIDEWAYS:
+                width, height = height, width
+            taken = _exif_taken(exif)
     if width <= 0 or height <= 0:
         raise ProbeError(f"bad image size {width}x{height}")
-    return Probed(width=int(width), height=int(height))
+    return Probed(width=int(width), height=int(height), taken_ns=taken)
+
+
+def _exif_taken(exif: Image.Exif) -> int | None:
+    """ns since the epoch (UTC) when the photo was taken, by its EXIF; None if it says not.
+
+    DateTimeOriginal with OffsetTimeOriginal and SubSecTimeOriginal; failing
+    that (absent or unreadable), DateTimeDigitized with its own two. A time
+    without a (readable) offset is naive and is read in the local time zone of
+    this process (``datetime(...).timestamp()``), so ``TZ`` decides it. A
+    blank, zero or garbage date, or a broken Exif IFD, gives None: a bad date
+    never costs the picture its size.
+    """
+    try:
+        ifd = exif.get_ifd(_EXIF_IFD)
+        for date, offset, subsec in _TAKEN_TAGS:
+            ns = exif_time(ifd.get(date), ifd.get(offset), ifd.get(subsec))
+            if ns is not None:
+                return ns
+    except Exception as exc:  # whatever a broken IFD makes Pillow raise
+        log.debug("unreadable Exif IFD: %s: %s", type(exc).__name__, exc)
+    return None
 
 
 def _probe_av(path: str, kind: str) -> Probed:
@@ -152,7 +189,7 @@ def _probe_av(path: str, kind: str) -> Probed:
         total = getattr(container, "duration", None)  # an input container's, in time_base
         if total is not None and total > 0:
             duration = total / av.time_base
-        width = height = None
+        width = height = taken = None
         if kind == "video":
             video = next(iter(container.streams.video), None)
             if video is None:
@@ -160,12 +197,14 @@ def _probe_av(path: str, kind: str) -> Probed:
             width, height = video.codec_context.width or None, video.codec_context.height or None
             if duration is None and video.duration and video.time_base:
                 duration = float(video.duration * video.time_base)
+            taken = video_taken(container.metadata)  # songs have no "date taken"
         elif not container.streams.audio:
             raise ProbeError("no audio stream")
     if duration is None and width is None:
         raise ProbeError("neither a duration nor a picture size")
     return Probed(width=width, height=height,
-                  duration=round(duration, 3) if duration is not None else None)
+                  duration=round(duration, 3) if duration is not None else None,
+                  taken_ns=taken)
 
 
 @contextlib.contextmanager

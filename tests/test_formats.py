@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from PIL import Image
 from mediasrv import images, probe
 from mediasrv.builder import build
 from mediasrv.cache import CacheDir
+from mediasrv.rows import Probed
 from mediasrv.scanjob import run_scan
 from mediasrv.scanner import walk
 from mediasrv.settings import Settings
@@ -31,8 +33,10 @@ from .conftest import make_tree
 
 RED, BLUE = (220, 30, 30), (30, 40, 220)
 STORED = (640, 480)  # as the sensor wrote it; shown as 480 x 640
-TAKEN = "2021:06:05 10:20:30"
-EXIF_IFD, DATE_TAKEN = 0x8769, 0x9003  # DateTimeOriginal lives in the Exif sub-IFD
+TAKEN, OFFSET, SUBSEC = "2021:06:05 10:20:30", "+09:00", "5"
+# DateTimeOriginal and its OffsetTimeOriginal, SubSecTimeOriginal live in the Exif sub-IFD
+EXIF_IFD, DATE_TAKEN, DATE_OFFSET, DATE_SUBSEC = 0x8769, 0x9003, 0x9011, 0x9291
+TAKEN_NS = 1_622_856_030_500_000_000  # 2021-06-05T01:20:30.5Z
 
 
 def sideways_photo(fmt: str, size: tuple[int, int] = STORED) -> bytes:
@@ -42,7 +46,7 @@ def sideways_photo(fmt: str, size: tuple[int, int] = STORED) -> bytes:
     img.paste(RED, (0, 0, size[0], size[1] // 2))
     exif = Image.Exif()
     exif[0x0112] = 6
-    exif[EXIF_IFD] = {DATE_TAKEN: TAKEN}
+    exif[EXIF_IFD] = {DATE_TAKEN: TAKEN, DATE_OFFSET: OFFSET, DATE_SUBSEC: SUBSEC}
     out = io.BytesIO()
     img.save(out, fmt, quality=80, exif=exif.tobytes())
     return out.getvalue()
@@ -84,6 +88,19 @@ def test_the_date_taken_is_readable_where_pictures_are_opened(
     path.write_bytes(samples[name])
     with images.open_image(str(path)) as img:
         assert img.getexif().get_ifd(EXIF_IFD)[DATE_TAKEN] == TAKEN
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_probing_reads_the_date_taken(tmp_path: Path, samples: dict[str, bytes],
+                                      name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(samples[name])
+    assert probe.probe_file(str(path), "image") == Probed(
+        width=480, height=640, taken_ns=TAKEN_NS)
+    # 10:20:30.5 at +09:00
+    assert datetime.fromtimestamp(TAKEN_NS // 10**9, UTC) == datetime(
+        2021, 6, 5, 1, 20, 30, tzinfo=UTC)
+    assert TAKEN_NS % 10**9 == 500_000_000
 
 
 def test_heic_heif_and_avif_are_formats_pictures_are_read_in() -> None:
@@ -140,6 +157,7 @@ def test_an_index_made_before_these_formats_were_read_is_probed_again(
     assert (result.status, result.probe["probed"]) == ("published", 1)
     conn = sqlite3.connect(cache.current)
     try:
-        assert conn.execute("SELECT width, height FROM files").fetchall() == [(480, 640)]
+        assert conn.execute("SELECT width, height, taken_ns FROM files").fetchall() == [
+            (480, 640, TAKEN_NS)]
     finally:
         conn.close()

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sqlite3
+import struct
+import time
+import warnings
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from mediasrv import probe, scanjob
+from mediasrv import dates, probe, scanjob
 from mediasrv.builder import build
 from mediasrv.cache import CacheDir
 from mediasrv.rows import Probed
@@ -39,10 +44,15 @@ def png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
-def h264(width: int = 64, height: int = 48, frames: int = 20, rate: int = 10) -> bytes:
-    """A real H.264 MP4 of ``frames / rate`` seconds."""
+def h264(width: int = 64, height: int = 48, frames: int = 20, rate: int = 10, *,
+         metadata: dict[str, str] | None = None, fmt: str = "mp4") -> bytes:
+    """A real H.264 MP4 (or ``fmt``) of ``frames / rate`` seconds, with container ``metadata``."""
     out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4") as container:
+    # The mp4 muxer writes creation_time by itself; other keys (QuickTime's
+    # com.apple.quicktime.creationdate) only with movflags=use_metadata_tags.
+    options = {"movflags": "use_metadata_tags"} if fmt == "mp4" and metadata else {}
+    with av.open(out, mode="w", format=fmt, options=options) as container:
+        container.metadata.update(metadata or {})
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(frames):
@@ -401,3 +411,304 @@ def test_a_scan_of_unreadable_media_says_so_in_one_line(
     assert lines[0].startswith("could not read the metadata of 51 of 52 new or changed media "
                                "files, 50 of them not media files by their first bytes; e.g. ")
     assert lines[0].count(": ") <= 4  # a few examples, not fifty
+
+
+# -- the date taken ----------------------------------------------------------------
+
+EXIF_IFD = 0x8769
+ORIGINAL, OFFSET_ORIGINAL, SUBSEC_ORIGINAL = 0x9003, 0x9011, 0x9291
+DIGITIZED, OFFSET_DIGITIZED, SUBSEC_DIGITIZED = 0x9004, 0x9012, 0x9292
+EDITED = 0x0132  # IFD0's DateTime: when the file was last changed
+
+
+def dated(tags: dict[int, str], *, fmt: str = "JPEG", orientation: int | None = None,
+          edited: str | None = None) -> bytes:
+    """A real 40 x 30 picture whose Exif IFD holds ``tags`` ({tag: text})."""
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    if edited is not None:
+        exif[EDITED] = edited
+    exif.get_ifd(EXIF_IFD).update(tags)
+    out = io.BytesIO()
+    # As bytes: PNG's writer drops an Exif whose IFD0 is empty (it tests its truth).
+    Image.new("RGB", (40, 30), (90, 120, 30)).save(out, format=fmt, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def utc_ns(*wall: int, hours: float = 0, fraction_ns: int = 0) -> int:
+    """ns since the epoch of wall-clock time ``wall`` at UTC offset ``hours``."""
+    zone = timezone(timedelta(hours=hours))
+    return int(datetime(*wall, tzinfo=zone).timestamp()) * 1_000_000_000 + fraction_ns
+
+
+@pytest.fixture
+def local_zone() -> Iterator[Callable[[str], None]]:
+    """Sets this process's local time zone (``TZ``, POSIX rules); puts it back after."""
+    before = os.environ.get("TZ")
+
+    def use(tz: str) -> None:
+        os.environ["TZ"] = tz
+        time.tzset()
+
+    yield use
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def probed(tmp_path: Path, name: str, data: bytes, kind: str = "image") -> Probed:
+    (tmp_path / name).write_bytes(data)
+    return probe.probe_file(str(tmp_path / name), kind)
+
+
+def test_a_photo_is_taken_at_its_date_time_original_with_its_offset_and_subseconds(
+    tmp_path: Path, local_zone: Callable[[str], None],
+) -> None:
+    local_zone("JST-9")  # the offset the photo states wins over the scanning machine's
+    data = dated({ORIGINAL: "2021:07:04 18:30:05", OFFSET_ORIGINAL: "+02:00",
+                  SUBSEC_ORIGINAL: "25"})
+    assert probed(tmp_path, "a.jpg", data) == Probed(
+        width=40, height=30, taken_ns=1_625_416_205_250_000_000)
+    assert utc_ns(2021, 7, 4, 16, 30, 5, fraction_ns=250_000_000) == 1_625_416_205_250_000_000
+
+
+@pytest.mark.parametrize(("tz", "wall", "hours"), [
+    ("UTC0", (2021, 7, 4, 18, 30, 5), 0),
+    ("CET-1CEST,M3.5.0,M10.5.0/3", (2021, 7, 4, 18, 30, 5), 2),  # summer time
+    ("CET-1CEST,M3.5.0,M10.5.0/3", (2021, 1, 4, 18, 30, 5), 1),
+    ("EST+5", (2021, 7, 4, 18, 30, 5), -5),
+])
+def test_a_time_without_an_offset_is_read_in_the_local_zone(
+    tmp_path: Path, local_zone: Callable[[str], None], tz: str, wall: tuple[int, ...],
+    hours: int,
+) -> None:
+    local_zone(tz)
+    text = "{:04}:{:02}:{:02} {:02}:{:02}:{:02}".format(*wall)
+    found = probed(tmp_path, "naive.jpg", dated({ORIGINAL: text})).taken_ns
+    assert found == utc_ns(*wall, hours=hours)
+    # As documented: datetime's reading of a naive time, in this process's zone.
+    assert found == int(datetime(*wall).timestamp()) * 1_000_000_000
+
+
+@pytest.mark.parametrize("text", [
+    "0000:00:00 00:00:00", "    :  :     :  :  ", "", "yesterday", "2021:13:45 25:61:61",
+    "2021:02:30 10:00:00", "9999:12:31 23:59:59",  # past what ns in an int64 can hold
+])
+def test_a_zero_blank_or_bad_date_leaves_the_size(tmp_path: Path, text: str) -> None:
+    data = dated({ORIGINAL: text, OFFSET_ORIGINAL: "+02:00"}, orientation=6)
+    assert probed(tmp_path, "bad-date.jpg", data) == Probed(width=30, height=40)
+
+
+def test_the_date_digitized_stands_in_for_a_missing_or_bad_original(tmp_path: Path) -> None:
+    digitized = {DIGITIZED: "2019:05:06 07:08:09", OFFSET_DIGITIZED: "-05:00",
+                 SUBSEC_DIGITIZED: "5", OFFSET_ORIGINAL: "+09:00", SUBSEC_ORIGINAL: "123"}
+    expected = utc_ns(2019, 5, 6, 12, 8, 9, fraction_ns=500_000_000)
+    assert probed(tmp_path, "d.jpg", dated(digitized)).taken_ns == expected
+    bad_original = {**digitized, ORIGINAL: "0000:00:00 00:00:00"}
+    assert probed(tmp_path, "e.jpg", dated(bad_original)).taken_ns == expected
+
+
+def test_the_edit_time_is_not_the_date_taken(tmp_path: Path) -> None:
+    data = dated({}, edited="2023:01:01 12:00:00")
+    assert probed(tmp_path, "edited.jpg", data) == Probed(width=40, height=30)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_the_date_taken_is_read_without_decoding_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str,
+) -> None:
+    def no_decoding(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("pixels were decoded")
+
+    data = dated({ORIGINAL: "2021:07:04 18:30:05", OFFSET_ORIGINAL: "+02:00"}, fmt=fmt)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    assert probed(tmp_path, f"a.{fmt.lower()}", data).taken_ns == utc_ns(
+        2021, 7, 4, 16, 30, 5)
+
+
+def broken_exif(exif_ifd_at: int) -> bytes:
+    """EXIF of a sideways photo whose Exif IFD pointer points at ``exif_ifd_at``."""
+    entries = (struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0)  # orientation 6, a SHORT
+               + struct.pack("<HHII", EXIF_IFD, 4, 1, exif_ifd_at))  # a LONG
+    return (b"Exif\x00\x00II*\x00" + struct.pack("<IH", 8, 2) + entries
+            + struct.pack("<I", 0))
+
+
+@pytest.mark.parametrize("at", [0x7FFFFFF0, 8], ids=["past-the-end", "ifd0-again"])
+@pytest.mark.parametrize("action", ["ignore", "error"])
+def test_a_broken_exif_ifd_leaves_the_size(tmp_path: Path, at: int, action: str) -> None:
+    """Pillow warns about the pointer past the end; as an error, it raises from get_ifd."""
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(out, format="JPEG", exif=broken_exif(at))
+    with warnings.catch_warnings():
+        warnings.simplefilter(action)  # type: ignore[arg-type]
+        assert probed(tmp_path, "broken.jpg", out.getvalue()) == Probed(width=30, height=40)
+
+
+@pytest.fixture(scope="module")
+def dated_videos() -> dict[str, bytes]:
+    created = {"creation_time": "2020-02-03T04:05:06.000000Z"}
+    return {
+        "created.mp4": h264(frames=10, metadata=created),
+        # As an iPhone writes them: QuickTime's local time with its offset, and UTC.
+        "iphone.mp4": h264(frames=10, metadata={
+            **created, "com.apple.quicktime.creationdate": "2024-06-01T14:00:00+0200"}),
+        "zero-apple.mp4": h264(frames=10, metadata={
+            **created, "com.apple.quicktime.creationdate": "1904-01-01T00:00:00Z"}),
+        "fraction.mkv": h264(frames=10, fmt="matroska",
+                             metadata={"creation_time": "2020-02-03T04:05:06.250000Z"}),
+        # The mp4 muxer writes neither epoch; Matroska's DateUTC keeps them.
+        "1970.mkv": h264(frames=10, fmt="matroska",
+                         metadata={"creation_time": "1970-01-01T00:00:00.000000Z"}),
+        "1904.mkv": h264(frames=10, fmt="matroska",
+                         metadata={"creation_time": "1904-01-01T00:00:00.000000Z"}),
+        "undated.mp4": h264(frames=10),
+    }
+
+
+@pytest.mark.parametrize(("name", "taken"), [
+    ("created.mp4", 1_580_702_706_000_000_000),  # 2020-02-03T04:05:06Z
+    ("iphone.mp4", 1_717_243_200_000_000_000),  # 2024-06-01T12:00:00Z
+    ("zero-apple.mp4", 1_580_702_706_000_000_000),  # QuickTime's says none: creation_time
+    ("fraction.mkv", 1_580_702_706_250_000_000),
+    ("1970.mkv", None), ("1904.mkv", None), ("undated.mp4", None),
+])
+def test_a_video_is_taken_at_its_creation_time(
+    tmp_path: Path, dated_videos: dict[str, bytes], name: str, taken: int | None,
+) -> None:
+    found = probed(tmp_path, name, dated_videos[name], "video")
+    assert (found.width, found.height, found.duration) == (64, 48, 1.0)
+    assert found.taken_ns == taken
+
+
+def m4a(metadata: dict[str, str]) -> bytes:
+    """A real AAC song in MP4 of 10 frames (1.28 s), with container ``metadata``."""
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="ipod") as container:
+        container.metadata.update(metadata)
+        stream = container.add_stream("aac", rate=8000)
+        stream.layout = "mono"
+        for i in range(10):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts = 8000, i * 1024
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+def test_a_song_has_no_date_taken_even_with_a_creation_time(tmp_path: Path) -> None:
+    song = m4a({"creation_time": "2020-02-03T04:05:06.000000Z"})
+    with av.open(io.BytesIO(song)) as container:  # the file does state it
+        assert container.metadata["creation_time"] == "2020-02-03T04:05:06.000000Z"
+    found = probed(tmp_path, "song.m4a", song, "audio")
+    assert (found.duration, found.taken_ns) == (1.28, None)
+    assert probed(tmp_path, "tone.wav", wav(1.0), "audio") == Probed(duration=1.0)
+
+
+def test_a_scan_stores_the_date_taken(tmp_path: Path, dated_videos: dict[str, bytes]) -> None:
+    root = make_tree(tmp_path / "lib", {
+        "photo.jpg": dated({ORIGINAL: "2021:07:04 18:30:05", OFFSET_ORIGINAL: "+02:00"}),
+        "plain.jpg": jpeg(4, 4),
+        "clip.mp4": dated_videos["created.mp4"],
+    })
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    conn = sqlite3.connect(cache.current)
+    try:
+        stored = dict(conn.execute("SELECT path, taken_ns FROM files").fetchall())
+        version = conn.execute("SELECT value FROM meta WHERE key = 'probe_version'").fetchone()
+    finally:
+        conn.close()
+    assert stored == {"photo.jpg": utc_ns(2021, 7, 4, 16, 30, 5), "plain.jpg": None,
+                      "clip.mp4": 1_580_702_706_000_000_000}
+    assert version == (probe.PROBE_VERSION,) == (3,)
+
+
+# -- the date parsers on their own ---------------------------------------------
+
+T0 = utc_ns(2021, 7, 4, 18, 30, 5)  # 2021-07-04T18:30:05Z
+
+
+@pytest.mark.parametrize(("value", "offset", "subsec", "expected"), [
+    ("2021:07:04 18:30:05", "+00:00", None, T0),
+    ("2021:07:04 18:30:05", "Z", None, T0),
+    ("2021:07:04 18:30:05", "+02:00", None, T0 - 7200 * 10**9),
+    ("2021:07:04 18:30:05", "-03:30", None, T0 + 12600 * 10**9),
+    ("2021:07:04 18:30:05", "+0200", None, T0 - 7200 * 10**9),
+    (b"2021:07:04 18:30:05\x00", b"+00:00\x00", b"050\x00", T0 + 50_000_000),  # bytes, NULs
+    (" 2021:07:04 18:30:05 ", "+00:00", "  123456789123", T0 + 123_456_789),  # ns at most
+    ("2021-07-04T18:30:05", "+00:00", None, T0),  # dashes and a T
+    ("2021:07:04 18:30:05.5+00:00", None, None, T0 + 500_000_000),  # in the text itself
+    ("2021:07:04 18:30:05.5+09:00", "+00:00", "25", T0 + 250_000_000),  # the tags win
+    ("2021:07:04 18:30:05", "+00:00", "abc", T0),  # sub-seconds that are not digits: none
+    ("2021:07:04 18:30:05", "+00:00", 7, T0),  # nor that are not text
+    ("0000:00:00 00:00:00", "+00:00", "00", None),
+    ("    :  :     :  :  ", "   :  ", "   ", None),
+    ("2021:07:04", "+00:00", None, None),  # no time of day
+    ("2021:07:04 24:00:00", "+00:00", None, None),
+    ("2021:07:04 18:30:60", "+00:00", None, None),  # no leap seconds in datetime
+    ("0001:01:01 00:00:00", "+01:00", None, None),  # before datetime's year 1
+    ("1600:01:01 00:00:00", "+00:00", None, None),  # before what ns in an int64 can hold
+    ("2262:04:12 00:00:00", "+00:00", None, None),  # after it
+    ("20210704 183005", "+00:00", None, None),
+    ("2021:07:04 18:30:05 and more", "+00:00", None, None),
+    ("٢٠٢١:٠٧:٠٤ ١٨:٣٠:٠٥", "+00:00", None, None),  # digits, but not ASCII ones
+    (None, "+00:00", None, None),
+    (2021, None, None, None),
+    (("2021:07:04 18:30:05",), None, None, None),
+])
+def test_exif_time(value: object, offset: object, subsec: object, expected: int | None) -> None:
+    assert dates.exif_time(value, offset, subsec) == expected
+
+
+@pytest.mark.parametrize("offset", [None, "", "   :  ", "+25:00", "+02:75", "local", 2])
+def test_an_exif_offset_that_cannot_be_read_leaves_the_time_naive(
+    local_zone: Callable[[str], None], offset: object,
+) -> None:
+    local_zone("EST+5")
+    assert dates.exif_time("2021:07:04 18:30:05", offset) == T0 + 5 * 3600 * 10**9
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2020-02-03T04:05:06.000000Z", 1_580_702_706_000_000_000),
+    ("2020-02-03T04:05:06Z", 1_580_702_706_000_000_000),
+    ("2020-02-03 04:05:06", 1_580_702_706_000_000_000),  # no zone: UTC
+    ("2020-02-03T04:05:06.123456789Z", 1_580_702_706_123_456_789),
+    ("2024-06-01T14:00:00+0200", 1_717_243_200_000_000_000),
+    ("2024-06-01T14:00:00+02:00", 1_717_243_200_000_000_000),
+    ("2024-06-01T14:00:00+02", 1_717_243_200_000_000_000),
+    ("2024-05-31T21:00:00-1500", 1_717_243_200_000_000_000),  # any offset below 24 h
+    (b"2020-02-03T04:05:06Z\x00", 1_580_702_706_000_000_000),
+    ("1904-01-01T00:00:00.000000Z", None),  # QuickTime's zero
+    ("1904-01-01T00:00:00+0100", None),  # its wall clock, whatever the zone
+    ("1903-12-31T19:00:00-0500", None),  # its instant
+    ("1970-01-01T00:00:00.000000Z", None),  # Unix's zero
+    ("1970-01-01T00:00:00", None),
+    ("1969-12-31T19:00:00-0500", None),
+    ("1970-01-01T00:00:01Z", 1_000_000_000),  # a second past it is a time
+    ("1969-12-31T23:59:59Z", -1_000_000_000),
+    ("2020-02-03T04:05:06+25:00", None),  # an impossible offset
+    ("2020-02-03", None), ("2020-02-03T04:05", None), ("0000-00-00T00:00:00Z", None),
+    ("2020-02-30T04:05:06Z", None), ("9999-12-31T23:59:59Z", None), ("", None),
+    ("now", None), (None, None), (1_580_702_706, None),
+])
+def test_container_time(value: object, expected: int | None) -> None:
+    assert dates.container_time(value) == expected
+
+
+def test_quicktime_s_creation_date_comes_before_creation_time() -> None:
+    utc, local = "2020-02-03T04:05:06.000000Z", "2024-06-01T14:00:00+0200"
+    assert dates.video_taken({"creation_time": utc}) == 1_580_702_706_000_000_000
+    assert dates.video_taken({"creation_time": utc, "com.apple.quicktime.creationdate": local}) \
+        == 1_717_243_200_000_000_000
+    assert dates.video_taken({"creation_time": utc,
+                              "com.apple.quicktime.creationdate": "garbage"}) \
+        == 1_580_702_706_000_000_000
+    assert dates.video_taken({"title": "holiday"}) is None
+    assert dates.video_taken({}) is None
