@@ -29,6 +29,8 @@ from mediasrv.server.keys import LIBRARY, RNG
 from mediasrv.settings import Settings
 
 from .conftest import SMALL_TREE, Tree, make_tree
+from .test_probe import OFFSET_ORIGINAL, ORIGINAL
+from .test_probe import dated as with_exif
 
 BACKENDS = ("sqlite", "memory")
 DRAWS = [0.0, 0.1, 0.25, 0.5, 0.5, 0.75, 0.999999, 0.9999999999999999, 1.0, -0.01, -0.5]
@@ -179,6 +181,12 @@ FIXED_TREES: dict[str, Tree] = {
         "a/img10.jpg": b"1", "a/img2.jpg": b"2", "a/img02.jpg": b"3", "a/IMG2.JPG": b"4",
         "a/img1.jpg": b"5", "ab/img1.jpg": b"6", "a b/x.mp3": b"7", "A/x.mp4": b"8",
         "Straße/STRASSE[ß İstanbul].jpg": b"9", "日本/写真 1.jpg": b"10", "README": b"11",
+    },
+    "dates taken": {  # real photos: EXIF dates, one with an offset, one without any
+        "Cam/a.jpg": with_exif({ORIGINAL: "2019:05:01 10:00:00", OFFSET_ORIGINAL: "+00:00"}),
+        "Cam/b[x].jpg": with_exif({ORIGINAL: "2021:01:01 08:00:00"}),
+        "Cam/c.jpg": with_exif({}), "Cam/old/d.jpg": with_exif({ORIGINAL: "2001:02:03 04:05:06"}),
+        "e.txt": b"no date",
     },
     "one file": {"only.jpg": b"x"},
     "empty": {},

@@ -17,6 +17,8 @@ from mediasrv.settings import Settings
 from mediasrv.snapshot import sqlite as backend
 
 from .conftest import make_tree, rescan
+from .test_probe import OFFSET_ORIGINAL, ORIGINAL
+from .test_probe import dated as with_exif
 
 DAY = 86_400
 T0 = 1_600_000_000
@@ -154,3 +156,24 @@ def test_a_page_and_a_file_s_place_are_index_lookups(tmp_path: Path) -> None:
         assert any("tag_taken" in step or " c USING PRIMARY KEY" in step for step in plan)
     assert "USING INDEX tag_taken_key" in " ".join(
         row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + backend._NEIGHBOURS_TAKEN, params))
+
+
+async def test_a_photo_sorts_by_the_date_it_states_and_a_new_one_lands_in_place(
+    tmp_path: Path, started: Callable[..., Any], settings_for: Callable[..., Settings],
+) -> None:
+    """EXIF DateTimeOriginal wins over the mtime; a file without one sorts by its mtime."""
+    root = make_tree(tmp_path / "lib", {
+        "Cam/a.jpg": with_exif({ORIGINAL: "2019:05:01 10:00:00", OFFSET_ORIGINAL: "+00:00"}),
+        "Cam/b.jpg": with_exif({ORIGINAL: "2021:01:01 08:00:00", OFFSET_ORIGINAL: "+02:00"}),
+        "Cam/c.jpg": with_exif({}),
+    })
+    stamp(root, {"Cam/a.jpg": T0 + 9 * DAY, "Cam/b.jpg": T0, "Cam/c.jpg": T0 + DAY})
+    client = await started(settings_for(root))
+    body = await (await client.get("/api/files?sort=taken")).json()
+    assert [f["name"] for f in body["files"]] == ["b.jpg", "c.jpg", "a.jpg"]
+    assert [f["taken_ns"] for f in body["files"]] == [
+        1_609_480_800 * 10**9, None, 1_556_704_800 * 10**9]
+    (root / "Cam/d.jpg").write_bytes(
+        with_exif({ORIGINAL: "2020:01:01 00:00:00", OFFSET_ORIGINAL: "+00:00"}))
+    assert (await rescan(client))["mode"] == "delta"
+    assert await order(client, "Cam") == ["Cam/b.jpg", "Cam/c.jpg", "Cam/d.jpg", "Cam/a.jpg"]
