@@ -46,15 +46,17 @@ def tag_orders(
     sort of the library, then each file joins its tags' lists in order.
     """
     orders: dict[str, list[Key]] = {ALL_TAG: []}
+    lists_of: dict[int, list[list[Key]]] = {}  # folder id -> its tags' lists
     for time, file_id, folder_id in sorted(files):
         key = (time, file_id)
-        for tag in folder_tags[folder_id]:
-            found = orders.get(tag)
-            if found is None:
-                found = orders[tag] = []
+        lists = lists_of.get(folder_id)
+        if lists is None:
+            lists = lists_of[folder_id] = [orders.setdefault(t, []) for t in folder_tags[folder_id]]
+        for found in lists:
             found.append(key)
-        for tag in extra_tags.get(file_id, ()):
-            orders.setdefault(tag, []).append(key)
+        if extra_tags:
+            for tag in extra_tags.get(file_id, ()):
+                orders.setdefault(tag, []).append(key)
     return orders
 
 

@@ -155,12 +155,14 @@ def report(results: dict[str, list[dict[str, Any]]], command: str) -> str:
         lines.append(f"| {name} | {a:.3f} s | {b:.3f} s | {b / a:.2f}× |")
     own = [r["order_build_s"] for r in this]
     updates = [u for r in this for u in r["order_update_s"]]
-    lines += ["", f"The order's own work, timed inside the same runs: building and writing it "
-              f"{median(own):.3f} s of the cold scan; updating the chunks {median(updates) * 1000:.1f}"
-              f" ms per delta (max {max(updates) * 1000:.1f} ms). Generation file "
-              f"{median([r['db_bytes'] for r in base]) / 2**20:.1f} MiB without, "
-              f"{median([r['db_bytes'] for r in this]) / 2**20:.1f} MiB with "
-              f"({this[0]['chunks']:,} chunks, {this[0]['chunk_json_bytes'] / 2**20:.1f} MiB of ids)."]
+    size = {name: median([r["db_bytes"] for r in runs]) / 2**20
+            for name, runs in results.items()}
+    lines += ["", "The order's own work, timed inside the same runs: building and writing it "
+              f"{median(own):.3f} s of the cold scan; updating the chunks "
+              f"{median(updates) * 1000:.1f} ms per delta (max {max(updates) * 1000:.1f} ms). "
+              f"Generation file {size['base']:.1f} MiB without, {size['this']:.1f} MiB with "
+              f"({this[0]['chunks']:,} chunks, {this[0]['chunk_json_bytes'] / 2**20:.1f} MiB"
+              " of ids)."]
     return "\n".join(lines)
 
 
