@@ -3,7 +3,9 @@
 Pages: ``/`` (tags), ``/tag/{tag}`` (a grid, paged), ``/view/{tag}/{path}``
 (one file; with ``?q=`` among the results of that search), ``/random/{tag}``
 (a redirect to a random file's view; ``?q=`` too), ``/search?q=``, and
-``/signin`` (the access token, when one is set). Each page reads everything
+``/signin`` (the access token, when one is set). A tag's grid, viewer and
+random take ``?sort=taken`` (newest first; ``name``, the default, is left out
+of URLs), and every link they make keeps it. Each page reads everything
 it shows from one lease on the current generation. Paths come from the raw
 URL, so names that are not valid UTF-8 round-trip byte for byte.
 """
@@ -21,6 +23,7 @@ from aiohttp import web
 from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
+from ..snapshot.base import SORTS
 from ..thumbs import ICONS, PREVIEW, SIZE_2X, Thumbnailer
 from . import media, middleware, params, render
 from .files import first_existing, on_disk, pick_existing, report_gone
@@ -31,6 +34,9 @@ from .viewer import Place, locate
 PAGE_SIZE = 60  # tiles per grid page: fills 2..6 columns evenly
 SEARCH_LIMIT = 200  # results a search page shows, and the viewer steps through
 SHUFFLE = 12  # random files on the home page
+# The grid's order switch: each order, what it is called, and what it means.
+ORDERS = (("name", "Name", "By name, as the folders list them"),
+          ("taken", "Date taken", "By the date taken, newest first"))
 
 routes = web.RouteTableDef()
 
@@ -104,31 +110,40 @@ async def home(request: web.Request) -> web.StreamResponse:
 @routes.get("/tag/{tag:.+}")
 @page
 async def tag_grid(request: web.Request) -> web.StreamResponse:
+    """A page of a tag's grid, in natural order or with ``?sort=taken`` newest first."""
     tag = params.tail(request, "/tag/")
-    number = params.integer(params.query(request), "page", 1, low=1, high=2**31)
+    query = params.query(request)
+    number = params.integer(query, "page", 1, low=1, high=2**31)
+    sort = params.choice(query, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
-        total, files = await snap.page(tag, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+        total, files = await snap.page(tag, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if number > pages:  # the tag shrank since this link was made: its last page
-            raise web.HTTPFound(tag_url(tag, pages))
+            raise web.HTTPFound(tag_url(tag, pages, sort))
         return render.render(
             request, "grid.html", snap=snap, title=display(tag),
-            tag=display(tag), tag_raw_url=tag_url(tag), total=total,
-            first=(number - 1) * PAGE_SIZE, tiles=[tile(f, view_url(tag, f)) for f in files],
+            tag=display(tag), tag_raw_url=tag_url(tag, sort=sort), total=total,
+            first=(number - 1) * PAGE_SIZE,
+            tiles=[tile(f, view_url(tag, f, sort=sort)) for f in files],
             page=number, pages=pages,
-            prev_url=tag_url(tag, number - 1) if number > 1 else None,
-            next_url=tag_url(tag, number + 1) if number < pages else None,
-            first_url=tag_url(tag), last_url=tag_url(tag, pages),
-            random_url=f"/random/{quote_segment(tag)}",
+            prev_url=tag_url(tag, number - 1, sort) if number > 1 else None,
+            next_url=tag_url(tag, number + 1, sort) if number < pages else None,
+            first_url=tag_url(tag, sort=sort), last_url=tag_url(tag, pages, sort),
+            random_url=render.with_query(f"/random/{quote_segment(tag)}",
+                                         sort=render.sort_param(sort)),
+            orders=[{"sort": key, "label": label, "title": title, "current": key == sort,
+                     "url": tag_url(tag, sort=key)} for key, label, title in ORDERS],
         )
 
 
 @routes.get("/view/{rest:.+}")
 @page
 async def view(request: web.Request) -> web.StreamResponse:
-    q = params.query(request).get("q", "").strip() or None
+    query = params.query(request)
+    q = query.get("q", "").strip() or None
+    sort = params.choice(query, "sort", SORTS)  # a search's results keep their own order
     async with request.app[LIBRARY].snapshot() as snap:
-        place = await locate(request, snap, q, SEARCH_LIMIT, PAGE_SIZE)
+        place = await locate(request, snap, q, SEARCH_LIMIT, PAGE_SIZE, sort)
         if isinstance(place, web.StreamResponse):
             return place  # a redirect, or the page of a file that is not in the library
         path = place.file["path"]
@@ -152,16 +167,22 @@ def _viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
         prev_url=place.link(prev_file) if prev_file else None,
         next_url=place.link(next_file) if next_file else None,
         poster=f"{file['thumb_url']}?v={version(file)}",
-        api_file=render.with_query("/api/file", path=file["path"], tag=place.tag),
+        api_file=render.with_query("/api/file", path=file["path"], tag=place.tag,
+                                   sort=render.sort_param(place.sort)),
     )
 
 
 @routes.get("/random/{tag:.+}")
 @page
 async def random_view(request: web.Request) -> web.StreamResponse:
-    """A random file of the tag, or with ``?q=`` of that search's results, still on disk."""
+    """A random file of the tag, or with ``?q=`` of that search's results, still on disk.
+
+    The pick does not depend on ``?sort=``; the viewer it opens steps in that order.
+    """
     tag = params.tail(request, "/random/")
-    q = params.query(request).get("q", "").strip() or None
+    query = params.query(request)
+    q = query.get("q", "").strip() or None
+    sort = params.choice(query, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
         if q is None:
             chosen = await pick_existing(request.app, snap, tag)
@@ -172,7 +193,7 @@ async def random_view(request: web.Request) -> web.StreamResponse:
             if pick is None:
                 raise web.HTTPFound(search_url(q))
             chosen, tag = pick, ALL_TAG
-    raise web.HTTPFound(view_url(tag, chosen, q), headers={"Cache-Control": "no-store"})
+    raise web.HTTPFound(view_url(tag, chosen, q, sort), headers={"Cache-Control": "no-store"})
 
 
 @routes.get("/search")

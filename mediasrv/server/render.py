@@ -66,8 +66,8 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
         return f"/static/{name}?v={static[name][1]}"
 
     env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG)
-    env.filters.update(bytes=human_bytes, when=human_time, duration=human_duration,
-                       number=lambda n: f"{n:,}")
+    env.filters.update(bytes=human_bytes, when=human_time, iso=iso_time,
+                       duration=human_duration, number=lambda n: f"{n:,}")
     return env
 
 
@@ -85,14 +85,22 @@ def with_query(base: str, **query: str | None) -> str:
     return f"{base}?{urlencode(raw)}" if raw else base
 
 
-def tag_url(tag: str, page: int = 1) -> str:
-    url = f"/tag/{quote_segment(tag)}"
-    return url if page == 1 else f"{url}?page={page}"
+def sort_param(sort: str) -> str | None:
+    """``sort`` as a URL carries it: not at all for the default order (``name``)."""
+    return None if sort == "name" else sort
 
 
-def view_url(tag: str, file: dict[str, Any], q: str | None = None) -> str:
-    """The viewer of ``file`` in ``tag``; with ``q``, among the results of that search."""
-    return with_query(f"/view/{quote_segment(tag)}/{file['url'].removeprefix('/media/')}", q=q)
+def tag_url(tag: str, page: int = 1, sort: str = "name") -> str:
+    """A page of the grid of ``tag`` in ``sort`` order."""
+    return with_query(f"/tag/{quote_segment(tag)}", sort=sort_param(sort),
+                      page=None if page == 1 else str(page))
+
+
+def view_url(tag: str, file: dict[str, Any], q: str | None = None, sort: str = "name") -> str:
+    """The viewer of ``file`` in ``tag`` in ``sort`` order; with ``q``, among the results of
+    that search (in natural order: ``sort`` does not count)."""
+    return with_query(f"/view/{quote_segment(tag)}/{file['url'].removeprefix('/media/')}", q=q,
+                      sort=sort_param(sort) if q is None else None)
 
 
 def search_url(q: str, position: int | None = None) -> str:
@@ -125,7 +133,7 @@ def moment(value: str | int | float | None) -> datetime | None:
         return None
     try:
         if isinstance(value, int | float):
-            seconds = value / 1e9 if value > 1e12 else value
+            seconds = value / 1e9 if abs(value) > 1e12 else value  # ns, before 1970 too
             return datetime.fromtimestamp(seconds, UTC).astimezone()
         return datetime.fromisoformat(value)
     except (ValueError, OverflowError, OSError):

@@ -33,6 +33,7 @@ class Place:
     prev: dict[str, Any] | None
     next: dict[str, Any] | None
     back_url: str  # the grid or the results, at this file
+    sort: str = "name"  # the tag's order (name or taken); a search's results have their own
 
     @property
     def label(self) -> str:
@@ -40,17 +41,18 @@ class Place:
 
     @property
     def random_url(self) -> str:
-        return render.with_query(f"/random/{quote_segment(self.tag)}", q=self.q)
+        return render.with_query(f"/random/{quote_segment(self.tag)}", q=self.q,
+                                 sort=render.sort_param(self.sort) if self.q is None else None)
 
     @property
     def way_back(self) -> tuple[str, str]:
         if self.q is not None:
             return search_url(self.q), f"Back to the results for {self.label}"
-        return tag_url(self.tag), f"Back to {self.label}"
+        return tag_url(self.tag, sort=self.sort), f"Back to {self.label}"
 
     def link(self, other: dict[str, Any]) -> str:
-        """The viewer of ``other`` in the same list."""
-        return view_url(self.tag, other, self.q)
+        """The viewer of ``other`` in the same list, in the same order."""
+        return view_url(self.tag, other, self.q, self.sort)
 
 
 Located = Place | web.Response
@@ -71,24 +73,26 @@ def view_target(request: web.Request) -> tuple[str | None, str]:
 
 
 async def locate(request: web.Request, snap: Snapshot, q: str | None, search_limit: int,
-                 page_size: int) -> Located:
-    """The place of the file a viewer URL names; else a redirect or a "not here" page."""
+                 page_size: int, sort: str = "name") -> Located:
+    """The place of the file a viewer URL names, in a tag in ``sort`` order or among the
+    results of ``q``; else a redirect or a "not here" page."""
     tag, path = view_target(request)
     if q is not None:
         return await _in_search(request, snap, q, path, search_limit)
+    every = (tag_url(ALL_TAG, sort=sort), "See every file")
     if tag is None:
-        return await _elsewhere(request, snap, [path], (tag_url(ALL_TAG), "See every file"))
+        return await _elsewhere(request, snap, [path], every, sort=sort)
     try:
-        found = await snap.neighbours(path, tag)
+        found = await snap.neighbours(path, tag, sort)
     except UnknownTag:  # the tag is gone (a renamed folder), or the URL had no tag
-        return await _elsewhere(request, snap, [path, f"{tag}/{path}"],
-                                (tag_url(ALL_TAG), "See every file"))
+        return await _elsewhere(request, snap, [path, f"{tag}/{path}"], every, sort=sort)
     except FileNotIndexed:  # perhaps a path with no tag in front of it
         return await _elsewhere(request, snap, [f"{tag}/{path}"],
-                                (tag_url(tag), f"Back to {display(tag)}"), missing=path)
-    back = tag_url(tag, found.position // page_size + 1) + f"#f{found.position}"
+                                (tag_url(tag, sort=sort), f"Back to {display(tag)}"),
+                                missing=path, sort=sort)
+    back = tag_url(tag, found.position // page_size + 1, sort) + f"#f{found.position}"
     return Place(found.file, tag, None, found.position, found.total, found.prev, found.next,
-                 back)
+                 back, sort)
 
 
 async def _in_search(request: web.Request, snap: Snapshot, q: str, path: str,
@@ -109,12 +113,13 @@ async def _in_search(request: web.Request, snap: Snapshot, q: str, path: str,
 
 
 async def _elsewhere(request: web.Request, snap: Snapshot, paths: list[str],
-                     way_back: tuple[str, str], *, missing: str | None = None) -> Located:
+                     way_back: tuple[str, str], *, missing: str | None = None,
+                     sort: str = "name") -> Located:
     """A redirect to the first of ``paths`` that is a file, viewed in All; else "not here"."""
     for candidate in paths:
         file = await _get(snap.get, candidate)
         if file is not None:
-            raise web.HTTPFound(view_url(ALL_TAG, file))
+            raise web.HTTPFound(view_url(ALL_TAG, file, sort=sort))
     return render.missing_file(request, snap, missing or paths[0], way_back, gone=False)
 
 

@@ -1,12 +1,14 @@
 // mediasrv: the viewer's slideshow. s (or the Slideshow button) starts it: each file of
-// the viewer's list (its tag, or the search it was opened from) in turn, every N seconds
-// (the chosen interval, remembered), a video or song until it ends. The next file is
-// fetched and its picture loaded while the current one shows. Any key, or a click,
-// pauses: the viewer then shows the file the slideshow had reached, and s goes on.
+// the viewer's list (its tag, in the viewer's order: by name, or with ?sort=taken newest
+// first; or the search it was opened from) in turn, every N seconds (the chosen
+// interval, remembered), a video or song until it ends. The next file is fetched and
+// its picture loaded while the current one shows. Any key, or a click, pauses: the
+// viewer then shows the file the slideshow had reached, and s goes on.
 //
 // It steps the way the viewer's → does: each file's viewer page says which file comes
-// next (#next). That page is asked for again just before moving on, so a rescan that
-// removed the next file meanwhile is noticed and the file after it is shown instead.
+// next (#next, whose URL keeps the order). That page is asked for again just before
+// moving on, so a rescan that removed the next file meanwhile is noticed and the file
+// after it is shown instead.
 (() => {
   "use strict";
 
