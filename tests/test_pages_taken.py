@@ -13,10 +13,11 @@ from aiohttp.test_utils import TestClient
 
 from mediasrv.server import pages
 from mediasrv.settings import Settings
-from mediasrv.snapshot.base import Snapshot
 
-from .conftest import make_tree
+from .conftest import make_tree, rescan
 from .test_pages import page, parse
+from .test_probe import OFFSET_ORIGINAL, ORIGINAL
+from .test_probe import dated as with_exif
 
 DAY = 86_400
 T0 = 1_600_000_000
@@ -148,21 +149,20 @@ async def test_a_url_without_its_tag_is_sent_on_in_the_same_order(client: TestCl
 
 
 async def test_the_viewer_shows_the_date_taken_when_the_file_states_one(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch,
+    client: TestClient, tmp_path: Path,
 ) -> None:
     html = await page(client, "/view/Trip/Trip/a.jpg")
     assert 'id="taken"' not in html and "modified " in html
+    # A real photo whose EXIF says when it was taken (read by the probe on the rescan).
+    (tmp_path / "lib" / "Trip" / "f.jpg").write_bytes(
+        with_exif({ORIGINAL: "2021:07:04 18:30:00", OFFSET_ORIGINAL: "+00:00"}))
+    assert (await rescan(client))["status"] == "published"
     taken_ns = 1_625_423_400 * 10**9  # 2021-07-04 18:30 UTC
-    neighbours = Snapshot.neighbours
-
-    async def stating(self: Snapshot, path: str, tag: str, sort: str = "name") -> Any:
-        found = await neighbours(self, path, tag, sort)
-        found.file["taken_ns"] = taken_ns
-        return found
-
-    monkeypatch.setattr(Snapshot, "neighbours", stating)
-    taken = parse(html := await page(client, "/view/Trip/Trip/a.jpg")).ids["taken"]
+    taken = parse(html := await page(client, "/view/Trip/Trip/f.jpg")).ids["taken"]
     local = datetime.fromtimestamp(taken_ns / 1e9).astimezone()  # the server's zone
     assert taken["datetime"] == local.isoformat(timespec="seconds")
     assert f">{local.strftime('%Y-%m-%d %H:%M %Z').strip()}</time>" in html
     assert datetime.fromisoformat(str(taken["datetime"])).timestamp() == taken_ns / 1e9
+    # Newest first, it stands before every file that only has its 2020 mtime.
+    newest = await (await client.get("/api/files?tag=Trip&sort=taken&limit=1")).json()
+    assert newest["files"][0]["name"] == "f.jpg"
