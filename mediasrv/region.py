@@ -90,6 +90,10 @@ def list_region(
     def walk_whole(folder: str) -> None:
         walked.add(folder)
         gone(folder)  # what the walk does not find again is gone
+        # A folder of the subtree listed already (a changed file's folder that
+        # the index did not have) is listed again by the walk: once only.
+        for known in [k for k in listings if _under(k, folder)]:
+            listings[known] = []
         linked = stats.linked_folders
         for rec in walk(root, exclude=exclude, stats=stats, start=folder):
             listings.setdefault(rec.path.rpartition("/")[0], []).append(rec)
@@ -104,7 +108,7 @@ def list_region(
     listed_already: set[str] = set()
     while queue:
         folder = queue.pop()
-        if folder in listed_already:
+        if folder in listed_already or any(_under(folder, w) for w in walked):
             continue
         listed_already.add(folder)
         listed = list_folder(os.path.join(root_real, folder), folder + "/" if folder else "",
@@ -124,6 +128,6 @@ def list_region(
         for sub in subfolders:
             if sub.linked:
                 raise NeedFullWalk(f"{sub.rel!r} is a symlinked folder")
-            if sub.rel not in prefixes and sub.rel not in walked:
+            if sub.rel not in prefixes and not any(_under(sub.rel, w) for w in walked):
                 walk_whole(sub.rel)
     return listings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import sqlite3
 import tempfile
@@ -188,10 +189,12 @@ def _missing_dirs(broot: bytes, folder: bytes) -> list[bytes]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(op, min_size=1, max_size=10), st.booleans(), st.sampled_from([2, 3, 512]))
+@given(st.lists(op, min_size=1, max_size=10), st.booleans(), st.sampled_from([2, 3, 512]),
+       st.integers(1, 4))
 def test_delta_builds_equal_full_rebuilds(
-    steps: list[tuple[Any, ...]], walk_all: bool, chunk: int,
+    steps: list[tuple[Any, ...]], walk_all: bool, chunk: int, batch: int,
 ) -> None:
+    """After every ``batch`` edits (their paths named together, as a watcher's batch)."""
     # Small sort=taken chunks, so that changes split, empty and shift them.
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(taken, "CHUNK", chunk):
         root = make_tree(Path(tmp) / "lib", {
@@ -199,15 +202,18 @@ def test_delta_builds_equal_full_rebuilds(
             "A/two.jpg": "22", "A/b10/three.jpg": "333"})
         cache = CacheDir(Path(tmp) / "cache")
         run_scan(root, cache)
-        for step in steps:
+        pending: list[bytes] = []
+        for n, step in enumerate(steps, start=1):
             changed = perform(root, step)
-            if changed is None:
+            pending.extend(changed or [])
+            if (n % batch and n < len(steps)) or not pending:
                 continue
-            paths = None if walk_all else [rel_str(p) for p in changed]
+            paths = None if walk_all else [rel_str(p) for p in pending]
+            pending = []
             result = run_scan(root, cache, paths=paths)
             if result.status == "published":
                 assert result.mode == "delta", (step, result)
-            assert content(cache.current) == full_rebuild(root), step
+            assert content(cache.current) == full_rebuild(root), steps[:n]
 
 
 def test_a_targeted_scan_sees_only_what_it_is_told(tmp_path: Path) -> None:
@@ -223,6 +229,25 @@ def test_a_targeted_scan_sees_only_what_it_is_told(tmp_path: Path) -> None:
     assert "Music/new.mp3" in paths and "notes2.txt" not in paths
     again = run_scan(root, cache)  # the full walk finds the rest
     assert (again.mode, again.scope, again.added) == ("delta", "all", 1)
+
+
+def test_a_folder_listed_and_found_new_by_its_parent_is_listed_once(tmp_path: Path) -> None:
+    """An emptied folder (so no longer indexed) gets a file while a sibling folder appears.
+
+    Both changes come in one batch: the emptied folder is listed for its new
+    file, then its parent, listed for the new sibling, finds it as a new
+    subfolder and walks it. Found by the soak: its files were listed twice,
+    and the delta failed on a duplicate id.
+    """
+    root = make_tree(tmp_path / "lib", {"A/x.jpg": "x", "A/B/y.jpg": "y"})
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    (root / "A/B/y.jpg").unlink()
+    assert run_scan(root, cache, paths=["A/B/y.jpg"]).mode == "delta"
+    make_tree(root, {"A/B/z.jpg": "z", "A/C/w.jpg": "w"})
+    result = run_scan(root, cache, paths=["A/B/z.jpg", "A/C"])
+    assert (result.status, result.mode, result.added) == ("published", "delta", 2)
+    assert content(cache.current) == full_rebuild(root)
 
 
 def test_a_targeted_scan_of_nothing_new_publishes_nothing(tmp_path: Path) -> None:
@@ -378,3 +403,54 @@ def test_a_scan_killed_mid_delta_leaves_the_old_generation_and_no_stray_file(
     assert sorted(p.name for p in cache.path.iterdir()) == ["current.db", "gen-000001.db",
                                                             "gen-000002.db", "scan.lock"]
     assert content(cache.current) == full_rebuild(root)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_churn_as_the_soak_makes_it_equals_full_rebuilds(tmp_path: Path, seed: int) -> None:
+    """The soak's edits (numbered names, folders emptied, moved and refilled), scanned
+    in batches as a watcher names them, as a subtree, or whole; each result checked."""
+    rng = random.Random(seed)
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    churn = root / "churn"
+    churn.mkdir()
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    pending: list[Path] = []
+    for n in range(1, 120):
+        folders = sorted(p for p in churn.iterdir() if p.is_dir())
+        files = sorted(p for d in folders for p in d.iterdir() if p.is_file())
+        op = rng.choice(["create", "create", "modify", "rename", "delete", "mkdir", "mvdir",
+                         "rmdir"])
+        if op == "mkdir" or not folders:
+            (churn / f"f{n}").mkdir()
+            pending.append(churn / f"f{n}")
+        elif op == "create" or not files:
+            pending.append(rng.choice(folders) / f"c{n}[churn].jpg")
+            pending[-1].write_bytes(b"x" * n)
+        elif op == "modify":
+            pending.append(rng.choice(files))
+            with open(pending[-1], "ab") as f:
+                f.write(b"\0")
+        elif op == "rename":
+            src, dst = rng.choice(files), rng.choice(folders) / f"r{n}.jpg"
+            src.rename(dst)
+            pending += [src, dst]
+        elif op == "delete":
+            pending.append(rng.choice(files))
+            pending[-1].unlink()
+        elif op == "mvdir":
+            src, dst = rng.choice(folders), churn / f"m{n}"
+            src.rename(dst)
+            pending += [src, dst]
+        elif len(folders) > 3:
+            pending.append(rng.choice(folders))
+            shutil.rmtree(pending[-1])
+        if rng.random() < 0.6:
+            continue
+        way = rng.choice(["paths", "paths", "subtree", "all"])
+        paths = {"paths": [str(p.relative_to(root)) for p in pending], "subtree": ["churn"],
+                 "all": None}[way]
+        pending = []
+        result = run_scan(root, cache, paths=paths)
+        assert result.mode in ("delta", None), (n, result)
+        assert content(cache.current) == full_rebuild(root), (n, way)
