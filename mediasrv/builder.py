@@ -27,7 +27,7 @@ from .names import (
     tags_of,
 )
 from .runs import Run, merged, with_starts
-from .scanner import Record
+from .walk import Record
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import BinaryIO
 from .builder import Probed
 from .images import open_image, register_formats
 from .names import display
-from .scanner import Record
+from .walk import Record
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from .generation import Current, file_stats, folder_paths, probed, read_current,
 from .names import display
 from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
 from .region import NeedFullWalk, list_region, touched
-from .scanner import Record, WalkStats, walk
+from .walk import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)
 

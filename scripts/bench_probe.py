@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from mediasrv import probe
-from mediasrv.scanner import walk
+from mediasrv.walk import walk
 
 
 def camera_jpeg(folder: Path) -> bytes:

@@ -24,8 +24,8 @@ from mediasrv import images, probe
 from mediasrv.builder import build
 from mediasrv.cache import CacheDir
 from mediasrv.scanjob import run_scan
-from mediasrv.scanner import walk
 from mediasrv.settings import Settings
+from mediasrv.walk import walk
 
 from .conftest import make_tree
 

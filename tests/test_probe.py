@@ -19,9 +19,9 @@ from mediasrv import probe, scanjob
 from mediasrv.builder import Probed, build
 from mediasrv.cache import CacheDir
 from mediasrv.scanjob import run_scan
-from mediasrv.scanner import walk
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
+from mediasrv.walk import walk
 
 from .conftest import make_tree
 
