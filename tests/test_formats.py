@@ -98,8 +98,9 @@ def test_a_fresh_process_reads_heic_for_thumbnails_and_probing(
     path.write_bytes(samples["IMG_0001.HEIC"])
     script = (
         "import sys\n"
-        "from mediasrv import probe, thumbs\n"
-        "print(len(thumbs.make_image(sys.argv[1])) > 0, probe.probe_file(sys.argv[1], 'image'))\n"
+        "from mediasrv import probe, thumbmake\n"
+        "print(len(thumbmake.make_image(sys.argv[1], 320)) > 0,\n"
+        "      probe.probe_file(sys.argv[1], 'image'))\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
                           text=True, timeout=60)
