@@ -7,6 +7,7 @@ it died). Requests that arrive while a scan runs coalesce into at most one
 follow-up scan, which covers the union of the paths they name (or everything,
 if any of them names none). A finished scan's generation is opened and
 swapped in; a failed one leaves the current generation serving and says why.
+The server's end of the scan process: ``scanclient.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from . import db
 from .cache import CacheDir
 from .library import Library
-from .scanworker import Command, Worker, default_command
+from .scanclient import Command, Worker, default_command
 from .snapshot import open_snapshot
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,6 @@ MAX_PATHS = 10_000
 # no change that the failed scan was to publish is lost. A no-change retry
 # costs one walk of the touched folders.
 RETRY_DELAYS = (5.0, 30.0, 120.0, 300.0)
-# A new scan worker's start (an interpreter, PyAV, Pillow) took 0.2 s idle and
-# over a second on a loaded machine: its silence until it says "ready" is
-# judged against at least this, not against a short --scan-timeout.
-WORKER_START_S = 60.0
 
 
 class Event(dict[str, Any]):
@@ -357,40 +354,13 @@ class RescanCoordinator:
             worker = self._worker = await Worker.start(self._command(self.root, self.cache.path))
             log.info("scan worker started (pid %d)", worker.pid)
 
-        loop = asyncio.get_running_loop()
-        heard = loop.time()
-
         def progress(message: dict[str, Any]) -> None:
-            nonlocal heard
-            heard = loop.time()
             scan.phase = str(message.get("phase"))
             scan.files_seen = int(message.get("files", scan.files_seen))
             scan.phase_done, scan.phase_total = message.get("done"), message.get("total")
             self._emit("progress", scan)
 
-        task = loop.create_task(worker.scan(scan.id, scan.paths, False, progress))
-        limit = self.scan_timeout
-        try:
-            while limit > 0 and not task.done():
-                ready = worker.ready_at
-                allowed = limit if ready is not None else max(limit, WORKER_START_S)
-                step = max(heard, ready or heard) + allowed - loop.time()
-                if step > 0:
-                    # Not ready yet: look again soon, it may say so any moment.
-                    await asyncio.wait({task}, timeout=step if ready is not None
-                                       else min(step, 0.25))
-                    continue
-                # Stopped (SIGSTOP), deadlocked or stuck on a dead mount: it would
-                # hold every later scan up. A new worker takes the next one.
-                log.error("scan %d made no progress for %g s; killing its process (pid %d)",
-                          scan.id, allowed, worker.pid)
-                worker.kill(f"the scan made no progress for {allowed:g} s (its process was "
-                            "stopped or stuck) and was killed; the next scan starts afresh")
-                break
-            return await task
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
+        return await worker.scan_watched(scan.id, scan.paths, progress, self.scan_timeout)
 
     # -- lifecycle --------------------------------------------------------
 
