@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ..coordinator import Event
 from ..errors import BadParameter
 from ..names import ALL_TAG, display
+from ..scanevents import Event
 from . import following as follow
 from . import params
 from .files import pick_existing
