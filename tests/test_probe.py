@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from mediasrv import probe, scanjob
+from mediasrv import probe, scanbuild
 from mediasrv.builder import Probed, build
 from mediasrv.cache import CacheDir
 from mediasrv.scanjob import run_scan
@@ -290,7 +290,7 @@ def test_a_generation_built_without_probing_is_probed_once(
 def test_a_big_first_scan_can_defer_probing_to_the_next_scan(
     tmp_path: Path, video: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scanjob, "DEFER_OVER", 3)
+    monkeypatch.setattr(scanbuild, "DEFER_OVER", 3)
     root = make_tree(tmp_path / "lib", media_tree(video))
     cache = CacheDir(tmp_path / "cache")
     first = run_scan(root, cache, defer_probing=True)
@@ -306,7 +306,7 @@ def test_a_big_first_scan_can_defer_probing_to_the_next_scan(
 def test_a_small_first_scan_probes_at_once(
     tmp_path: Path, video: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scanjob, "DEFER_OVER", 4)
+    monkeypatch.setattr(scanbuild, "DEFER_OVER", 4)
     root = make_tree(tmp_path / "lib", media_tree(video))
     first = run_scan(root, CacheDir(tmp_path / "cache"), defer_probing=True)
     assert (first.probe["deferred"], first.probe["probed"]) == (0, 4)
@@ -394,7 +394,7 @@ def test_a_scan_of_unreadable_media_says_so_in_one_line(
     assert (result.probe["probed"], result.probe["failed"], result.probe["rejected"]) == (
         1, 51, 50)
     lines = [r.getMessage() for r in caplog.records
-             if r.levelno >= logging.INFO and r.name.startswith("mediasrv.scanjob")
+             if r.levelno >= logging.INFO and r.name == "mediasrv.scanbuild"
              and "metadata" in r.getMessage()]
     assert len(lines) == 1, lines
     assert lines[0].startswith("could not read the metadata of 51 of 52 new or changed media "
