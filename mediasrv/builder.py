@@ -27,7 +27,7 @@ from .names import (
 )
 from .rows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
 from .runs import Run, merged, with_starts
-from .scanner import Record
+from .walk import Record
 
 log = logging.getLogger(__name__)
 

@@ -218,6 +218,18 @@ class CacheDir:
             target = final
         return target, meta
 
+    def repair(self) -> tuple[Path, dict[str, object]] | None:
+        """At start-up: clear what a crash left, and return the current generation if usable.
+
+        Only the cheap checks run here (a large library is served at once);
+        the caller reads every page afterwards.
+        """
+        self.ensure()
+        self.remove_temp_files()
+        found = self.usable_current(thorough=False)
+        self.remove_stale_generations({found[0]} if found else set())
+        return found
+
     def remove_stale_generations(self, keep: set[Path]) -> None:
         """Delete generation files nobody serves (left by a crash or by `mediasrv scan`)."""
         keep_real = {p.resolve() for p in keep}

@@ -23,11 +23,12 @@ from typing import BinaryIO
 
 from PIL import Image
 
+from . import sniff
 from .dates import exif_time, video_taken
 from .images import open_image, register_formats
 from .names import display
 from .rows import Probed
-from .scanner import Record
+from .walk import Record
 
 log = logging.getLogger(__name__)
 
@@ -62,45 +63,6 @@ class NotMedia(ProbeError):
     """A file whose first bytes are those of no picture, video or sound format."""
 
 
-HEAD = 512  # bytes read to tell media from files that only have a media file's name
-
-# Signatures at the start of the formats in names.KINDS (and their containers).
-_STARTS = (
-    b"\xff\xd8\xff",  # JPEG
-    b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM",  # PNG, GIF, BMP
-    b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+",  # TIFF, BigTIFF
-    b"\x00\x00\x01\x00", b"\x00\x00\x02\x00",  # ICO, CUR
-    b"\xff\x0a", b"\x00\x00\x00\x0cJXL ",  # JPEG XL
-    b"RIFF", b"FORM",  # WebP, AVI, WAV; AIFF
-    b"\x1a\x45\xdf\xa3",  # Matroska, WebM
-    b"\x30\x26\xb2\x75\x8e\x66\xcf\x11",  # ASF: WMV, WMA
-    b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3",  # MPEG program stream, MPEG video
-    b"FLV", b"OggS", b"fLaC", b"ID3", b"MAC ", b"#!AMR",  # FLV, Ogg, FLAC, MP3 tag, APE, AMR
-)
-# ISO base media (MP4, MOV, M4A, 3GP, HEIC, AVIF): a box type at offset 4.
-_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid")
-
-
-def looks_like_media(head: bytes) -> bool:
-    """Whether ``head`` (a file's first bytes) starts like a picture, video or sound format.
-
-    Cheap and lenient: it only rules out what is obviously something else
-    (text, zeros, documents), so decoders are not asked about files that
-    merely have a media file's name.
-    """
-    if head.startswith(_STARTS) or head[4:8] in _BOXES:
-        return True
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        return True  # an MPEG audio frame (MP3) or AAC (ADTS) without a tag
-    # MPEG transport stream: a sync byte every 188 bytes; M2TS: each after a 4-byte stamp.
-    return head[0:1] == head[188:189] == b"\x47" or head[4:5] == head[196:197] == b"\x47"
-
-
-def _read_head(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(HEAD)
-
-
 @dataclass
 class ProbeStats:
     """How many files a scan probed, and what became of them."""
@@ -125,8 +87,8 @@ def wants_probe(rec: Record) -> bool:
 
 def probe_file(path: str, kind: str) -> Probed:
     """The metadata of one file; raises ProbeError if it cannot be read (NotMedia: not media)."""
-    head = _read_head(path)
-    if not looks_like_media(head):
+    head = sniff.read_head(path)
+    if not sniff.looks_like_media(head):
         raise NotMedia(f"not a media file (it starts with {head[:8]!r})")
     try:
         if kind == "image":
@@ -233,13 +195,7 @@ def probe_records(
     """
     started = time.perf_counter()
     stats = ProbeStats(candidates=len(records), examples=[])
-    todo: list[Record] = []
-    images = register_formats() if any(r.kind == "image" for r in records) else frozenset()
-    for rec in records:
-        if not wants_probe(rec) or (rec.kind == "image" and rec.ext not in images):
-            stats.skipped += 1
-        else:
-            todo.append(rec)
+    todo = _worth_probing(records, stats)
     found: dict[str, Probed] = {}
     lock = threading.Lock()
 
@@ -259,25 +215,56 @@ def probe_records(
             found[rec.path] = result
 
     total = len(todo)
-    done = 0
-    next_report = time.monotonic() + progress_every
-
-    def tick() -> None:
-        nonlocal done, next_report
-        done += 1
-        if progress and time.monotonic() >= next_report:
-            progress(done, total)
-            next_report = time.monotonic() + progress_every
-
+    tick = _Ticker(total, progress, progress_every)
     if progress:
         progress(0, total)
-    # Images are parsed in Python, under the GIL: threads only slow them down
-    # (measured: 330 warm JPEGs 0.039 s serial, 0.064 s on 4 threads). FFmpeg
-    # opens containers without the GIL: threads overlap them (300 MP4s 0.17 s
-    # serial, 0.10 s on 2 threads), and overlap waiting on a slow disk.
+    count = workers if workers is not None else min(MAX_WORKERS, os.cpu_count() or 1)
+    _run(todo, one, tick, count)
+    if progress:
+        progress(total, total)
+    stats.seconds = round(time.perf_counter() - started, 3)
+    return found, stats
+
+
+def _worth_probing(records: Sequence[Record], stats: ProbeStats) -> list[Record]:
+    """The records a prober can read; the others are counted as skipped."""
+    todo: list[Record] = []
+    images = register_formats() if any(r.kind == "image" for r in records) else frozenset()
+    for rec in records:
+        if not wants_probe(rec) or (rec.kind == "image" and rec.ext not in images):
+            stats.skipped += 1
+        else:
+            todo.append(rec)
+    return todo
+
+
+class _Ticker:
+    """Counts probed files; calls ``progress(done, total)`` at most every ``every`` seconds."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None,
+                 every: float) -> None:
+        self.total, self.progress, self.every = total, progress, every
+        self.done = 0
+        self.next_report = time.monotonic() + every
+
+    def __call__(self) -> None:
+        self.done += 1
+        if self.progress and time.monotonic() >= self.next_report:
+            self.progress(self.done, self.total)
+            self.next_report = time.monotonic() + self.every
+
+
+def _run(todo: list[Record], one: Callable[[Record], None], tick: Callable[[], None],
+         count: int) -> None:
+    """Call ``one`` on each of ``todo``: videos and songs on ``count`` threads, if that pays.
+
+    Images are parsed in Python, under the GIL: threads only slow them down
+    (measured: 330 warm JPEGs 0.039 s serial, 0.064 s on 4 threads). FFmpeg
+    opens containers without the GIL: threads overlap them (300 MP4s 0.17 s
+    serial, 0.10 s on 2 threads), and overlap waiting on a slow disk.
+    """
     av_todo = [r for r in todo if r.kind != "image"]
     image_todo = [r for r in todo if r.kind == "image"]
-    count = workers if workers is not None else min(MAX_WORKERS, os.cpu_count() or 1)
     # Decoders may warn about odd files; a warning is not a reason to give up on one.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -294,7 +281,3 @@ def probe_records(
                 for future in pending:
                     future.result()
                     tick()
-    if progress:
-        progress(total, total)
-    stats.seconds = round(time.perf_counter() - started, 3)
-    return found, stats

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .scanner import Record, WalkStats, list_folder, walk
+from .walk import Record, WalkStats, list_folder, walk
 
 
 class NeedFullWalk(Exception):

@@ -1,7 +1,9 @@
 """One scan from start to finish: walk, compare with the current generation, build, publish.
 
 The server runs it in its scan worker (``scanworker.py``), a separate,
-low-priority process; ``mediasrv scan`` calls ``run_scan`` directly.
+low-priority process; ``mediasrv scan`` calls ``run_scan`` directly. This
+module decides what to look at and what changed; ``scanbuild.py`` probes,
+builds and publishes.
 """
 
 from __future__ import annotations
@@ -13,76 +15,28 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
-from . import db, delta, moves
-from .builder import build
 from .cache import CacheDir
 from .delta import NeedFullBuild
 from .errors import MediasrvError, ScanFailed
-from .generation import Current, file_stats, folder_paths, probed, read_current, reading
+from .generation import Current, file_stats, folder_paths, read_current
 from .names import display
-from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
+from .probe import PROBE_VERSION
 from .region import NeedFullWalk, list_region, touched
-from .rows import Probed, write_meta
-from .scanner import Record, WalkStats, walk
+from .scanbuild import (
+    Progress,
+    ScanResult,
+    ScanRun,
+    delta_build,
+    full_build,
+    small_enough_for_delta,
+    unchanged,
+)
+from .walk import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[dict[str, object]], None]
-
-
-# A change of more than this share of the library (plus DELTA_MIN_FULL files)
-# is built in full. Measured at 100k files (docs/BENCHMARKS.md, "Delta or
-# full build"), a delta of 50,000 new files still took a third of a full
-# build's time; past half the library a full build also repacks the ids.
-DELTA_MAX_SHARE = 0.5
-DELTA_MIN_FULL = 2_000
-
-
-@dataclass
-class ScanResult:
-    """What a finished scan did.
-
-    ``status`` is ``published`` or ``unchanged``; ``mode`` says how a published
-    generation was made (``full`` or ``delta``); ``scope`` what was looked at
-    (``all``: the whole tree was walked, ``paths``: only the touched folders).
-    """
-
-    status: str
-    generation: int
-    db_path: str
-    files: int
-    tags: int
-    added: int
-    removed: int
-    changed: int
-    duration_s: float
-    walk: dict[str, object] = field(default_factory=dict)
-    probe: dict[str, object] = field(default_factory=lambda: ProbeStats().as_dict())
-    mode: str | None = None
-    scope: str = "all"
-    # (old path, new path) of files that moved (moves.py): favourites follow them.
-    moves: list[tuple[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass
-class _Scan:
-    """One run of ``run_scan``: what every step needs."""
-
-    root: str  # real path of the root
-    cache: CacheDir
-    report: Progress
-    started: float
-    stats: WalkStats = field(default_factory=WalkStats)
-
-    def seconds(self) -> float:
-        return round(time.perf_counter() - self.started, 3)
 
 
 def run_scan(
@@ -98,7 +52,7 @@ def run_scan(
     library publishes before it probes (the result says ``probe.deferred``);
     the next scan probes.
     """
-    scan = _Scan(os.path.realpath(root), cache, progress or (lambda event: None),
+    scan = ScanRun(os.path.realpath(root), cache, progress or (lambda event: None),
                  time.perf_counter())
     try:
         # An unmounted drive or a renamed root must not become an empty index.
@@ -123,21 +77,21 @@ def run_scan(
                            rebuild=full)
 
 
-def _targeted(scan: _Scan, current: Current, paths: Sequence[str]) -> ScanResult:
+def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:
     """Look only at the folders ``paths`` touched; publish them as a delta."""
     scan.report({"phase": "walking", "files": 0})
     shallow, deep = touched(paths, scan.root)
     listings = list_region(Path(scan.root), shallow, deep, folder_paths(current.path),
                            exclude=[scan.cache.path], stats=scan.stats)
-    result = _delta(scan, current, listings)
+    result = delta_build(scan, current, listings)
     if result is None:
-        return _unchanged(scan, current, scope="paths")
+        return unchanged(scan, current, scope="paths")
     result.scope = "paths"
     return result
 
 
 def _everything(
-    scan: _Scan, current: Current | None, *, deltas_ok: bool, defer_probing: bool,
+    scan: ScanRun, current: Current | None, *, deltas_ok: bool, defer_probing: bool,
     rebuild: bool = False,
 ) -> ScanResult:
     """Walk the whole tree; publish what changed, as a delta when it is small enough.
@@ -155,7 +109,7 @@ def _everything(
     # changed (the usual rescan) one comparison in C says so.
     same = len(rows) == len(records) and set(rows) == set(records)
     if same and current is not None and current.probe_version >= PROBE_VERSION and not rebuild:
-        return _unchanged(scan, current, scope="all")
+        return unchanged(scan, current, scope="all")
     if not same and deltas_ok and current is not None:
         touched_folders = _changed_folders(rows, records)
         if touched_folders is not None:
@@ -165,13 +119,13 @@ def _everything(
                 if folder in listings:
                     listings[folder].append(rec)
             try:
-                result = _delta(scan, current, listings)
+                result = delta_build(scan, current, listings)
             except NeedFullBuild as exc:
                 log.info("building the index in full: %s", exc)
             else:
                 if result is not None:
                     return result
-    return _full_build(scan, current, rows, records, defer_probing=defer_probing)
+    return full_build(scan, current, rows, records, defer_probing=defer_probing)
 
 
 def _changed_folders(
@@ -188,134 +142,12 @@ def _changed_folders(
             differ += 1
             folders.add(rec.path.rpartition("/")[0])
     gone = len(old) - matched
-    if differ + gone > DELTA_MAX_SHARE * max(len(rows), len(records), 1) + DELTA_MIN_FULL:
+    if not small_enough_for_delta(differ + gone, max(len(rows), len(records))):
         return None
     if gone:
         now = {r.path for r in records}
         folders.update(p.rpartition("/")[0] for p in old if p not in now)
     return folders
-
-
-def _unchanged(scan: _Scan, current: Current, *, scope: str) -> ScanResult:
-    return ScanResult(
-        "unchanged", current.number, str(current.path), current.file_count, current.tag_count,
-        0, 0, 0, scan.seconds(), scan.stats.as_dict(), scope=scope,
-    )
-
-
-def _delta(
-    scan: _Scan, current: Current, listings: dict[str, list[Record]]
-) -> ScanResult | None:
-    """Publish ``listings`` (touched folders and their files now) as a delta; None: no change."""
-    scan.report({"phase": "comparing", "files": sum(len(v) for v in listings.values())})
-    with reading(current.path) as conn:
-        the_plan = delta.plan(conn, listings)
-    if the_plan.empty:
-        return None
-    size = len(the_plan.added) + len(the_plan.removed) + len(the_plan.changed)
-    if size > DELTA_MAX_SHARE * max(current.file_count, 1) + DELTA_MIN_FULL:
-        raise NeedFullBuild(f"{size} files changed, a full build is cheaper")
-    todo = the_plan.to_probe()
-    fresh, probe_stats = _probe(scan, todo, len(todo))
-    number = scan.cache.next_number()
-    scan.report({"phase": "building", "files": current.file_count, "generation": number})
-    tmp = scan.cache.tmp_path(number)
-    tmp.unlink(missing_ok=True)
-    try:
-        how = delta.copy_file(current.path, tmp)
-        conn = db.connect_build(tmp)
-        try:
-            applied = delta.apply(conn, the_plan, fresh, lambda c, counts: write_meta(
-                c, number, scan.root, counts, _meta(scan, PROBE_VERSION, build="delta")))
-        finally:
-            conn.close()
-        scan.report({"phase": "publishing", "files": applied.files})
-        final = scan.cache.publish(tmp, number, durable=False)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-    log.info("published generation %d as a delta of %d: +%d -%d ~%d files (%s)", number,
-             current.number, len(the_plan.added), len(the_plan.removed),
-             len(the_plan.changed), how)
-    return ScanResult(
-        "published", number, str(final), applied.files, applied.tags, len(the_plan.added),
-        len(the_plan.removed), len(the_plan.changed), scan.seconds(), scan.stats.as_dict(),
-        probe_stats.as_dict(), mode="delta",
-        moves=moves.pair(((f.path, f.size, f.mtime_ns) for f in the_plan.removed),
-                         the_plan.added),
-    )
-
-
-def _meta(scan: _Scan, probe_version: int, *, build: str) -> dict[str, object]:
-    return {
-        "scan_seconds": scan.seconds(),
-        "skipped": scan.stats.skipped,
-        "walk": scan.stats.as_dict(),
-        "probe_version": probe_version,
-        "build": build,
-    }
-
-
-def _full_build(
-    scan: _Scan, current: Current | None, rows: list[tuple[str, int, int]],
-    records: list[Record], *, defer_probing: bool,
-) -> ScanResult:
-    old = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
-    changed = 0
-    fresh_records: list[Record] = []
-    unchanged: set[str] = set()
-    for rec in records:
-        before = old.get(rec.path)
-        if before is None:
-            fresh_records.append(rec)
-        elif before != (rec.size, rec.mtime_ns):
-            changed += 1
-        else:
-            unchanged.add(rec.path)
-    added = len(fresh_records)
-    removed = len(old) - (len(records) - added)
-    carried = probed(current.path, unchanged) if current is not None else {}
-    retry_old = current is not None and current.probe_version < PROBE_VERSION
-    todo = [r for r in records if r.path not in unchanged
-            or (retry_old and r.path not in carried)]
-    if defer_probing and current is None and sum(1 for r in todo if wants_probe(r)) > DEFER_OVER:
-        # Nothing is browsable yet: publish the names first, probe in the next scan.
-        fresh: dict[str, Probed] = {}
-        probe_stats = ProbeStats(candidates=len(todo),
-                                 deferred=sum(1 for r in todo if wants_probe(r)))
-    else:
-        fresh, probe_stats = _probe(scan, todo, len(records))
-    carried.update(fresh)
-    number = scan.cache.next_number()
-    scan.report({"phase": "building", "files": len(records), "generation": number})
-    built = build(
-        scan.cache, number, records, root=scan.root, probed=carried,
-        meta=_meta(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
-        phase=lambda name: scan.report({"phase": name, "files": len(records)}),
-    )
-    return ScanResult(
-        "published", built.number, str(built.path), built.files, built.tags,
-        added, removed, changed, scan.seconds(), scan.stats.as_dict(),
-        probe_stats.as_dict(), mode="full",
-        moves=moves.after_walk(rows, records, fresh_records) if removed else [],
-    )
-
-
-def _probe(scan: _Scan, todo: list[Record], files: int) -> tuple[dict[str, Probed], ProbeStats]:
-    """Probe new and changed files (and, once, files an older prober never read)."""
-    found, probe_stats = probe_records(
-        scan.root, todo,
-        progress=lambda done, total: scan.report(
-            {"phase": "probing", "files": files, "done": done, "total": total}),
-    )
-    if probe_stats.failed:  # one line for them all; each file is at DEBUG
-        not_media = (f", {probe_stats.rejected:,} of them not media files by their first bytes"
-                     if probe_stats.rejected else "")
-        log.info("could not read the metadata of %s of %s new or changed media files%s; e.g. %s",
-                 f"{probe_stats.failed:,}", f"{probe_stats.failed + probe_stats.probed:,}",
-                 not_media, "; ".join((probe_stats.examples or [])[:3])[:300])
-    return found, probe_stats
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -24,15 +24,13 @@ used back to the system and waits for the next request; it exits with status
 (~0.2 s) per scan; being a process of its own keeps the scan's CPU and GIL out
 of the server's.
 
-The server's side is ``Worker``: it starts the process, sends one request at a
-time and turns the process's death into a failed scan with the reason.
+The server's end is ``scanclient.Worker``: it starts the process, sends one
+request at a time and turns the process's death into a failed scan with the reason.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import ctypes
 import gc
 import json
@@ -42,168 +40,14 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .child import child_env, json_lines
-from .errors import MediasrvError, ScanFailed
+from .errors import MediasrvError
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 6 * 3600  # thumbnails of changed and deleted files go at most this often
-
-# (root, cache dir) -> the worker's argv
-Command = Callable[[Path, Path], list[str]]
-
-
-def default_command(root: Path, cache_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "mediasrv.scanworker", os.fsdecode(root), os.fsdecode(cache_dir)]
-
-
-def exit_reason(code: int) -> str:
-    """Why a worker that stopped answering did so, from its exit status."""
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            return f"scan process killed by signal {signal.Signals(-code).name}"
-        return f"scan process killed by signal {-code}"
-    if code == 0:
-        return "scan process exited before answering"
-    return f"scan process exited with status {code}"
-
-
-# -- in the server ------------------------------------------------------------
-
-
-@dataclass
-class _Pending:
-    id: int
-    answer: asyncio.Future[dict[str, Any]]
-    progress: Callable[[dict[str, Any]], None]
-
-
-class Worker:
-    """The server's handle on one scan worker process: one request at a time."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.exit_reason: str | None = None  # set once the process is gone
-        self._kill_reason: str | None = None  # why we killed it, if we did
-        self.ready_at: float | None = None  # loop time it said "ready" (its imports done)
-        self._stopping = False  # its end is ours, not news
-        self._pending: _Pending | None = None
-        loop = asyncio.get_running_loop()
-        self._reader = loop.create_task(self._read())
-        self._stderr = loop.create_task(self._relay_stderr())
-
-    @classmethod
-    async def start(cls, argv: list[str]) -> Worker:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=child_env(), limit=1 << 20,
-        )
-        return cls(proc)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @property
-    def alive(self) -> bool:
-        return self.exit_reason is None and self.proc.returncode is None
-
-    async def scan(self, request_id: int, paths: Collection[str] | None, full: bool,
-                   progress: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        """Run one scan; its result (``ScanResult.as_dict()``), or ScanFailed saying why not."""
-        if self.exit_reason is not None:
-            raise ScanFailed(self.exit_reason)
-        if self._pending is not None:
-            raise RuntimeError("the scan worker is busy")
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending = _Pending(request_id, answer, progress)
-        request = {"id": request_id, "paths": None if paths is None else sorted(paths),
-                   "full": full}
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
-            with contextlib.suppress(ConnectionError):  # it died: _read() says how
-                await self.proc.stdin.drain()
-            return await answer
-        except asyncio.CancelledError:
-            self._stopping = True
-            self.kill()  # nobody wants this scan any more (shutdown): do not let it run on
-            raise
-        finally:
-            self._pending = None
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        garbled = None
-        try:
-            async for message in json_lines(self.proc.stdout, "scan process"):
-                self._dispatch(message)
-        except Exception as exc:  # a line over the limit, a malformed progress event
-            garbled = f"scan process sent what could not be read ({type(exc).__name__}: {exc})"
-            log.error("%s; stopping it", garbled)
-            self.kill()
-        code = await self.proc.wait()
-        self.exit_reason = garbled or self._kill_reason or exit_reason(code)
-        pending = self._pending
-        if pending is not None and not pending.answer.done():
-            pending.answer.set_exception(ScanFailed(self.exit_reason))
-        elif not self._stopping:
-            log.warning("the scan worker stopped (%s); the next scan starts a new one",
-                        self.exit_reason)
-
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        kind, message_id = message.pop("type", None), message.pop("id", None)
-        pending = self._pending
-        if kind == "ready":
-            self.ready_at = asyncio.get_running_loop().time()
-        elif kind == "pruned":
-            log.info("removed %s thumbnails of files that changed or are gone",
-                     message.get("removed"))
-        elif pending is None or message_id != pending.id or pending.answer.done():
-            log.debug("scan process: unexpected %s message for request %r", kind, message_id)
-        elif kind == "progress":
-            pending.progress(message)
-        elif kind == "result":
-            pending.answer.set_result(message)
-        elif kind == "error":
-            pending.answer.set_exception(ScanFailed(str(message.get("message"))))
-
-    async def _relay_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        async for line in self.proc.stderr:
-            text = line.decode("utf-8", "replace").rstrip()
-            if text:
-                log.warning("%s", text)
-
-    def kill(self, reason: str | None = None) -> None:
-        """SIGKILL the process (stopped or not); ``reason`` is what its scan fails with."""
-        if reason is not None and self._kill_reason is None:
-            self._kill_reason = reason
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.kill()
-
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Close its stdin (it exits when idle), kill it if it has not after ``timeout``."""
-        self._stopping = True
-        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
-            self.proc.stdin.close()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
-        except TimeoutError:
-            self.kill()
-            await self._reader
-        await self._stderr
-        if self.proc.stdin is not None:
-            with contextlib.suppress(ConnectionError):
-                await self.proc.stdin.wait_closed()
-
-
-# -- in the worker process ------------------------------------------------------
 
 
 class _BadRequest(ValueError):

@@ -1,6 +1,6 @@
 """Every setting in one place: its default, its help, its flag and its environment variable.
 
-The command line (cli.py) and the README's table are generated from
+The command line (cli/options.py) and the README's table are generated from
 ``Settings`` dataclass; precedence is: flag, then ``MEDIASRV_<FLAG>``, then the default.
 """
 

@@ -61,7 +61,7 @@ def log(message: str) -> None:
 def library(work: Path, files: int) -> Path:
     """The generated library of ``files`` empty files (made once, reused)."""
     root = work / f"lib-{files}"
-    done = root / ".bench-complete"  # hidden: the scanner passes over it
+    done = root / ".bench-complete"  # hidden: the walk passes over it
     if not done.exists():
         shutil.rmtree(root, ignore_errors=True)
         log(f"generating a library of {files} files in {root}")

@@ -24,8 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from mediasrv import probe
-from mediasrv.scanner import walk
+from mediasrv import probe, sniff
+from mediasrv.walk import walk
 
 
 def camera_jpeg(folder: Path) -> bytes:
@@ -103,13 +103,13 @@ def main() -> int:
                           ("text named .jpg/.mp4: rejected by first bytes", "fake")):
         rate, stats = best_rate(args.dir / folder)
         rows.append((label, rate, stats))
-    real_check = probe.looks_like_media
-    probe.looks_like_media = lambda head: True  # as before the check: every file decoded
+    real_check = sniff.looks_like_media
+    sniff.looks_like_media = lambda head: True  # as before the check: every file decoded
     try:
         rate, stats = best_rate(fakes)
         rows.append(("text named .jpg/.mp4: every file handed to Pillow/PyAV", rate, stats))
     finally:
-        probe.looks_like_media = real_check
+        sniff.looks_like_media = real_check
 
     print(f"({n:,} files each; JPEG {len(jpeg) / 1e6:.1f} MB, MP4 {len(mp4) / 1e3:.0f} KB; "
           f"warm page cache, best of 3; {os.cpu_count()} CPUs, load average "

@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mediasrv import rescan
+from mediasrv import coordinator
 from mediasrv.server import create_app
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
@@ -66,14 +66,14 @@ async def record_events(app: web.Application) -> None:
 
 def note_opens(app: web.Application) -> None:
     """Record when the coordinator starts opening a new generation: where a swap begins."""
-    real_open = rescan.open_snapshot
+    real_open = coordinator.open_snapshot
 
     async def open_and_note(*args: Any, **kwargs: Any) -> Any:
         app[EVENTS].append({"t": time.time(), "event": "open", "phase": None,
                             "generation": None, "status": None})
         return await real_open(*args, **kwargs)
 
-    rescan.open_snapshot = open_and_note  # type: ignore[assignment]
+    coordinator.open_snapshot = open_and_note  # type: ignore[assignment]
 
 
 async def bench_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -259,9 +259,9 @@ def test_a_targeted_scan_of_nothing_new_publishes_nothing(tmp_path: Path) -> Non
 
 
 def test_a_big_change_is_built_in_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mediasrv import scanjob
+    from mediasrv import scanbuild
 
-    monkeypatch.setattr(scanjob, "DELTA_MIN_FULL", 0)
+    monkeypatch.setattr(scanbuild, "DELTA_MIN_FULL", 0)
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     cache = CacheDir(tmp_path / "cache")
     run_scan(root, cache)

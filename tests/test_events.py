@@ -29,7 +29,7 @@ class Live:
 @pytest.fixture
 async def live(library: Path, settings_for: Callable[..., Settings]) -> AsyncIterator[Live]:
     app = create_app(settings_for(library))
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)  # as cli._serve does
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)  # as cli/serving.py does
     await runner.setup()
     sock = socket.create_server(("127.0.0.1", 0))
     await web.SockSite(runner, sock).start()

@@ -26,8 +26,8 @@ from mediasrv.builder import build
 from mediasrv.cache import CacheDir
 from mediasrv.rows import Probed
 from mediasrv.scanjob import run_scan
-from mediasrv.scanner import walk
 from mediasrv.settings import Settings
+from mediasrv.walk import walk
 
 from .conftest import make_tree
 
@@ -115,8 +115,9 @@ def test_a_fresh_process_reads_heic_for_thumbnails_and_probing(
     path.write_bytes(samples["IMG_0001.HEIC"])
     script = (
         "import sys\n"
-        "from mediasrv import probe, thumbs\n"
-        "print(len(thumbs.make_image(sys.argv[1])) > 0, probe.probe_file(sys.argv[1], 'image'))\n"
+        "from mediasrv import probe, thumbmake\n"
+        "print(len(thumbmake.make_image(sys.argv[1], 320)) > 0,\n"
+        "      probe.probe_file(sys.argv[1], 'image'))\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
                           text=True, timeout=60)

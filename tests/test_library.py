@@ -150,7 +150,7 @@ async def test_no_leak_across_100_delta_swaps(gens: Generations, state: str) -> 
 async def test_a_reader_runs_calls_in_its_thread_and_joins_it_on_close(gens: Generations) -> None:
     import sqlite3
 
-    from mediasrv.snapshot.sqlite import Reader
+    from mediasrv.snapshot.readers import Reader
 
     snap = await gens.next()
     reader = Reader(snap.path, "test-reader")
@@ -175,7 +175,7 @@ def test_a_forgotten_reader_never_keeps_the_process_alive(tmp_path: Path) -> Non
     script = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
-        "from mediasrv.snapshot.sqlite import Reader\n"
+        "from mediasrv.snapshot.readers import Reader\n"
         "async def main():\n"
         "    reader = Reader(Path(sys.argv[1]), 'forgotten')\n"
         "    await reader.call(lambda conn: conn.execute('SELECT 1').fetchall())\n"

@@ -20,14 +20,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from mediasrv import dates, probe, scanjob
+from mediasrv import dates, probe, scanbuild, sniff
 from mediasrv.builder import build
 from mediasrv.cache import CacheDir
 from mediasrv.rows import Probed
 from mediasrv.scanjob import run_scan
-from mediasrv.scanner import walk
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
+from mediasrv.walk import walk
 
 from .conftest import make_tree
 
@@ -301,7 +301,7 @@ def test_a_generation_built_without_probing_is_probed_once(
 def test_a_big_first_scan_can_defer_probing_to_the_next_scan(
     tmp_path: Path, video: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scanjob, "DEFER_OVER", 3)
+    monkeypatch.setattr(scanbuild, "DEFER_OVER", 3)
     root = make_tree(tmp_path / "lib", media_tree(video))
     cache = CacheDir(tmp_path / "cache")
     first = run_scan(root, cache, defer_probing=True)
@@ -317,7 +317,7 @@ def test_a_big_first_scan_can_defer_probing_to_the_next_scan(
 def test_a_small_first_scan_probes_at_once(
     tmp_path: Path, video: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scanjob, "DEFER_OVER", 4)
+    monkeypatch.setattr(scanbuild, "DEFER_OVER", 4)
     root = make_tree(tmp_path / "lib", media_tree(video))
     first = run_scan(root, CacheDir(tmp_path / "cache"), defer_probing=True)
     assert (first.probe["deferred"], first.probe["probed"]) == (0, 4)
@@ -365,7 +365,7 @@ def test_real_media_of_every_kind_looks_like_media(video: bytes) -> None:
     tag_size = 10 + sum((tagged[6 + i] & 0x7F) << (7 * (3 - i)) for i in range(4))  # ID3v2
     for data in (jpeg(4, 4), png(4, 4), gif.getvalue(), webp.getvalue(), tiff.getvalue(),
                  video, wav(0.1), tagged, tagged[tag_size:]):  # an MP3 without its ID3 tag too
-        assert probe.looks_like_media(data[:probe.HEAD]), data[:16]
+        assert sniff.looks_like_media(data[:sniff.HEAD]), data[:16]
 
 
 @pytest.mark.parametrize("data", [
@@ -373,7 +373,7 @@ def test_real_media_of_every_kind_looks_like_media(video: bytes) -> None:
     b"<html><body>", b"Good day" * 60, b"#!/bin/sh\n",
 ])
 def test_text_zeros_and_documents_do_not(data: bytes) -> None:
-    assert not probe.looks_like_media(data[:probe.HEAD])
+    assert not sniff.looks_like_media(data[:sniff.HEAD])
 
 
 def test_files_that_are_not_media_are_never_handed_to_a_decoder(
@@ -405,7 +405,7 @@ def test_a_scan_of_unreadable_media_says_so_in_one_line(
     assert (result.probe["probed"], result.probe["failed"], result.probe["rejected"]) == (
         1, 51, 50)
     lines = [r.getMessage() for r in caplog.records
-             if r.levelno >= logging.INFO and r.name.startswith("mediasrv.scanjob")
+             if r.levelno >= logging.INFO and r.name == "mediasrv.scanbuild"
              and "metadata" in r.getMessage()]
     assert len(lines) == 1, lines
     assert lines[0].startswith("could not read the metadata of 51 of 52 new or changed media "

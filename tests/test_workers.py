@@ -52,7 +52,10 @@ def roles_answering(server: Served, want: set[str], generation: int | None = Non
 def follower_of(server: Served) -> dict[str, Any]:
     """The leader's record of its follower, asked until the leader answers."""
     for _ in range(500):
-        status = server.status()
+        try:
+            status = server.status()
+        except OSError:  # a connection the kernel gave to a follower that was just killed
+            continue
         if status["role"] == "leader":
             (child,) = status["workers"]["followers"]
             return dict(child)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..names import from_db, natural_key
 from ..rows import Probed
-from ..scanner import Record
+from ..walk import Record
 
 
 @dataclass

@@ -12,12 +12,12 @@ from typing import Any
 from aiohttp import web
 
 from ..cache import CacheDir
+from ..coordinator import RescanCoordinator
 from ..favourites import FILE_NAME as FAVOURITES_FILE
 from ..favourites import Favourites
 from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
 from ..names import display
-from ..rescan import RescanCoordinator
 from ..settings import Settings
 from ..starred import Stars
 from ..watch.supervisor import Watcher

@@ -10,9 +10,9 @@ import jinja2
 from aiohttp import web
 
 from ..cache import CacheDir
+from ..coordinator import RescanCoordinator
 from ..hosts import HostPolicy, RefusalLog
 from ..library import Library
-from ..rescan import RescanCoordinator
 from ..settings import Settings
 from ..thumbs import Thumbnailer
 from ..watch.supervisor import Watcher

@@ -7,130 +7,36 @@ it died). Requests that arrive while a scan runs coalesce into at most one
 follow-up scan, which covers the union of the paths they name (or everything,
 if any of them names none). A finished scan's generation is opened and
 swapped in; a failed one leaves the current generation serving and says why.
+Each scan's state and how events reach subscribers: ``scanevents.py``; the
+retries after a failure: ``retries.py``; the server's end of the scan
+process: ``scanclient.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
 from . import db
 from .cache import CacheDir
 from .library import Library
-from .scanworker import Command, Worker, default_command
+from .retries import RETRY_DELAYS, Retries
+from .scanclient import Command, Worker, default_command
+from .scanevents import Broadcaster, Event, Scan
 from .snapshot import open_snapshot
 
 log = logging.getLogger(__name__)
 
 Moves = list[tuple[str, str]]
 
-# The most paths one scan carries; a scan asked to look at more walks everything
-# (at that point a walk is about as cheap as the lookups, and the list stays small).
-MAX_PATHS = 10_000
-# After a failed scan, what it was to look at is scanned again after these
-# delays (the last one repeats until a scan succeeds): a fault that ends (a
-# disk freed, a drive back, a cache dir writable again) ends by itself, and
-# no change that the failed scan was to publish is lost. A no-change retry
-# costs one walk of the touched folders.
-RETRY_DELAYS = (5.0, 30.0, 120.0, 300.0)
-# A new scan worker's start (an interpreter, PyAV, Pillow) took 0.2 s idle and
-# over a second on a loaded machine: its silence until it says "ready" is
-# judged against at least this, not against a short --scan-timeout.
-WORKER_START_S = 60.0
 
-
-class Event(dict[str, Any]):
-    """A scan event as every subscriber gets it; ``wire`` is its event-stream form.
-
-    Encoded once, not once per open stream: with a thousand streams that is a
-    thousand ``json.dumps`` of the scan fewer per event on the event loop.
-    """
-
-    @functools.cached_property
-    def wire(self) -> bytes:
-        return f"event: {self['event']}\ndata: {json.dumps(self)}\n\n".encode()
-
-
-@dataclass
-class Scan:
-    """One scan, from the moment it is asked for until it ends."""
-
-    id: int
-    reasons: list[str]
-    paths: set[str] | None = None  # what to look at (None: everything)
-    status: str = "queued"  # queued, running, published, unchanged, failed
-    phase: str | None = None
-    files_seen: int = 0
-    phase_done: int | None = None  # progress in a phase with a known total (probing)
-    phase_total: int | None = None
-    queued_at: float = field(default_factory=time.time)
-    started_at: float | None = None
-    finished_at: float | None = None
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    retry_at: float | None = None  # a failed scan: when it is tried again (epoch seconds)
-    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in ("published", "unchanged", "failed")
-
-    def cover(self, paths: Collection[str] | None) -> None:
-        """Look at ``paths`` too (None: at everything)."""
-        if self.paths is None:
-            return
-        if paths is None:
-            self.paths = None
-            return
-        self.paths.update(paths)
-        if len(self.paths) > MAX_PATHS:
-            log.info("scan %d: more than %d paths to look at; walking everything",
-                     self.id, MAX_PATHS)
-            self.paths = None
-
-    def as_dict(self) -> dict[str, Any]:
-        result = self.result or {}
-        known = {
-            "id": self.id,
-            "reasons": list(self.reasons),
-            "paths": None if self.paths is None else len(self.paths),
-            "status": self.status,
-            "phase": self.phase,
-            "files_seen": self.files_seen,
-            "phase_done": self.phase_done,
-            "phase_total": self.phase_total,
-            "queued_at": self.queued_at,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "generation": result.get("generation"),
-            "files": result.get("files"),
-            "added": result.get("added"),
-            "removed": result.get("removed"),
-            "changed": result.get("changed"),
-            # From the (first) request to the new generation being served: what a caller waits.
-            "duration_s": (round(self.finished_at - self.queued_at, 3)
-                           if self.finished_at is not None else None),
-            "scan_s": result.get("duration_s"),  # the scan process's own share of it
-            "walk": result.get("walk"),
-            "probe": result.get("probe"),
-            "mode": result.get("mode"),
-            "error": self.error,
-            "retry_at": self.retry_at,
-        }
-        # Whatever else the scan reported (newer keys) is passed on as it is.
-        return {**{k: v for k, v in result.items() if k not in known}, **known}
-
-
-class RescanCoordinator:
+class RescanCoordinator(Broadcaster):
     """Runs scans one at a time and swaps their generations into the library."""
 
     def __init__(
@@ -148,6 +54,7 @@ class RescanCoordinator:
     ) -> None:
         """``on_moves`` is given the files a scan saw move, (old path, new path),
         before its generation is served (favourites follow them)."""
+        super().__init__()
         self.root = Path(root)
         self.cache = cache
         self.library = library
@@ -160,16 +67,12 @@ class RescanCoordinator:
         self._next: Scan | None = None
         self._last: Scan | None = None
         self._task: asyncio.Task[None] | None = None
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._worker: Worker | None = None
         self._closed = False
         self._verify_task: asyncio.Task[None] | None = None
         self.scans_run = 0
         self.scan_timeout = scan_timeout  # no word from a scan for this long: kill it (0: never)
-        self.retry_delays = retry_delays
-        self._failures = 0  # failed scans in a row
-        self._owed: set[str] | None = set()  # what failed scans were to look at (None: all)
-        self._retry: asyncio.TimerHandle | None = None
+        self._retries = Retries(retry_delays, self._retry)
         # When a scan last finished looking at the library (epoch s), whatever it found.
         self.checked_at: float | None = None
 
@@ -227,37 +130,10 @@ class RescanCoordinator:
 
     # -- events -----------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        """A queue of scan events (started, progress, finished, failed)."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=256)
-        self._subscribers.add(queue)
-        try:
-            yield queue
-        finally:
-            self._subscribers.discard(queue)
-
     def _emit(self, event: str, scan: Scan) -> None:
         self.broadcast(
             Event(event=event, scan=scan.as_dict(), generation=self.library.generation)
         )
-
-    def broadcast(self, message: dict[str, Any]) -> None:
-        """Send ``message`` (its ``event`` names it) to every subscriber, encoded once."""
-        message = message if isinstance(message, Event) else Event(message)
-        for queue in list(self._subscribers):
-            if queue.full():  # a slow reader loses old progress, never the newest
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(message)
-
-    def end_streams(self) -> None:
-        """Tell every subscriber to stop (at shutdown)."""
-        for queue in list(self._subscribers):
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait({"event": "shutdown"})
 
     # -- running scans ----------------------------------------------------
 
@@ -272,39 +148,13 @@ class RescanCoordinator:
                 self._last = scan
                 self.scans_run += 1
                 if not self._closed:
-                    self._plan_retry(scan)
+                    self._retries.after(scan)
                 if scan.status in ("published", "unchanged"):
                     self.checked_at = scan.finished_at
                 scan.done.set()
             self._emit("failed" if scan.status == "failed" else "finished", scan)
 
-    def _plan_retry(self, scan: Scan) -> None:
-        """After a failure, owe its paths a scan later; a full scan that works pays every debt."""
-        if scan.status != "failed":
-            self._failures = 0
-            if scan.paths is None and self._retry is not None:
-                self._retry.cancel()
-                self._retry, self._owed = None, set()
-            return
-        self._failures += 1
-        if self._owed is not None:
-            if scan.paths is None:
-                self._owed = None
-            else:
-                self._owed.update(scan.paths)
-        if not self.retry_delays:
-            return
-        delay = self.retry_delays[min(self._failures, len(self.retry_delays)) - 1]
-        if self._retry is None:
-            self._retry = asyncio.get_running_loop().call_later(delay, self._retry_owed)
-            scan.retry_at = time.time() + delay
-        else:
-            scan.retry_at = time.time() + max(0.0, self._retry.when()
-                                              - asyncio.get_running_loop().time())
-        log.info("scan %d failed; trying again in %.0f s", scan.id, scan.retry_at - time.time())
-
-    def _retry_owed(self) -> None:
-        owed, self._owed, self._retry = self._owed, set(), None
+    def _retry(self, owed: Collection[str] | None) -> None:
         with contextlib.suppress(RuntimeError):  # shut down meanwhile
             self.request("retry after a failed scan", paths=owed)
 
@@ -357,46 +207,17 @@ class RescanCoordinator:
             worker = self._worker = await Worker.start(self._command(self.root, self.cache.path))
             log.info("scan worker started (pid %d)", worker.pid)
 
-        loop = asyncio.get_running_loop()
-        heard = loop.time()
-
         def progress(message: dict[str, Any]) -> None:
-            nonlocal heard
-            heard = loop.time()
-            scan.phase = str(message.get("phase"))
-            scan.files_seen = int(message.get("files", scan.files_seen))
-            scan.phase_done, scan.phase_total = message.get("done"), message.get("total")
+            scan.progressed(message)
             self._emit("progress", scan)
 
-        task = loop.create_task(worker.scan(scan.id, scan.paths, False, progress))
-        limit = self.scan_timeout
-        try:
-            while limit > 0 and not task.done():
-                ready = worker.ready_at
-                allowed = limit if ready is not None else max(limit, WORKER_START_S)
-                step = max(heard, ready or heard) + allowed - loop.time()
-                if step > 0:
-                    # Not ready yet: look again soon, it may say so any moment.
-                    await asyncio.wait({task}, timeout=step if ready is not None
-                                       else min(step, 0.25))
-                    continue
-                # Stopped (SIGSTOP), deadlocked or stuck on a dead mount: it would
-                # hold every later scan up. A new worker takes the next one.
-                log.error("scan %d made no progress for %g s; killing its process (pid %d)",
-                          scan.id, allowed, worker.pid)
-                worker.kill(f"the scan made no progress for {allowed:g} s (its process was "
-                            "stopped or stuck) and was killed; the next scan starts afresh")
-                break
-            return await task
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
+        return await worker.scan_watched(scan.id, scan.paths, progress, self.scan_timeout)
 
     # -- lifecycle --------------------------------------------------------
 
     async def load_current(self) -> bool:
         """Serve the last published generation, if it is usable. True if one was."""
-        found = await asyncio.to_thread(self._repair_cache)
+        found = await asyncio.to_thread(self.cache.repair)
         if found is None:
             return False
         path, _ = found
@@ -420,13 +241,6 @@ class RescanCoordinator:
             with contextlib.suppress(RuntimeError):
                 self.request("damaged index")
 
-    def _repair_cache(self) -> tuple[Path, dict[str, object]] | None:
-        self.cache.ensure()
-        self.cache.remove_temp_files()
-        found = self.cache.usable_current(thorough=False)
-        self.cache.remove_stale_generations({found[0]} if found else set())
-        return found
-
     async def wait_idle(self) -> None:
         """Wait until no scan is running or queued."""
         while self._task is not None and not self._task.done():
@@ -436,9 +250,7 @@ class RescanCoordinator:
         """Stop: abandon a running scan (killing its worker), forget the queue, stop the worker."""
         self._closed = True
         self._next = None
-        if self._retry is not None:
-            self._retry.cancel()
-            self._retry = None
+        self._retries.cancel()
         if self._verify_task is not None:
             self._verify_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

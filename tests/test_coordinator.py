@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.rescan import MAX_PATHS
+from mediasrv.scanevents import MAX_PATHS
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
 from .conftest import gated_command, make_tree, recording_command, worker_command

@@ -162,6 +162,24 @@ class Subfolder(NamedTuple):
     key: tuple[int, int]  # (st_dev, st_ino)
 
 
+def _entries(
+    folder: str, where: str, root_real: str, stats: WalkStats
+) -> list[os.DirEntry[str]] | None:
+    """The entries of ``folder`` (``where``: its relative path); None if it cannot be listed."""
+    try:
+        with os.scandir(folder) as it:
+            return list(it)
+    except FileNotFoundError as exc:
+        if not os.path.isdir(root_real):  # the whole library went away, not one folder
+            raise RootGone(root_real) from exc
+        stats.note("vanished", where, exc)
+    except PermissionError as exc:
+        stats.note("unreadable", where, exc)
+    except OSError as exc:
+        stats.note("errors", where, exc)
+    return None
+
+
 def list_folder(
     folder: str, prefix: str, root_real: str, excluded: set[str], stats: WalkStats
 ) -> tuple[list[Record], list[Subfolder]] | None:
@@ -171,22 +189,9 @@ def list_folder(
     body per entry, kept whole: it is the walk's hot path (one stat per file).
     """
     stats.folders += 1
-    where = prefix.rstrip("/") or "."
-    try:
-        with os.scandir(folder) as it:
-            entries = list(it)
-    except FileNotFoundError as exc:
-        if not os.path.isdir(root_real):  # the whole library went away, not one folder
-            raise RootGone(root_real) from exc
-        stats.note("vanished", where, exc)
+    entries = _entries(folder, prefix.rstrip("/") or ".", root_real, stats)
+    if entries is None:
         return None
-    except PermissionError as exc:
-        stats.note("unreadable", where, exc)
-        return None
-    except OSError as exc:
-        stats.note("errors", where, exc)
-        return None
-
     records: list[Record] = []
     subfolders: list[Subfolder] = []
     for entry in entries:

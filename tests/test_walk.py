@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mediasrv import scanner
-from mediasrv.scanner import WalkStats, walk
+from mediasrv import walk as walk_module
+from mediasrv.walk import WalkStats, walk
 
 from .conftest import make_tree
 
@@ -96,7 +96,7 @@ def fail_listing(monkeypatch: pytest.MonkeyPatch, folder: str, exc: OSError) -> 
             raise exc
         return real_scandir(path)
 
-    monkeypatch.setattr(scanner.os, "scandir", scandir)
+    monkeypatch.setattr(walk_module.os, "scandir", scandir)
 
 
 def test_unreadable_folder_is_counted_and_skipped(
@@ -127,7 +127,7 @@ def test_file_vanishing_between_listing_and_stat_is_counted(
         def __exit__(self, *exc: object) -> None:
             pass
 
-    monkeypatch.setattr(scanner.os, "scandir", Listing)
+    monkeypatch.setattr(walk_module.os, "scandir", Listing)
     stats = WalkStats()
     assert paths(tmp_path, stats=stats) == ["a.jpg"]
     assert stats.vanished == 1
@@ -163,7 +163,7 @@ def test_unreadable_folder_as_an_unprivileged_user() -> None:
             p.chmod(0o755)
         (root / "locked").chmod(0o700)
         code = (
-            "import os; from mediasrv.scanner import walk, WalkStats;"
+            "import os; from mediasrv.walk import walk, WalkStats;"
             "os.setgid(65534); os.setuid(65534); s = WalkStats();"
             f"print(sorted(r.path for r in walk({str(root)!r}, stats=s)), s.unreadable)"
         )

@@ -1,0 +1,147 @@
+"""What the coordinator says about scans: each scan's state, and the events that carry it.
+
+``Scan`` is one scan from the moment it is asked for until it ends; its
+``as_dict`` is what ``/api/status`` and every event show of it. ``Broadcaster``
+hands each ``Event`` to every subscriber (the ``/api/events`` streams), encoded
+once, without ever blocking on a slow reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# The most paths one scan carries; a scan asked to look at more walks everything
+# (at that point a walk is about as cheap as the lookups, and the list stays small).
+MAX_PATHS = 10_000
+
+
+class Event(dict[str, Any]):
+    """A scan event as every subscriber gets it; ``wire`` is its event-stream form.
+
+    Encoded once, not once per open stream: with a thousand streams that is a
+    thousand ``json.dumps`` of the scan fewer per event on the event loop.
+    """
+
+    @functools.cached_property
+    def wire(self) -> bytes:
+        return f"event: {self['event']}\ndata: {json.dumps(self)}\n\n".encode()
+
+
+@dataclass
+class Scan:
+    """One scan, from the moment it is asked for until it ends."""
+
+    id: int
+    reasons: list[str]
+    paths: set[str] | None = None  # what to look at (None: everything)
+    status: str = "queued"  # queued, running, published, unchanged, failed
+    phase: str | None = None
+    files_seen: int = 0
+    phase_done: int | None = None  # progress in a phase with a known total (probing)
+    phase_total: int | None = None
+    queued_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    retry_at: float | None = None  # a failed scan: when it is tried again (epoch seconds)
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("published", "unchanged", "failed")
+
+    def cover(self, paths: Collection[str] | None) -> None:
+        """Look at ``paths`` too (None: at everything)."""
+        if self.paths is None:
+            return
+        if paths is None:
+            self.paths = None
+            return
+        self.paths.update(paths)
+        if len(self.paths) > MAX_PATHS:
+            log.info("scan %d: more than %d paths to look at; walking everything",
+                     self.id, MAX_PATHS)
+            self.paths = None
+
+    def progressed(self, message: dict[str, Any]) -> None:
+        """Take in a progress message from the scan process."""
+        self.phase = str(message.get("phase"))
+        self.files_seen = int(message.get("files", self.files_seen))
+        self.phase_done, self.phase_total = message.get("done"), message.get("total")
+
+    def as_dict(self) -> dict[str, Any]:
+        result = self.result or {}
+        known = {
+            "id": self.id,
+            "reasons": list(self.reasons),
+            "paths": None if self.paths is None else len(self.paths),
+            "status": self.status,
+            "phase": self.phase,
+            "files_seen": self.files_seen,
+            "phase_done": self.phase_done,
+            "phase_total": self.phase_total,
+            "queued_at": self.queued_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "generation": result.get("generation"),
+            "files": result.get("files"),
+            "added": result.get("added"),
+            "removed": result.get("removed"),
+            "changed": result.get("changed"),
+            # From the (first) request to the new generation being served: what a caller waits.
+            "duration_s": (round(self.finished_at - self.queued_at, 3)
+                           if self.finished_at is not None else None),
+            "scan_s": result.get("duration_s"),  # the scan process's own share of it
+            "walk": result.get("walk"),
+            "probe": result.get("probe"),
+            "mode": result.get("mode"),
+            "error": self.error,
+            "retry_at": self.retry_at,
+        }
+        # Whatever else the scan reported (newer keys) is passed on as it is.
+        return {**{k: v for k, v in result.items() if k not in known}, **known}
+
+
+class Broadcaster:
+    """Scan events to every subscriber; a slow one loses old progress, never the newest."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        """A queue of scan events (started, progress, finished, failed)."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=256)
+        self._subscribers.add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers.discard(queue)
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Send ``message`` (its ``event`` names it) to every subscriber, encoded once."""
+        message = message if isinstance(message, Event) else Event(message)
+        for queue in list(self._subscribers):
+            if queue.full():  # a slow reader loses old progress, never the newest
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(message)
+
+    def end_streams(self) -> None:
+        """Tell every subscriber to stop (at shutdown)."""
+        for queue in list(self._subscribers):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait({"event": "shutdown"})
