@@ -69,65 +69,83 @@ def _under(path: str, folder: str) -> bool:
     return not folder or path == folder or path.startswith(folder + "/")
 
 
+class _Region:
+    """The listings of a targeted scan as they are found (see ``list_region``)."""
+
+    def __init__(self, root: Path, indexed: set[str], exclude: list[Path],
+                 stats: WalkStats) -> None:
+        self.root = root
+        self.root_real = os.path.realpath(root)
+        self.excluded = {os.path.realpath(p) for p in exclude}
+        self.exclude = exclude
+        self.indexed = indexed
+        self.prefixes = _children(indexed)
+        self.stats = stats
+        self.listings: dict[str, list[Record]] = {}
+        self.walked: set[str] = set()
+
+    def gone(self, folder: str) -> None:
+        for known in self.indexed:
+            if _under(known, folder):
+                self.listings[known] = []
+
+    def walked_over(self, folder: str) -> bool:
+        return any(_under(folder, w) for w in self.walked)
+
+    def walk_whole(self, folder: str) -> None:
+        self.walked.add(folder)
+        self.gone(folder)  # what the walk does not find again is gone
+        # A folder of the subtree listed already (a changed file's folder that
+        # the index did not have) is listed again by the walk: once only.
+        for known in [k for k in self.listings if _under(k, folder)]:
+            self.listings[known] = []
+        linked = self.stats.linked_folders
+        for rec in walk(self.root, exclude=self.exclude, stats=self.stats, start=folder):
+            self.listings.setdefault(rec.path.rpartition("/")[0], []).append(rec)
+        if self.stats.linked_folders > linked:
+            raise NeedFullWalk(f"{folder!r} holds a symlinked folder")
+
+    def list_one(self, folder: str) -> str | None:
+        """List ``folder``; returns the folder to list next when this one is gone."""
+        listed = list_folder(os.path.join(self.root_real, folder),
+                             folder + "/" if folder else "", self.root_real, self.excluded,
+                             self.stats)
+        if listed is None:  # the folder itself is gone (or unreadable): so is its subtree
+            if not os.path.lexists(os.path.join(self.root_real, folder)):
+                self.gone(folder)
+                return folder.rpartition("/")[0] if folder else None
+            raise NeedFullWalk(f"cannot list {folder!r}")
+        records, subfolders = listed
+        self.listings[folder] = records
+        now = {sub.rel.rpartition("/")[2] for sub in subfolders}
+        for name in self.prefixes.get(folder, set()) - now:
+            self.gone(f"{folder}/{name}" if folder else name)
+        for sub in subfolders:
+            if sub.linked:
+                raise NeedFullWalk(f"{sub.rel!r} is a symlinked folder")
+            if sub.rel not in self.prefixes and not self.walked_over(sub.rel):
+                self.walk_whole(sub.rel)
+        return None
+
+
 def list_region(
     root: Path, shallow: set[str], deep: set[str], indexed: Iterable[str], *,
     exclude: list[Path], stats: WalkStats,
 ) -> dict[str, list[Record]]:
     """Every folder whose contents the changes touched, with its files now."""
-    root_real = os.path.realpath(root)
-    excluded = {os.path.realpath(p) for p in exclude}
-    indexed = set(indexed)
-    prefixes = _children(indexed)
-    listings: dict[str, list[Record]] = {}
-
-    def gone(folder: str) -> None:
-        for known in indexed:
-            if _under(known, folder):
-                listings[known] = []
-
-    walked: set[str] = set()
-
-    def walk_whole(folder: str) -> None:
-        walked.add(folder)
-        gone(folder)  # what the walk does not find again is gone
-        # A folder of the subtree listed already (a changed file's folder that
-        # the index did not have) is listed again by the walk: once only.
-        for known in [k for k in listings if _under(k, folder)]:
-            listings[known] = []
-        linked = stats.linked_folders
-        for rec in walk(root, exclude=exclude, stats=stats, start=folder):
-            listings.setdefault(rec.path.rpartition("/")[0], []).append(rec)
-        if stats.linked_folders > linked:
-            raise NeedFullWalk(f"{folder!r} holds a symlinked folder")
-
+    region = _Region(root, set(indexed), exclude, stats)
     tops = {d for d in deep if not any(a in deep for a in _ancestors(d))}
     for folder in sorted(tops):
-        walk_whole(folder)
+        region.walk_whole(folder)
     queue = sorted(s for s in shallow
                    if s not in tops and not any(a in tops for a in _ancestors(s)))
     listed_already: set[str] = set()
     while queue:
         folder = queue.pop()
-        if folder in listed_already or any(_under(folder, w) for w in walked):
+        if folder in listed_already or region.walked_over(folder):
             continue
         listed_already.add(folder)
-        listed = list_folder(os.path.join(root_real, folder), folder + "/" if folder else "",
-                             root_real, excluded, stats)
-        if listed is None:  # the folder itself is gone (or unreadable): so is its subtree
-            if not os.path.lexists(os.path.join(root_real, folder)):
-                gone(folder)
-                if folder:
-                    queue.append(folder.rpartition("/")[0])
-                continue
-            raise NeedFullWalk(f"cannot list {folder!r}")
-        records, subfolders = listed
-        listings[folder] = records
-        now = {sub.rel.rpartition("/")[2] for sub in subfolders}
-        for name in prefixes.get(folder, set()) - now:
-            gone(f"{folder}/{name}" if folder else name)
-        for sub in subfolders:
-            if sub.linked:
-                raise NeedFullWalk(f"{sub.rel!r} is a symlinked folder")
-            if sub.rel not in prefixes and not any(_under(sub.rel, w) for w in walked):
-                walk_whole(sub.rel)
-    return listings
+        parent = region.list_one(folder)
+        if parent is not None:
+            queue.append(parent)
+    return region.listings
