@@ -85,6 +85,8 @@ async def test_page_past_the_end_is_empty(client: TestClient) -> None:
         ("limit=0", "limit must be between 1 and 1000, not 0"),
         ("limit=1001", "limit must be between 1 and 1000, not 1001"),
         ("limit=1.5", "limit must be a whole number, not '1.5'"),
+        ("limit=", "limit must be a whole number, not ''"),
+        ("offset=", "offset must be a whole number, not ''"),
     ],
 )
 async def test_bad_offset_or_limit_is_400(client: TestClient, query: str, message: str) -> None:

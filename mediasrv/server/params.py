@@ -68,8 +68,8 @@ def tail(request: web.Request, prefix: str) -> str:
 
 def integer(params: Query, name: str, default: int, *, low: int, high: int) -> int:
     raw = params.get(name)
-    if raw is None or raw == "":
-        return default
+    if raw is None:
+        return default  # absent; an empty value is not a number (below)
     # Plain ASCII digits only: int() would also take " 5", "5_000" and other
     # scripts' digits.
     if not _INTEGER.fullmatch(raw):
