@@ -129,9 +129,11 @@ async def run_server(
     await web.SockSite(runner, sock).start()
     port = sock.getsockname()[1]
     supervisor = await _start_group(settings, runner, port) if settings.workers > 1 else None
+    # Handlers first: whoever reads the start-up lines may send SIGTERM at once.
+    stopped = _stop_event(stop_on_stdin_eof)
     if announce:
         _announce(settings, port)
-    await _until_stopped(stop_on_stdin_eof)
+    await stopped.wait()
     if announce:
         print("mediasrv: shutting down", file=sys.stderr, flush=True)
     if supervisor is not None:
@@ -170,8 +172,8 @@ def _announce(settings: Settings, port: int) -> None:
         print(f"mediasrv: {line}", file=sys.stderr, flush=True)
 
 
-async def _until_stopped(stop_on_stdin_eof: bool) -> None:
-    """Wait for SIGINT or SIGTERM, or (``stop_on_stdin_eof``) SIGTERM or the end of stdin."""
+def _stop_event(stop_on_stdin_eof: bool) -> asyncio.Event:
+    """Set on SIGINT or SIGTERM, or (``stop_on_stdin_eof``) SIGTERM or the end of stdin."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if stop_on_stdin_eof:
@@ -188,4 +190,4 @@ async def _until_stopped(stop_on_stdin_eof: bool) -> None:
     else:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
