@@ -87,6 +87,14 @@ def _walk_files(directory: Path) -> list[os.DirEntry[str]]:
     return found
 
 
+def _older(entry: os.DirEntry[str], cutoff: float) -> bool:
+    """Whether the file was last written before ``cutoff`` (False if it is gone)."""
+    try:
+        return entry.stat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False
+
+
 def _write_atomic(dest: Path, data: bytes) -> None:
     """Write ``dest`` under a temp name and rename it: a reader never sees half a file.
 
@@ -193,17 +201,16 @@ class Thumbnailer:
         """
         from .generation import file_stats  # scan-side reading; the server never prunes
 
-        rows = file_stats(generation_file)
-        live = {thumb_key(path, size, mtime_ns, edge)
-                for path, size, mtime_ns in rows for edge in EDGES}
         cutoff = time.time() - grace_s
+        old = [entry for entry in _walk_files(self.directory) if _older(entry, cutoff)]
+        if not old:  # a new cache (a first scan): no need to read a million rows
+            return 0
+        live = {thumb_key(path, size, mtime_ns, edge)
+                for path, size, mtime_ns in file_stats(generation_file) for edge in EDGES}
         removed = 0
-        for entry in _walk_files(self.directory):
-            key = entry.name.partition(".")[0]
-            if key in live:
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                if entry.stat().st_mtime < cutoff:
+        for entry in old:
+            if entry.name.partition(".")[0] not in live:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     removed += 1
         if removed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -337,3 +338,18 @@ def _small_jpeg(shade: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (shade * 30 % 256, 80, 120)).save(out, format="JPEG")
     return out.getvalue()
+
+
+def test_pruning_reads_no_generation_while_no_thumbnail_is_old_enough(tmp_path: Path) -> None:
+    """The first scans of a big library (an empty or fresh cache) cost no read of every row:
+    at a million files that read held the scan worker for seconds after the first index."""
+    thumbnailer = Thumbnailer(tmp_path / "thumbs")
+    missing = tmp_path / "no-such-generation.db"
+    assert thumbnailer.prune(missing) == 0  # nothing cached: the generation is never opened
+    fresh = tmp_path / "thumbs" / "ab" / ("ab" + "0" * 62 + ".jpg")
+    fresh.parent.mkdir(parents=True)
+    fresh.write_bytes(b"x")
+    assert thumbnailer.prune(missing) == 0  # one, made in the grace period
+    assert fresh.exists()
+    with pytest.raises(sqlite3.Error):  # one old enough: now the generation is read
+        thumbnailer.prune(missing, grace_s=-1)
