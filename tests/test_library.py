@@ -164,44 +164,6 @@ async def test_a_reader_runs_calls_in_its_thread_and_joins_it_on_close(gens: Gen
     await snap.close()
 
 
-async def test_a_pool_opens_and_closes_its_readers_off_the_loop(
-    gens: Generations, tmp_path: Path,
-) -> None:
-    """Readers start and stop in a worker thread, never on the event loop; a file that
-    is no generation fails the open and leaves no reader behind."""
-    import sqlite3
-
-    from mediasrv.snapshot.readers import Pool
-
-    def readers() -> int:
-        return sum(t.name.startswith("read-") for t in threading.enumerate())
-
-    snap = await gens.next()
-    before = readers()
-    started_on: list[str] = []
-    original = threading.Thread.start
-
-    def spy(self: threading.Thread) -> None:
-        started_on.append(threading.current_thread().name)
-        original(self)
-
-    pool = Pool(snap.path, 3)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(threading.Thread, "start", spy)
-        await pool.open()
-    assert readers() == before + 3
-    assert threading.main_thread().name not in started_on[:3]  # the loop runs in main
-    assert (await pool.fetch("SELECT count(*) FROM files")) == [(8,)]
-    await pool.close()
-    assert readers() == before
-    other = tmp_path / "not-a-generation.db"
-    sqlite3.connect(other).execute("CREATE TABLE x (y)").connection.commit()
-    with pytest.raises(sqlite3.OperationalError):  # no meta table
-        await Pool(other, 3).open()
-    assert readers() == before
-    await snap.close()
-
-
 def test_a_forgotten_reader_never_keeps_the_process_alive(tmp_path: Path) -> None:
     import subprocess
     import sys

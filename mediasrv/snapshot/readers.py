@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import queue
 import sqlite3
 import threading
@@ -38,15 +37,9 @@ class Reader:
                     conn = db.connect_ro(path)
                 result = fn(conn, *args)
             except BaseException as exc:  # handed to the caller, whatever it is
-                if loop is None:
-                    future.set_exception(exc)
-                else:
-                    loop.call_soon_threadsafe(_settle, future, None, exc)
+                loop.call_soon_threadsafe(_settle, future, None, exc)
             else:
-                if loop is None:
-                    future.set_result(result)
-                else:
-                    loop.call_soon_threadsafe(_settle, future, result, None)
+                loop.call_soon_threadsafe(_settle, future, result, None)
         if conn is not None:
             conn.close()
 
@@ -57,23 +50,10 @@ class Reader:
         self._jobs.put((loop, future, fn, args))
         return await future
 
-    def call_blocking(self, fn: Any, *args: Any) -> Any:
-        """``fn(connection, *args)`` in the reader's thread, waited for here (not on a loop)."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._jobs.put((None, future, fn, args))
-        return future.result()
-
-    def stop(self) -> None:
-        """Finish what is queued, close the connection, end the thread (not waited for)."""
-        self._jobs.put(None)
-
     async def close(self) -> None:
-        """``stop``, and wait for the thread to end."""
-        self.stop()
+        """Finish what is queued, close the connection, end the thread."""
+        self._jobs.put(None)
         await asyncio.to_thread(self._thread.join)
-
-    def join(self) -> None:
-        self._thread.join()
 
 
 def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
@@ -109,12 +89,15 @@ class Pool:
         self._closed = False
 
     async def open(self) -> None:
-        # Off the event loop: starting a thread waits for it to run, and a
-        # generation is swapped in many times a second while changes stream
-        # in; the loop only takes the ready readers.
-        self._all = await asyncio.to_thread(_start, self.path, self.size)
-        for reader in self._all:
-            self._idle.put_nowait(reader)
+        try:
+            for n in range(self.size):
+                reader = Reader(self.path, f"read-{self.path.name}-{n}")
+                self._all.append(reader)
+                await reader.call(_check_open)  # opens the connection now, not on first use
+                self._idle.put_nowait(reader)
+        except BaseException:
+            await self.close()
+            raise
 
     async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         reader = await self._idle.get()
@@ -128,26 +111,5 @@ class Pool:
             return
         self._closed = True
         readers, self._all = self._all, []
-        if readers:
-            await asyncio.to_thread(_stop, readers)
-
-
-def _start(path: Path, size: int) -> list[Reader]:
-    """``size`` readers on ``path``, each with its connection open (blocking)."""
-    readers: list[Reader] = []
-    try:
-        for n in range(size):
-            readers.append(Reader(path, f"read-{path.name}-{n}"))
-            readers[-1].call_blocking(_check_open)  # opens it now, not on first use
-    except BaseException:
-        _stop(readers)
-        raise
-    return readers
-
-
-def _stop(readers: list[Reader]) -> None:
-    """End every reader's thread, waiting for them all (blocking)."""
-    for reader in readers:
-        reader.stop()
-    for reader in readers:
-        reader.join()
+        for reader in readers:
+            await reader.close()
