@@ -167,9 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(60)
-        shutil.rmtree(cache, ignore_errors=True)
-        if args.dir is None:
-            shutil.rmtree(work, ignore_errors=True)
+        # The cache, and the library too unless --dir named one outside it.
+        shutil.rmtree(work, ignore_errors=True)
 
     every = [t for ts in times.values() for t in ts]
     result = {
