@@ -152,7 +152,7 @@ def full_build(
     old = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
     changed = 0
     fresh_records: list[Record] = []
-    unchanged: set[str] = set()
+    same: set[str] = set()  # files as they were: their metadata is carried over
     for rec in records:
         before = old.get(rec.path)
         if before is None:
@@ -160,12 +160,12 @@ def full_build(
         elif before != (rec.size, rec.mtime_ns):
             changed += 1
         else:
-            unchanged.add(rec.path)
+            same.add(rec.path)
     added = len(fresh_records)
     removed = len(old) - (len(records) - added)
-    carried = probed(current.path, unchanged) if current is not None else {}
+    carried = probed(current.path, same) if current is not None else {}
     retry_old = current is not None and current.probe_version < PROBE_VERSION
-    todo = [r for r in records if r.path not in unchanged
+    todo = [r for r in records if r.path not in same
             or (retry_old and r.path not in carried)]
     if defer_probing and current is None and sum(1 for r in todo if wants_probe(r)) > DEFER_OVER:
         # Nothing is browsable yet: publish the names first, probe in the next scan.

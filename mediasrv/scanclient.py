@@ -85,7 +85,7 @@ class Worker:
     def alive(self) -> bool:
         return self.exit_reason is None and self.proc.returncode is None
 
-    async def scan(self, request_id: int, paths: Collection[str] | None, full: bool,
+    async def scan(self, request_id: int, paths: Collection[str] | None,
                    progress: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Run one scan; its result (``ScanResult.as_dict()``), or ScanFailed saying why not."""
         if self.exit_reason is not None:
@@ -94,8 +94,7 @@ class Worker:
             raise RuntimeError("the scan worker is busy")
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending = _Pending(request_id, answer, progress)
-        request = {"id": request_id, "paths": None if paths is None else sorted(paths),
-                   "full": full}
+        request = {"id": request_id, "paths": None if paths is None else sorted(paths)}
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write(json.dumps(request).encode() + b"\n")
@@ -121,7 +120,7 @@ class Worker:
             heard = loop.time()
             progress(message)
 
-        task = loop.create_task(self.scan(request_id, paths, False, heard_from))
+        task = loop.create_task(self.scan(request_id, paths, heard_from))
         try:
             while timeout > 0 and not task.done():
                 ready = self.ready_at

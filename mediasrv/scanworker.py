@@ -4,7 +4,7 @@
 (nice 19, idle I/O), imports everything a scan needs, then reads one request a
 line on stdin::
 
-    {"id": 7, "paths": ["Trips/2024", "Music/a.mp3"], "full": false}   (null: walk everything)
+    {"id": 7, "paths": ["Trips/2024", "Music/a.mp3"]}   (null: walk everything)
 
 and answers with JSON lines on stdout, each carrying the request's id: any
 number of progress events, then exactly one ``result`` or ``error`` (and once,
@@ -56,24 +56,22 @@ class _BadRequest(ValueError):
         self.request_id = request_id
 
 
-def parse_request(line: bytes) -> tuple[int, list[str] | None, bool]:
-    """(id, paths, full) of one request line; _BadRequest if it is not one."""
+def parse_request(line: bytes) -> tuple[int, list[str] | None]:
+    """(id, paths) of one request line; _BadRequest if it is not one."""
     try:
         request = json.loads(line)
     except ValueError as exc:
         raise _BadRequest(f"not JSON: {exc}") from None
     if not isinstance(request, dict):
         raise _BadRequest("a request is a JSON object")
-    request_id, paths, full = request.get("id"), request.get("paths"), request.get("full", False)
+    request_id, paths = request.get("id"), request.get("paths")
     if not isinstance(request_id, int) or isinstance(request_id, bool):
         raise _BadRequest("a request needs an integer id")
     if paths is not None and not (
         isinstance(paths, list) and all(isinstance(p, str) for p in paths)
     ):
         raise _BadRequest("paths must be a list of strings or null", request_id)
-    if not isinstance(full, bool):
-        raise _BadRequest("full must be true or false", request_id)
-    return request_id, paths, full
+    return request_id, paths
 
 
 class ScanService:
@@ -98,7 +96,7 @@ class ScanService:
         from . import scanjob  # imported at start-up (main); looked up here so tests can wrap it
 
         try:
-            request_id, paths, full = parse_request(line)
+            request_id, paths = parse_request(line)
         except _BadRequest as exc:
             self.emit({"type": "error", "id": exc.request_id, "message": f"bad request: {exc}"})
             return
@@ -106,7 +104,7 @@ class ScanService:
             result = scanjob.run_scan(
                 self.root, self.cache,
                 lambda event: self.emit({"type": "progress", "id": request_id, **event}),
-                defer_probing=True, paths=paths, full=full,
+                defer_probing=True, paths=paths,
             )
         except Exception as exc:  # reported to the coordinator, which keeps serving
             message = scanjob.describe_failure(exc)

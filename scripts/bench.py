@@ -203,12 +203,7 @@ class Server:
         rng = random.Random(seed)
         tags = (await self.json("/api/tags"))["tags"]
         total = tags[0]["count"]
-        some_tags = [tags[0], *rng.sample(tags[1:], min(8, len(tags) - 1))]
-        pages = []
-        for _ in range(500):
-            tag = rng.choice(some_tags)
-            offset = rng.randrange(max(tag["count"] - 100, 1))
-            pages.append(f"/api/files?tag={q(tag['name'])}&offset={offset}&limit=100")
+        pages = tag_pages(tags, rng, 500)
         lookups = []
         for _ in range(10):
             page = await self.json(f"/api/files?offset={rng.randrange(max(total - 1000, 1))}"
@@ -218,6 +213,18 @@ class Server:
                 tag = folder if folder and rng.random() < 0.5 else "All"
                 lookups.append(f"/api/file?path={q(f['path'])}&tag={q(tag)}")
         return {"files": pages, "file": lookups}
+
+
+def tag_pages(tags: list[dict[str, Any]], rng: random.Random, count: int) -> list[str]:
+    """``count`` pages of 100 at random offsets of All and up to 8 other tags (from
+    /api/tags' ``tags``): the load's page requests, the same for a given ``rng``."""
+    some = [tags[0], *rng.sample(tags[1:], min(8, len(tags) - 1))]
+    pages = []
+    for _ in range(count):
+        tag = rng.choice(some)
+        offset = rng.randrange(max(tag["count"] - 100, 1))
+        pages.append(f"/api/files?tag={q(tag['name'])}&offset={offset}&limit=100")
+    return pages
 
 
 def q(text: str) -> str:

@@ -218,46 +218,6 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace
             server.wait()
 
 
-def watcher_startup_stall(root: Path, cache: Path) -> tuple[float, float]:
-    """(seconds until the watcher is ready, longest event-loop stall meanwhile, s).
-
-    The app runs in this process (no start-up scan; the index exists) while a
-    task sleeps 1 ms at a time and records how late each wake-up is.
-    """
-    import asyncio
-
-    sys.path.insert(0, str(HERE.parent))
-    from aiohttp import web
-
-    from mediasrv.server import create_app
-    from mediasrv.server.keys import STATUS_EXTRAS
-    from mediasrv.settings import Settings
-
-    async def run() -> tuple[float, float]:
-        lags: list[float] = []
-
-        async def probe() -> None:
-            while True:
-                before = time.perf_counter()
-                await asyncio.sleep(0.001)
-                lags.append(time.perf_counter() - before - 0.001)
-
-        prober = asyncio.create_task(probe())
-        app = create_app(Settings(root=root, cache_dir=cache, rescan_interval=0.0),
-                         startup_scan=False)
-        runner = web.AppRunner(app)
-        started = time.perf_counter()
-        await runner.setup()
-        while app[STATUS_EXTRAS]["watcher"]["state"] not in ("watching", "failed"):
-            await asyncio.sleep(0.01)
-        ready = time.perf_counter() - started
-        prober.cancel()
-        await runner.cleanup()
-        return ready, max(lags)
-
-    return asyncio.run(run())
-
-
 def plot(results: list[dict[str, Any]], out: Path) -> None:
     """Every trial's latency, per change kind, one column of dots per run."""
     import matplotlib
@@ -321,7 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         r = measure(root, work / "cache", bench_dir, args)
         load_after = os.getloadavg()[0]
         phases = phase_breakdown(root, work / "cache", bench_dir / "one-more.jpg")
-        ready, stall = watcher_startup_stall(root, work / "cache")
+        # The app in this process (no start-up scan; the index exists), the
+        # server's own notifier: as scripts/bench_watch.py measures it.
+        import asyncio
+
+        from bench_watch import startup
+        ready, stall = asyncio.run(startup(root, work / "cache"))
     finally:
         shutil.rmtree(bench_dir, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)

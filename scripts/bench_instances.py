@@ -43,7 +43,16 @@ import aiohttp
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench import CHURN, free_port, library, log, percentile, proc_stats, q  # noqa: E402
+from bench import (  # noqa: E402
+    CHURN,
+    free_port,
+    library,
+    log,
+    percentile,
+    proc_stats,
+    q,
+    tag_pages,
+)
 
 FULL = {"files": 100_000, "followers": 4, "clients": 2, "idle_s": 20.0, "rescan_s": 20.0,
         "rounds": 4}
@@ -111,12 +120,7 @@ async def request_urls(session: aiohttp.ClientSession, base: str, seed: int = 7)
     rng = random.Random(seed)
     async with session.get(base + "/api/tags") as resp:
         tags = (await resp.json())["tags"]
-    some = [tags[0], *rng.sample(tags[1:], min(8, len(tags) - 1))]
-    pages = []
-    for _ in range(300):
-        tag = rng.choice(some)
-        offset = rng.randrange(max(tag["count"] - 100, 1))
-        pages.append(f"/api/files?tag={q(tag['name'])}&offset={offset}&limit=100")
+    pages = tag_pages(tags, rng, 300)
     async with session.get(base + "/api/files?limit=1000&offset="
                            f"{rng.randrange(max(tags[0]['count'] - 1000, 1))}") as resp:
         files = (await resp.json())["files"]

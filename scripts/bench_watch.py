@@ -56,8 +56,11 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def startup(root: Path, cache: Path, backend: str) -> tuple[float, float]:
-    """(seconds until watching, longest event-loop stall meanwhile) with the whole app."""
+async def startup(root: Path, cache: Path, backend: str | None = None) -> tuple[float, float]:
+    """(seconds until watching, longest event-loop stall meanwhile) with the whole app.
+
+    ``backend``: the notifier to start; None, the server's own choice.
+    """
     from aiohttp import web
 
     from mediasrv.server import create_app
@@ -73,8 +76,9 @@ async def startup(root: Path, cache: Path, backend: str) -> tuple[float, float]:
             lags.append(time.perf_counter() - before - 0.001)
 
     prober = asyncio.create_task(probe())
+    options = {} if backend is None else {"command": command_for(backend)}
     app = create_app(Settings(root=root, cache_dir=cache, rescan_interval=0.0),
-                     startup_scan=False, watcher_options={"command": command_for(backend)})
+                     startup_scan=False, watcher_options=options)
     runner = web.AppRunner(app)
     started = time.perf_counter()
     await runner.setup()

@@ -35,7 +35,7 @@ import aiohttp
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench import WRK_SCRIPT, free_port, library, log, proc_stats, q  # noqa: E402
+from bench import WRK_SCRIPT, free_port, library, log, proc_stats, q, tag_pages  # noqa: E402
 
 FULL = {"files": 100_000, "workers": [1, 2], "seconds": 8, "repeat": 3, "connections": 16}
 QUICK = {"files": 2_000, "workers": [1, 2], "seconds": 1, "repeat": 1, "connections": 16}
@@ -89,12 +89,7 @@ async def urls(base: str) -> dict[str, list[str]]:
     async with aiohttp.ClientSession(base) as session:
         async with session.get("/api/tags") as resp:
             tags = (await resp.json())["tags"]
-        some = [tags[0], *rng.sample(tags[1:], min(8, len(tags) - 1))]
-        pages = []
-        for _ in range(500):
-            tag = rng.choice(some)
-            offset = rng.randrange(max(tag["count"] - 100, 1))
-            pages.append(f"/api/files?tag={q(tag['name'])}&offset={offset}&limit=100")
+        pages = tag_pages(tags, rng, 500)
         lookups = []
         for _ in range(5):
             offset = rng.randrange(max(tags[0]["count"] - 1000, 1))

@@ -39,7 +39,7 @@ def test_the_worker_answers_requests_by_id_and_exits_when_stdin_closes(
     try:
         # Once started (its imports done), it says so: silence after that means stuck.
         assert json.loads(proc.stdout.readline()) == {"type": "ready", "id": None}
-        proc.stdin.write(b'{"id": 1, "paths": null, "full": false}\n')
+        proc.stdin.write(b'{"id": 1, "paths": null}\n')
         proc.stdin.flush()
         first = read_answer(proc)
         assert {m["type"] for m in first[:-1]} == {"progress"}
