@@ -140,8 +140,4 @@ class Broadcaster:
 
     def end_streams(self) -> None:
         """Tell every subscriber to stop (at shutdown)."""
-        for queue in list(self._subscribers):
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait({"event": "shutdown"})
+        self.broadcast({"event": "shutdown"})

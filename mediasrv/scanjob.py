@@ -150,13 +150,17 @@ def _changed_folders(
     return folders
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full (the OS's ENOSPC, or SQLite's SQLITE_FULL)."""
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+        isinstance(exc, sqlite3.OperationalError) and "full" in str(exc))
+
+
 def describe_failure(exc: BaseException) -> str:
     """One line a user can act on."""
     if isinstance(exc, MediasrvError):  # ScanFailed, an unwritable cache dir (UserError)
         return str(exc)
-    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
-        isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
-    ):
+    if disk_full(exc):
         return f"the disk is full ({exc}); the previous index is still served"
     return f"{type(exc).__name__}: {exc}"
 

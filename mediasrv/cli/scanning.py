@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import sqlite3
 import sys
 from typing import TextIO
@@ -26,7 +25,7 @@ def db_path(settings: Settings, out: TextIO = sys.stdout) -> int:
 
 
 def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
-    from ..scanjob import run_scan
+    from ..scanjob import disk_full, run_scan
 
     cache = CacheDir(settings.resolved_cache_dir())
     cache.ensure()
@@ -35,8 +34,7 @@ def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
         result = run_scan(settings.root, cache, progress, full=settings.full)
     except (OSError, sqlite3.Error) as exc:
         progress.done()
-        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
-                isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)):
+        if disk_full(exc):
             raise UserError(f"scan failed: the disk holding {cache.path} is full") from exc
         raise UserError(f"scan failed: {exc}") from exc
     progress.done()
