@@ -1,6 +1,7 @@
 """Watching one folder for a few names, and knowing when watching cannot work.
 
-``DirWatch`` is inotify on a single folder, read on the event loop: no thread,
+``DirWatch`` is inotify (``inotify_simple``, as the library's watch process
+uses) on a single folder, read on the event loop: no thread,
 no debounce, so a rename is seen the moment it happens (a follower watches its
 cache dir for ``current.db`` this way). Where inotify would not see changes
 made by another host (NFS, SMB, FUSE and other network or cluster
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
-import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inotify_simple import INotify
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +33,7 @@ NETWORK_FILESYSTEMS = frozenset({
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
 IN_DELETE_SELF, IN_MOVE_SELF, IN_UNMOUNT, IN_Q_OVERFLOW, IN_IGNORED = (
     0x400, 0x800, 0x2000, 0x4000, 0x8000)
-IN_ONLYDIR, IN_NONBLOCK, IN_CLOEXEC = 0x01000000, os.O_NONBLOCK, os.O_CLOEXEC
-_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
+IN_ONLYDIR = 0x01000000
 
 
 def filesystem_type(path: Path, mountinfo: str | None = None) -> str | None:
@@ -85,60 +87,47 @@ class DirWatch:
         self.folder = Path(folder)
         self.wants = wants
         self.wake = wake
-        self.fd: int | None = None
+        self.fd: int | None = None  # the inotify descriptor while watching
+        self._notify: INotify | None = None
         self.alive = False
 
     def start(self) -> None:
         """Start watching; raises OSError if inotify cannot be used here."""
         try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            init, add = libc.inotify_init1, libc.inotify_add_watch
-        except (OSError, AttributeError) as exc:
+            from inotify_simple import INotify
+        except ImportError as exc:  # not Linux: the caller polls
             raise OSError(f"no inotify: {exc}") from None
-        add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        fd = init(IN_NONBLOCK | IN_CLOEXEC)
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"inotify_init1: {os.strerror(err)}")
-        if add(fd, os.fsencode(self.folder), self.MASK) < 0:
-            err = ctypes.get_errno()
-            os.close(fd)
-            raise OSError(err, f"inotify_add_watch {self.folder}: {os.strerror(err)}")
-        self.fd, self.alive = fd, True
-        asyncio.get_running_loop().add_reader(fd, self._readable)
+        notify = INotify(nonblocking=True)
+        try:
+            notify.add_watch(self.folder, self.MASK)
+        except OSError:
+            notify.close()
+            raise
+        self._notify, self.fd, self.alive = notify, notify.fileno(), True
+        asyncio.get_running_loop().add_reader(self.fd, self._readable)
 
     def _readable(self) -> None:
-        assert self.fd is not None
+        assert self._notify is not None
         wake = False
-        while True:
-            try:
-                data = os.read(self.fd, 65536)
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                log.warning("reading inotify events failed: %s", exc)
-                self.close()
+        try:
+            events = self._notify.read(timeout=0)
+        except OSError as exc:
+            log.warning("reading inotify events failed: %s", exc)
+            self.close()
+            events, wake = [], True
+        for event in events:
+            if event.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT):
+                self.alive = False  # the folder is gone: the follower watches again later
                 wake = True
-                break
-            offset = 0
-            while offset + _EVENT.size <= len(data):
-                _, mask, _, length = _EVENT.unpack_from(data, offset)
-                name = data[offset + _EVENT.size:offset + _EVENT.size + length].rstrip(b"\0")
-                offset += _EVENT.size + length
-                if mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT):
-                    self.alive = False  # the folder is gone: the follower watches again later
-                    wake = True
-                elif mask & IN_Q_OVERFLOW or self.wants(os.fsdecode(name)):
-                    wake = True
-            if not data:
-                break
+            elif event.mask & IN_Q_OVERFLOW or self.wants(event.name):
+                wake = True
         if wake:
             self.wake()
 
     def close(self) -> None:
         self.alive = False
-        if self.fd is not None:
+        if self._notify is not None:
             with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self.fd)
-            os.close(self.fd)
-            self.fd = None
+                asyncio.get_running_loop().remove_reader(self._notify.fileno())
+            self._notify.close()
+            self._notify, self.fd = None, None
