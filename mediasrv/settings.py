@@ -163,7 +163,7 @@ class Settings:
             return False
 
     def resolved_cache_dir(self) -> Path:
-        from .cache import default_cache_dir
+        from .index.cachedir import default_cache_dir
 
         return self.cache_dir if self.cache_dir is not None else default_cache_dir(self.root)
 

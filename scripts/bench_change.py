@@ -121,8 +121,8 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
 def phase_breakdown(root: Path, cache: Path, new: Path) -> list[tuple[str, float]]:
     """Seconds per phase of a targeted scan of one new file (in this process, full priority)."""
     sys.path.insert(0, str(HERE.parent))
-    from mediasrv.cache import CacheDir
-    from mediasrv.scanjob import run_scan
+    from mediasrv.index.cachedir import CacheDir
+    from mediasrv.scan.job import run_scan
 
     new.write_bytes(b"")
     marks: list[tuple[str, float]] = []

@@ -24,8 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from mediasrv import probe, sniff
-from mediasrv.walk import walk
+from mediasrv.scan import probe, sniff
+from mediasrv.scan.walk import walk
 
 
 def camera_jpeg(folder: Path) -> bytes:

@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from mediasrv.cache import CacheDir
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan.job import run_scan
 from mediasrv.snapshot import open_snapshot
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mediasrv import coordinator
+from mediasrv.serve import coordinator
 from mediasrv.server import create_app
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings

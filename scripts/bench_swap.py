@@ -118,8 +118,8 @@ def main() -> int:
             subprocess.run([sys.executable, str(HERE / "make_library.py"), str(lib), "--files",
                             "2000", "--empty"], check=True, stdout=subprocess.DEVNULL)
             sys.path.insert(0, str(REPO))
-            from mediasrv.cache import CacheDir
-            from mediasrv.scanjob import run_scan
+            from mediasrv.index.cachedir import CacheDir
+            from mediasrv.scan.job import run_scan
             db = run_scan(lib, CacheDir(Path(tmp) / "cache")).db_path
             results: dict[str, list[dict[str, Any]]] = {"base": [], "this": []}
             trees = {"base": base, "this": REPO}

@@ -40,12 +40,13 @@ PHASES = ("create", "modify", "restore", "delete")
 def child(root: Path, cache_dir: Path, trials: int, seed: int) -> dict[str, Any]:
     """One tree's measurements (run in a process whose ``mediasrv`` is that tree)."""
     import mediasrv
-    from mediasrv.cache import CacheDir
-    from mediasrv.scanjob import run_scan
+    from mediasrv.index.cachedir import CacheDir
+    from mediasrv.scan.job import run_scan
 
     own: dict[str, float] = {"build": 0.0, "update": 0.0}
     try:
-        from mediasrv import builder, taken
+        from mediasrv.index import dateorder
+        from mediasrv.scan import fullbuild
     except ImportError:
         taken = None  # type: ignore[assignment]
     if taken is not None:
@@ -57,9 +58,9 @@ def child(root: Path, cache_dir: Path, trials: int, seed: int) -> dict[str, Any]
                 finally:
                     own[name] += time.perf_counter() - started
             return wrapper
-        builder._taken_orders = timed("build", builder._taken_orders)  # type: ignore[attr-defined]
-        taken.write_all = timed("build", taken.write_all)
-        taken.update = timed("update", taken.update)
+        fullbuild._taken_orders = timed("build", fullbuild._taken_orders)  # type: ignore[attr-defined]
+        dateorder.write_all = timed("build", dateorder.write_all)
+        dateorder.update = timed("update", dateorder.update)
 
     cache = CacheDir(cache_dir)
     started = time.perf_counter()

@@ -39,7 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from mediasrv.watch.supervisor import Watcher  # noqa: E402
+from mediasrv.watch.watcher import Watcher  # noqa: E402
 
 BACKENDS = ("inotify", "watchfiles")
 

@@ -56,7 +56,7 @@ def children(pid: int) -> list[int]:
 
 def is_server(pid: int) -> bool:
     args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    return b"serve" in args or b"mediasrv.worker" in args
+    return b"serve" in args or b"mediasrv.cli.worker" in args
 
 
 async def wait_ready(base: str, workers: int) -> dict[str, Any]:

@@ -61,7 +61,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import make_library  # noqa: E402
 
-from mediasrv.child import child_env  # noqa: E402
+from mediasrv.children import child_env  # noqa: E402
 
 SERVING = re.compile(rb"serving .* at (http://127\.0\.0\.1:\d+)/")
 EXPECTED_404 = {"unknown_tag", "unknown_file", "file_gone"}

@@ -79,15 +79,15 @@ def worker_command(
     """A scan worker ``command`` for the coordinator: the real worker after ``prelude``.
 
     ``prelude`` is Python run in the worker process first, e.g. to wrap
-    ``scanjob.run_scan`` (the worker looks it up there for every request);
+    ``job.run_scan`` (the worker looks it up there for every request);
     ``args`` are added to the worker's command line (``--prune-every 0``).
     """
     script = tmp_path / f"worker{len(list(tmp_path.glob('worker*.py')))}.py"
     script.write_text(
         "import os, sys, time\n"
-        "from mediasrv import scanjob, scanworker\n"
+        "from mediasrv.scan import job, process\n"
         f"{prelude}\n"
-        "sys.exit(scanworker.main(sys.argv[1:]))\n"
+        "sys.exit(process.main(sys.argv[1:]))\n"
     )
     return lambda root, cache: [sys.executable, str(script), str(root), str(cache), *args]
 
@@ -99,13 +99,13 @@ def recording_command(tmp_path: Path) -> Callable[[Path, Path], list[str]]:
     """
     return worker_command(
         tmp_path,
-        "real_run_scan = scanjob.run_scan\n"
+        "real_run_scan = job.run_scan\n"
         "def run_scan(*args, paths=None, full=False, **kwargs):\n"
         "    result = real_run_scan(*args, paths=paths, full=full, **kwargs)\n"
         "    extra = {'mode': 'delta', 'seen': {'paths': paths, 'full': full}}\n"
         "    result.as_dict = lambda known=result.as_dict(): {**known, **extra}\n"
         "    return result\n"
-        "scanjob.run_scan = run_scan\n",
+        "job.run_scan = run_scan\n",
     )
 
 
@@ -113,12 +113,12 @@ def gated_command(tmp_path: Path, gate: Path) -> Callable[[Path, Path], list[str
     """A scan worker whose every scan waits until ``gate`` exists."""
     return worker_command(
         tmp_path,
-        "real_run_scan = scanjob.run_scan\n"
+        "real_run_scan = job.run_scan\n"
         "def gated(*args, **kwargs):\n"
         f"    while not os.path.exists({str(gate)!r}):\n"
         "        time.sleep(0.01)\n"
         "    return real_run_scan(*args, **kwargs)\n"
-        "scanjob.run_scan = gated\n",
+        "job.run_scan = gated\n",
     )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mediasrv.child import child_env
+from mediasrv.children import child_env
 
 SERVING = re.compile(rb"serving .* at (http://127\.0\.0\.1:\d+)/")
 TRACEBACK = "Traceback (most recent call last)"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from mediasrv.child import child_env
+from mediasrv.children import child_env
 from mediasrv.cli import build_parser, settings_from_args, settings_table
 from mediasrv.settings import Settings
 
@@ -255,16 +255,17 @@ def test_scan_full_asks_run_scan_for_a_full_rebuild(
     lib: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     args: list[str], env: dict[str, str], full: bool,
 ) -> None:
-    from mediasrv import cli, scanjob
+    from mediasrv import cli
+    from mediasrv.scan import job
 
     asked: list[bool] = []
-    real = scanjob.run_scan
+    real = job.run_scan
 
-    def recording(*a: Any, full: bool = False, **kw: Any) -> scanjob.ScanResult:
+    def recording(*a: Any, full: bool = False, **kw: Any) -> job.ScanResult:
         asked.append(full)
         return real(*a, full=full, **kw)
 
-    monkeypatch.setattr(scanjob, "run_scan", recording)
+    monkeypatch.setattr(job, "run_scan", recording)
     argv = ["scan", str(lib), "--cache-dir", str(tmp_path / "c"), *args]
     assert cli.main(argv, environ=env) == 0
     assert asked == [full]
@@ -275,7 +276,7 @@ def test_scan_out_of_disk_in_sqlite_is_one_line(lib: Path, tmp_path: Path) -> No
     helper = tmp_path / "full.py"
     helper.write_text(
         "import sys\n"
-        "from mediasrv import cli, db\n"
+        "from mediasrv import cli\nfrom mediasrv.index import db\n"
         "real = db.connect_build\n"
         "def capped(path):\n"
         "    conn = real(path)\n"

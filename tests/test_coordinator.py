@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.scanevents import MAX_PATHS
+from mediasrv.serve.events import MAX_PATHS
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
 from .conftest import gated_command, make_tree, recording_command, worker_command
@@ -109,12 +109,12 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
     command = worker_command(
         tmp_path,
         "from mediasrv.errors import ScanFailed\n"
-        "real_run_scan = scanjob.run_scan\n"
+        "real_run_scan = job.run_scan\n"
         "def run_scan(*args, **kwargs):\n"
         f"    if os.path.exists({str(broken)!r}):\n"
         "        raise ScanFailed('boom')\n"
         "    return real_run_scan(*args, **kwargs)\n"
-        "scanjob.run_scan = run_scan\n",
+        "job.run_scan = run_scan\n",
     )
     client: TestClient = await started(
         settings_for(library), coordinator_options={"command": command}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mediasrv.cache import CacheDir
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan.job import run_scan
 from mediasrv.server.keys import CACHE, COORDINATOR, LIBRARY
 
 from .conftest import SMALL_TREE, make_tree, rescan, worker_command
@@ -183,7 +183,7 @@ async def test_disk_full_fails_the_scan_and_keeps_serving(
     root, cache = published(tmp_path)
     command = worker_command(
         tmp_path,
-        "from mediasrv import db\n"
+        "from mediasrv.index import db\n"
         "real = db.connect_build\n"
         "def capped(path):\n"
         "    conn = real(path)\n"

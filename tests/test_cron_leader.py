@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mediasrv.cache import CacheDir
+from mediasrv.index.cachedir import CacheDir
 
 from .conftest import SMALL_TREE, make_tree
 from .test_cli import run

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mediasrv import taken
-from mediasrv.cache import CacheDir
+from mediasrv.index import dateorder
+from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import from_db
-from mediasrv.scanjob import run_scan
+from mediasrv.scan.job import run_scan
 
 from .conftest import SMALL_TREE, make_tree
 
@@ -196,7 +196,7 @@ def test_delta_builds_equal_full_rebuilds(
 ) -> None:
     """After every ``batch`` edits (their paths named together, as a watcher's batch)."""
     # Small sort=taken chunks, so that changes split, empty and shift them.
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(taken, "CHUNK", chunk):
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(dateorder, "CHUNK", chunk):
         root = make_tree(Path(tmp) / "lib", {
             **SMALL_TREE, b"caf\xe9/\xff.jpg": "odd", "A/B/one[beach].jpg": "1",
             "A/two.jpg": "22", "A/b10/three.jpg": "333"})
@@ -259,9 +259,9 @@ def test_a_targeted_scan_of_nothing_new_publishes_nothing(tmp_path: Path) -> Non
 
 
 def test_a_big_change_is_built_in_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mediasrv import scanbuild
+    from mediasrv.scan import build
 
-    monkeypatch.setattr(scanbuild, "DELTA_MIN_FULL", 0)
+    monkeypatch.setattr(build, "DELTA_MIN_FULL", 0)
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     cache = CacheDir(tmp_path / "cache")
     run_scan(root, cache)
@@ -304,8 +304,8 @@ def test_disk_full_during_the_copy_keeps_the_current_generation(
 ) -> None:
     import errno
 
-    from mediasrv import delta
-    from mediasrv.scanjob import describe_failure
+    from mediasrv.scan import delta
+    from mediasrv.scan.job import describe_failure
 
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     cache = CacheDir(tmp_path / "cache")
@@ -330,7 +330,7 @@ def test_disk_full_during_the_copy_keeps_the_current_generation(
 def test_disk_full_while_patching_keeps_the_current_generation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mediasrv import db
+    from mediasrv.index import db
 
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     cache = CacheDir(tmp_path / "cache")
@@ -354,9 +354,9 @@ def test_disk_full_while_patching_keeps_the_current_generation(
 KILLED = """
 import os, sys, time
 from pathlib import Path
-from mediasrv import delta
-from mediasrv.cache import CacheDir
-from mediasrv.scanjob import run_scan
+from mediasrv.scan import delta
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan.job import run_scan
 real = delta.apply
 def slow(conn, *args):
     done = real(conn, *args)  # written, not yet published
@@ -376,7 +376,7 @@ def test_a_scan_killed_mid_delta_leaves_the_old_generation_and_no_stray_file(
     import sys
     import time
 
-    from mediasrv.child import child_env
+    from mediasrv.children import child_env
 
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     cache = CacheDir(tmp_path / "cache")

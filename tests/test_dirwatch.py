@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mediasrv.dirwatch import DirWatch
+from mediasrv.serve.cachewatch import DirWatch
 
 
 async def test_wakes_for_the_names_asked_for_only(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from mediasrv.scan.walk import RootGone, walk
 from mediasrv.server.keys import COORDINATOR
-from mediasrv.walk import RootGone, walk
 
 from .conftest import SMALL_TREE, make_tree, worker_command
 from .live import LiveServer

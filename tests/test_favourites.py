@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv import moves
-from mediasrv.cache import CacheDir
 from mediasrv.errors import UserError
-from mediasrv.favourites import FILE_NAME, Favourites
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan import moves
+from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
+from mediasrv.userdata.favourites import FILE_NAME, Favourites
 
 from .conftest import make_tree, rescan, status, until
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.cache import CacheDir
-from mediasrv.dirwatch import filesystem_type, needs_polling
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan.job import run_scan
+from mediasrv.serve.cachewatch import filesystem_type, needs_polling
 from mediasrv.server import create_app
 from mediasrv.server.following import LEADER_URL
 from mediasrv.server.keys import COORDINATOR, LIBRARY

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from mediasrv.cache import CacheDir
-from mediasrv.child import child_env
+from mediasrv.children import child_env
+from mediasrv.index.cachedir import CacheDir
 
 from .conftest import make_tree
 from .servers import Served, leader_args, serves, until
@@ -163,7 +163,7 @@ def test_a_follower_started_first_serves_the_first_generation(tmp_path: Path) ->
 
 
 def test_the_scan_process_yields_to_every_server() -> None:
-    probe = ("import os; from mediasrv.scanjob import lower_priority; lower_priority(); "
+    probe = ("import os; from mediasrv.scan.job import lower_priority; lower_priority(); "
              "print(os.sched_getscheduler(0) == os.SCHED_IDLE, os.nice(0))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           env=child_env(), check=True)

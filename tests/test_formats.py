@@ -21,13 +21,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from mediasrv import images, probe
-from mediasrv.builder import build
-from mediasrv.cache import CacheDir
-from mediasrv.rows import Probed
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.index.filerows import Probed
+from mediasrv.media import images
+from mediasrv.scan import probe
+from mediasrv.scan.fullbuild import build
+from mediasrv.scan.job import run_scan
+from mediasrv.scan.walk import walk
 from mediasrv.settings import Settings
-from mediasrv.walk import walk
 
 from .conftest import make_tree
 
@@ -115,7 +116,7 @@ def test_a_fresh_process_reads_heic_for_thumbnails_and_probing(
     path.write_bytes(samples["IMG_0001.HEIC"])
     script = (
         "import sys\n"
-        "from mediasrv import probe, thumbmake\n"
+        "from mediasrv.media import thumbmake\nfrom mediasrv.scan import probe\n"
         "print(len(thumbmake.make_image(sys.argv[1], 320)) > 0,\n"
         "      probe.probe_file(sys.argv[1], 'image'))\n"
     )

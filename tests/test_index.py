@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mediasrv import db
-from mediasrv.cache import CacheDir
-from mediasrv.scanjob import run_scan
+from mediasrv.index import db
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan.job import run_scan
 
 from .conftest import SMALL_TREE, make_tree
 

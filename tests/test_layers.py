@@ -1,5 +1,7 @@
-"""Layers: nothing below the web layer (``mediasrv/server/``) imports aiohttp or it; no import
-cycle; modules and functions a newcomer reads at a sitting; ruff and mypy clean."""
+"""Layers: the web layer (``mediasrv/server/``) and the command line above everything,
+the index file format and the scan side below the server's machinery; no import cycle;
+a handful of modules loose at the top; modules and functions a newcomer reads at a
+sitting; ruff and mypy clean."""
 
 from __future__ import annotations
 
@@ -9,14 +11,18 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mediasrv"
-# The command line (cli/) sits above the web layer: it builds the app and runs it;
-# so do workers.py and worker.py, which run a group of servers (serve --workers).
-ABOVE_THE_WEB = {"cli", "__main__.py", "workers.py", "worker.py"}
+# The command line (cli/, with the --workers group) sits above the web layer: it
+# builds the leader and the app and runs them.
+ABOVE_THE_WEB = {"cli", "__main__.py"}
 BELOW = sorted(
     p for p in PACKAGE.rglob("*.py")
     if p.relative_to(PACKAGE).parts[0] != "server"
     and p.relative_to(PACKAGE).parts[0] not in ABOVE_THE_WEB
 )
+# The packages that know nothing of serving: the file format and the scan side.
+BENEATH_SERVING = sorted(p for p in PACKAGE.rglob("*.py")
+                         if p.relative_to(PACKAGE).parts[0] in {"index", "scan"})
+MAX_LOOSE_MODULES = 10
 
 
 def imported(path: Path) -> set[str]:
@@ -42,10 +48,23 @@ def test_no_lower_module_reaches_up_into_the_web_layer(path: Path) -> None:
     }
 
 
-def test_the_watch_package_is_checked() -> None:
+@pytest.mark.parametrize("path", BENEATH_SERVING, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_index_and_the_scan_never_reach_into_serving(path: Path) -> None:
+    assert not {m for m in imported(path)
+                if m.startswith(("mediasrv.serve", "mediasrv.server", "mediasrv.userdata"))}
+
+
+def test_the_layered_packages_are_checked() -> None:
     assert {p.name for p in BELOW if p.parent.name == "watch"} >= {
-        "inotify.py", "process.py", "supervisor.py",
+        "inotify.py", "process.py", "watcher.py",
     }
+    assert {p.parent.name for p in BENEATH_SERVING} >= {"index", "scan", "delta"}
+
+
+def test_few_modules_lie_loose_at_the_top() -> None:
+    loose = sorted(p.name for p in PACKAGE.glob("*.py")
+                   if p.name not in {"__init__.py", "__main__.py"})
+    assert len(loose) <= MAX_LOOSE_MODULES, loose
 
 
 def _imports_of(module: str) -> set[str]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mediasrv.cache import CacheDir
 from mediasrv.errors import IndexNotReady
-from mediasrv.library import Library
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan.job import run_scan
+from mediasrv.serve.library import Library
 from mediasrv.snapshot import open_snapshot
 
 from .conftest import SMALL_TREE, make_tree
@@ -168,7 +168,7 @@ def test_a_forgotten_reader_never_keeps_the_process_alive(tmp_path: Path) -> Non
     import subprocess
     import sys
 
-    from mediasrv.child import child_env
+    from mediasrv.children import child_env
 
     gens = Generations(tmp_path)
     path = asyncio.run(_published(gens))

@@ -21,9 +21,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mediasrv.cache import CacheDir
+from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import search_words
-from mediasrv.scanjob import run_scan
+from mediasrv.scan.job import run_scan
 from mediasrv.server import create_app
 from mediasrv.server.keys import LIBRARY, RNG
 from mediasrv.settings import Settings

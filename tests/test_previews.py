@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from mediasrv import thumbs
+from mediasrv.media import thumbs
 from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
 
@@ -129,8 +129,8 @@ async def test_only_the_thumbnail_sizes_the_grid_uses(pclient: TestClient, query
 
 
 def test_pruning_keeps_every_size_of_a_current_file(tmp_path: Path) -> None:
-    from mediasrv.cache import CacheDir
-    from mediasrv.scanjob import run_scan
+    from mediasrv.index.cachedir import CacheDir
+    from mediasrv.scan.job import run_scan
 
     root = make_tree(tmp_path / "lib", {"a.jpg": jpeg_bytes((100, 80))})
     cache = CacheDir(tmp_path / "cache")

@@ -20,14 +20,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from mediasrv import dates, probe, scanbuild, sniff
-from mediasrv.builder import build
-from mediasrv.cache import CacheDir
-from mediasrv.rows import Probed
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.index.filerows import Probed
+from mediasrv.scan import build as scanbuild
+from mediasrv.scan import dates, probe, sniff
+from mediasrv.scan.fullbuild import build
+from mediasrv.scan.job import run_scan
+from mediasrv.scan.walk import walk
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
-from mediasrv.walk import walk
 
 from .conftest import make_tree
 
@@ -405,7 +406,7 @@ def test_a_scan_of_unreadable_media_says_so_in_one_line(
     assert (result.probe["probed"], result.probe["failed"], result.probe["rejected"]) == (
         1, 51, 50)
     lines = [r.getMessage() for r in caplog.records
-             if r.levelno >= logging.INFO and r.name == "mediasrv.scanbuild"
+             if r.levelno >= logging.INFO and r.name == "mediasrv.scan.build"
              and "metadata" in r.getMessage()]
     assert len(lines) == 1, lines
     assert lines[0].startswith("could not read the metadata of 51 of 52 new or changed media "

@@ -40,8 +40,8 @@ def test_the_readme_s_queries_run_on_a_generation(tmp_path: Path) -> None:
     """What the README tells ``sqlite3`` users to type works on what a scan publishes."""
     import sqlite3
 
-    from mediasrv.cache import CacheDir
-    from mediasrv.scanjob import run_scan
+    from mediasrv.index.cachedir import CacheDir
+    from mediasrv.scan.job import run_scan
 
     from .conftest import SMALL_TREE, make_tree
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mediasrv.cache import CacheDir
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan.job import run_scan
 
 from .conftest import make_tree
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from mediasrv.child import child_env
+from mediasrv.children import child_env
 from mediasrv.server.keys import COORDINATOR
 
 from .conftest import make_tree, rescan, worker_command
@@ -32,7 +32,7 @@ def test_the_worker_answers_requests_by_id_and_exits_when_stdin_closes(
     library: Path, tmp_path: Path
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mediasrv.scanworker", str(library), str(tmp_path / "cache")],
+        [sys.executable, "-m", "mediasrv.scan.process", str(library), str(tmp_path / "cache")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None
@@ -121,12 +121,12 @@ async def test_output_on_stdout_from_inside_a_scan_does_not_break_the_protocol(
     """A library (FFmpeg, say) that prints to fd 1 writes to the log, not into the answers."""
     command = worker_command(
         tmp_path,
-        "real_run_scan = scanjob.run_scan\n"
+        "real_run_scan = job.run_scan\n"
         "def chatty(*args, **kwargs):\n"
         "    print('hello from python', flush=True)\n"
         "    os.write(1, b'{\"type\": \"result\", \"id\": 99}\\n')\n"
         "    return real_run_scan(*args, **kwargs)\n"
-        "scanjob.run_scan = chatty\n",
+        "job.run_scan = chatty\n",
     )
     client: TestClient = await started(
         settings_for(library), coordinator_options={"command": command}
@@ -161,13 +161,13 @@ async def test_a_worker_that_talks_nonsense_is_stopped_and_replaced(
     flag = tmp_path / "nonsense"
     command = worker_command(
         tmp_path,
-        "real_run_scan = scanjob.run_scan\n"
+        "real_run_scan = job.run_scan\n"
         "def run_scan(root, cache, progress, **kwargs):\n"
         f"    if os.path.exists({str(flag)!r}):\n"
         "        progress({'phase': 'walking', 'files': 'lots'})\n"
         "        time.sleep(60)\n"
         "    return real_run_scan(root, cache, progress, **kwargs)\n"
-        "scanjob.run_scan = run_scan\n",
+        "job.run_scan = run_scan\n",
     )
     client: TestClient = await started(
         settings_for(library), coordinator_options={"command": command}
@@ -189,17 +189,17 @@ async def test_an_idle_worker_gives_freed_memory_back(
     started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     """glibc keeps a finished scan's freed heap unless asked; the worker asks after each request."""
-    from mediasrv.scanworker import release_memory
+    from mediasrv.scan.process import release_memory
 
     assert release_memory() is True  # Linux with glibc, where mediasrv runs
     marks = tmp_path / "released"
     command = worker_command(
         tmp_path,
-        "real_release = scanworker.release_memory\n"
+        "real_release = process.release_memory\n"
         "def release_memory():\n"
         f"    with open({str(marks)!r}, 'a') as f:\n"
         "        f.write(str(real_release()) + '\\n')\n"
-        "scanworker.release_memory = release_memory\n",
+        "process.release_memory = release_memory\n",
     )
     client: TestClient = await started(
         settings_for(library), coordinator_options={"command": command}

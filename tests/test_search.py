@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mediasrv.cache import CacheDir
+from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import ALL_TAG, natural_key, query_words, search_words, tags_of
-from mediasrv.scanjob import run_scan
+from mediasrv.scan.job import run_scan
 from mediasrv.snapshot import open_snapshot, search
 
 from .conftest import SMALL_TREE, make_tree

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.cache import CacheDir
+from mediasrv.index.cachedir import CacheDir
 
 from .test_follow import Leader, serving
 

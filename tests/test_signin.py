@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.addresses import start_lines
+from mediasrv.cli.addresses import start_lines
 from mediasrv.settings import Settings
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

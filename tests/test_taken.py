@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.cache import CacheDir
-from mediasrv.scanjob import run_scan
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
 from mediasrv.snapshot import sqlite as backend
 

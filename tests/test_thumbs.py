@@ -16,12 +16,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from mediasrv import thumbs
+from mediasrv.media import thumbs
+from mediasrv.media.thumbs import Thumbnailer, thumb_key
 from mediasrv.resources import resource_dir
-from mediasrv.scanworker import PRUNE_EVERY_S
+from mediasrv.scan.process import PRUNE_EVERY_S
 from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
-from mediasrv.thumbs import Thumbnailer, thumb_key
 
 from .conftest import make_tree, rescan, worker_command
 
@@ -319,8 +319,8 @@ async def test_thumbnails_are_pruned_at_most_every_six_hours(
 
 def test_pruning_keeps_recent_thumbnails(tmp_path: Path) -> None:
     """A thumbnail made in the grace period may be for a change not scanned yet."""
-    from mediasrv.cache import CacheDir
-    from mediasrv.scanjob import run_scan
+    from mediasrv.index.cachedir import CacheDir
+    from mediasrv.scan.job import run_scan
 
     root = make_tree(tmp_path / "lib", {"a.jpg": _small_jpeg(1)})
     cache = CacheDir(tmp_path / "cache")

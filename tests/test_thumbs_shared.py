@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from mediasrv.child import child_env
+from mediasrv.children import child_env
 
 from .test_thumbs import jpeg_bytes
 
 WRITER = """
 import sys, time
 from pathlib import Path
-from mediasrv.thumbs import _write_atomic
+from mediasrv.media.thumbs import _write_atomic
 dest, fill, go = Path(sys.argv[1]), sys.argv[2].encode(), Path(sys.argv[3])
 while not go.exists():
     time.sleep(0.001)
@@ -25,7 +25,7 @@ for _ in range(300):
 MAKER = """
 import asyncio, sys, time
 from pathlib import Path
-from mediasrv.thumbs import Thumbnailer
+from mediasrv.media.thumbs import Thumbnailer
 thumbs, real, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 while not go.exists():
     time.sleep(0.001)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mediasrv import walk as walk_module
-from mediasrv.walk import WalkStats, walk
+from mediasrv.scan import walk as walk_module
+from mediasrv.scan.walk import WalkStats, walk
 
 from .conftest import make_tree
 
@@ -163,7 +163,7 @@ def test_unreadable_folder_as_an_unprivileged_user() -> None:
             p.chmod(0o755)
         (root / "locked").chmod(0o700)
         code = (
-            "import os; from mediasrv.walk import walk, WalkStats;"
+            "import os; from mediasrv.scan.walk import walk, WalkStats;"
             "os.setgid(65534); os.setuid(65534); s = WalkStats();"
             f"print(sorted(r.path for r in walk({str(root)!r}, stats=s)), s.unreadable)"
         )

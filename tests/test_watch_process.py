@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from inotify_simple import Event, flags
 
-from mediasrv.child import child_env
+from mediasrv.children import child_env
 from mediasrv.watch.inotify import TreeWatch
 from mediasrv.watch.process import ChangeFilter, changes_message
 

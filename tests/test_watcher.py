@@ -390,7 +390,7 @@ async def test_injected_errors_restart_the_watch_with_a_backoff(
                            watcher_options={"command": command, "backoff": 0.05})
     await watcher_state(client, restarts=2)
     delays = [r.getMessage().rsplit(" ", 1)[1] for r in caplog.records
-              if r.name == "mediasrv.watch.supervisor" and "restarting" in r.getMessage()]
+              if r.name == "mediasrv.watch.watcher" and "restarting" in r.getMessage()]
     assert delays == ["0.05s", "0.1s"]
     make_tree(root, {"later.jpg": b"l"})
 

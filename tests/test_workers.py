@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mediasrv.workers import listen_shared
+from mediasrv.cli.workers import listen_shared
 
 from .conftest import SMALL_TREE, make_tree
 from .servers import Served, leader_args, serves, until

@@ -6,8 +6,8 @@ import sqlite3
 import sys
 from typing import TextIO
 
-from ..cache import CacheDir, LockBusy
 from ..errors import UserError
+from ..index.cachedir import CacheDir, LockBusy
 from ..names import display
 from ..settings import Settings
 from .progress import ProgressLine
@@ -25,7 +25,7 @@ def db_path(settings: Settings, out: TextIO = sys.stdout) -> int:
 
 
 def scan(settings: Settings, out: TextIO = sys.stdout) -> int:
-    from ..scanjob import disk_full, run_scan
+    from ..scan.job import disk_full, run_scan
 
     cache = CacheDir(settings.resolved_cache_dir())
     cache.ensure()

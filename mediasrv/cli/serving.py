@@ -12,16 +12,16 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from ..addresses import start_lines
-from ..cache import CacheDir, LockBusy
 from ..errors import UserError
+from ..index.cachedir import CacheDir, LockBusy
 from ..names import display
 from ..settings import Settings
+from .addresses import start_lines
 
 if TYPE_CHECKING:  # aiohttp is imported when serving starts, not by `mediasrv scan`
     from aiohttp import web
 
-    from ..workers import Supervisor
+    from .workers import Supervisor
 
 log = logging.getLogger("mediasrv")
 
@@ -86,7 +86,7 @@ def raise_fd_limit(wanted: int = FD_WANTED) -> int:
 
 def listen(settings: Settings) -> socket.socket:
     """The listening socket (shared with --workers followers through SO_REUSEPORT)."""
-    from ..workers import listen_shared
+    from .workers import listen_shared
 
     try:
         if settings.workers > 1:
@@ -147,7 +147,7 @@ async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> 
     from aiohttp import web
 
     from ..server.keys import STATUS_EXTRAS
-    from ..workers import Supervisor
+    from .workers import Supervisor
 
     own_url = None
     if not settings.follow:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..errors import BadParameter
 from ..names import ALL_TAG, display
-from ..scanevents import Event
+from ..serve.events import Event
 from ..snapshot.base import SORTS
 from . import following as follow
 from . import params

@@ -11,16 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
-from ..cache import CacheDir
-from ..coordinator import RescanCoordinator
-from ..favourites import FILE_NAME as FAVOURITES_FILE
-from ..favourites import Favourites
 from ..hosts import HostPolicy, RefusalLog
-from ..library import Library
+from ..index.cachedir import CacheDir
 from ..names import display
+from ..serve.coordinator import RescanCoordinator
+from ..serve.library import Library
 from ..settings import Settings
-from ..starred import Stars
-from ..watch.supervisor import Watcher
+from ..userdata.favourites import FILE_NAME as FAVOURITES_FILE
+from ..userdata.favourites import Favourites
+from ..userdata.starred import Stars
+from ..watch.watcher import Watcher
 from . import api, favourites, limits, media, middleware, openapi
 from . import following as follow
 from .httplog import ServerLog
@@ -71,7 +71,7 @@ def create_app(
     )
     cache = CacheDir(settings.resolved_cache_dir())
     stars = Stars(Favourites(cache.path / FAVOURITES_FILE))
-    # A follower leaves deleting generation files to the leader (mediasrv.follow).
+    # A follower leaves deleting generation files to the leader (mediasrv.serve.follower).
     library = Library(delete_retired=not settings.follow, view=stars.view)
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)

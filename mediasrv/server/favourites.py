@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import NotLeader
-from ..starred import Stars
+from ..userdata.starred import Stars
 from . import params
 from .keys import LIBRARY, SETTINGS
 

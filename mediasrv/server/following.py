@@ -1,6 +1,6 @@
 """A follower in the web layer: its app keys, its start and stop, and rescans asked of it.
 
-The following itself (watching the cache dir, swapping) is ``mediasrv/follow.py``.
+The following itself (watching the cache dir, swapping) is ``mediasrv/serve/follower.py``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import aiohttp
 from aiohttp import web
 
 from ..errors import LeaderUnavailable, NotLeader
-from ..follow import Follower
 from ..names import display
+from ..serve.follower import Follower
 
 log = logging.getLogger(__name__)
 

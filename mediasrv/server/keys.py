@@ -9,13 +9,13 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from ..cache import CacheDir
-from ..coordinator import RescanCoordinator
 from ..hosts import HostPolicy, RefusalLog
-from ..library import Library
+from ..index.cachedir import CacheDir
+from ..media.thumbs import Thumbnailer
+from ..serve.coordinator import RescanCoordinator
+from ..serve.library import Library
 from ..settings import Settings
-from ..thumbs import Thumbnailer
-from ..watch.supervisor import Watcher
+from ..watch.watcher import Watcher
 
 SETTINGS = web.AppKey("settings", Settings)
 LIBRARY = web.AppKey("library", Library)

@@ -14,8 +14,8 @@ import asyncio
 from aiohttp import web
 
 from ..errors import BadParameter, FileGone, MediasrvError
+from ..media.thumbs import ICONS, PREVIEW, SIZE, SIZE_2X, Thumb, etag
 from ..names import kind_of, split_ext
-from ..thumbs import ICONS, PREVIEW, SIZE, SIZE_2X, Thumb, etag
 from . import params
 from .files import indexed_file
 from .keys import ICON_SVG, STATIC, THUMBS

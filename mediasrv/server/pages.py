@@ -20,11 +20,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ..media.thumbs import ICONS, PREVIEW, SIZE_2X, Thumbnailer
 from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from ..thumbs import ICONS, PREVIEW, SIZE_2X, Thumbnailer
 from . import media, middleware, params, render
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, THUMBS

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from .. import db
+from ..index import db
 from .base import Neighbours, Snapshot, file_dict
 from .memory import MemorySnapshot
 from .sqlite import SqliteSnapshot

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import db
 from ..errors import FileNotIndexed, UnknownTag
+from ..index import db
 from ..names import ALL_TAG, from_db, tag_order
 from .base import Neighbours, Snapshot, file_dict, prefix_range
 

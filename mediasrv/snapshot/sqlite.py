@@ -62,7 +62,7 @@ ORDER BY position
 """
 
 # sort=taken, newest first: positions [:offset, :end) are [count - :end, count - :offset)
-# of the chunks' oldest-first order (see mediasrv/taken.py): the chunk holding the
+# of the chunks' oldest-first order (see mediasrv/index/dateorder.py): the chunk holding the
 # first of them, the chunks after it that start before the last, a slice of each.
 _PAGE_TAKEN = f"""
 SELECT t.file_count, t.file_count - 1 - (c.start + j.key) AS position, {_F}

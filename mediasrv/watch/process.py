@@ -1,6 +1,6 @@
 """The watch process: ``python -m mediasrv.watch ROOT [IGNORE...] [--polling]``.
 
-It reports as JSON lines on stdout (see ``mediasrv.child``) and stops when
+It reports as JSON lines on stdout (see ``mediasrv.children``) and stops when
 its stdin ends, that is when the server closes it or dies:
 
 - ``{"type": "ready", "backend": "inotify"}``: every change from now on is reported.

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..names import from_db
 from . import db
-from .names import from_db
-from .rows import Probed
+from .filerows import Probed
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from . import db, taken
-from .cache import CacheDir
-from .names import (
+from ..index import dateorder, db
+from ..index.cachedir import CacheDir
+from ..index.filerows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
+from ..index.tagruns import Run, merged, with_starts
+from ..names import (
     ALL_TAG,
     db_text,
     folder_tags,
@@ -25,8 +27,6 @@ from .names import (
     tag_order,
     tags_of,
 )
-from .rows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
-from .runs import Run, merged, with_starts
 from .walk import Record
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _write_rows(
         ((tag_id, *run) for tag_id, name in enumerate(tag_names, 1)
          for run in with_starts(tag_runs[name])),
     )
-    taken.write_all(conn, {name: i for i, name in enumerate(tag_names, 1)}, _taken_orders(rows))
+    dateorder.write_all(conn, {name: i for i, name in enumerate(tag_names, 1)}, _taken_orders(rows))
     rows.plain_rows = rows.other_rows = []
     _insert_words(conn, rows)
     conn.execute("COMMIT")
@@ -192,15 +192,15 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
     return rows
 
 
-def _taken_orders(rows: _Rows) -> dict[str, list[taken.Key]]:
-    """Each tag's files by time taken (see ``taken.py``), from the rows of every file."""
+def _taken_orders(rows: _Rows) -> dict[str, list[dateorder.Key]]:
+    """Each tag's files by time taken (see ``dateorder.py``), from the rows of every file."""
     # (mtime_ns, id, folder_id); probed rows end with taken_ns, which comes first.
     times = cast(list[tuple[int, int, int]], [(r[9], r[0], r[1]) for r in rows.plain_rows])
     times.extend(cast(tuple[int, int, int], (r[9] if len(r) == 10 or r[14] is None else r[14],
                                              r[0], r[1])) for r in rows.other_rows)
     ids_of = {fid: ids for fid, _, _, _, ids in rows.folders.values()}
     extra = {ids_of[folder_id][pos]: tags for folder_id, pos, tags in rows.bracketed}
-    return taken.tag_orders(times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()},
+    return dateorder.tag_orders(times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()},
                             extra)
 
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..names import db_text, kind_of, split_ext
 from . import db
-from .names import db_text, kind_of, split_ext
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The scan worker: one low-priority process that stays up and runs every scan the server asks for.
 
-``python -m mediasrv.scanworker ROOT CACHE_DIR`` lowers its priority once
+``python -m mediasrv.scan.process ROOT CACHE_DIR`` lowers its priority once
 (nice 19, idle I/O), imports everything a scan needs, then reads one request a
 line on stdin::
 
@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import MediasrvError
+from ..errors import MediasrvError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class ScanService:
 
     def __init__(self, root: Path, cache_dir: Path, out: IO[str], *,
                  prune_every: float = PRUNE_EVERY_S) -> None:
-        from .cache import CacheDir
+        from ..index.cachedir import CacheDir
 
         self.root = root
         self.cache = CacheDir(cache_dir)
@@ -93,7 +93,7 @@ class ScanService:
 
     def handle(self, line: bytes) -> None:
         """Answer one request line."""
-        from . import scanjob  # imported at start-up (main); looked up here so tests can wrap it
+        from . import job  # imported at start-up (main); looked up here so tests can wrap it
 
         try:
             request_id, paths = parse_request(line)
@@ -101,13 +101,13 @@ class ScanService:
             self.emit({"type": "error", "id": exc.request_id, "message": f"bad request: {exc}"})
             return
         try:
-            result = scanjob.run_scan(
+            result = job.run_scan(
                 self.root, self.cache,
                 lambda event: self.emit({"type": "progress", "id": request_id, **event}),
                 defer_probing=True, paths=paths,
             )
         except Exception as exc:  # reported to the coordinator, which keeps serving
-            message = scanjob.describe_failure(exc)
+            message = job.describe_failure(exc)
             if isinstance(exc, MediasrvError | OSError | sqlite3.Error):
                 log.error("%s", message)  # the world's fault (disk, permissions): one line
             else:
@@ -124,7 +124,7 @@ class ScanService:
 
         Reads every row of the new generation: scan-side work, never the server's.
         """
-        from .thumbs import Thumbnailer
+        from ..media.thumbs import Thumbnailer
 
         if time.monotonic() - self.last_prune < self.prune_every:
             return
@@ -167,7 +167,7 @@ def _protocol_stream() -> IO[str]:
 def main(argv: list[str] | None = None) -> int:
     """The worker process: requests on stdin, JSON lines on stdout, logs on stderr."""
     parser = argparse.ArgumentParser(
-        prog="python -m mediasrv.scanworker",
+        prog="python -m mediasrv.scan.process",
         description="Run scans for a mediasrv server: JSON requests on stdin, answers on stdout.",
     )
     parser.add_argument("root", type=Path)
@@ -178,14 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="scan: %(message)s")
     # Ctrl-C in the server's terminal reaches us too; the server decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from . import scanjob
+    from . import job
 
-    scanjob.lower_priority()
+    job.lower_priority()
     # Everything a scan needs, loaded once (the probers import these lazily).
     import av  # noqa: F401
     import PIL.Image  # noqa: F401
 
-    from . import thumbs  # noqa: F401
+    from ..media import thumbs  # noqa: F401
 
     service = ScanService(args.root, args.cache_dir, _protocol_stream(),
                           prune_every=args.prune_every)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..child import child_env, json_lines
+from ..children import child_env, json_lines
 from ..names import display
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""One server of a ``--workers`` group: ``python -m mediasrv.worker FD N``.
+"""One server of a ``--workers`` group: ``python -m mediasrv.cli.worker FD N``.
 
 Started by ``workers.Supervisor`` with a bound socket (FD) and its settings as
 one JSON line on stdin; it serves until its parent stops it or goes away.
@@ -14,8 +14,8 @@ import signal
 import socket
 import sys
 
-from .cli import run_server
-from .settings import Settings
+from ..settings import Settings
+from . import run_server
 
 
 def _read_line(fd: int) -> bytes:
@@ -30,10 +30,10 @@ def _read_line(fd: int) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mediasrv.worker FD N``: serve as a follower on socket FD until told to stop."""
+    """``python -m mediasrv.cli.worker FD N``: serve as a follower on socket FD until stopped."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or not all(a.isdigit() for a in args):
-        print("usage: python -m mediasrv.worker FD N (settings as JSON on stdin)",
+        print("usage: python -m mediasrv.cli.worker FD N (settings as JSON on stdin)",
               file=sys.stderr)
         return 2
     # Ctrl-C reaches the whole process group; the parent stops us (SIGTERM) in order.

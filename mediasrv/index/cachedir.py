@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import UserError
 from . import db
-from .errors import UserError
 
 log = logging.getLogger(__name__)
 

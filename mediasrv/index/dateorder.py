@@ -20,7 +20,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from .names import ALL_TAG
+from ..names import ALL_TAG
 
 # Files per chunk from a full build: a page reads one or two chunks (~6 KB of
 # JSON each at a million files), and a change shifts the starts of at most

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import ScanFailed
-from .names import display, ext_of_path, is_clean, kind_of
+from ..errors import ScanFailed
+from ..names import display, ext_of_path, is_clean, kind_of
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 One Python process serves with one core (one GIL). With ``--workers N`` the
 process started by the user (the leader, or a follower itself) serves as
-usual and runs N-1 followers (``mediasrv.follow``) as child processes on the
+usual and runs N-1 followers (``mediasrv.serve.follower``) as child processes on the
 same cache dir and the same port: each gets a socket bound with
 ``SO_REUSEPORT``, made here, so the kernel spreads new connections over all
 of them and no other program can join the group (the port is first checked
@@ -12,7 +12,7 @@ generation. A child that dies is started again (after 0.5 s, doubling up to
 reaches the whole process group: the children leave it to us) stop them all,
 and a child whose parent died stops by itself (its stdin ends).
 
-A child is ``python -m mediasrv.worker FD N`` (N: its number, for the log);
+A child is ``python -m mediasrv.cli.worker FD N`` (N: its number, for the log);
 its settings arrive as one JSON line on stdin (not in argv, where ``ps``
 would show the token). The kernel, not the user, chooses which process gets
 a request, so a rescan asked of a child is passed on to the leader, which
@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .child import child_env
-from .settings import Settings
+from ..children import child_env
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Supervisor:
         self.settings = settings
         self.port = port
         self.leader_url = leader_url
-        self.command = command or [sys.executable, "-m", "mediasrv.worker"]
+        self.command = command or [sys.executable, "-m", "mediasrv.cli.worker"]
         self.children = [Child(n) for n in range(2, settings.workers + 1)]
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import db
-from .cache import CacheDir
-from .dirwatch import DirWatch, filesystem_type, needs_polling
+from ..index import db
+from ..index.cachedir import CacheDir
+from ..names import display
+from ..snapshot import open_snapshot
+from .cachewatch import DirWatch, filesystem_type, needs_polling
 from .library import Library
-from .names import display
-from .snapshot import open_snapshot
 
 log = logging.getLogger(__name__)
 

@@ -18,14 +18,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cache import CacheDir
-from .delta import NeedFullBuild
-from .errors import MediasrvError, ScanFailed
-from .generation import Current, file_stats, folder_paths, read_current
-from .names import display
-from .probe import PROBE_VERSION
-from .region import NeedFullWalk, list_region, touched
-from .scanbuild import (
+from ..errors import MediasrvError, ScanFailed
+from ..index.cachedir import CacheDir
+from ..index.current import Current, file_stats, folder_paths, read_current
+from ..names import display
+from .build import (
     Progress,
     ScanResult,
     ScanRun,
@@ -34,6 +31,9 @@ from .scanbuild import (
     small_enough_for_delta,
     unchanged,
 )
+from .delta import NeedFullBuild
+from .probe import PROBE_VERSION
+from .region import NeedFullWalk, list_region, touched
 from .walk import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .resources import resource_dir
+from ..resources import resource_dir
 
 
 @dataclass(frozen=True)

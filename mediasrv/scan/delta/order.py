@@ -5,8 +5,8 @@ from __future__ import annotations
 import bisect
 import sqlite3
 
-from ..names import from_db, natural_key
-from ..runs import Run
+from ...index.tagruns import Run
+from ...names import from_db, natural_key
 from .plan import FolderPlan, Plan
 
 # The step between the ids of new files appended one after another: leaves

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from . import db, delta, moves
-from .builder import build
-from .cache import CacheDir
+from ..index import db
+from ..index.cachedir import CacheDir
+from ..index.current import Current, probed, reading
+from ..index.filerows import Probed, write_meta
+from . import delta, moves
 from .delta import NeedFullBuild
-from .generation import Current, probed, reading
+from .fullbuild import build
 from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
-from .rows import Probed, write_meta
 from .walk import Record, WalkStats
 
 log = logging.getLogger(__name__)

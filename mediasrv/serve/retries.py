@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 
-from .scanevents import Scan
+from .events import Scan
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from typing import BinaryIO
 
 from PIL import Image
 
+from ..index.filerows import Probed
+from ..media.images import open_image, register_formats
+from ..names import display
 from . import sniff
 from .dates import exif_time, video_taken
-from .images import open_image, register_formats
-from .names import display
-from .rows import Probed
 from .walk import Record
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import taken
-from ..names import (
+from ...index import dateorder
+from ...index.filerows import Probed, file_row, insert_files
+from ...index.tagruns import Run, merged, with_starts
+from ...names import (
     ALL_TAG,
     db_text,
     folder_tags,
@@ -34,8 +36,6 @@ from ..names import (
     search_words,
     tags_of,
 )
-from ..rows import Probed, file_row, insert_files
-from ..runs import Run, merged, with_starts
 from .order import Key, Keys, NeedFullBuild, new_ids, spliced
 from .plan import Plan, plan
 
@@ -214,11 +214,11 @@ def _write_taken(
     Each tag loses the keys (time, id) its files had and gains the ones they
     have now; a file that kept its id, time and tags costs nothing.
     """
-    before: dict[str, set[taken.Key]] = {}
-    after: dict[str, set[taken.Key]] = {}
+    before: dict[str, set[dateorder.Key]] = {}
+    after: dict[str, set[dateorder.Key]] = {}
     for fp in the_plan.folders.values():
         for f in fp.old:
-            key = (taken.sort_time(f.probed.taken_ns, f.mtime_ns), f.id)
+            key = (dateorder.sort_time(f.probed.taken_ns, f.mtime_ns), f.id)
             for tag in tags_of(f.path):
                 before.setdefault(tag, set()).add(key)
         if fp.new:
@@ -231,12 +231,12 @@ def _write_taken(
     live = {from_db(n) for (n,) in conn.execute("SELECT coalesce(name_bytes, name) FROM tags")}
     for tag, tag_id in had_tags.items():  # first: a new tag may take a dropped one's id
         if tag not in live:
-            taken.drop(conn, tag_id)
+            dateorder.drop(conn, tag_id)
     try:
         for tag in sorted(before.keys() | after.keys()):
             old, new = before.get(tag, set()), after.get(tag, set())
             if tag in live and old != new:
-                taken.update(conn, tag_ids[tag], sorted(old - new), sorted(new - old))
+                dateorder.update(conn, tag_ids[tag], sorted(old - new), sorted(new - old))
     except LookupError as exc:  # the chunks disagree with the files: build it whole
         raise NeedFullBuild(f"sort=taken chunks: {exc}") from exc
 

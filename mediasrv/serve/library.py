@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
-from .errors import IndexNotReady
-from .snapshot import Snapshot
+from ..errors import IndexNotReady
+from ..snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..names import from_db, natural_key
-from ..rows import Probed
+from ...index.filerows import Probed
+from ...names import from_db, natural_key
 from ..walk import Record
 
 

@@ -23,13 +23,13 @@ from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from . import db
-from .cache import CacheDir
+from ..index import db
+from ..index.cachedir import CacheDir
+from ..snapshot import open_snapshot
+from .events import Broadcaster, Event, Scan
 from .library import Library
 from .retries import RETRY_DELAYS, Retries
-from .scanclient import Command, Worker, default_command
-from .scanevents import Broadcaster, Event, Scan
-from .snapshot import open_snapshot
+from .scanprocess import Command, Worker, default_command
 
 log = logging.getLogger(__name__)
 

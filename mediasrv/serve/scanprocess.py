@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .child import child_env, json_lines
-from .errors import ScanFailed
+from ..children import child_env, json_lines
+from ..errors import ScanFailed
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ Command = Callable[[Path, Path], list[str]]
 
 
 def default_command(root: Path, cache_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "mediasrv.scanworker", os.fsdecode(root), os.fsdecode(cache_dir)]
+    return [sys.executable, "-m", "mediasrv.scan.process",
+            os.fsdecode(root), os.fsdecode(cache_dir)]
 
 
 def exit_reason(code: int) -> str:

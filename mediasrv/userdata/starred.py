@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from ..index.dateorder import sort_time
+from ..names import ALL_TAG, search_words
+from ..snapshot import Neighbours, Snapshot
 from .favourites import Favourites
-from .names import ALL_TAG, search_words
-from .snapshot import Neighbours, Snapshot
-from .taken import sort_time
 
 FAVOURITES_TAG = "Favourites"
 

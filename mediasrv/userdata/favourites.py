@@ -31,9 +31,9 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import db
-from .errors import UserError
-from .names import db_text, from_db
+from ..errors import UserError
+from ..index import db
+from ..names import db_text, from_db
 
 log = logging.getLogger(__name__)
 

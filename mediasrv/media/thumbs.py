@@ -199,7 +199,7 @@ class Thumbnailer:
         ``grace_s`` seconds (it may belong to a change the next scan will see).
         Blocking: call it off the event loop.
         """
-        from .generation import file_stats  # scan-side reading; the server never prunes
+        from ..index.current import file_stats  # scan-side reading; the server never prunes
 
         cutoff = time.time() - grace_s
         old = [entry for entry in _walk_files(self.directory) if _older(entry, cutoff)]

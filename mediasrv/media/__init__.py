@@ -1,0 +1,1 @@
+"""Media helpers: opening pictures, making thumbnails and previews."""

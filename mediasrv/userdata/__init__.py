@@ -1,0 +1,1 @@
+"""The user's own data, kept beside the generations: favourites."""
