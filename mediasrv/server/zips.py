@@ -1,0 +1,297 @@
+"""Zip downloads: a tag's files as one archive, streamed, with an exact ``Content-Length``.
+
+The archive is made by zipstream-ng as the bytes go out: members are stored
+(media does not compress), ZIP64 where sizes or offsets need it, and the whole
+size is known before the first byte because every member's size is. Nothing
+is written to disk and memory stays flat: a worker thread reads and checksums
+about a megabyte at a time while the event loop sends the previous one.
+
+The set of files is one generation's (read under the caller's lease, before
+the first byte). Files that are gone or whose size differs from the index at
+that moment are left out and listed in a last member, ``MISSING.txt``, which
+the promised length already counts. A file that changes after the length was
+promised (deleted, shortened, grown) cannot be sent as promised: the
+connection is closed early, so the browser reports a failed download rather
+than keeping a complete-looking, corrupt zip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import zipstream
+from aiohttp import web
+from zipstream.ng import ZIP64_ESTIMATE_FACTOR, ZIP64_LIMIT
+
+from ..names import ALL_TAG, display
+from ..snapshot import Snapshot
+from . import params
+from .files import on_disk, report_gone
+from .keys import LIBRARY
+
+log = logging.getLogger(__name__)
+
+BATCH = 1 << 20  # bytes pulled from the archive per thread hop, and handed to the socket
+LISTING = 5000  # files of the tag read per query while the archive is planned
+MISSING = "MISSING.txt"
+
+routes = web.RouteTableDef()
+
+
+@dataclass
+class ZipPlan:
+    """What a download will send: the archive (members queued, length known) and its name."""
+
+    archive: zipstream.ZipStream
+    filename: str
+    generation: int
+    missing: list[str] = field(default_factory=list)  # indexed paths left out
+    paths: dict[str, str] = field(default_factory=dict)  # real path -> indexed path
+    budgets: list[int] = field(default_factory=list)  # each member's bytes, in order
+
+    @property
+    def length(self) -> int:
+        return len(self.archive)
+
+
+async def tag_files(snapshot: Snapshot, tag: str) -> list[dict[str, Any]]:
+    """Every file of ``tag`` in natural order (UnknownTag if there is no such tag)."""
+    total, files = await snapshot.page(tag, 0, LISTING)
+    while len(files) < total:
+        _, more = await snapshot.page(tag, len(files), LISTING)
+        if not more:
+            break  # cannot happen within one generation; never loop forever
+        files.extend(more)
+    return files
+
+
+def member_names(paths: list[str]) -> list[str]:
+    """A distinct member name for each path: its display form (U+FFFD for bytes that are
+    not UTF-8).
+
+    Names that are valid UTF-8 keep themselves; a name that only its display
+    form makes equal to another one gets `` (2)``, `` (3)``… before its extension.
+    """
+    shown = [display(p) for p in paths]
+    taken = {s for p, s in zip(paths, shown, strict=True) if p == s}
+    names = []
+    for path, name in zip(paths, shown, strict=True):
+        if path != name:
+            name = free_name(name, taken)
+            taken.add(name)
+        names.append(name)
+    return names
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name`` with `` (N)`` before its extension, whichever is not taken."""
+    if name not in taken:
+        return name
+    folder, slash, base = name.rpartition("/")
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem:  # "README", ".hidden": no extension to keep last
+        stem, dot, ext = base, "", ""
+    n = 2
+    while (candidate := f"{folder}{slash}{stem} ({n}){dot}{ext}") in taken:
+        n += 1
+    return candidate
+
+
+def _plan(app: web.Application, files: list[dict[str, Any]], tag: str,
+          generation: int) -> ZipPlan:
+    """Check each file on disk and queue the ones that are as indexed. Blocking."""
+    archive = zipstream.ZipStream(sized=True)
+    plan = ZipPlan(archive, download_name(tag), generation)
+    names = member_names([f["path"] for f in files])
+    for file, name in zip(files, names, strict=True):
+        real = on_disk(app, file["path"])
+        if real is not None and _same_size(real, file["size"]):
+            archive.add_path(real, name)  # stats it again: the length counts what it saw
+            plan.paths[real] = file["path"]
+            plan.budgets.append(local_size(name, file["size"]))
+        else:
+            plan.missing.append(file["path"])
+    if plan.missing:
+        lines = [display(path) + "\n" for path in plan.missing]
+        note = ("These files of the tag were indexed but had been deleted or changed since"
+                " the last scan, so they are not in this archive:\n\n")
+        text = (note + "".join(lines)).encode()
+        name = free_name(MISSING, set(names))
+        archive.add(text, name)
+        plan.budgets.append(local_size(name, len(text)))
+    return plan
+
+
+def local_size(name: str, size: int) -> int:
+    """Bytes of a stored member of ``size`` bytes before the central directory, as
+    zipstream-ng writes it: header, name, ZIP64 sizes if it may need them, data, descriptor."""
+    zip64 = size * ZIP64_ESTIMATE_FACTOR > ZIP64_LIMIT
+    return 30 + len(name.encode()) + size + (20 + 24 if zip64 else 16)
+
+
+def _same_size(real: str, size: int) -> bool:
+    try:
+        return os.stat(real).st_size == size
+    except OSError:
+        return False  # gone since on_disk looked
+
+
+def download_name(tag: str) -> str:
+    return f"{display(tag)}.zip"
+
+
+def disposition(filename: str) -> str:
+    """``Content-Disposition`` for ``filename`` (RFC 6266), ``filename*`` (RFC 5987) when
+    it is not plain printable ASCII."""
+    plain = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    if plain == filename:
+        return f'attachment; filename="{plain}"'
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@routes.get("/api/zip")
+async def api_zip(request: web.Request) -> web.StreamResponse:
+    """``?tag=T``: the tag's files as one zip (``All`` when empty or absent)."""
+    tag = params.query(request).get("tag") or ALL_TAG
+    async with request.app[LIBRARY].snapshot() as snap:
+        plan = await plan_zip(request, snap, tag)
+    return await send_zip(request, plan)  # the lease is back: the files are on disk
+
+
+async def plan_zip(request: web.Request, snapshot: Snapshot, tag: str) -> ZipPlan:
+    """The archive of ``tag`` in ``snapshot``: read the tag, look at each file on disk.
+
+    The snapshot is not needed once this returns: a caller may give back its
+    lease before sending (a long download then does not keep an old
+    generation's file alive).
+    """
+    files = await tag_files(snapshot, tag)
+    plan = await asyncio.to_thread(_plan, request.app, files, tag, snapshot.generation)
+    for path in plan.missing:
+        report_gone(request.app, snapshot.generation, path)
+    return plan
+
+
+async def zip_response(request: web.Request, snapshot: Snapshot, tag: str, *,
+                       still_allowed: Callable[[], bool] | None = None) -> web.StreamResponse:
+    """The files of ``tag`` as one zip, streamed (``plan_zip`` then ``send_zip``)."""
+    return await send_zip(request, await plan_zip(request, snapshot, tag),
+                          still_allowed=still_allowed)
+
+
+async def send_zip(request: web.Request, plan: ZipPlan, *,
+                   still_allowed: Callable[[], bool] | None = None) -> web.StreamResponse:
+    """Stream ``plan``'s archive. ``still_allowed`` is asked between members (on the event
+    loop); once it says False, the connection is closed without the rest."""
+    response = web.StreamResponse(headers={
+        "Content-Type": "application/zip",
+        "Content-Disposition": disposition(plan.filename),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    })
+    response.content_length = plan.length
+    await response.prepare(request)
+    if request.method == "HEAD":
+        return response
+    reader = _Reader(plan.archive, plan.budgets, stop_between=still_allowed is not None)
+    try:
+        await _pump(response, reader, still_allowed)
+    except ConnectionError:
+        log.debug("zip of %r: the client went away", plan.filename)
+    except _Cut as cut:
+        log.warning("zip of %r cut short: %s", plan.filename, cut)
+        gone = cut.__cause__
+        if isinstance(gone, FileNotFoundError) and gone.filename in plan.paths:
+            report_gone(request.app, plan.generation, plan.paths[gone.filename])
+        if request.transport is not None:
+            request.transport.close()  # short of Content-Length: the download fails
+    return response
+
+
+class _Cut(Exception):
+    """The archive cannot go on as promised: the connection is closed early."""
+
+
+async def _pump(response: web.StreamResponse, reader: _Reader,
+                still_allowed: Callable[[], bool] | None) -> None:
+    """Send the reader's batches; read the next one while the previous one is sent."""
+    loop = asyncio.get_running_loop()
+    ahead: asyncio.Future[tuple[bytes, bool]] | None = loop.run_in_executor(
+        None, reader.next_batch)
+    try:
+        while ahead is not None:
+            try:
+                batch, member_done = await ahead
+            except (OSError, RuntimeError) as exc:  # a file deleted, shortened or grown
+                raise _Cut(str(exc)) from exc
+            ahead = None
+            if member_done and still_allowed is not None and not still_allowed():
+                raise _Cut("no longer allowed")
+            if not reader.finished:
+                ahead = loop.run_in_executor(None, reader.next_batch)
+            if batch:
+                await response.write(batch)  # ConnectionResetError: the client went away
+    finally:
+        if ahead is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(ahead)  # let the thread finish its batch, then close
+        reader.close()
+
+
+class _Reader:
+    """Pulls a ZipStream's bytes in batches of about ``BATCH``, in a worker thread.
+
+    Each member may take no more bytes than its budget: a file that grew
+    since the length was promised stops the archive before a byte too many is
+    sent (one that shrank is caught by zipstream-ng at its end). With
+    ``stop_between``, a batch also ends where a member ends, so that the
+    event loop can decide whether to go on before the next member starts.
+    Only one thread runs it at a time (``_pump`` waits for each batch).
+    """
+
+    def __init__(self, archive: zipstream.ZipStream, budgets: list[int], *,
+                 stop_between: bool) -> None:
+        self._archive = archive
+        self._budgets = iter(budgets)
+        self._stop_between = stop_between
+        self._member: Generator[bytes, None, bool] | None = None
+        self._left = 0  # bytes the current member may still take
+        self.finished = False
+
+    def next_batch(self) -> tuple[bytes, bool]:
+        """(the next bytes, whether a member ended with them)."""
+        parts: list[bytes] = []
+        size = 0
+        while size < BATCH and not self.finished:
+            if self._member is None:
+                self._member = self._archive.file()
+                self._left = next(self._budgets, 0)
+            try:
+                piece = next(self._member)
+            except StopIteration as stop:
+                self._member = None
+                if not stop.value:  # no member left: the central directory ends it
+                    parts.extend(self._archive.footer())
+                    self.finished = True
+                if self._stop_between:
+                    return b"".join(parts), True
+                continue
+            self._left -= len(piece)
+            if self._left < 0:
+                raise RuntimeError("a file grew while the archive was being sent")
+            parts.append(piece)
+            size += len(piece)
+        return b"".join(parts), False
+
+    def close(self) -> None:
+        """Close the member being read (and with it its file)."""
+        if self._member is not None:
+            self._member.close()
+            self._member = None
