@@ -14,9 +14,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from mediasrv.server.zips import disposition, free_name, member_names
+from mediasrv.server.keys import LIBRARY
+from mediasrv.server.zips import disposition, free_name, member_names, zip_response
 from mediasrv.settings import Settings
 
 from .conftest import make_tree, until
@@ -212,6 +214,34 @@ async def test_a_client_that_goes_away_frees_the_work(big: TestClient, tmp_path:
         return len(asyncio.all_tasks()) <= tasks and len(open_fds()) <= fds
     await until(freed, "the download's task and file to be gone")
     assert not held(large)
+
+
+async def test_still_allowed_is_asked_between_members(
+        tmp_path: Path, started: Callable[..., Any],
+        settings_for: Callable[..., Settings]) -> None:
+    """What a share uses: once ``still_allowed`` says no, the stream ends at the next member."""
+    lib = tmp_path / "lib"
+    sparse(lib / "Big/a-large.mp4", 64 << 20)
+    make_tree(lib, {"Big/b.jpg": jpeg(8, 8)})
+    allowed = {"now": True}
+
+    async def shared(request: web.Request) -> web.StreamResponse:
+        async with request.app[LIBRARY].snapshot() as snap:
+            return await zip_response(request, snap, "Big", still_allowed=lambda: allowed["now"])
+
+    def route(app: web.Application) -> None:
+        app.router.add_get("/shared.zip", shared)
+
+    client = await started(settings_for(lib), components=[route])
+    body = await (await client.get("/shared.zip")).read()
+    assert list(unzip(body)) == ["Big/a-large.mp4", "Big/b.jpg"]
+    resp = await client.get("/shared.zip")
+    got = len(await resp.content.readexactly(1 << 20))
+    allowed["now"] = False  # revoked while the large file is being sent
+    with pytest.raises(aiohttp.ClientPayloadError):
+        while chunk := await resp.content.read(1 << 20):
+            got += len(chunk)
+    assert got == 30 + len("Big/a-large.mp4") + (64 << 20) + 16  # that member whole, no more
 
 
 @pytest.mark.parametrize("change", ["delete", "shorten", "grow"])

@@ -232,12 +232,12 @@ async def _pump(response: web.StreamResponse, reader: _Reader,
             except (OSError, RuntimeError) as exc:  # a file deleted, shortened or grown
                 raise _Cut(str(exc)) from exc
             ahead = None
-            if member_done and still_allowed is not None and not still_allowed():
-                raise _Cut("no longer allowed")
             if not reader.finished:
                 ahead = loop.run_in_executor(None, reader.next_batch)
             if batch:
                 await response.write(batch)  # ConnectionResetError: the client went away
+            if member_done and still_allowed is not None and not still_allowed():
+                raise _Cut("no longer allowed")  # after a whole member, before the next
     finally:
         if ahead is not None:
             with contextlib.suppress(Exception):
