@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import struct
 import time
@@ -133,6 +134,28 @@ async def test_missing_txt_does_not_take_a_files_name(
     assert members["MISSING (2).txt"].decode().endswith("\ngone.jpg\n")
 
 
+async def test_nothing_outside_the_root_gets_in(
+        tmp_path: Path, started: Callable[..., Any],
+        settings_for: Callable[..., Settings]) -> None:
+    """Files or folders replaced by symlinks since the scan: only ones leading inside count."""
+    lib = make_tree(tmp_path / "lib", {"A/out.jpg": "12345", "B/x.jpg": "abcde",
+                                       "C/in.jpg": "vwxyz", "D/real.jpg": "67890"})
+    outside = make_tree(tmp_path / "outside", {"out.jpg": "SECRT", "B/x.jpg": "SECRT"})
+    client = await started(settings_for(lib))
+    (lib / "A/out.jpg").unlink()
+    (lib / "A/out.jpg").symlink_to(outside / "out.jpg")
+    (lib / "B/x.jpg").unlink()
+    (lib / "B").rmdir()
+    (lib / "B").symlink_to(outside / "B")
+    (lib / "C/in.jpg").unlink()
+    (lib / "C/in.jpg").symlink_to(lib / "D/real.jpg")
+    _, body = await download(client, "All")
+    members = unzip(body)
+    assert {k: v for k, v in members.items() if k != "MISSING.txt"} == {
+        "C/in.jpg": b"67890", "D/real.jpg": b"67890"}
+    assert members["MISSING.txt"].decode().splitlines()[-2:] == ["A/out.jpg", "B/x.jpg"]
+
+
 async def test_names_that_are_not_utf8_are_shown_without_collisions(
         tmp_path: Path, started: Callable[..., Any],
         settings_for: Callable[..., Settings]) -> None:
@@ -200,7 +223,8 @@ def held(path: Path) -> bool:
     return any(name == str(path) for name in open_fds())
 
 
-async def test_a_client_that_goes_away_frees_the_work(big: TestClient, tmp_path: Path) -> None:
+async def test_a_client_that_goes_away_frees_the_work(
+        big: TestClient, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     large = tmp_path / "lib/Big/a-large.mp4"
     resp, body = await download(big, "Big")  # warm: the thread pool is up, as later
     assert len(body) == int(resp.headers["Content-Length"])
@@ -214,6 +238,7 @@ async def test_a_client_that_goes_away_frees_the_work(big: TestClient, tmp_path:
         return len(asyncio.all_tasks()) <= tasks and len(open_fds()) <= fds
     await until(freed, "the download's task and file to be gone")
     assert not held(large)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_still_allowed_is_asked_between_members(
@@ -246,7 +271,7 @@ async def test_still_allowed_is_asked_between_members(
 
 @pytest.mark.parametrize("change", ["delete", "shorten", "grow"])
 async def test_a_file_changed_after_the_length_was_promised_fails_the_download(
-        big: TestClient, tmp_path: Path, change: str) -> None:
+        big: TestClient, tmp_path: Path, change: str, caplog: pytest.LogCaptureFixture) -> None:
     """The length is promised; a later change cannot be sent as promised: the
     connection ends early, so the client sees a failed download, never a short zip."""
     small = tmp_path / "lib/Big/b.jpg"
@@ -263,6 +288,8 @@ async def test_a_file_changed_after_the_length_was_promised_fails_the_download(
         while chunk := await resp.content.read(1 << 20):
             got += len(chunk)
     assert got < promised
+    assert [r.name for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert any("cut short" in r.getMessage() for r in caplog.records)
 
 
 async def test_zip64_beyond_4_gib(tmp_path: Path, started: Callable[..., Any],

@@ -20,10 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote
 
 import zipstream
@@ -33,7 +31,7 @@ from zipstream.ng import ZIP64_ESTIMATE_FACTOR, ZIP64_LIMIT
 from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
 from . import params
-from .files import on_disk, report_gone
+from .files import report_gone, sizes_on_disk
 from .keys import LIBRARY
 
 log = logging.getLogger(__name__)
@@ -61,14 +59,19 @@ class ZipPlan:
         return len(self.archive)
 
 
-async def tag_files(snapshot: Snapshot, tag: str) -> list[dict[str, Any]]:
-    """Every file of ``tag`` in natural order (UnknownTag if there is no such tag)."""
-    total, files = await snapshot.page(tag, 0, LISTING)
+async def tag_files(snapshot: Snapshot, tag: str) -> list[tuple[str, int]]:
+    """(path, size) of every file of ``tag`` in natural order (UnknownTag if there is none).
+
+    Only these two are kept from each page: a tag of a million files is a
+    list of a million short tuples, not of a million file objects.
+    """
+    files: list[tuple[str, int]] = []
+    total = 1
     while len(files) < total:
-        _, more = await snapshot.page(tag, len(files), LISTING)
-        if not more:
-            break  # cannot happen within one generation; never loop forever
-        files.extend(more)
+        total, page = await snapshot.page(tag, len(files), LISTING)
+        if not page:
+            break  # the tag is empty (Favourites without stars)
+        files.extend((f["path"], f["size"]) for f in page)
     return files
 
 
@@ -104,20 +107,20 @@ def free_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _plan(app: web.Application, files: list[dict[str, Any]], tag: str,
+def _plan(app: web.Application, files: list[tuple[str, int]], tag: str,
           generation: int) -> ZipPlan:
     """Check each file on disk and queue the ones that are as indexed. Blocking."""
     archive = zipstream.ZipStream(sized=True)
     plan = ZipPlan(archive, download_name(tag), generation)
-    names = member_names([f["path"] for f in files])
-    for file, name in zip(files, names, strict=True):
-        real = on_disk(app, file["path"])
-        if real is not None and _same_size(real, file["size"]):
-            archive.add_path(real, name)  # stats it again: the length counts what it saw
-            plan.paths[real] = file["path"]
-            plan.budgets.append(local_size(name, file["size"]))
+    paths = [path for path, _ in files]
+    names = member_names(paths)
+    for (path, size), name, seen in zip(files, names, sizes_on_disk(app, paths), strict=True):
+        if seen is not None and seen[1] == size:
+            archive.add_path(seen[0], name)  # stats it again: the length counts what it saw
+            plan.paths[seen[0]] = path
+            plan.budgets.append(local_size(name, size))
         else:
-            plan.missing.append(file["path"])
+            plan.missing.append(path)
     if plan.missing:
         lines = [display(path) + "\n" for path in plan.missing]
         note = ("These files of the tag were indexed but had been deleted or changed since"
@@ -134,13 +137,6 @@ def local_size(name: str, size: int) -> int:
     zipstream-ng writes it: header, name, ZIP64 sizes if it may need them, data, descriptor."""
     zip64 = size * ZIP64_ESTIMATE_FACTOR > ZIP64_LIMIT
     return 30 + len(name.encode()) + size + (20 + 24 if zip64 else 16)
-
-
-def _same_size(real: str, size: int) -> bool:
-    try:
-        return os.stat(real).st_size == size
-    except OSError:
-        return False  # gone since on_disk looked
 
 
 def download_name(tag: str) -> str:
