@@ -19,7 +19,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from mediasrv.server.keys import LIBRARY
-from mediasrv.server.zips import disposition, free_name, member_names, zip_response
+from mediasrv.server.zipnames import disposition, free_name, member_names
+from mediasrv.server.zips import zip_response
 from mediasrv.settings import Settings
 
 from .conftest import make_tree, until
@@ -252,13 +253,16 @@ async def test_still_allowed_is_asked_between_members(
 
     async def shared(request: web.Request) -> web.StreamResponse:
         async with request.app[LIBRARY].snapshot() as snap:
-            return await zip_response(request, snap, "Big", still_allowed=lambda: allowed["now"])
+            return await zip_response(request, snap, "Big", still_allowed=lambda: allowed["now"],
+                                      headers={"X-Robots-Tag": "noindex"})
 
     def route(app: web.Application) -> None:
         app.router.add_get("/shared.zip", shared)
 
     client = await started(settings_for(lib), components=[route])
-    body = await (await client.get("/shared.zip")).read()
+    whole = await client.get("/shared.zip")
+    assert whole.headers["X-Robots-Tag"] == "noindex"
+    body = await whole.read()
     assert list(unzip(body)) == ["Big/a-large.mp4", "Big/b.jpg"]
     resp = await client.get("/shared.zip")
     got = len(await resp.content.readexactly(1 << 20))

@@ -20,9 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 import zipstream
 from aiohttp import web
@@ -33,6 +32,7 @@ from ..snapshot import Snapshot
 from . import params
 from .files import report_gone, sizes_on_disk
 from .keys import LIBRARY
+from .zipnames import disposition, download_name, free_name, member_names
 
 log = logging.getLogger(__name__)
 
@@ -75,38 +75,6 @@ async def tag_files(snapshot: Snapshot, tag: str) -> list[tuple[str, int]]:
     return files
 
 
-def member_names(paths: list[str]) -> list[str]:
-    """A distinct member name for each path: its display form (U+FFFD for bytes that are
-    not UTF-8).
-
-    Names that are valid UTF-8 keep themselves; a name that only its display
-    form makes equal to another one gets `` (2)``, `` (3)``… before its extension.
-    """
-    shown = [display(p) for p in paths]
-    taken = {s for p, s in zip(paths, shown, strict=True) if p == s}
-    names = []
-    for path, name in zip(paths, shown, strict=True):
-        if path != name:
-            name = free_name(name, taken)
-            taken.add(name)
-        names.append(name)
-    return names
-
-
-def free_name(name: str, taken: set[str]) -> str:
-    """``name``, or ``name`` with `` (N)`` before its extension, whichever is not taken."""
-    if name not in taken:
-        return name
-    folder, slash, base = name.rpartition("/")
-    stem, dot, ext = base.rpartition(".")
-    if not dot or not stem:  # "README", ".hidden": no extension to keep last
-        stem, dot, ext = base, "", ""
-    n = 2
-    while (candidate := f"{folder}{slash}{stem} ({n}){dot}{ext}") in taken:
-        n += 1
-    return candidate
-
-
 def _plan(app: web.Application, files: list[tuple[str, int]], tag: str,
           generation: int) -> ZipPlan:
     """Check each file on disk and queue the ones that are as indexed. Blocking."""
@@ -139,19 +107,6 @@ def local_size(name: str, size: int) -> int:
     return 30 + len(name.encode()) + size + (20 + 24 if zip64 else 16)
 
 
-def download_name(tag: str) -> str:
-    return f"{display(tag)}.zip"
-
-
-def disposition(filename: str) -> str:
-    """``Content-Disposition`` for ``filename`` (RFC 6266), ``filename*`` (RFC 5987) when
-    it is not plain printable ASCII."""
-    plain = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
-    if plain == filename:
-        return f'attachment; filename="{plain}"'
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
 @routes.get("/api/zip")
 async def api_zip(request: web.Request) -> web.StreamResponse:
     """``?tag=T``: the tag's files as one zip (``All`` when empty or absent)."""
@@ -176,21 +131,27 @@ async def plan_zip(request: web.Request, snapshot: Snapshot, tag: str) -> ZipPla
 
 
 async def zip_response(request: web.Request, snapshot: Snapshot, tag: str, *,
-                       still_allowed: Callable[[], bool] | None = None) -> web.StreamResponse:
+                       still_allowed: Callable[[], bool] | None = None,
+                       headers: Mapping[str, str] | None = None) -> web.StreamResponse:
     """The files of ``tag`` as one zip, streamed (``plan_zip`` then ``send_zip``)."""
     return await send_zip(request, await plan_zip(request, snapshot, tag),
-                          still_allowed=still_allowed)
+                          still_allowed=still_allowed, headers=headers)
 
 
 async def send_zip(request: web.Request, plan: ZipPlan, *,
-                   still_allowed: Callable[[], bool] | None = None) -> web.StreamResponse:
-    """Stream ``plan``'s archive. ``still_allowed`` is asked between members (on the event
-    loop); once it says False, the connection is closed without the rest."""
+                   still_allowed: Callable[[], bool] | None = None,
+                   headers: Mapping[str, str] | None = None) -> web.StreamResponse:
+    """Stream ``plan``'s archive, with ``headers`` added to the answer's own.
+
+    ``still_allowed`` is asked on the event loop after each member; once it
+    says False, the connection is closed without the rest.
+    """
     response = web.StreamResponse(headers={
         "Content-Type": "application/zip",
         "Content-Disposition": disposition(plan.filename),
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
+        **(headers or {}),
     })
     response.content_length = plan.length
     await response.prepare(request)
