@@ -131,6 +131,7 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
             first_url=tag_url(tag, sort=sort), last_url=tag_url(tag, pages, sort),
             random_url=render.with_query(f"/random/{quote_segment(tag)}",
                                          sort=render.sort_param(sort)),
+            zip_url=render.with_query("/api/zip", tag=tag),
             orders=[{"sort": key, "label": label, "title": title, "current": key == sort,
                      "url": tag_url(tag, sort=key)} for key, label, title in ORDERS],
         )
