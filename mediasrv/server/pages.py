@@ -25,7 +25,7 @@ from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from . import media, middleware, params, render
+from . import media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, THUMBS
 from .render import page, quote_segment, search_url, tag_url, version, view_url
@@ -110,21 +110,31 @@ async def home(request: web.Request) -> web.StreamResponse:
 @routes.get("/tag/{tag:.+}")
 @page
 async def tag_grid(request: web.Request) -> web.StreamResponse:
-    """A page of a tag's grid, in natural order or with ``?sort=taken`` newest first."""
+    """A page of a tag's grid, in natural order or with ``?sort=taken`` newest first (by
+    month, with the scrubber; ``?month=YYYY-MM`` goes to the page where that month starts)."""
     tag = params.tail(request, "/tag/")
     query = params.query(request)
     number = params.integer(query, "page", 1, low=1, high=2**31)
-    sort = params.choice(query, "sort", SORTS)
+    month = query.get("month")
+    sort = "taken" if month is not None else params.choice(query, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
+        months = await snap.months(tag) if sort == "taken" else None
+        if month is not None and months is not None:
+            wanted = timeline.month_param(month)
+            raise web.HTTPFound(timeline.month_url(tag, months, wanted, PAGE_SIZE))
         total, files = await snap.page(tag, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if number > pages:  # the tag shrank since this link was made: its last page
             raise web.HTTPFound(tag_url(tag, pages, sort))
+        first = (number - 1) * PAGE_SIZE
+        tiles = [tile(f, view_url(tag, f, sort=sort)) for f in files]
+        shown = timeline.file_month(files[0]) if files and months else None
         return render.render(
             request, "grid.html", snap=snap, title=display(tag),
             tag=display(tag), tag_raw_url=tag_url(tag, sort=sort), total=total,
-            first=(number - 1) * PAGE_SIZE,
-            tiles=[tile(f, view_url(tag, f, sort=sort)) for f in files],
+            sections=timeline.sections(files, tiles, first, months), tiles=tiles,
+            years=timeline.scrubber(tag, months, PAGE_SIZE, shown) if months else [],
+            month_action=f"/tag/{quote_segment(tag)}",
             page=number, pages=pages,
             prev_url=tag_url(tag, number - 1, sort) if number > 1 else None,
             next_url=tag_url(tag, number + 1, sort) if number < pages else None,
@@ -167,9 +177,20 @@ def _viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
         prev_url=place.link(prev_file) if prev_file else None,
         next_url=place.link(next_file) if next_file else None,
         poster=f"{file['thumb_url']}?v={version(file)}",
+        month=_month_link(place),
         api_file=render.with_query("/api/file", path=file["path"], tag=place.tag,
                                    sort=render.sort_param(place.sort)),
     )
+
+
+def _month_link(place: Place) -> dict[str, str] | None:
+    """The viewed file's month, a link to it in its tag's grid by date (not for a search)."""
+    if place.q is not None:
+        return None
+    month = timeline.file_month(place.file)
+    return {"name": timeline.label(month), "url": render.with_query(
+        f"/tag/{quote_segment(place.tag)}", sort="taken",
+        month=f"{month // 100:04d}-{month % 100:02d}")}
 
 
 @routes.get("/random/{tag:.+}")
