@@ -25,7 +25,7 @@ from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from . import media, middleware, params, render, timeline
+from . import home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, THUMBS
 from .render import page, quote_segment, search_url, tag_url, version, view_url
@@ -33,7 +33,6 @@ from .viewer import Place, locate
 
 PAGE_SIZE = 60  # tiles per grid page: fills 2..6 columns evenly
 SEARCH_LIMIT = 200  # results a search page shows, and the viewer steps through
-SHUFFLE = 12  # random files on the home page
 # The grid's order switch: each order, what it is called, and what it means.
 ORDERS = (("name", "Name", "By name, as the folders list them"),
           ("taken", "Date taken", "By the date taken, newest first"))
@@ -50,6 +49,7 @@ def setup(app: web.Application) -> None:
     app[THUMBS] = Thumbnailer(app[CACHE].thumbs)
     app[STATUS_EXTRAS]["thumbnails"] = app[THUMBS].status
     app.router.add_routes(routes)
+    app.router.add_routes(home.routes)
     app.router.add_routes(media.ui_routes)
 
 
@@ -90,21 +90,6 @@ def picture_url(file: dict[str, Any]) -> str:
 
 
 # -- pages -----------------------------------------------------------------
-
-
-@routes.get("/")
-@page
-async def home(request: web.Request) -> web.StreamResponse:
-    async with request.app[LIBRARY].snapshot() as snap:
-        tags = await snap.tags()
-        draws = [request.app[RNG].random() for _ in range(SHUFFLE)]
-        picks = await snap.random(ALL_TAG, draws) if tags else []
-        unique = {f["path"]: f for f in picks}.values()
-        return render.render(
-            request, "home.html", snap=snap, title="Library",
-            tags=[{"name": display(n), "url": tag_url(n), "count": c} for n, c in tags],
-            shuffle=[tile(f, view_url(ALL_TAG, f)) for f in unique],
-        )
 
 
 @routes.get("/tag/{tag:.+}")
