@@ -17,7 +17,7 @@ from ..snapshot import Snapshot
 from ..userdata.starred import FAVOURITES_TAG
 from . import render
 from .keys import LIBRARY
-from .render import page, tag_url, version, view_url
+from .render import page, tag_url, tile, version, view_url
 
 RECENT = 24  # the newest files first: a phone's first screen and more
 YEAR = re.compile(r"(1[89]|2\d)\d\d")
@@ -60,8 +60,6 @@ def card(name: str, count: int, cover: dict[str, Any] | None) -> dict[str, Any]:
 @routes.get("/")
 @page
 async def home(request: web.Request) -> web.StreamResponse:
-    from .pages import tile  # the grid's own tiles (pages imports this module's routes)
-
     async with request.app[LIBRARY].snapshot() as snap:
         tags = await snap.tags()
         recent = (await snap.page(ALL_TAG, 0, RECENT, "taken"))[1] if tags else []

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..media.thumbs import ICONS, PREVIEW, SIZE_2X, Thumbnailer
+from ..media.thumbs import ICONS, PREVIEW, Thumbnailer
 from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
@@ -28,7 +28,7 @@ from ..snapshot.base import SORTS
 from . import home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, THUMBS
-from .render import page, quote_segment, search_url, tag_url, version, view_url
+from .render import page, quote_segment, search_url, tag_url, tile, version, view_url
 from .viewer import Place, locate
 
 PAGE_SIZE = 60  # tiles per grid page: fills 2..6 columns evenly
@@ -51,22 +51,6 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     app.router.add_routes(home.routes)
     app.router.add_routes(media.ui_routes)
-
-
-def tile(file: dict[str, Any], href: str) -> dict[str, Any]:
-    """What a grid tile shows for ``file``; every string is printable."""
-    thumb = f"{file['thumb_url']}?v={version(file)}"
-    pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
-    return {
-        "href": href,
-        "thumb": thumb,
-        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured else None,
-        "name": display(file["name"]),
-        "title": file["display_path"],
-        "kind": file["kind"],
-        "favourite": bool(file.get("favourite")),
-        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/"),
-    }
 
 
 # Pictures a browser shows as they are; a preview of the others (TIFF, HEIC, …) is a JPEG.

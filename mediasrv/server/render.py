@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from ..errors import FileGone, FileNotIndexed, IndexNotReady, UnknownTag
+from ..media.thumbs import SIZE_2X
 from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
 from . import following, middleware
@@ -111,6 +112,23 @@ def search_url(q: str, position: int | None = None) -> str:
 def version(file: dict[str, Any]) -> str:
     """What changes when the file does: thumbnails and previews are cached for good by it."""
     return f"{file['size']}-{file['mtime_ns']}"
+
+
+def tile(file: dict[str, Any], href: str) -> dict[str, Any]:
+    """What a grid tile shows for ``file``; every string is printable."""
+    thumb = f"{file['thumb_url']}?v={version(file)}"
+    pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
+    return {
+        "href": href,
+        "thumb": thumb,
+        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured else None,
+        "name": display(file["name"]),
+        "title": file["display_path"],
+        "kind": file["kind"],
+        "favourite": bool(file.get("favourite")),
+        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/"),
+    }
+
 
 
 # -- filters -------------------------------------------------------------------
