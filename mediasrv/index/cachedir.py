@@ -262,4 +262,17 @@ class CacheDir:
         for path in self.generations().values():
             if path.resolve() not in keep_real:
                 log.info("removing stale generation %s", path.name)
-                path.unlink(missing_ok=True)
+                self.delete_generation(path)
+
+    def delete_generation(self, path: Path) -> None:
+        """Delete a published generation file nobody reads any more.
+
+        The one place generation files are deleted; who decides when is the
+        server's library (after a generation's last lease, or once it is
+        stale) and start-up repair. Unlinking is safe even with connections
+        still open: they keep reading the inode until they close.
+        """
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not delete %s: %s", path.name, exc)

@@ -169,8 +169,7 @@ class RescanCoordinator(Broadcaster):
             if result["generation"] != self.library.generation:
                 snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
                 await self._follow_moves(moved)
-                self.library.swap(snapshot)
-                self.cache.remove_stale_generations(self.library.live_paths())
+                self.library.swap(snapshot)  # and deletes what nobody reads any more
             scan.result = result
             scan.status = result["status"]
             if (result.get("probe") or {}).get("deferred"):
