@@ -8,10 +8,10 @@ The watch runs in a process of its own: setting up the notifier walks the
 whole tree (0.28 s of held GIL for 100k files in 1,200 folders here; a polled
 network share can take minutes), which in the server's process would stall
 every request. When that process fails, it is started again after a backoff
-(``backoff``, doubling: ``children.backoff``), and once it is ready, one catch-up (``None``) covers
-what happened meanwhile. After ``max_failures`` failures within ``window``
-seconds the watcher gives up: state ``failed``, and the server falls back to
-interval rescans.
+(``backoff``, doubling: ``children.backoff``), and once it is ready, one
+catch-up (``None``) covers what happened meanwhile. After ``max_failures``
+failures within ``window`` seconds the watcher gives up: state ``failed``,
+and the server falls back to interval rescans.
 """
 
 from __future__ import annotations
