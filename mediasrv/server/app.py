@@ -72,7 +72,7 @@ def create_app(
     cache = CacheDir(settings.resolved_cache_dir())
     stars = Stars(Favourites(cache.path / FAVOURITES_FILE))
     # A follower leaves deleting generation files to the leader (mediasrv.serve.follower).
-    library = Library(delete_retired=not settings.follow, view=stars.view)
+    library = Library(None if settings.follow else cache, view=stars.view)
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)
     app[REFUSALS] = RefusalLog()
