@@ -52,9 +52,10 @@ VISIBLE = """() => new Promise(done => {
 
 
 def start_server(root: Path, cache: Path, code: Path | None = None) -> Served:
-    """``mediasrv serve root`` (the code at ``code``, if given), ready."""
+    """``mediasrv serve root`` (the code at ``code``, if given), ready; its log beside
+    ``cache``."""
     server = serve(root, cache, "--no-watch", "--rescan-interval", "0", "--log-level",
-                   "warning", tree=code)
+                   "warning", tree=code, log=cache.with_suffix(".log"))
     try:
         server.wait(what="an index", timeout=60)
     except RuntimeError:
