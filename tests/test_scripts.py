@@ -6,6 +6,7 @@ test_bench_instances.py and test_soak.py.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import subprocess
@@ -69,3 +70,24 @@ def test_empty_library_is_made_once(benchlib: ModuleType, tmp_path: Path) -> Non
     (root / "mine.txt").write_text("kept")
     assert benchlib.empty_library(root, 500) == root  # a folder with files is taken as it is
     assert len([p for p in root.rglob("*") if p.is_file()]) == 31
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_change_benchmark_runs_small(tmp_path: Path) -> None:
+    """bench_change.py at 300 files: the server, the watcher, a delta per change, and the
+    watcher's start-up measured in-process (bench_watch.startup) all still work."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_change.py"), "--dir", str(tmp_path / "lib"),
+         "--files", "300", "--trials", "1", "--rescans", "1", "--json", str(tmp_path / "c.json")],
+        capture_output=True, text=True, timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "c.json").read_text())
+    assert result["files"] == 300
+    assert [len(result[k]) for k in ("adds", "edits", "deletes", "rescans")] == [1, 1, 1, 1]
+    assert result["modes"] == ["delta/paths"]
+    assert result["watcher_ready_s"] > 0
+    assert [name for name, _ in result["phases"]] == [
+        "walking", "comparing", "probing", "building", "publishing"]
+    assert "| file created → listed by `/api/files` |" in done.stdout
