@@ -274,7 +274,7 @@ def sample(pid: int, cache: Path, rec: Record) -> None:
         stats = {"rss_kb": round(server["rss_mb"] * 1024), "fds": server["fds"],
                  "threads": server["threads"]}
         live = open_generations(pid) | {current}
-    except (OSError, AttributeError):
+    except (OSError, KeyError):  # no current.db yet, or the server has ended
         return
     on_disk = sorted(p.name for p in cache.glob("gen-*.db"))
     thumbs, thumb_bytes = tree_size(cache / "thumbs")
