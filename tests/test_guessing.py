@@ -92,6 +92,8 @@ async def test_every_route_that_checks_the_token_refuses_a_waiting_address(serve
     page = await client.get("/", headers={**HTML, **right()})
     assert (page.status, page.content_type) == (429, "text/html")
     assert page.headers["Retry-After"] == "60"
+    text = await page.text()
+    assert "Too many wrong tokens" in text and "try again in 60 seconds" in text
 
 
 async def test_the_wait_ends_after_a_minute(serve: Any) -> None:
