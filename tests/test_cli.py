@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import pytest
 
 from mediasrv.children import child_env
 from mediasrv.cli import build_parser, settings_from_args, settings_table
-from mediasrv.settings import Settings
+from mediasrv.settings import Settings, new_token
 
 from .conftest import SMALL_TREE, make_tree
 
@@ -111,11 +112,18 @@ def test_mediasrv_token_prints_a_fresh_random_token() -> None:
     tokens = [run("token") for _ in range(2)]
     assert [proc.returncode for proc in tokens] == [0, 0]
     first, second = (proc.stdout for proc in tokens)
-    assert re.fullmatch(r"[A-Za-z0-9_-]{32}\n", first), first
+    assert re.fullmatch(r"[A-Za-z0-9]{32}\n", first), first
     assert first != second
     assert len(set(first)) > 10  # not one character repeated
     settings = serve_settings([str(REPO), "--token", first.strip()])
     assert settings.token == first.strip()
+
+
+def test_a_made_token_is_never_taken_for_a_flag() -> None:
+    tokens = {new_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert {t[0] for t in tokens} <= set(string.ascii_letters + string.digits)
+    assert len({t[0] for t in tokens}) > 50  # every first character occurs
 
 
 def test_trusted_proxies_are_networks_from_flags_or_the_environment(lib: Path) -> None:
