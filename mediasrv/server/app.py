@@ -21,7 +21,7 @@ from ..userdata.favourites import FILE_NAME as FAVOURITES_FILE
 from ..userdata.favourites import Favourites
 from ..userdata.starred import Stars
 from ..watch.watcher import Watcher
-from . import api, favourites, limits, media, middleware, openapi, zips
+from . import api, attempts, favourites, limits, media, middleware, openapi, zips
 from . import following as follow
 from .httplog import ServerLog
 from .keys import (
@@ -76,6 +76,7 @@ def create_app(
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)
     app[REFUSALS] = RefusalLog()
+    app[attempts.ATTEMPTS] = attempts.Attempts(settings.trusted_proxies)
     app[CACHE] = cache
     app[LIBRARY] = library
     app[favourites.STARS] = stars
