@@ -104,7 +104,7 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
             sections=timeline.sections(files, tiles, first, months), tiles=tiles,
             years=timeline.scrubber(tag, months, PAGE_SIZE, shown) if months else [],
             month_action=f"/tag/{quote_segment(tag)}",
-            page=number, pages=pages,
+            page=number, pages=pages, page_size=PAGE_SIZE,
             prev_url=tag_url(tag, number - 1, sort) if number > 1 else None,
             next_url=tag_url(tag, number + 1, sort) if number < pages else None,
             first_url=tag_url(tag, sort=sort), last_url=tag_url(tag, pages, sort),
