@@ -169,15 +169,15 @@ class Supervisor:
     def _show(self) -> None:
         self.status["followers"] = [c.as_dict() for c in self.children]
 
-    async def stop(self) -> None:
-        """Stop every child: SIGTERM, then SIGKILL after STOP_TIMEOUT_S."""
+    async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop every child: SIGTERM, then SIGKILL after ``timeout`` s."""
         self._stopping = True
         running = [c.proc for c in self.children if c.proc and c.proc.returncode is None]
         for proc in running:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in running)), STOP_TIMEOUT_S)
+            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in running)), timeout)
         except TimeoutError:
             for proc in running:
                 with contextlib.suppress(ProcessLookupError):

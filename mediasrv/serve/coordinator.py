@@ -255,9 +255,16 @@ class RescanCoordinator(Broadcaster):
             self._verify_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._verify_task
+        abandoned = self._running is not None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._worker is not None:
             await self._worker.stop()
+        if abandoned:
+            # The killed scan's temp file would wait for the next start-up otherwise.
+            try:
+                await asyncio.to_thread(self.cache.remove_temp_files, expected=True)
+            except OSError as exc:
+                log.warning("cannot remove the abandoned scan's temp file: %s", exc)

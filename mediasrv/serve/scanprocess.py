@@ -75,6 +75,9 @@ class Worker:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=child_env(), limit=1 << 20,
+            # A group of its own: a signal to the server's (Ctrl-C, kill -- -PID) is
+            # the server's to act on; it stops the worker in its own time.
+            process_group=0,
         )
         return cls(proc)
 

@@ -133,6 +133,7 @@ class Watcher:
                 *self._command(self.root, self.ignore, self.polling),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 env=child_env(), limit=LINE_LIMIT,
+                process_group=0,  # the server stops it (scanprocess.Worker.start says why)
             )
         except OSError as exc:
             return f"cannot start the watch process: {exc}"
