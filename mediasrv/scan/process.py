@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prune-every", type=float, default=PRUNE_EVERY_S, metavar="SECONDS",
                         help="prune thumbnails at most this often (default: %(default)s)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="scan: %(message)s")
+    # "LEVEL message": the server logs each line at that level (scanprocess.relay_level).
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     # Ctrl-C in the server's terminal reaches us too; the server decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from . import job

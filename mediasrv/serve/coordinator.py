@@ -151,6 +151,7 @@ class RescanCoordinator(Broadcaster):
                     self._retries.after(scan)
                 if scan.status in ("published", "unchanged"):
                     self.checked_at = scan.finished_at
+                    log.info("%s", scan.summary())
                 scan.done.set()
             self._emit("failed" if scan.status == "failed" else "finished", scan)
 
@@ -223,6 +224,7 @@ class RescanCoordinator(Broadcaster):
         path, _ = found
         snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
         self.library.swap(snapshot)
+        log.info("serving generation %d (%s) from %s", snapshot.generation, self.state, path.name)
         self._verify_task = asyncio.get_running_loop().create_task(self._verify(path))
         return True
 

@@ -113,7 +113,8 @@ class Library:
             old.retired = True
             if old.leases == 0:
                 self._dispose(old)
-        log.info("serving generation %d (%s)", snapshot.generation, snapshot.state)
+        # Whoever swaps says so in the log, with why (a scan's summary, a follower).
+        log.debug("serving generation %d (%s)", snapshot.generation, snapshot.state)
         return old.snapshot if old else None
 
     def _dispose(self, gen: Generation) -> None:

@@ -49,6 +49,20 @@ def exit_reason(code: int) -> str:
     return f"scan process exited with status {code}"
 
 
+def relay_level(line: str, previous: int) -> tuple[int, str]:
+    """(level, message) of a line the scan process wrote to stderr.
+
+    Its log lines start with their level's name; a line that does not (a
+    traceback's, or anything written to stderr directly) continues the
+    previous one and keeps its level.
+    """
+    name, _, rest = line.partition(" ")
+    level = logging.getLevelName(name)
+    if isinstance(level, int) and rest:
+        return level, rest
+    return previous, line
+
+
 @dataclass
 class _Pending:
     id: int
@@ -172,8 +186,9 @@ class Worker:
         if kind == "ready":
             self.ready_at = asyncio.get_running_loop().time()
         elif kind == "pruned":
-            log.info("removed %s thumbnails of files that changed or are gone",
-                     message.get("removed"))
+            log.log(logging.INFO if message.get("removed") else logging.DEBUG,
+                    "removed %s thumbnails of files that changed or are gone",
+                    message.get("removed"))
         elif pending is None or message_id != pending.id or pending.answer.done():
             log.debug("scan process: unexpected %s message for request %r", kind, message_id)
         elif kind == "progress":
@@ -185,10 +200,12 @@ class Worker:
 
     async def _relay_stderr(self) -> None:
         assert self.proc.stderr is not None
+        level = logging.WARNING
         async for line in self.proc.stderr:
             text = line.decode("utf-8", "replace").rstrip()
             if text:
-                log.warning("%s", text)
+                level, text = relay_level(text, level)
+                log.log(level, "scan: %s", text)
 
     def kill(self, reason: str | None = None) -> None:
         """SIGKILL the process (stopped or not); ``reason`` is what its scan fails with."""
