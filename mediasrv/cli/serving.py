@@ -17,6 +17,7 @@ from ..index.cachedir import CacheDir, LockBusy
 from ..names import display
 from ..settings import Settings
 from .addresses import start_lines
+from .notify import notify
 
 if TYPE_CHECKING:  # aiohttp is imported when serving starts, not by `mediasrv scan`
     from aiohttp import web
@@ -138,8 +139,11 @@ async def run_server(
     stopped = _stop_event(stop_on_stdin_eof)
     if announce:
         _announce(settings, port)
+        # systemd (Type=notify): started once listening; a --workers child is no unit of its own.
+        notify("READY=1", f"STATUS=serving {display(str(settings.root))} on port {port}")
     await stopped.wait()
     if announce:
+        notify("STOPPING=1", "STATUS=shutting down")
         print("mediasrv: shutting down", file=sys.stderr, flush=True)
     # The group's followers stop while this process does, each within its own grace.
     stopping = [runner.cleanup()]
