@@ -75,6 +75,8 @@ class RescanCoordinator(Broadcaster):
         self._retries = Retries(retry_delays, self._retry)
         # When a scan last finished looking at the library (epoch s), whatever it found.
         self.checked_at: float | None = None
+        # Called with each scan that ended, whatever its outcome (metrics count them).
+        self.on_finished: list[Callable[[Scan], None]] = []
 
     # -- asking for scans -------------------------------------------------
 
@@ -152,6 +154,8 @@ class RescanCoordinator(Broadcaster):
                 if scan.status in ("published", "unchanged"):
                     self.checked_at = scan.finished_at
                     log.info("%s", scan.summary())
+                for hook in self.on_finished:
+                    hook(scan)
                 scan.done.set()
             self._emit("failed" if scan.status == "failed" else "finished", scan)
 

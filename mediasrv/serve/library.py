@@ -48,6 +48,7 @@ class Library:
         self._live: dict[int, Generation] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._delete_retired = delete_retired
+        self.swaps = 0  # generations put into service (for /metrics)
         # What a request hears before the first generation is served.
         self.not_ready = "the first scan of this library has not finished yet"
 
@@ -107,6 +108,7 @@ class Library:
         if old is not None and old.snapshot.generation == snapshot.generation:
             raise ValueError(f"generation {snapshot.generation} is already being served")
         gen = Generation(snapshot)
+        self.swaps += 1
         self._live[snapshot.generation] = gen
         self._current = gen
         if old is not None:

@@ -21,7 +21,7 @@ from ..userdata.favourites import FILE_NAME as FAVOURITES_FILE
 from ..userdata.favourites import Favourites
 from ..userdata.starred import Stars
 from ..watch.watcher import Watcher
-from . import api, favourites, limits, media, middleware, openapi
+from . import api, favourites, limits, media, metrics, middleware, openapi
 from . import following as follow
 from .httplog import ServerLog
 from .keys import (
@@ -91,6 +91,7 @@ def create_app(
     app.router.add_routes(media.routes)
     app.router.add_routes(openapi.routes)
     app.router.add_routes(favourites.routes)
+    metrics.setup(app)
     app.cleanup_ctx.append(_favourites_ctx)
     if settings.follow:
         follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
