@@ -117,8 +117,9 @@ def proc_stats(pid: int) -> dict[str, float]:
 class Server:
     """bench_server.py in a child process, and a control session to it."""
 
-    def __init__(self, root: Path, cache: Path, state: str) -> None:
+    def __init__(self, root: Path, cache: Path, state: str, extra: tuple[str, ...] = ()) -> None:
         self.root, self.cache, self.state = root, cache, state
+        self.extra = extra  # more bench_server.py options
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -134,7 +135,7 @@ class Server:
         shutil.rmtree(self.cache, ignore_errors=True)
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "bench_server.py"), str(self.root), str(self.cache),
-             "--state", self.state, "--port", str(self.port)],
+             "--state", self.state, "--port", str(self.port), *self.extra],
             stdin=subprocess.DEVNULL,
         )
         self.session = aiohttp.ClientSession(self.base, timeout=aiohttp.ClientTimeout(total=600))

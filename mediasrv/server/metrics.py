@@ -48,7 +48,7 @@ class Metrics:
     """The app's registry and the two things observed as they happen."""
 
     def __init__(self, app: web.Application) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()  # not auto_describe: state is read at scrape only
         self.requests = Histogram(
             "mediasrv_http_request_duration_seconds",
             "Time from a request's arrival until its handler returned, by route pattern",
