@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from mediasrv.server.keys import LIBRARY, WATCHER
 from .conftest import make_tree
 from .test_follow import Leader, serving
 
+DASHBOARD = Path(__file__).parent.parent / "scripts" / "grafana" / "mediasrv.json"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -157,3 +160,18 @@ async def test_a_follower_says_its_lag_and_counts_its_swaps(  # type: ignore[no-
     second = await scrape(client)
     assert (value(second, "mediasrv_generation"), value(second, "mediasrv_swaps_total")) == (2, 2)
     assert [k for k in second if k[0] == "mediasrv_scans_total"] == []  # a follower never scans
+
+
+async def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(  # type: ignore[no-untyped-def]
+    started, settings_for, library: Path
+) -> None:
+    """scripts/grafana/mediasrv.json: every metric its queries name is one a server exports."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    asked = {name for panel in dashboard["panels"] for target in panel["targets"]
+             for name in re.findall(r"\b((?:mediasrv|process)_\w+)", target["expr"])}
+    client = await started(settings_for(library, watch=True))
+    await client.get("/api/tags")  # a request, so that the request histogram has a series
+    exported = {name for name, _ in await scrape(client)}
+    # Only a follower says its lag (test_a_follower_says_its_lag_and_counts_its_swaps).
+    assert asked - exported == {"mediasrv_follower_lag_seconds"}
+    assert len(asked) == 12
