@@ -142,8 +142,17 @@ def scan_in_progress(server: Served, lib: Path) -> None:
     until(lambda: server.status()["scanning"], "the rescan to start")
 
 
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def stopped_in_time(server: Served, cache: Path) -> None:
-    """SIGTERM: exit 0 within the grace period plus a second, cleanly."""
+    """SIGTERM: exit 0 within the grace period plus a second, cleanly, its helpers gone too."""
+    helpers = children_of(server.pid)
     started = time.monotonic()
     code = server.stop(signal.SIGTERM)
     took = time.monotonic() - started
@@ -151,14 +160,19 @@ def stopped_in_time(server: Served, cache: Path) -> None:
     assert (code, took < GRACE + 1.0) == (0, True), f"exit {code} after {took:.2f}s:\n{log}"
     assert "Traceback" not in log, log
     assert sorted(p.name for p in cache.glob("*.tmp")) == []
+    # The scan and watch processes (groups of their own: the signal did not reach them).
+    until(lambda: not any(alive(pid) for pid in helpers), "the helper processes to be gone", 5)
 
 
 def test_a_stalled_reader_an_event_stream_and_a_scan_do_not_hold_the_server(
     lib: Path, tmp_path: Path, conns: list[Conn]
 ) -> None:
     cache = tmp_path / "cache"
-    server = Served(*leader_args(lib, cache, "--shutdown-grace", str(GRACE)))
-    until(lambda: serves(server, 1), "generation 1")
+    server = Served(lib, "--cache-dir", cache, "--port", "0", "--rescan-interval", "0",
+                    "--shutdown-grace", str(GRACE))  # watching, as by default
+    until(lambda: serves(server, 1) and server.status()["watcher"]["state"] == "watching",
+          "generation 1, watched")
+    assert len(children_of(server.pid)) == 2  # the scan and the watch process
     conns += [Conn(server.url), Conn(server.url)]
     conns[0].stall_on(f"/media/{BIG}")
     conns[1].listen_to_events()

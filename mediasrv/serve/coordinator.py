@@ -69,6 +69,7 @@ class RescanCoordinator(Broadcaster):
         self._task: asyncio.Task[None] | None = None
         self._worker: Worker | None = None
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._verify_task: asyncio.Task[None] | None = None
         self.scans_run = 0
         self.scan_timeout = scan_timeout  # no word from a scan for this long: kill it (0: never)
@@ -252,8 +253,18 @@ class RescanCoordinator(Broadcaster):
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
+    def begin_close(self) -> asyncio.Task[None]:
+        """Start closing (once; later calls return the same task): a server that is
+        stopping lets its scan go while responses in flight have their grace."""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        return self._closing
+
     async def close(self) -> None:
         """Stop: abandon a running scan (killing its worker), forget the queue, stop the worker."""
+        await asyncio.shield(self.begin_close())
+
+    async def _close(self) -> None:
         self._closed = True
         self._next = None
         self._retries.cancel()

@@ -231,5 +231,9 @@ def _wire_watcher(app: web.Application, timer: RescanTimer, options: dict[str, A
 
 
 async def _end_streams(app: web.Application) -> None:
-    """Let open event streams finish, so shutdown does not wait for them."""
+    """Let open event streams finish, so shutdown does not wait for them; and begin
+    stopping the scan and the watcher while responses in flight have their grace."""
     app[COORDINATOR].end_streams()
+    app[COORDINATOR].begin_close()
+    if (watcher := app.get(WATCHER)) is not None:
+        watcher.begin_stop()
