@@ -239,3 +239,29 @@ async def test_a_failed_scan_is_not_a_look_at_the_library(gated, library: Path) 
     await scan.done.wait()
     assert scan.status == "failed"
     assert coordinator.checked_at == checked
+
+
+async def test_closing_during_a_scan_removes_its_temp_file(  # type: ignore[no-untyped-def]
+    started, settings_for, library: Path, tmp_path: Path
+) -> None:
+    """Shutdown kills a scan mid-build; the build it leaves must not wait for the next start."""
+    stuck = worker_command(
+        tmp_path,
+        "real_run_scan = job.run_scan\n"
+        "def stuck(root, cache, *args, **kwargs):\n"
+        "    if not cache.current.exists():\n"
+        "        return real_run_scan(root, cache, *args, **kwargs)\n"
+        "    with cache.lock('scan', wait=True):\n"
+        "        cache.tmp_path(2).write_bytes(b'half a generation')\n"
+        "        time.sleep(3600)\n"
+        "job.run_scan = stuck\n",
+    )
+    client = await started(settings_for(library), coordinator_options={"command": stuck})
+    coordinator = client.app[COORDINATOR]
+    scan = coordinator.request("test")
+    cache = tmp_path / "cache"
+    while not (cache / "gen-000002.db.tmp").exists():
+        await asyncio.sleep(0.01)
+    assert coordinator.running is scan
+    await coordinator.close()
+    assert (scan.status, sorted(p.name for p in cache.glob("*.tmp"))) == ("failed", [])

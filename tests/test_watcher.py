@@ -519,3 +519,23 @@ async def test_random_never_offers_a_deleted_file_before_the_rescan(
         answers.append(await resp.json())
     assert answers[0]["generation"] == generation  # the deletions were not rescanned yet
     assert {a["file"]["path"] for a in answers} == {"Trips/2024/Beach/img10.jpg"}
+
+
+async def test_begin_stop_ends_the_watch_without_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stopping server ends the watch process at once (its stdin), and nothing restarts it."""
+    from mediasrv.watch.watcher import Watcher
+
+    states: list[str] = []
+    watcher = Watcher(make_tree(tmp_path / "lib", SMALL_TREE), on_changes=lambda paths: None,
+                      on_state=lambda state: states.append(state["state"]))
+    task = asyncio.get_running_loop().create_task(watcher.run())
+    while states[-1:] != ["watching"]:
+        await asyncio.sleep(0.01)
+    proc = watcher.process
+    assert proc is not None
+    watcher.begin_stop()
+    await asyncio.wait_for(task, 30)  # returns by itself: no cancel needed
+    assert (proc.returncode, states, watcher.process) == (0, ["watching"], None)
+    assert [r for r in caplog.records if r.levelno >= 30] == []

@@ -17,6 +17,7 @@ from ..index.cachedir import CacheDir, LockBusy
 from ..names import display
 from ..settings import Settings
 from .addresses import start_lines
+from .notify import notify
 
 if TYPE_CHECKING:  # aiohttp is imported when serving starts, not by `mediasrv scan`
     from aiohttp import web
@@ -122,7 +123,12 @@ async def run_server(
     app = create_app(settings)
     if leader_url is not None:
         app[LEADER_URL] = leader_url
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # aiohttp's default shutdown_timeout (60 s) let one paused video hold up a
+    # restart for a minute. It waits that long twice for a request in flight:
+    # for it to finish, then for it to end once "cancelled" (which a response
+    # being written ignores), then it cuts it. Half the grace each, in all the grace.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=settings.shutdown_grace / 2)
     await runner.setup()
     # A socket that is only bound (a --workers child's) starts listening here,
     # once the app is set up: no connection reaches a server without its index.
@@ -133,13 +139,22 @@ async def run_server(
     stopped = _stop_event(stop_on_stdin_eof)
     if announce:
         _announce(settings, port)
+        # systemd (Type=notify): started once listening; a --workers child is no unit of its own.
+        notify("READY=1", f"STATUS=serving {display(str(settings.root))} on port {port}")
     await stopped.wait()
     if announce:
+        notify("STOPPING=1", "STATUS=shutting down")
         print("mediasrv: shutting down", file=sys.stderr, flush=True)
+    # The group's followers stop while this process does, each within its own grace.
+    stopping = [runner.cleanup()]
     if supervisor is not None:
-        await supervisor.stop()
-    await runner.cleanup()
+        stopping.append(supervisor.stop(settings.shutdown_grace + GROUP_STOP_MARGIN_S))
+    await asyncio.gather(*stopping)
     return 0
+
+
+# A --workers follower gets its grace and this much more to exit before it is killed.
+GROUP_STOP_MARGIN_S = 2.0
 
 
 async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> Supervisor:

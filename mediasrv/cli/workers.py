@@ -161,11 +161,11 @@ class Supervisor:
     def _show(self) -> None:
         self.status["followers"] = [c.as_dict() for c in self.children]
 
-    async def stop(self) -> None:
-        """Stop every child: SIGTERM, then SIGKILL after STOP_TIMEOUT_S."""
+    async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop every child: SIGTERM, then SIGKILL after ``timeout`` s."""
         self._stopping = True
         running = [c.proc for c in self.children if c.proc and c.proc.returncode is None]
-        await asyncio.gather(*(stop(p, STOP_TIMEOUT_S, signal.SIGTERM) for p in running))
+        await asyncio.gather(*(stop(p, timeout, signal.SIGTERM) for p in running))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

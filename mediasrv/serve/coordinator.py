@@ -69,12 +69,15 @@ class RescanCoordinator(Broadcaster):
         self._task: asyncio.Task[None] | None = None
         self._worker: ScanProcess | None = None
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._verify_task: asyncio.Task[None] | None = None
         self.scans_run = 0
         self.scan_timeout = scan_timeout  # no word from a scan for this long: kill it (0: never)
         self._retries = Retries(retry_delays, self._retry)
         # When a scan last finished looking at the library (epoch s), whatever it found.
         self.checked_at: float | None = None
+        # Called with each scan that ended, whatever its outcome (metrics count them).
+        self.on_finished: list[Callable[[Scan], None]] = []
 
     # -- asking for scans -------------------------------------------------
 
@@ -151,6 +154,9 @@ class RescanCoordinator(Broadcaster):
                     self._retries.after(scan)
                 if scan.status in ("published", "unchanged"):
                     self.checked_at = scan.finished_at
+                    log.info("%s", scan.summary())
+                for hook in self.on_finished:
+                    hook(scan)
                 scan.done.set()
             self._emit("failed" if scan.status == "failed" else "finished", scan)
 
@@ -223,6 +229,7 @@ class RescanCoordinator(Broadcaster):
         path, _ = found
         snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
         self.library.swap(snapshot)
+        log.info("serving generation %d (%s) from %s", snapshot.generation, self.state, path.name)
         self._verify_task = asyncio.get_running_loop().create_task(self._verify(path))
         return True
 
@@ -246,8 +253,18 @@ class RescanCoordinator(Broadcaster):
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
+    def begin_close(self) -> asyncio.Task[None]:
+        """Start closing (once; later calls return the same task): a server that is
+        stopping lets its scan go while responses in flight have their grace."""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        return self._closing
+
     async def close(self) -> None:
         """Stop: abandon a running scan (killing its worker), forget the queue, stop the worker."""
+        await asyncio.shield(self.begin_close())
+
+    async def _close(self) -> None:
         self._closed = True
         self._next = None
         self._retries.cancel()
@@ -255,9 +272,16 @@ class RescanCoordinator(Broadcaster):
             self._verify_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._verify_task
+        abandoned = self._running is not None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._worker is not None:
             await self._worker.stop()
+        if abandoned:
+            # The killed scan's temp file would wait for the next start-up otherwise.
+            try:
+                await asyncio.to_thread(self.cache.remove_temp_files, expected=True)
+            except OSError as exc:
+                log.warning("cannot remove the abandoned scan's temp file: %s", exc)

@@ -74,6 +74,21 @@ class Scan:
                      self.id, MAX_PATHS)
             self.paths = None
 
+    def summary(self) -> str:
+        """The one log line of a finished scan (a failed one has its own, an error)."""
+        result = self.result or {}
+        head = f"scan {self.id} ({', '.join(self.reasons)}):"
+        took = f"{self.finished_at - self.queued_at:.2f} s" if self.finished_at else "?"
+        walk = result.get("walk") or {}
+        # Only what needs a person: files deleted during the walk are what it is for.
+        unread = (walk.get("unreadable") or 0) + (walk.get("errors") or 0)
+        skipped = f"; {unread} could not be read (see /api/status)" if unread else ""
+        if self.status == "unchanged":
+            return f"{head} no change, {result.get('files')} files, {took}{skipped}"
+        return (f"{head} generation {result.get('generation')} served, "
+                f"{result.get('files')} files (+{result.get('added')} -{result.get('removed')} "
+                f"~{result.get('changed')}), {took}{skipped}")
+
     def progressed(self, message: dict[str, Any]) -> None:
         """Take in a progress message from the scan process."""
         self.phase = str(message.get("phase"))

@@ -217,6 +217,7 @@ class Follower:
 
     def _swap(self, snapshot: Any, pointer: Pointer) -> None:
         old = self.library.swap(snapshot)
+        log.info("serving generation %d (%s)", snapshot.generation, snapshot.state)
         now = time.time()
         published = pointer.published_at
         self.swaps += 1

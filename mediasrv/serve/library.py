@@ -51,6 +51,7 @@ class Library:
         self._live: dict[int, Generation] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._cache = cache
+        self.swaps = 0  # generations put into service (for /metrics)
         # What a request hears before the first generation is served.
         self.not_ready = "the first scan of this library has not finished yet"
 
@@ -110,6 +111,7 @@ class Library:
         if old is not None and old.snapshot.generation == snapshot.generation:
             raise ValueError(f"generation {snapshot.generation} is already being served")
         gen = Generation(snapshot)
+        self.swaps += 1
         self._live[snapshot.generation] = gen
         self._current = gen
         if old is not None:
@@ -118,7 +120,8 @@ class Library:
                 self._dispose(old)
         if self._cache is not None:
             self._cache.remove_stale_generations(self.live_paths())
-        log.info("serving generation %d (%s)", snapshot.generation, snapshot.state)
+        # Whoever swaps says so in the log, with why (a scan's summary, a follower).
+        log.debug("serving generation %d (%s)", snapshot.generation, snapshot.state)
         return old.snapshot if old else None
 
     def _dispose(self, gen: Generation) -> None:

@@ -21,7 +21,7 @@ from ..userdata.favourites import FILE_NAME as FAVOURITES_FILE
 from ..userdata.favourites import Favourites
 from ..userdata.starred import Stars
 from ..watch.watcher import Watcher
-from . import api, attempts, favourites, limits, media, middleware, openapi, zips
+from . import api, attempts, favourites, limits, media, metrics, middleware, openapi, zips
 from . import following as follow
 from .httplog import ServerLog
 from .keys import (
@@ -93,6 +93,7 @@ def create_app(
     app.router.add_routes(openapi.routes)
     app.router.add_routes(favourites.routes)
     app.router.add_routes(zips.routes)
+    metrics.setup(app)
     app.cleanup_ctx.append(_favourites_ctx)
     if settings.follow:
         follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
@@ -232,5 +233,9 @@ def _wire_watcher(app: web.Application, timer: RescanTimer, options: dict[str, A
 
 
 async def _end_streams(app: web.Application) -> None:
-    """Let open event streams finish, so shutdown does not wait for them."""
+    """Let open event streams finish, so shutdown does not wait for them; and begin
+    stopping the scan and the watcher while responses in flight have their grace."""
     app[COORDINATOR].end_streams()
+    app[COORDINATOR].begin_close()
+    if (watcher := app.get(WATCHER)) is not None:
+        watcher.begin_stop()
