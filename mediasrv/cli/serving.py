@@ -21,7 +21,7 @@ from .addresses import start_lines
 if TYPE_CHECKING:  # aiohttp is imported when serving starts, not by `mediasrv scan`
     from aiohttp import web
 
-    from .workers import Supervisor
+    from .workers import WorkerGroup
 
 log = logging.getLogger("mediasrv")
 
@@ -128,7 +128,7 @@ async def run_server(
     # once the app is set up: no connection reaches a server without its index.
     await web.SockSite(runner, sock).start()
     port = sock.getsockname()[1]
-    supervisor = await _start_group(settings, runner, port) if settings.workers > 1 else None
+    group = await _start_group(settings, runner, port) if settings.workers > 1 else None
     # Handlers first: whoever reads the start-up lines may send SIGTERM at once.
     stopped = _stop_event(stop_on_stdin_eof)
     if announce:
@@ -136,18 +136,18 @@ async def run_server(
     await stopped.wait()
     if announce:
         print("mediasrv: shutting down", file=sys.stderr, flush=True)
-    if supervisor is not None:
-        await supervisor.stop()
+    if group is not None:
+        await group.stop()
     await runner.cleanup()
     return 0
 
 
-async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> Supervisor:
+async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> WorkerGroup:
     """--workers: start the other servers of the group, which share ``port``."""
     from aiohttp import web
 
     from ..server.keys import STATUS_EXTRAS
-    from .workers import Supervisor
+    from .workers import WorkerGroup
 
     own_url = None
     if not settings.follow:
@@ -155,10 +155,10 @@ async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> 
         private = socket.create_server(("127.0.0.1", 0))
         await web.SockSite(runner, private).start()
         own_url = f"http://127.0.0.1:{private.getsockname()[1]}/"
-    supervisor = Supervisor(settings, port, leader_url=own_url,
-                            status=runner.app[STATUS_EXTRAS].setdefault("workers", {}))
-    await supervisor.start()
-    return supervisor
+    group = WorkerGroup(settings, port, leader_url=own_url,
+                        status=runner.app[STATUS_EXTRAS].setdefault("workers", {}))
+    await group.start()
+    return group
 
 
 def _announce(settings: Settings, port: int) -> None:

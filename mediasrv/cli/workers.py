@@ -92,7 +92,7 @@ class Child:
                 "last_exit": self.last_exit}
 
 
-class Supervisor:
+class WorkerGroup:
     """Runs ``settings.workers - 1`` followers on ``host:port`` and keeps them running."""
 
     def __init__(self, settings: Settings, port: int, *, leader_url: str | None = None,

@@ -122,12 +122,6 @@ class RescanCoordinator(Broadcaster):
         worker = self._worker
         return worker.proc if worker is not None and worker.alive else None
 
-    def find(self, scan_id: int) -> Scan | None:
-        for scan in (self._running, self._next, self._last):
-            if scan is not None and scan.id == scan_id:
-                return scan
-        return None
-
     # -- events -----------------------------------------------------------
 
     def _emit(self, event: str, scan: Scan) -> None:
