@@ -28,6 +28,7 @@ from ..index.cachedir import CacheDir
 from ..snapshot import open_snapshot
 from .events import Broadcaster, Event, Scan
 from .library import Library
+from .outcome import ScanOutcome
 from .retries import RETRY_DELAYS, Retries
 from .scanprocess import Command, Worker, default_command
 
@@ -156,18 +157,16 @@ class RescanCoordinator(Broadcaster):
         scan.status, scan.started_at = "running", time.time()
         self._emit("started", scan)
         try:
-            result = await self._scan_in_worker(scan)
-            moved = [(str(old), str(new)) for old, new in result.pop("moves", None) or []]
-            result["moved"] = len(moved)  # the list itself is no business of /api/status
-            path = Path(result["db_path"])
-            if result["generation"] != self.library.generation:
-                snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
-                await self._follow_moves(moved)
+            result = ScanOutcome.from_message(await self._scan_in_worker(scan))
+            if result.generation != self.library.generation:
+                snapshot = await open_snapshot(Path(result.db_path), self.state,
+                                               pool_size=self.pool_size)
+                await self._follow_moves(result.moves)
                 self.library.swap(snapshot)
                 self.cache.remove_stale_generations(self.library.live_paths())
             scan.result = result
-            scan.status = result["status"]
-            if (result.get("probe") or {}).get("deferred"):
+            scan.status = result.status
+            if result.probe.get("deferred"):
                 self.request("probing")  # the first scan published names only
         except asyncio.CancelledError:
             scan.status, scan.error = "failed", "cancelled: the server is shutting down"

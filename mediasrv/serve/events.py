@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from .outcome import ScanOutcome
+
 log = logging.getLogger(__name__)
 
 # The most paths one scan carries; a scan asked to look at more walks everything
@@ -52,7 +54,7 @@ class Scan:
     queued_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
-    result: dict[str, Any] | None = None
+    result: ScanOutcome | None = None  # what the scan process reported, once it finished
     error: str | None = None
     retry_at: float | None = None  # a failed scan: when it is tried again (epoch seconds)
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -81,7 +83,7 @@ class Scan:
         self.phase_done, self.phase_total = message.get("done"), message.get("total")
 
     def as_dict(self) -> dict[str, Any]:
-        result = self.result or {}
+        result = self.result
         known = {
             "id": self.id,
             "reasons": list(self.reasons),
@@ -94,23 +96,24 @@ class Scan:
             "queued_at": self.queued_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "generation": result.get("generation"),
-            "files": result.get("files"),
-            "added": result.get("added"),
-            "removed": result.get("removed"),
-            "changed": result.get("changed"),
+            "generation": result.generation if result else None,
+            "files": result.files if result else None,
+            "added": result.added if result else None,
+            "removed": result.removed if result else None,
+            "changed": result.changed if result else None,
             # From the (first) request to the new generation being served: what a caller waits.
             "duration_s": (round(self.finished_at - self.queued_at, 3)
                            if self.finished_at is not None else None),
-            "scan_s": result.get("duration_s"),  # the scan process's own share of it
-            "walk": result.get("walk"),
-            "probe": result.get("probe"),
-            "mode": result.get("mode"),
+            "scan_s": result.duration_s if result else None,  # the scan process's own share
+            "walk": result.walk if result else None,
+            "probe": result.probe if result else None,
+            "mode": result.mode if result else None,
             "error": self.error,
             "retry_at": self.retry_at,
         }
-        # Whatever else the scan reported (newer keys) is passed on as it is.
-        return {**{k: v for k, v in result.items() if k not in known}, **known}
+        # What else the scan reported (its index file, its scope, newer keys) comes first.
+        reported = result.reported() if result else {}
+        return {**{k: v for k, v in reported.items() if k not in known}, **known}
 
 
 class Broadcaster:
