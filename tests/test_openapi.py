@@ -13,11 +13,11 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from mediasrv import __version__, errors
-from mediasrv.server import create_app
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.openapi import SPEC_FILE
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
+from .conftest import make_app, make_tree
 from .openapi_check import check_event, check_json, read_events, spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ def test_the_description_is_valid_openapi_3_1() -> None:
 def test_every_route_is_described_and_every_described_path_is_routed(
     settings_for, library: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    app = create_app(settings_for(library))
+    app = make_app(settings_for(library))
     routes = routed(app)
     assert documented() - routes == set(), "described but not routed"
     assert routes - PAGES - documented() == set(), "routed but not described (or a page: PAGES)"
@@ -151,7 +151,8 @@ async def test_a_method_a_path_does_not_have_is_405_with_allow(client: TestClien
 async def test_index_not_ready_matches_the_description(
     aiohttp_client, settings_for, library: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    client = await aiohttp_client(create_app(settings_for(library), startup_scan=False))
+    app = make_app(settings_for(library), LeaderOptions(startup_scan=False))
+    client = await aiohttp_client(app)
     for template in ("/api/tags", "/api/files", "/api/search"):
         assert (await answer(client, "GET", template, template))["http"] == 503
 

@@ -114,12 +114,13 @@ async def run_server(
     """
     from aiohttp import web
 
+    from ..serve.leader import Leader
     from ..server import create_app
     from ..server.following import LEADER_URL
 
     # Bind before anything starts, so a port in use costs no scan.
     sock = sock if sock is not None else listen(settings)
-    app = create_app(settings)
+    app = create_app(settings, Leader(settings))
     if leader_url is not None:
         app[LEADER_URL] = leader_url
     runner = web.AppRunner(app, handle_signals=False, access_log=None)

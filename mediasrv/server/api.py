@@ -21,7 +21,7 @@ from ..snapshot.base import SORTS
 from . import following as follow
 from . import params
 from .files import pick_existing
-from .keys import CACHE, COORDINATOR, LIBRARY, SETTINGS, STATUS_EXTRAS
+from .keys import CACHE, COORDINATOR, LEADER, LIBRARY, SETTINGS, STATUS_EXTRAS
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -104,7 +104,7 @@ async def search(request: web.Request) -> web.Response:
 
 def status_dict(app: web.Application) -> dict[str, Any]:
     extras: dict[str, Any] = app[STATUS_EXTRAS]
-    library, coordinator = app[LIBRARY], app[COORDINATOR]
+    library, coordinator, leader = app[LIBRARY], app[COORDINATOR], app[LEADER]
     snap = library.current
     running, last = coordinator.running, coordinator.last
     meta = snap.meta if snap else {}
@@ -123,6 +123,9 @@ def status_dict(app: web.Application) -> dict[str, Any]:
         "scan": running.as_dict() if running else None,
         "queued": coordinator.queued.id if coordinator.queued else None,
         "last_scan": last.as_dict() if last else None,
+        "watcher": leader.watcher_status,
+        "role": leader.role,
+        **({"follower": leader.follower.info} if leader.follower is not None else {}),
         **extras,
     }
 
