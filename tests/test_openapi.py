@@ -13,6 +13,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from mediasrv import __version__, errors
+from mediasrv.serve import status as shapes
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.openapi import SPEC_FILE
 from mediasrv.settings import Settings
@@ -49,6 +50,38 @@ def routed(app: Any) -> set[tuple[str, str]]:
 
 def documented() -> set[tuple[str, str]]:
     return {(method.upper(), path) for path, ops in spec()["paths"].items() for method in ops}
+
+
+def _schema(*where: str) -> dict[str, Any]:
+    """The schema at ``where``: a component, then properties (``[]``: an array's items,
+    ``?``: the object of an object-or-null)."""
+    schema: dict[str, Any] = spec()["components"]["schemas"][where[0]]
+    for step in where[1:]:
+        if step == "[]":
+            schema = schema["items"]
+        elif step == "?":
+            schema = schema["anyOf"][0]
+        else:
+            schema = schema["properties"][step]
+    return schema
+
+
+@pytest.mark.parametrize(("shape", "where"), [
+    (shapes.Status, ("Status",)),
+    (shapes.ScanInfo, ("Scan",)),
+    (shapes.WatcherStatus, ("Status", "watcher")),
+    (shapes.FollowerStatus, ("Status", "follower")),
+    (shapes.SwapInfo, ("Status", "follower", "last_swap", "?")),
+    (shapes.ThumbnailsStatus, ("Status", "thumbnails")),
+    (shapes.WorkersStatus, ("Status", "workers")),
+    (shapes.WorkerInfo, ("Status", "workers", "followers", "[]")),
+], ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_the_declared_status_and_its_description_have_the_same_keys(
+    shape: Any, where: tuple[str, ...]
+) -> None:
+    schema = _schema(*where)
+    assert list(schema["properties"]) == list(shape.__annotations__)
+    assert set(schema["required"]) == shape.__required_keys__
 
 
 def test_the_description_is_valid_openapi_3_1() -> None:

@@ -120,7 +120,8 @@ async def run_server(
 
     # Bind before anything starts, so a port in use costs no scan.
     sock = sock if sock is not None else listen(settings)
-    app = create_app(settings, Leader(settings))
+    leader = Leader(settings)
+    app = create_app(settings, leader)
     if leader_url is not None:
         app[LEADER_URL] = leader_url
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -130,6 +131,8 @@ async def run_server(
     await web.SockSite(runner, sock).start()
     port = sock.getsockname()[1]
     group = await _start_group(settings, runner, port) if settings.workers > 1 else None
+    if group is not None:
+        leader.workers_status = group.status
     # Handlers first: whoever reads the start-up lines may send SIGTERM at once.
     stopped = _stop_event(stop_on_stdin_eof)
     if announce:
@@ -147,7 +150,6 @@ async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> 
     """--workers: start the other servers of the group, which share ``port``."""
     from aiohttp import web
 
-    from ..server.keys import STATUS_EXTRAS
     from .workers import WorkerGroup
 
     own_url = None
@@ -156,8 +158,7 @@ async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> 
         private = socket.create_server(("127.0.0.1", 0))
         await web.SockSite(runner, private).start()
         own_url = f"http://127.0.0.1:{private.getsockname()[1]}/"
-    group = WorkerGroup(settings, port, leader_url=own_url,
-                        status=runner.app[STATUS_EXTRAS].setdefault("workers", {}))
+    group = WorkerGroup(settings, port, leader_url=own_url)
     await group.start()
     return group
 

@@ -16,9 +16,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .outcome import ScanOutcome
+from .status import ScanInfo
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Scan:
         self.files_seen = int(message.get("files", self.files_seen))
         self.phase_done, self.phase_total = message.get("done"), message.get("total")
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ScanInfo:
         result = self.result
         known = {
             "id": self.id,
@@ -113,7 +114,7 @@ class Scan:
         }
         # What else the scan reported (its index file, its scope, newer keys) comes first.
         reported = result.reported() if result else {}
-        return {**{k: v for k, v in reported.items() if k not in known}, **known}
+        return cast(ScanInfo, {**{k: v for k, v in reported.items() if k not in known}, **known})
 
 
 class Broadcaster:

@@ -33,6 +33,7 @@ from .follower import Follower
 from .library import Library
 from .retries import RETRY_DELAYS
 from .scanprocess import Command, default_command
+from .status import WatcherStatus, WorkersStatus
 from .timer import FALLBACK_INTERVAL, RescanTimer
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,10 @@ class Leader:
         self.follower: Follower | None = None
         self.watcher: watch.Watcher | None = None
         # The ``watcher`` entry of /api/status: "off" unless this leader watches.
-        self.watcher_status: dict[str, Any] = _watcher_entry(
-            {"state": "off", "backend": None, "error": None, "restarts": 0})
+        self.watcher_status = WatcherStatus(state="off", backend=None, error=None, restarts=0,
+                                            fallback_interval_s=None)
+        # The --workers group this process runs, if it runs one (the command line says).
+        self.workers_status: WorkersStatus | None = None
         if settings.follow:
             self.follower = Follower(
                 self.cache, self.library, state=settings.state, pool_size=settings.pool_size,
@@ -183,9 +186,7 @@ class Leader:
             fallback = self.timer.watcher_gave_up()
             log.warning("cannot watch %s for changes (%s); rescanning every %gs instead",
                         display(str(self.settings.root)), state["error"], fallback)
-        self.watcher_status = _watcher_entry(state, fallback)
-
-
-def _watcher_entry(state: dict[str, Any], fallback: float | None = None) -> dict[str, Any]:
-    """The ``watcher`` entry of /api/status."""
-    return {**state, "fallback_interval_s": fallback}
+        self.watcher_status = WatcherStatus(
+            state=state["state"], backend=state["backend"], error=state["error"],
+            restarts=state["restarts"], fallback_interval_s=fallback,
+        )

@@ -13,7 +13,7 @@ from ..serve.leader import Leader
 from ..settings import Settings
 from . import api, favourites, limits, media, middleware, openapi
 from .httplog import ServerLog
-from .keys import CACHE, COORDINATOR, HOSTS, LEADER, LIBRARY, REFUSALS, RNG, SETTINGS, STATUS_EXTRAS
+from .keys import CACHE, COORDINATOR, HOSTS, LEADER, LIBRARY, REFUSALS, RNG, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,6 @@ def create_app(
     app[LIBRARY] = leader.library
     app[COORDINATOR] = leader.coordinator
     app[favourites.STARS] = leader.stars
-    app[STATUS_EXTRAS] = {}
     app[RNG] = random.Random()
     app.router.add_routes(api.routes)
     app.router.add_routes(media.routes)

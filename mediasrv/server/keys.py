@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -24,8 +23,6 @@ LEADER = web.AppKey("leader", Leader)
 LIBRARY = web.AppKey("library", Library)
 COORDINATOR = web.AppKey("coordinator", RescanCoordinator)
 CACHE = web.AppKey("cache", CacheDir)
-# Extra parts of /api/status contributed by other parts (thumbnails, workers).
-STATUS_EXTRAS = web.AppKey("status_extras", dict[str, Any])
 RNG = web.AppKey("rng", random.Random)
 # The names requests may carry (checked when no token is set), and the log of refusals.
 HOSTS = web.AppKey("hosts", HostPolicy)
