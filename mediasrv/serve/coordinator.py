@@ -2,14 +2,14 @@
 
 Whoever asks (HTTP, the watcher, the interval timer, start-up), one scan runs
 at a time, in the scan worker, a separate low-priority process that stays up
-between scans (``scanworker.py``; started when first needed, started again if
-it died). Requests that arrive while a scan runs coalesce into at most one
-follow-up scan, which covers the union of the paths they name (or everything,
-if any of them names none). A finished scan's generation is opened and
-swapped in; a failed one leaves the current generation serving and says why.
-Each scan's state and how events reach subscribers: ``scanevents.py``; the
-retries after a failure: ``retries.py``; the server's end of the scan
-process: ``scanclient.py``.
+between scans (``mediasrv/scan/process.py``; started when first needed, started
+again if it died). Requests that arrive while a scan runs coalesce into at most
+one follow-up scan, which covers the union of the paths they name (or
+everything, if any of them names none). A finished scan's generation is opened
+and swapped in; a failed one leaves the current generation serving and says why.
+Each scan's state and how events reach subscribers: ``events.py``; what a scan
+reported, typed: ``outcome.py``; the retries after a failure: ``retries.py``;
+the server's end of the scan process: ``scanprocess.py``.
 """
 
 from __future__ import annotations
