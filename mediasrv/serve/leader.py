@@ -108,11 +108,10 @@ class Leader:
             else:
                 await stack.enter_async_context(self._scanning())
                 # The backstop for missed events, then the watcher: each asks for rescans.
-                rescans = [self.timer.run(self.coordinator.request)]
+                timer = self.timer.run(self.coordinator.request)
+                await stack.enter_async_context(self._task(timer))
                 if self.watcher is not None:
-                    rescans.append(self.watcher.run())
-                for work in rescans:
-                    await stack.enter_async_context(self._task(work))
+                    await stack.enter_async_context(self._task(self.watcher.run()))
             self._stack = stack.pop_all()
 
     async def close(self) -> None:
