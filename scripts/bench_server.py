@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from mediasrv.serve import coordinator
+from mediasrv.serve.leader import Leader
 from mediasrv.server import create_app, metrics
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
@@ -98,7 +99,7 @@ async def dump(request: web.Request) -> web.Response:
 async def serve(args: argparse.Namespace) -> None:
     settings = Settings(root=args.root, cache_dir=args.cache_dir, port=args.port,
                         state=args.state, watch=False, rescan_interval=0.0)
-    app = create_app(settings, components=[])
+    app = create_app(settings, Leader(settings), components=[])
     if args.no_request_histogram:  # bench_metrics.py: the same server without it
         app.middlewares.remove(metrics.timing)
     app[LAGS] = []

@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from mediasrv.server import create_app
-from mediasrv.server.keys import LIBRARY, WATCHER
+from mediasrv.serve.leader import LeaderOptions
+from mediasrv.server.keys import LEADER, LIBRARY
 
-from .conftest import make_tree
+from .conftest import make_app, make_tree
 from .test_follow import Leader, serving
 
 DASHBOARD = Path(__file__).parent.parent / "scripts" / "grafana" / "mediasrv.json"
@@ -100,7 +100,7 @@ async def test_the_watcher_is_up_while_it_watches(  # type: ignore[no-untyped-de
     started, settings_for, library: Path
 ) -> None:
     client = await started(settings_for(library, watch=True))
-    while client.app[WATCHER].status["state"] != "watching":
+    while client.app[LEADER].watcher.status["state"] != "watching":  # type: ignore[union-attr]
         await asyncio.sleep(0.02)
     assert value(await scrape(client), "mediasrv_watcher_up") == 1
 
@@ -127,9 +127,9 @@ async def test_two_apps_in_one_process_keep_their_own_numbers(  # type: ignore[n
     aiohttp_client, settings_for, library: Path, tmp_path: Path
 ) -> None:
     other = make_tree(tmp_path / "other", {"a.txt": "a"})
-    one = await aiohttp_client(create_app(settings_for(library), startup_scan=False))
-    two = await aiohttp_client(create_app(settings_for(other, cache_dir=tmp_path / "c2"),
-                                          startup_scan=False))
+    one = await aiohttp_client(make_app(settings_for(library), LeaderOptions(startup_scan=False)))
+    two = await aiohttp_client(make_app(settings_for(other, cache_dir=tmp_path / "c2"),
+                                        LeaderOptions(startup_scan=False)))
     for _ in range(3):
         await one.get("/api/status")
     assert requests(await scrape(one), "/api/status") == 3

@@ -22,7 +22,7 @@ from .notify import notify
 if TYPE_CHECKING:  # aiohttp is imported when serving starts, not by `mediasrv scan`
     from aiohttp import web
 
-    from .workers import Supervisor
+    from .workers import WorkerGroup
 
 log = logging.getLogger("mediasrv")
 
@@ -115,12 +115,14 @@ async def run_server(
     """
     from aiohttp import web
 
+    from ..serve.leader import Leader
     from ..server import create_app
     from ..server.following import LEADER_URL
 
     # Bind before anything starts, so a port in use costs no scan.
     sock = sock if sock is not None else listen(settings)
-    app = create_app(settings)
+    leader = Leader(settings)
+    app = create_app(settings, leader)
     if leader_url is not None:
         app[LEADER_URL] = leader_url
     # aiohttp's default shutdown_timeout (60 s) let one paused video hold up a
@@ -134,7 +136,9 @@ async def run_server(
     # once the app is set up: no connection reaches a server without its index.
     await web.SockSite(runner, sock).start()
     port = sock.getsockname()[1]
-    supervisor = await _start_group(settings, runner, port) if settings.workers > 1 else None
+    group = await _start_group(settings, runner, port) if settings.workers > 1 else None
+    if group is not None:
+        leader.workers_status = group.status
     # Handlers first: whoever reads the start-up lines may send SIGTERM at once.
     stopped = _stop_event(stop_on_stdin_eof)
     if announce:
@@ -147,8 +151,8 @@ async def run_server(
         print("mediasrv: shutting down", file=sys.stderr, flush=True)
     # The group's followers stop while this process does, each within its own grace.
     stopping = [runner.cleanup()]
-    if supervisor is not None:
-        stopping.append(supervisor.stop(settings.shutdown_grace + GROUP_STOP_MARGIN_S))
+    if group is not None:
+        stopping.append(group.stop(settings.shutdown_grace + GROUP_STOP_MARGIN_S))
     await asyncio.gather(*stopping)
     return 0
 
@@ -157,12 +161,11 @@ async def run_server(
 GROUP_STOP_MARGIN_S = 2.0
 
 
-async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> Supervisor:
+async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> WorkerGroup:
     """--workers: start the other servers of the group, which share ``port``."""
     from aiohttp import web
 
-    from ..server.keys import STATUS_EXTRAS
-    from .workers import Supervisor
+    from .workers import WorkerGroup
 
     own_url = None
     if not settings.follow:
@@ -170,10 +173,9 @@ async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> 
         private = socket.create_server(("127.0.0.1", 0))
         await web.SockSite(runner, private).start()
         own_url = f"http://127.0.0.1:{private.getsockname()[1]}/"
-    supervisor = Supervisor(settings, port, leader_url=own_url,
-                            status=runner.app[STATUS_EXTRAS].setdefault("workers", {}))
-    await supervisor.start()
-    return supervisor
+    group = WorkerGroup(settings, port, leader_url=own_url)
+    await group.start()
+    return group
 
 
 def _announce(settings: Settings, port: int) -> None:

@@ -2,14 +2,14 @@
 
 Whoever asks (HTTP, the watcher, the interval timer, start-up), one scan runs
 at a time, in the scan worker, a separate low-priority process that stays up
-between scans (``scanworker.py``; started when first needed, started again if
-it died). Requests that arrive while a scan runs coalesce into at most one
-follow-up scan, which covers the union of the paths they name (or everything,
-if any of them names none). A finished scan's generation is opened and
-swapped in; a failed one leaves the current generation serving and says why.
-Each scan's state and how events reach subscribers: ``scanevents.py``; the
-retries after a failure: ``retries.py``; the server's end of the scan
-process: ``scanclient.py``.
+between scans (``mediasrv/scan/process.py``; started when first needed, started
+again if it died). Requests that arrive while a scan runs coalesce into at most
+one follow-up scan, which covers the union of the paths they name (or
+everything, if any of them names none). A finished scan's generation is opened
+and swapped in; a failed one leaves the current generation serving and says why.
+Each scan's state and how events reach subscribers: ``events.py``; what a scan
+reported, typed: ``outcome.py``; the retries after a failure: ``retries.py``;
+the server's end of the scan process: ``scanprocess.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ..index.cachedir import CacheDir
 from ..snapshot import open_snapshot
 from .events import Broadcaster, Event, Scan
 from .library import Library
+from .outcome import ScanOutcome
 from .retries import RETRY_DELAYS, Retries
 from .scanprocess import Command, ScanProcess, default_command
 
@@ -125,12 +126,6 @@ class RescanCoordinator(Broadcaster):
         worker = self._worker
         return worker.proc if worker is not None and worker.alive else None
 
-    def find(self, scan_id: int) -> Scan | None:
-        for scan in (self._running, self._next, self._last):
-            if scan is not None and scan.id == scan_id:
-                return scan
-        return None
-
     # -- events -----------------------------------------------------------
 
     def _emit(self, event: str, scan: Scan) -> None:
@@ -168,17 +163,15 @@ class RescanCoordinator(Broadcaster):
         scan.status, scan.started_at = "running", time.time()
         self._emit("started", scan)
         try:
-            result = await self._scan_in_worker(scan)
-            moved = [(str(old), str(new)) for old, new in result.pop("moves", None) or []]
-            result["moved"] = len(moved)  # the list itself is no business of /api/status
-            path = Path(result["db_path"])
-            if result["generation"] != self.library.generation:
-                snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
-                await self._follow_moves(moved)
+            result = ScanOutcome.from_message(await self._scan_in_worker(scan))
+            if result.generation != self.library.generation:
+                snapshot = await open_snapshot(Path(result.db_path), self.state,
+                                               pool_size=self.pool_size)
+                await self._follow_moves(result.moves)
                 self.library.swap(snapshot)  # and deletes what nobody reads any more
             scan.result = result
-            scan.status = result["status"]
-            if (result.get("probe") or {}).get("deferred"):
+            scan.status = result.status
+            if result.probe.get("deferred"):
                 self.request("probing")  # the first scan published names only
         except asyncio.CancelledError:
             scan.status, scan.error = "failed", "cancelled: the server is shutting down"

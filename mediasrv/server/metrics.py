@@ -31,8 +31,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from ..serve.events import Scan
-from .following import FOLLOWER
-from .keys import COORDINATOR, LIBRARY, WATCHER
+from .keys import COORDINATOR, LEADER, LIBRARY
 from .middleware import Handler
 
 # A scan takes from a few milliseconds (a delta of one folder) to minutes (a
@@ -64,7 +63,7 @@ class Metrics:
         PlatformCollector(registry=self.registry)
 
     def scan_finished(self, scan: Scan) -> None:
-        mode = str((scan.result or {}).get("mode") or "none")
+        mode = str(scan.result.mode if scan.result is not None and scan.result.mode else "none")
         self.scans.labels(mode, scan.status).inc()
         if scan.started_at is not None and scan.finished_at is not None:
             self.scan_seconds.observe(max(0.0, scan.finished_at - scan.started_at))
@@ -90,19 +89,19 @@ class ServerState(Collector):
                                     value=library.current.file_count)
         yield CounterMetricFamily("mediasrv_swaps", "Generations put into service",
                                   value=library.swaps)
-        retired = sum(n for generation, n in library.leases().items() if generation != served)
         yield GaugeMetricFamily("mediasrv_leases",
                                 "Requests still reading a generation that was swapped out",
-                                value=retired)
+                                value=library.retired_leases())
         yield GaugeMetricFamily("mediasrv_scanning", "Whether a scan is running",
                                 value=int(app[COORDINATOR].running is not None))
-        watcher = app.get(WATCHER)
+        leader = app[LEADER]
+        watcher = leader.watcher
         if watcher is not None:
             up = watcher.status["state"] in ("watching", "polling")
             yield GaugeMetricFamily("mediasrv_watcher_up",
                                     "Whether the library is being watched for changes",
                                     value=int(up))
-        follower = app.get(FOLLOWER)
+        follower = leader.follower
         if follower is not None:
             yield GaugeMetricFamily(
                 "mediasrv_follower_lag_seconds",
