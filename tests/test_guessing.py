@@ -163,7 +163,8 @@ async def test_an_old_token_in_the_cookie_is_forgotten_at_once(serve: Any) -> No
 
 async def test_without_a_token_nothing_is_counted(aiohttp_client: Any, settings_for: Any,
                                                   library: Path) -> None:
-    client = await aiohttp_client(make_app(settings_for(library), LeaderOptions(startup_scan=False)))
+    client = await aiohttp_client(make_app(settings_for(library),
+                                           LeaderOptions(startup_scan=False)))
     for n in range(20):
         assert (await client.get("/api/status", headers=wrong(n))).status == 200
     assert len(client.app[ATTEMPTS]) == 0

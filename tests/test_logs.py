@@ -12,7 +12,7 @@ import pytest
 
 from mediasrv.scan.walk import WalkStats
 from mediasrv.serve.scanprocess import relay_level
-from mediasrv.server.keys import COORDINATOR, LIBRARY, WATCHER
+from mediasrv.server.keys import COORDINATOR, LEADER, LIBRARY
 
 from .conftest import make_tree
 
@@ -32,7 +32,7 @@ async def test_deleting_a_folder_while_serving_is_news_not_a_warning(  # type: i
     })
     client = await started(settings_for(root, watch=True))
     coordinator, library = client.app[COORDINATOR], client.app[LIBRARY]
-    while client.app[WATCHER].status["state"] != "watching":
+    while client.app[LEADER].watcher.status["state"] != "watching":  # type: ignore[union-attr]
         await asyncio.sleep(0.02)
     caplog.set_level(logging.DEBUG)
     caplog.clear()
