@@ -189,14 +189,26 @@ def _spellings(rows: _Rows) -> dict[str, dict[str, int]]:
         for name in names:
             found = counts.setdefault(tag_key(name), {})
             found[name] = found.get(name, 0) + files
-    bracketed = []
+    bracketed: list[tuple[int, int, list[str]]] = []
+    key_of: dict[str, str] = {}
+    # (folder id, bracket tags) -> (spellings its folder lacks, keys its folder lacks):
+    # names in a folder repeat their brackets ([anna], [anna cat]), so each is worked out once.
+    done: dict[tuple[int, tuple[str, ...]], tuple[list[str], list[str]]] = {}
     for folder_id, pos, bracket in rows.bracketed:
-        spelled, keys = spelled_in[folder_id]
-        for name in dict.fromkeys(bracket):
-            if name not in spelled:
-                found = counts.setdefault(tag_key(name), {})
-                found[name] = found.get(name, 0) + 1
-        extra = [key for key in tag_keys(bracket) if key not in keys]
+        memo = (folder_id, tuple(bracket))
+        worked = done.get(memo)
+        if worked is None:
+            spelled, keys = spelled_in[folder_id]
+            for name in bracket:
+                if name not in key_of:
+                    key_of[name] = tag_key(name)
+            worked = done[memo] = (
+                [name for name in dict.fromkeys(bracket) if name not in spelled],
+                [key for key in dict.fromkeys(key_of[n] for n in bracket) if key not in keys])
+        new, extra = worked
+        for name in new:
+            spellings = counts.setdefault(key_of[name], {})
+            spellings[name] = spellings.get(name, 0) + 1
         if extra:
             bracketed.append((folder_id, pos, extra))
     rows.bracketed = bracketed
