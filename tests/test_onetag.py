@@ -128,6 +128,9 @@ async def test_the_api_takes_any_spelling_and_answers_with_the_shown_name(
     # The folder FAVOURITES is hidden behind the stars' tag, as Favourites was.
     stars = await (await beach.get("/api/files?tag=favourites")).json()
     assert (stars["tag"], stars["total"]) == ("Favourites", 0)
+    archive = await beach.get("/api/zip?tag=bEACH")
+    assert archive.status == 200 and "Beach" in archive.headers["Content-Disposition"]
+    assert len(await archive.read()) == int(archive.headers["Content-Length"])
     missing = await beach.get("/api/files?tag=BEACHES")
     assert missing.status == 404
     assert (await missing.json())["error"]["code"] == "unknown_tag"
