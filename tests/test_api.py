@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.server import create_app
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import make_tree, rescan
+from .support import make_tree, rescan
 
 
 async def test_tags_with_counts_all_first(client: TestClient) -> None:

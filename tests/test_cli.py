@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -20,32 +19,9 @@ from mediasrv.children import child_env
 from mediasrv.cli import build_parser, settings_from_args, settings_table
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree, one_error_line, run
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASRV_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "mediasrv", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.serve.events import MAX_PATHS
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .conftest import gated_command, make_tree, recording_command, worker_command
+from .support import gated_command, make_tree, recording_command, worker_command
 
 
 @pytest.fixture
@@ -63,7 +63,8 @@ async def test_http_rescans_share_the_queued_scan(gated: tuple[TestClient, Path]
     await client.app[COORDINATOR].wait_idle()
 
 
-async def test_events_stream_scan_start_progress_and_end(client: TestClient, library: Path) -> None:
+async def test_events_stream_scan_start_progress_and_end(client: TestClient,
+                                                        library: Path) -> None:
     resp = await client.get("/api/events")
     assert resp.headers["Content-Type"] == "text/event-stream"
 

@@ -14,16 +14,7 @@ from mediasrv.index.cachedir import CacheDir
 from mediasrv.scan.job import run_scan
 from mediasrv.server.keys import CACHE, COORDINATOR, LIBRARY
 
-from .conftest import SMALL_TREE, make_tree, rescan, worker_command
-
-
-def many_files(root: Path, count: int) -> None:
-    """``count`` empty files in folders of 100: enough that a build takes a while."""
-    for i in range(0, count, 100):
-        folder = root / f"f{i // 100}"
-        folder.mkdir(parents=True)
-        for j in range(100):
-            (folder / f"{j}.jpg").touch()
+from .support import SMALL_TREE, make_tree, many_files, rescan, worker_command
 
 
 async def test_scan_killed_mid_build_leaves_the_old_generation_serving(

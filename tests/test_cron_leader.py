@@ -7,8 +7,7 @@ from pathlib import Path
 
 from mediasrv.index.cachedir import CacheDir
 
-from .conftest import SMALL_TREE, make_tree
-from .test_cli import run
+from .support import SMALL_TREE, make_tree, run
 
 
 def scan(lib: Path, cache: Path) -> None:

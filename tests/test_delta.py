@@ -21,7 +21,7 @@ from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import from_db
 from mediasrv.scan.job import run_scan
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree
 
 
 def content(db_path: Path) -> dict[str, Any]:

@@ -29,10 +29,8 @@ from aiohttp.test_utils import TestClient
 from mediasrv.scan.walk import RootGone, walk
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import SMALL_TREE, make_tree, worker_command
-from .live import LiveServer
-from .openapi_check import check_json
-from .test_thumbs import jpeg_bytes
+from .support import SMALL_TREE, LiveServer, jpeg_bytes, make_tree, until, worker_command
+from .support.openapi import check_json
 
 
 class Disk:
@@ -87,15 +85,13 @@ async def status_of(client: TestClient) -> dict[str, Any]:
     return body  # type: ignore[no-any-return]
 
 
-async def until(predicate: Any, client: TestClient, timeout: float = 30) -> dict[str, Any]:
+async def status_when(predicate: Any, client: TestClient, timeout: float = 30) -> dict[str, Any]:
     """Poll /api/status until ``predicate(status)``; returns that status."""
-    deadline = time.monotonic() + timeout
-    while True:
+    async def fitting() -> dict[str, Any] | None:
         status = await status_of(client)
-        if predicate(status):
-            return status
-        assert time.monotonic() < deadline, f"status never came round: {status}"
-        await asyncio.sleep(0.05)
+        return status if predicate(status) else None
+
+    return await until(fitting, "a status that fits", timeout)  # type: ignore[no-any-return]
 
 
 async def total(client: TestClient) -> tuple[int, int]:
@@ -122,7 +118,7 @@ async def test_disk_full_while_writing_a_generation(started, settings_for, tmp_p
     assert await total(client) == (1, 7)  # the old index serves on
     assert not list((disk.path / "cache").glob("*.tmp"))
     disk.free()  # the fault ends: the retry publishes what the failed scan was to
-    await until(lambda s: s["generation"] == 2 and s["last_scan"]["status"] == "published",
+    await status_when(lambda s: s["generation"] == 2 and s["last_scan"]["status"] == "published",
                 client)
     assert await total(client) == (2, 57)
 
@@ -178,7 +174,7 @@ async def test_cache_dir_turned_read_only_while_serving(started, settings_for, t
     finally:
         disk.remount("rw")
         await stars.open()
-    status = await until(lambda s: s["generation"] == 2, client)
+    status = await status_when(lambda s: s["generation"] == 2, client)
     assert status["last_scan"]["status"] == "published"
     assert await total(client) == (2, 9)
     assert (await client.get("/thumb/pics/a.jpg")).status == 200
@@ -210,7 +206,7 @@ async def test_root_renamed_away_and_back_while_serving(started, settings_for,  
         assert await total(client) == (1, 7)
     finally:
         away.rename(root)
-    await until(lambda s: s["last_scan"]["status"] == "unchanged", client)
+    await status_when(lambda s: s["last_scan"]["status"] == "unchanged", client)
     resp = await client.get("/media/notes.txt")
     assert (resp.status, await resp.read()) == (200, b"g" * 70)
 
@@ -285,8 +281,8 @@ DEADLINE_S = 1.0
 @pytest.mark.timeout(180)
 async def test_a_thousand_event_streams(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "lib", SMALL_TREE)
-    server = LiveServer(root, tmp_path / "cache", tmp_path / "server.log", "--no-watch",
-                        preexec=fd_limit_1024)
+    server = LiveServer(root, "--cache-dir", tmp_path / "cache", "--port", "0", "--log-level",
+                        "info", "--no-watch", preexec=fd_limit_1024)
     try:
         await asyncio.to_thread(server.wait_idle)
         timeout = aiohttp.ClientTimeout(total=120)
@@ -322,7 +318,7 @@ async def test_a_thousand_event_streams(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.05)
         assert len(os.listdir(f"/proc/{server.pid}/fd")) < 100
-        assert (await asyncio.to_thread(server.get, "/api/tags"))["generation"] == 1
+        assert (await asyncio.to_thread(server.get_json, "/api/tags"))["generation"] == 1
     finally:
         server.stop()
     log = server.log_text()

@@ -19,7 +19,7 @@ from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
 from mediasrv.userdata.favourites import FILE_NAME, Favourites
 
-from .conftest import make_tree, rescan, status, until
+from .support import make_tree, rescan, status, until
 
 BEACH = "Trips/2024/Beach"
 

@@ -16,31 +16,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.index.cachedir import CacheDir
-from mediasrv.scan.job import run_scan
 from mediasrv.serve.cachewatch import filesystem_type, needs_polling
 from mediasrv.server import create_app
 from mediasrv.server.following import LEADER_URL
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .conftest import SMALL_TREE, make_tree
-
-
-class Leader:
-    """Publishes into a cache dir as `mediasrv scan` does, one new file per generation."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.root = make_tree(tmp_path / "lib", SMALL_TREE)
-        self.cache = CacheDir(tmp_path / "cache")
-        self.n = 0
-
-    async def publish(self, *, delete_old: bool = True) -> int:
-        self.n += 1
-        make_tree(self.root, {f"added/{self.n}.txt": "x"})  # .txt: nothing to probe
-        result = await asyncio.to_thread(run_scan, self.root, self.cache)
-        if delete_old:  # what a leader does once it no longer reads them
-            await asyncio.to_thread(self.cache.remove_stale_generations, set())
-        return result.generation
+from .support import Leader, make_tree, serving
 
 
 @pytest.fixture
@@ -54,14 +35,6 @@ async def follow(started, settings_for, leader: Leader):  # type: ignore[no-unty
         return await started(settings_for(leader.root, follow=True, **overrides))
 
     return start
-
-
-async def serving(client: TestClient, generation: int, timeout: float = 10.0) -> None:
-    """Wait (a deadline, not a measurement) until the follower serves ``generation``."""
-    library = client.app[LIBRARY]
-    async with asyncio.timeout(timeout):
-        while library.generation != generation:
-            await asyncio.sleep(0.01)
 
 
 async def status(client: TestClient) -> dict[str, Any]:

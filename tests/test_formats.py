@@ -30,7 +30,7 @@ from mediasrv.scan.job import run_scan
 from mediasrv.scan.walk import walk
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
+from .support import make_tree
 
 RED, BLUE = (220, 30, 30), (30, 40, 220)
 STORED = (640, 480)  # as the sensor wrote it; shown as 480 x 640

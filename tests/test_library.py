@@ -15,7 +15,7 @@ from mediasrv.scan.job import run_scan
 from mediasrv.serve.library import Library
 from mediasrv.snapshot import open_snapshot
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree
 
 
 class Generations:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from .conftest import make_tree, rescan
+from .support import make_tree, rescan
 
 SECRET = b"TOP-SECRET-OUTSIDE-THE-ROOT"
 

@@ -17,8 +17,8 @@ from mediasrv.server import create_app
 from mediasrv.server.openapi import SPEC_FILE
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
-from .openapi_check import check_event, check_json, read_events, spec
+from .support import make_tree
+from .support.openapi import check_event, check_json, read_events, spec
 
 REPO = Path(__file__).resolve().parent.parent
 

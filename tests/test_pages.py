@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -14,45 +13,10 @@ from aiohttp.test_utils import TestClient
 from mediasrv.server import create_app
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, rescan
-from .test_thumbs import h264_bytes, jpeg_bytes
+from .support import h264_bytes, jpeg_bytes, make_tree, page, parse, rescan
 
 ODD = b"Odd/caf\xe9 <b>.jpg"  # not valid UTF-8, and markup in the name
 SCRIPT = "Odd/<script>alert(1)<script>.jpg"
-
-
-class Links(HTMLParser):
-    """Every href and src of a page, and the ids it has."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.ids: dict[str, dict[str, str | None]] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        for name in ("href", "src", "poster", "action"):
-            value = found.get(name)
-            if value and not value.startswith("#"):
-                self.urls.append(value.partition("#")[0])
-        for candidate in (found.get("srcset") or "").split(","):
-            if candidate.strip():
-                self.urls.append(candidate.split()[0])
-        if found.get("id"):
-            self.ids[str(found["id"])] = {"tag": tag, **found}
-
-
-def parse(html: str) -> Links:
-    links = Links()
-    links.feed(html)
-    return links
-
-
-async def page(client: TestClient, url: str, status: int = 200) -> str:
-    resp = await client.get(url, allow_redirects=False)
-    assert resp.status == status, await resp.text()
-    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
-    return await resp.text()
 
 
 @pytest.fixture

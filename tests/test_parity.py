@@ -28,9 +28,8 @@ from mediasrv.server import create_app
 from mediasrv.server.keys import LIBRARY, RNG
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, Tree, make_tree
-from .test_probe import OFFSET_ORIGINAL, ORIGINAL
-from .test_probe import dated as with_exif
+from .support import OFFSET_ORIGINAL, ORIGINAL, SMALL_TREE, Tree, make_tree
+from .support import dated as with_exif
 
 BACKENDS = ("sqlite", "memory")
 DRAWS = [0.0, 0.1, 0.25, 0.5, 0.5, 0.75, 0.999999, 0.9999999999999999, 1.0, -0.01, -0.5]

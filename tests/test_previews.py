@@ -16,9 +16,7 @@ from mediasrv.media import thumbs
 from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
-from .test_thumbs import h264_bytes, jpeg_bytes
-from .test_viewer import big_jpeg
+from .support import big_jpeg, h264_bytes, jpeg_bytes, make_tree
 
 
 def sideways_jpeg(size: tuple[int, int]) -> bytes:

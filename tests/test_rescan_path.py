@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import make_tree, recording_command
+from .support import make_tree, recording_command
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.children import child_env
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import make_tree, rescan, worker_command
+from .support import make_tree, rescan, worker_command
 
 
 def read_answer(proc: subprocess.Popen[bytes]) -> list[dict[str, Any]]:

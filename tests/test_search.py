@@ -18,7 +18,7 @@ from mediasrv.names import ALL_TAG, natural_key, query_words, search_words, tags
 from mediasrv.scan.job import run_scan
 from mediasrv.snapshot import open_snapshot, search
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree
 
 
 def expected(paths: list[str], query: str, limit: int, tag: str = ALL_TAG) -> list[str]:

@@ -16,9 +16,8 @@ from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
 from mediasrv.snapshot import sqlite as backend
 
-from .conftest import make_tree, rescan
-from .test_probe import OFFSET_ORIGINAL, ORIGINAL
-from .test_probe import dated as with_exif
+from .support import OFFSET_ORIGINAL, ORIGINAL, make_tree, rescan
+from .support import dated as with_exif
 
 DAY = 86_400
 T0 = 1_600_000_000

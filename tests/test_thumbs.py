@@ -23,38 +23,7 @@ from mediasrv.scan.process import PRUNE_EVERY_S
 from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, rescan, worker_command
-
-
-def jpeg_bytes(size: tuple[int, int] = (800, 600),
-               color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    """A real JPEG of one colour."""
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
-def h264_bytes(seconds: float = 2.0, size: tuple[int, int] = (160, 120),
-               color: tuple[int, int, int] = (30, 200, 30), fps: int = 10,
-               black_intro: int = 0) -> bytes:
-    """A real H.264 MP4 (PyAV) of one colour (after ``black_intro`` black frames)."""
-    import av
-    import numpy as np
-
-    out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        frame = np.empty((size[1], size[0], 3), dtype=np.uint8)
-        frame[:] = color
-        black = np.zeros_like(frame)
-        for i in range(int(seconds * fps)):
-            pixels = black if i < black_intro else frame
-            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return out.getvalue()
+from .support import h264_bytes, jpeg_bytes, make_tree, rescan, worker_command
 
 
 def near(pixel: tuple[int, ...], color: tuple[int, int, int], slack: int = 24) -> bool:

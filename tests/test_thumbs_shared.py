@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mediasrv.children import child_env
 
-from .test_thumbs import jpeg_bytes
+from .support import jpeg_bytes
 
 WRITER = """
 import sys, time

@@ -10,7 +10,7 @@ import pytest
 from mediasrv.scan import walk as walk_module
 from mediasrv.scan.walk import WalkStats, walk
 
-from .conftest import make_tree
+from .support import make_tree
 
 
 def paths(root: Path, **kwargs: object) -> list[str]:

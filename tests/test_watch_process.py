@@ -22,7 +22,7 @@ from mediasrv.children import child_env
 from mediasrv.watch.inotify import TreeWatch
 from mediasrv.watch.process import ChangeFilter, changes_message
 
-from .conftest import WAIT, make_tree
+from .support import WAIT, make_tree
 
 
 def odd(raw: bytes) -> str:

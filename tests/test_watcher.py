@@ -20,7 +20,7 @@ from mediasrv.names import url_unquote
 from mediasrv.server.keys import COORDINATOR, WATCHER
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, make_tree, paths, status, until
+from .support import SMALL_TREE, make_tree, paths, status, until
 
 # The promise: a change is in the API within 2 s (a deadline, not a measurement).
 PROMPT = 2.0

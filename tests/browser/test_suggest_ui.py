@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server
+from ..support import LiveServer
 
 pytestmark = pytest.mark.browser
 
 
 def test_typing_shows_the_first_matches_once_and_the_newest_only(
-    sample: Server, tabs: Any,
+    sample: LiveServer, tabs: Any,
 ) -> None:
     page = tabs(sample).page
     asked: list[str] = []
