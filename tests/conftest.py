@@ -20,8 +20,8 @@ from .support import SMALL_TREE, make_tree
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Path:
-    """A small library with folders, bracket tags and every kind of file."""
+def lib_root(tmp_path: Path) -> Path:
+    """The root of a small library with folders, bracket tags and every kind of file."""
     return make_tree(tmp_path / "lib", SMALL_TREE)
 
 
@@ -57,7 +57,7 @@ async def started(
 
 @pytest.fixture
 async def client(
-    started: Callable[..., Any], library: Path, settings_for: Callable[..., Settings]
+    started: Callable[..., Any], lib_root: Path, settings_for: Callable[..., Settings]
 ) -> TestClient:
-    """A client on ``library`` (the small tree), index built."""
-    return await started(settings_for(library))
+    """A client on ``lib_root`` (the small tree), index built."""
+    return await started(settings_for(lib_root))

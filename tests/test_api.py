@@ -155,9 +155,9 @@ async def test_random_file_belongs_to_the_tag(client: TestClient) -> None:
         assert body["file"]["path"].startswith("Trips/2024/Beach/")
 
 
-async def test_random_never_offers_a_deleted_file(client: TestClient, library: Path) -> None:
+async def test_random_never_offers_a_deleted_file(client: TestClient, lib_root: Path) -> None:
     for name in ("img1.jpg", "img2.jpg", "img10.jpg"):
-        (library / "Trips/2024/Beach" / name).unlink()  # gone, and no rescan yet
+        (lib_root / "Trips/2024/Beach" / name).unlink()  # gone, and no rescan yet
     seen = {
         (await (await client.get("/api/random?tag=Beach")).json())["file"]["name"]
         for _ in range(30)
@@ -165,8 +165,8 @@ async def test_random_never_offers_a_deleted_file(client: TestClient, library: P
     assert seen == {"sunset[beach family].jpg"}
 
 
-async def test_random_when_every_file_is_gone(client: TestClient, library: Path) -> None:
-    (library / "Trips/2023/Lake/clip.mp4").unlink()
+async def test_random_when_every_file_is_gone(client: TestClient, lib_root: Path) -> None:
+    (lib_root / "Trips/2023/Lake/clip.mp4").unlink()
     resp = await client.get("/api/random?tag=Lake")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "file_gone"
@@ -222,9 +222,9 @@ async def test_status(client: TestClient) -> None:
     assert body["last_scan"]["reasons"] == ["startup"]
 
 
-async def test_rescan_wait_reports_what_changed(client: TestClient, library: Path) -> None:
-    make_tree(library, {"Music/new.mp3": "x"})
-    (library / "notes.txt").unlink()
+async def test_rescan_wait_reports_what_changed(client: TestClient, lib_root: Path) -> None:
+    make_tree(lib_root, {"Music/new.mp3": "x"})
+    (lib_root / "notes.txt").unlink()
     body = await rescan(client)
     assert {
         k: body[k]
@@ -295,9 +295,9 @@ async def test_undecodable_names_round_trip_through_the_api(
 async def test_api_answers_503_until_the_first_index_exists(
     aiohttp_client,
     settings_for,
-    library: Path,  # type: ignore[no-untyped-def]
+    lib_root: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    app = create_app(settings_for(library), startup_scan=False)
+    app = create_app(settings_for(lib_root), startup_scan=False)
     client = await aiohttp_client(app)
     resp = await client.get("/api/files")
     assert resp.status == 503

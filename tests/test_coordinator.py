@@ -18,19 +18,19 @@ from .support import gated_command, make_tree, recording_command, worker_command
 
 
 @pytest.fixture
-async def gated(started, settings_for, library: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def gated(started, settings_for, lib_root: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     """(client, gate): the index is built; later scans wait while ``gate`` is missing."""
     gate = tmp_path / "gate"
     gate.touch()
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": gated_command(tmp_path, gate)}
+        settings_for(lib_root), coordinator_options={"command": gated_command(tmp_path, gate)}
     )
     gate.unlink()
     return client, gate
 
 
 async def test_requests_during_a_scan_coalesce_into_one_follow_up(
-    gated: tuple[TestClient, Path], library: Path
+    gated: tuple[TestClient, Path], lib_root: Path
 ) -> None:
     client, gate = gated
     coordinator = client.app[COORDINATOR]
@@ -38,7 +38,7 @@ async def test_requests_during_a_scan_coalesce_into_one_follow_up(
     first = coordinator.request("a")
     await asyncio.sleep(0.05)
     assert coordinator.running is first
-    make_tree(library, {"new.jpg": "x"})
+    make_tree(lib_root, {"new.jpg": "x"})
     followers = [coordinator.request(reason) for reason in ("b", "c", "b", "d")]
     assert all(f is followers[0] for f in followers)
     assert followers[0] is not first
@@ -64,7 +64,7 @@ async def test_http_rescans_share_the_queued_scan(gated: tuple[TestClient, Path]
 
 
 async def test_events_stream_scan_start_progress_and_end(client: TestClient,
-                                                        library: Path) -> None:
+                                                        lib_root: Path) -> None:
     resp = await client.get("/api/events")
     assert resp.headers["Content-Type"] == "text/event-stream"
 
@@ -83,7 +83,7 @@ async def test_events_stream_scan_start_progress_and_end(client: TestClient,
 
     name, first = await next_event()
     assert (name, first["generation"]) == ("status", 1)
-    make_tree(library, {"x/new.jpg": "x"})
+    make_tree(lib_root, {"x/new.jpg": "x"})
     await client.post("/api/rescan")
     seen = []
     while not seen or seen[-1][0] not in ("finished", "failed"):
@@ -103,7 +103,7 @@ async def test_events_stream_scan_start_progress_and_end(client: TestClient,
 async def test_failed_scan_is_reported_and_the_next_one_succeeds(
     started,
     settings_for,
-    library: Path,
+    lib_root: Path,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     broken = tmp_path / "broken"
@@ -118,7 +118,7 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
         "job.run_scan = run_scan\n",
     )
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": command}
+        settings_for(lib_root), coordinator_options={"command": command}
     )
     pid = client.app[COORDINATOR].process.pid
     broken.touch()
@@ -127,7 +127,7 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
     status = await (await client.get("/api/status")).json()
     assert (status["last_scan"]["error"], status["generation"]) == ("boom", 1)
     broken.unlink()
-    make_tree(library, {"z.jpg": "z"})
+    make_tree(lib_root, {"z.jpg": "z"})
     body = await (await client.post("/api/rescan?wait=1")).json()
     assert (body["status"], body["generation"], body["error"]) == ("published", 2, None)
     assert client.app[COORDINATOR].process.pid == pid  # a failed scan does not cost the worker
@@ -183,11 +183,11 @@ async def test_more_paths_than_the_cap_make_a_walk_of_everything(
 
 
 async def test_paths_reach_the_worker_and_new_result_keys_pass_through(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     """The worker hands the paths (exact, even not UTF-8) to run_scan; unknown keys come back."""
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": recording_command(tmp_path)}
+        settings_for(lib_root), coordinator_options={"command": recording_command(tmp_path)}
     )
     coordinator = client.app[COORDINATOR]
     odd = b"caf\xe9/x.jpg".decode("utf-8", "surrogateescape")
@@ -230,7 +230,7 @@ async def test_a_scan_that_found_nothing_still_counts_as_the_last_look(
     assert datetime.fromisoformat(shown[1]) == datetime.fromisoformat(status["last_scan_at"])
 
 
-async def test_a_failed_scan_is_not_a_look_at_the_library(gated, library: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_scan_is_not_a_look_at_the_library(gated, lib_root: Path) -> None:  # type: ignore[no-untyped-def]
     client, _ = gated
     coordinator = client.app[COORDINATOR]
     checked = coordinator.checked_at

@@ -225,9 +225,9 @@ def test_a_root_that_vanishes_mid_walk_fails_the_walk(tmp_path: Path) -> None:
 
 
 async def test_a_stopped_scan_worker_is_killed_and_the_next_scan_runs(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await started(settings_for(library, scan_timeout=120.0),
+    client = await started(settings_for(lib_root, scan_timeout=120.0),
                            coordinator_options={"retry_delays": ()})
     coordinator = client.app[COORDINATOR]
     assert coordinator.scan_timeout == 120.0  # from the setting
@@ -237,7 +237,7 @@ async def test_a_stopped_scan_worker_is_killed_and_the_next_scan_runs(  # type: 
     assert stopped is not None
     stopped.send_signal(signal.SIGSTOP)
     try:
-        make_tree(library, {"new/a.jpg": "x"})
+        make_tree(lib_root, {"new/a.jpg": "x"})
         body = await asyncio.wait_for((await client.post("/api/rescan?wait=1")).json(), 30)
         assert (body["status"], body["generation"]) == ("failed", 1)
         assert body["error"].startswith("the scan made no progress for 1 s")
@@ -252,11 +252,11 @@ async def test_a_stopped_scan_worker_is_killed_and_the_next_scan_runs(  # type: 
 
 
 async def test_a_slow_starting_worker_is_not_taken_for_a_stuck_one(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path, tmp_path: Path
+    started, settings_for, lib_root: Path, tmp_path: Path
 ) -> None:
     """Silence before the worker says "ready" (imports on a loaded machine) is not a stall."""
     slow = worker_command(tmp_path, "time.sleep(4)")
-    client = await started(settings_for(library, scan_timeout=2.0),
+    client = await started(settings_for(lib_root, scan_timeout=2.0),
                            coordinator_options={"command": slow, "retry_delays": ()})
     last = (await status_of(client))["last_scan"]
     assert (last["status"], last["error"]) == ("published", None)

@@ -58,9 +58,9 @@ def test_the_description_is_valid_openapi_3_1() -> None:
 
 
 def test_every_route_is_described_and_every_described_path_is_routed(
-    settings_for, library: Path  # type: ignore[no-untyped-def]
+    settings_for, lib_root: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    app = create_app(settings_for(library))
+    app = create_app(settings_for(lib_root))
     routes = routed(app)
     assert documented() - routes == set(), "described but not routed"
     assert routes - PAGES - documented() == set(), "routed but not described (or a page: PAGES)"
@@ -130,8 +130,8 @@ async def test_answers_match_the_description(
     assert (await answer(client, "GET", url, template))["http"] == status
 
 
-async def test_rescan_answers_match_the_description(client: TestClient, library: Path) -> None:
-    make_tree(library, {"new/a.jpg": "x"})
+async def test_rescan_answers_match_the_description(client: TestClient, lib_root: Path) -> None:
+    make_tree(lib_root, {"new/a.jpg": "x"})
     done = await answer(client, "POST", "/api/rescan?wait=1", "/api/rescan")
     assert (done["http"], done["status"], done["added"]) == (200, "published", 1)
     assert (await answer(client, "POST", "/api/rescan?path=new", "/api/rescan"))["http"] == 202
@@ -149,14 +149,14 @@ async def test_a_method_a_path_does_not_have_is_405_with_allow(client: TestClien
 
 
 async def test_index_not_ready_matches_the_description(
-    aiohttp_client, settings_for, library: Path  # type: ignore[no-untyped-def]
+    aiohttp_client, settings_for, lib_root: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    client = await aiohttp_client(create_app(settings_for(library), startup_scan=False))
+    client = await aiohttp_client(create_app(settings_for(lib_root), startup_scan=False))
     for template in ("/api/tags", "/api/files", "/api/search"):
         assert (await answer(client, "GET", template, template))["http"] == 503
 
 
-async def test_events_are_the_described_ones(client: TestClient, library: Path) -> None:
+async def test_events_are_the_described_ones(client: TestClient, lib_root: Path) -> None:
     resp = await client.get("/api/events")
     assert resp.content_type == "text/event-stream"
     events = read_events(resp.content)
@@ -172,7 +172,7 @@ async def test_events_are_the_described_ones(client: TestClient, library: Path) 
     first = await asyncio.wait_for(anext(events), 30)
     check_event(*first)
     assert first[0] == "status"
-    make_tree(library, {"new/b.jpg": "x"})
+    make_tree(lib_root, {"new/b.jpg": "x"})
     await client.post("/api/rescan")
     await asyncio.wait_for(collect(), 30)
     assert seen[0] == "started" and seen[-1] == "finished" and "progress" in seen

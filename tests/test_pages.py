@@ -284,9 +284,9 @@ async def test_search_without_matches(oclient: TestClient) -> None:
 
 
 async def test_first_build_shows_a_friendly_page(
-    aiohttp_client: Callable[..., Any], library: Path, settings_for: Callable[..., Settings],
+    aiohttp_client: Callable[..., Any], lib_root: Path, settings_for: Callable[..., Settings],
 ) -> None:
-    client = await aiohttp_client(create_app(settings_for(library), startup_scan=False))
+    client = await aiohttp_client(create_app(settings_for(lib_root), startup_scan=False))
     resp = await client.get("/tag/All")
     assert (resp.status, resp.headers["Retry-After"]) == (503, "2")
     html = await resp.text()

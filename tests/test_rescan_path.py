@@ -15,10 +15,10 @@ from .support import make_tree, recording_command
 
 
 @pytest.fixture
-async def recorded(started, settings_for, library: Path, tmp_path: Path) -> TestClient:  # type: ignore[no-untyped-def]
+async def recorded(started, settings_for, lib_root: Path, tmp_path: Path) -> TestClient:  # type: ignore[no-untyped-def]
     """A client whose scan results say which paths the scan was given (``seen``)."""
     return await started(
-        settings_for(library), coordinator_options={"command": recording_command(tmp_path)}
+        settings_for(lib_root), coordinator_options={"command": recording_command(tmp_path)}
     )
 
 
@@ -36,9 +36,9 @@ async def last_seen(client: TestClient) -> dict[str, Any]:
 
 
 async def test_path_and_wait_answers_what_the_scan_did(
-    recorded: TestClient, library: Path
+    recorded: TestClient, lib_root: Path
 ) -> None:
-    make_tree(library, {"Trips/2024/new.jpg": "x"})
+    make_tree(lib_root, {"Trips/2024/new.jpg": "x"})
     body = await post(recorded, "path=Trips/2024&wait=1")
     assert body["duration_s"] >= body["scan_s"] > 0
     assert {k: v for k, v in body.items() if k not in ("duration_s", "scan_s")} == {
@@ -97,10 +97,10 @@ async def test_a_path_that_does_not_exist_is_accepted(recorded: TestClient) -> N
     ("path=out/deeper/x.jpg", "path 'out/deeper/x.jpg' leads out of the library root"),
 ])
 async def test_paths_that_could_lead_out_of_the_root_are_400(
-    recorded: TestClient, library: Path, tmp_path: Path, query: str, message: str
+    recorded: TestClient, lib_root: Path, tmp_path: Path, query: str, message: str
 ) -> None:
     (tmp_path / "outside").mkdir()
-    os.symlink(tmp_path / "outside", library / "out")
+    os.symlink(tmp_path / "outside", lib_root / "out")
     coordinator = recorded.app[COORDINATOR]
     before = coordinator.last
     body = await post(recorded, query + "&wait=1", status=400)
@@ -109,9 +109,9 @@ async def test_paths_that_could_lead_out_of_the_root_are_400(
 
 
 async def test_a_symlink_that_stays_inside_the_root_is_fine(
-    recorded: TestClient, library: Path
+    recorded: TestClient, lib_root: Path
 ) -> None:
-    os.symlink("Trips/2024", library / "recent")
+    os.symlink("Trips/2024", lib_root / "recent")
     await post(recorded, "path=recent&wait=1")
     assert await last_seen(recorded) == {"paths": ["recent"], "full": False}
 
@@ -124,9 +124,9 @@ async def test_another_site_may_not_ask_for_a_path(recorded: TestClient) -> None
 
 
 async def test_the_token_is_required_for_a_path(
-    started, settings_for, library: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    client: TestClient = await started(settings_for(library, token="s3cret"))
+    client: TestClient = await started(settings_for(lib_root, token="s3cret"))
     assert (await client.post("/api/rescan?path=Music")).status == 401
     resp = await client.post("/api/rescan?path=Music",
                              headers={"Authorization": "Bearer s3cret"})
@@ -134,9 +134,9 @@ async def test_the_token_is_required_for_a_path(
 
 
 async def test_a_vanished_file_asks_for_a_rescan_of_its_path_only(
-    client: TestClient, library: Path
+    client: TestClient, lib_root: Path
 ) -> None:
-    (library / "Music" / "song.mp3").unlink()
+    (lib_root / "Music" / "song.mp3").unlink()
     assert (await client.get("/media/Music/song.mp3")).status == 404
     coordinator = client.app[COORDINATOR]
     await coordinator.wait_idle()

@@ -14,12 +14,12 @@ from mediasrv.server import create_app
 from mediasrv.server.middleware import _write_allowed
 
 
-async def tokened(started, settings_for, library: Path) -> TestClient:  # type: ignore[no-untyped-def]
-    return await started(settings_for(library, token="s3cret"))
+async def tokened(started, settings_for, lib_root: Path) -> TestClient:  # type: ignore[no-untyped-def]
+    return await started(settings_for(lib_root, token="s3cret"))
 
 
-async def test_no_token_is_401(started, settings_for, library: Path) -> None:  # type: ignore[no-untyped-def]
-    client = await tokened(started, settings_for, library)
+async def test_no_token_is_401(started, settings_for, lib_root: Path) -> None:  # type: ignore[no-untyped-def]
+    client = await tokened(started, settings_for, lib_root)
     for url in ("/api/tags", "/media/notes.txt", "/api/status"):
         resp = await client.get(url)
         assert resp.status == 401
@@ -27,14 +27,14 @@ async def test_no_token_is_401(started, settings_for, library: Path) -> None:  #
     assert (await client.post("/api/rescan")).status == 401
 
 
-async def test_wrong_token_is_401(started, settings_for, library: Path) -> None:  # type: ignore[no-untyped-def]
-    client = await tokened(started, settings_for, library)
+async def test_wrong_token_is_401(started, settings_for, lib_root: Path) -> None:  # type: ignore[no-untyped-def]
+    client = await tokened(started, settings_for, lib_root)
     resp = await client.get("/api/tags", headers={"Authorization": "Bearer nope"})
     assert resp.status == 401
 
 
-async def test_bearer_token_is_accepted(started, settings_for, library: Path) -> None:  # type: ignore[no-untyped-def]
-    client = await tokened(started, settings_for, library)
+async def test_bearer_token_is_accepted(started, settings_for, lib_root: Path) -> None:  # type: ignore[no-untyped-def]
+    client = await tokened(started, settings_for, lib_root)
     resp = await client.get("/api/tags", headers={"Authorization": "Bearer s3cret"})
     assert resp.status == 200
     resp = await client.post("/api/rescan", headers={"Authorization": "Bearer s3cret"})
@@ -44,9 +44,9 @@ async def test_bearer_token_is_accepted(started, settings_for, library: Path) ->
 async def test_token_in_the_url_sets_a_cookie_for_the_browser(
     started,
     settings_for,
-    library: Path,  # type: ignore[no-untyped-def]
+    lib_root: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    client = await tokened(started, settings_for, library)
+    client = await tokened(started, settings_for, lib_root)
     resp = await client.get("/api/tags?token=s3cret")
     assert resp.status == 200
     cookie = resp.cookies["mediasrv_token"]
@@ -118,9 +118,9 @@ async def test_loopback_names_are_served(client: TestClient, host: str) -> None:
 
 
 async def test_allowed_host_is_served_and_only_it(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await started(settings_for(library, allowed_hosts=("media.example.org",)))
+    client = await started(settings_for(lib_root, allowed_hosts=("media.example.org",)))
     for host in ("media.example.org", "MEDIA.example.org:443", "127.0.0.1"):
         for route in ("/", "/api/files?tag=All", "/media/notes.txt", "/thumb/notes.txt"):
             resp = await client.get(route, headers={"Host": host})
@@ -208,9 +208,9 @@ async def test_each_refused_host_is_logged_once(
 
 
 async def test_with_a_token_any_host_may_serve_with_the_token(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await tokened(started, settings_for, library)
+    client = await tokened(started, settings_for, lib_root)
     lan = {"Host": "192.168.1.5:8080"}
     for route in ("/api/tags", "/media/notes.txt", "/"):
         assert (await client.get(route, headers=lan)).status == 401
@@ -220,9 +220,9 @@ async def test_with_a_token_any_host_may_serve_with_the_token(  # type: ignore[n
 
 
 async def test_with_a_token_the_servers_own_page_may_post_from_any_name(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await tokened(started, settings_for, library)
+    client = await tokened(started, settings_for, lib_root)
     auth = {"Host": "192.168.1.5:8080", "Authorization": "Bearer s3cret"}
     resp = await client.post("/api/rescan", headers={**auth, "Origin": "http://192.168.1.5:8080"})
     assert resp.status == 202
@@ -257,10 +257,10 @@ async def test_write_from_another_origin_is_refused(
 
 @pytest.mark.parametrize(("token", "allowed"), [(None, False), ("s3cret", True)])
 def test_write_rule_trusts_an_origin_equal_to_the_host_only_after_the_token(
-    settings_for, library: Path, token: str | None, allowed: bool  # type: ignore[no-untyped-def]
+    settings_for, lib_root: Path, token: str | None, allowed: bool  # type: ignore[no-untyped-def]
 ) -> None:
     # what a rebound page sends: its own name as Host and as Origin
-    app = create_app(settings_for(library, token=token), components=[])
+    app = create_app(settings_for(lib_root, token=token), components=[])
     request = make_mocked_request("POST", "/api/rescan", app=app, headers={
         "Host": "evil.example:8080", "Origin": "http://evil.example:8080"})
     assert _write_allowed(request, token_checked=token is not None) is allowed
@@ -297,9 +297,9 @@ async def test_pages_and_media_send_no_referrer(client: TestClient, route: str) 
 
 
 async def test_token_cookie_from_a_page_is_httponly_and_strict(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await tokened(started, settings_for, library)
+    client = await tokened(started, settings_for, lib_root)
     resp = await client.get("/?token=s3cret")
     assert resp.status == 200
     cookie = resp.cookies["mediasrv_token"]

@@ -83,9 +83,9 @@ async def test_status_says_the_watcher_is_watching(live: tuple[TestClient, Path]
 
 
 async def test_status_says_the_watcher_is_off(
-    started: Callable[..., Any], settings_for: Callable[..., Settings], library: Path
+    started: Callable[..., Any], settings_for: Callable[..., Settings], lib_root: Path
 ) -> None:
-    client = await started(settings_for(library, watch=False))
+    client = await started(settings_for(lib_root, watch=False))
     assert (await status(client))["watcher"] == {
         "state": "off", "backend": None, "error": None, "restarts": 0, "fallback_interval_s": None,
     }
@@ -475,11 +475,11 @@ async def test_a_failed_watcher_keeps_a_shorter_configured_interval(
 
 
 async def test_events_carry_the_probing_phase_with_counts(
-    started: Callable[..., Any], settings_for: Callable[..., Settings], library: Path
+    started: Callable[..., Any], settings_for: Callable[..., Settings], lib_root: Path
 ) -> None:
-    client = await started(settings_for(library))
+    client = await started(settings_for(lib_root))
     resp = await client.get("/api/events")
-    make_tree(library, {"Trips/one.jpg": b"1", "Trips/two.jpg": b"2"})
+    make_tree(lib_root, {"Trips/one.jpg": b"1", "Trips/two.jpg": b"2"})
     await client.post("/api/rescan")
     progress: list[dict[str, Any]] = []
 
@@ -505,11 +505,11 @@ async def test_events_carry_the_probing_phase_with_counts(
 
 
 async def test_random_never_offers_a_deleted_file_before_the_rescan(
-    started: Callable[..., Any], settings_for: Callable[..., Settings], library: Path
+    started: Callable[..., Any], settings_for: Callable[..., Settings], lib_root: Path
 ) -> None:
-    client = await started(settings_for(library))
+    client = await started(settings_for(lib_root))
     generation = (await status(client))["generation"]
-    beach = library / "Trips/2024/Beach"
+    beach = lib_root / "Trips/2024/Beach"
     for name in ("img1.jpg", "img2.jpg", "sunset[beach family].jpg"):
         (beach / name).unlink()
     answers = []
