@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.serve.events import MAX_PATHS
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .support import gated_command, make_tree, recording_command, worker_command
+from .support import gated_command, make_tree, recording_command, until, worker_command
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def test_requests_during_a_scan_coalesce_into_one_follow_up(
     coordinator = client.app[COORDINATOR]
     runs_before = coordinator.scans_run
     first = coordinator.request("a")
-    await asyncio.sleep(0.05)
+    await until(lambda: coordinator.running is first, "the first scan to start")
     assert coordinator.running is first
     make_tree(lib_root, {"new.jpg": "x"})
     followers = [coordinator.request(reason) for reason in ("b", "c", "b", "d")]
@@ -139,7 +139,7 @@ async def test_a_queued_scan_covers_the_union_of_the_paths_asked_for(
     client, gate = gated
     coordinator = client.app[COORDINATOR]
     first = coordinator.request("watch", paths=["a/1.jpg"])
-    await asyncio.sleep(0.05)
+    await until(lambda: coordinator.running is first, "the first scan to start")
     assert coordinator.running is first
     queued = coordinator.request("watch", paths=["b", "a/2.jpg"])
     assert coordinator.request("vanished file", paths=["b", "c/3.jpg"]) is queued
@@ -154,8 +154,8 @@ async def test_a_request_without_paths_makes_the_queued_scan_walk_everything(
 ) -> None:
     client, gate = gated
     coordinator = client.app[COORDINATOR]
-    coordinator.request("watch", paths=["a"])
-    await asyncio.sleep(0.05)
+    running = coordinator.request("watch", paths=["a"])
+    await until(lambda: coordinator.running is running, "the first scan to start")
     queued = coordinator.request("watch", paths=["b"])
     assert coordinator.request("interval") is queued
     assert coordinator.request("watch", paths=["c"]) is queued
@@ -169,8 +169,8 @@ async def test_more_paths_than_the_cap_make_a_walk_of_everything(
 ) -> None:
     client, gate = gated
     coordinator = client.app[COORDINATOR]
-    coordinator.request("startup")
-    await asyncio.sleep(0.05)
+    running = coordinator.request("startup")
+    await until(lambda: coordinator.running is running, "the first scan to start")
     queued = coordinator.request("watch", paths=[f"d/{i}.jpg" for i in range(MAX_PATHS - 1)])
     coordinator.request("watch", paths=["d/0.jpg", "e.jpg"])  # one already there: exactly the cap
     assert len(queued.paths or ()) == MAX_PATHS == 10_000
@@ -235,7 +235,7 @@ async def test_a_failed_scan_is_not_a_look_at_the_library(gated, lib_root: Path)
     coordinator = client.app[COORDINATOR]
     checked = coordinator.checked_at
     scan = coordinator.request("doomed")
-    await asyncio.sleep(0.05)
+    await until(lambda: coordinator.running is scan, "the scan to start")
     coordinator._worker.kill()
     await scan.done.wait()
     assert scan.status == "failed"

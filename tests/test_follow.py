@@ -21,7 +21,7 @@ from mediasrv.server import create_app
 from mediasrv.server.following import LEADER_URL
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .support import Leader, make_tree, serving
+from .support import Leader, make_tree, serving, until
 
 
 @pytest.fixture
@@ -39,6 +39,14 @@ async def follow(started, settings_for, leader: Leader):  # type: ignore[no-unty
 
 async def status(client: TestClient) -> dict[str, Any]:
     return await (await client.get("/api/status")).json()
+
+
+async def noticed(client: TestClient, generation: int) -> None:
+    """Wait until the follower has looked at current.db naming ``generation``."""
+    async def seen() -> bool:
+        return bool((await status(client))["follower"]["cache_generation"] == generation)
+
+    await until(seen, f"the follower to notice generation {generation}")
 
 
 async def test_serves_the_published_generation_at_start(follow, leader: Leader) -> None:
@@ -185,7 +193,7 @@ async def test_a_pointer_to_a_missing_or_damaged_file_keeps_the_old_one(
     cache = leader.cache
     # current.db names a file that was set aside meanwhile
     cache.point_current_at(cache.gen_path(5))
-    await asyncio.sleep(0.1)
+    await noticed(client, 5)
     st = await status(client)
     assert (st["generation"], st["follower"]["cache_generation"], st["follower"]["behind"]) == (
         1, 5, 4)
@@ -193,7 +201,7 @@ async def test_a_pointer_to_a_missing_or_damaged_file_keeps_the_old_one(
     # ... or a damaged one
     cache.gen_path(6).write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
     cache.point_current_at(cache.gen_path(6))
-    await asyncio.sleep(0.1)
+    await noticed(client, 6)
     body = await (await client.get("/api/files?tag=added")).json()
     assert (body["generation"], body["total"]) == (1, 1)
     assert "cannot serve generation 6 yet" in (await status(client))["follower"]["error"]
@@ -213,7 +221,7 @@ async def test_a_generation_of_another_schema_is_not_served(follow, leader: Lead
     conn.close()
     os.replace(newer, leader.cache.gen_path(2))
     leader.cache.point_current_at(leader.cache.gen_path(2))
-    await asyncio.sleep(0.1)
+    await noticed(client, 2)
     st = await status(client)
     assert st["generation"] == 1
     assert "schema version 99" in st["follower"]["error"]
@@ -227,7 +235,7 @@ async def test_an_older_pointer_is_not_followed_while_the_served_file_exists(
     client = await follow()
     assert client.app[LIBRARY].generation == 2
     leader.cache.point_current_at(leader.cache.gen_path(1))
-    await asyncio.sleep(0.1)
+    await noticed(client, 1)
     st = await status(client)
     assert st["generation"] == 2
     assert "older than generation 2" in st["follower"]["error"]

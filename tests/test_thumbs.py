@@ -23,7 +23,7 @@ from mediasrv.scan.process import PRUNE_EVERY_S
 from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
 
-from .support import h264_bytes, jpeg_bytes, make_tree, rescan, worker_command
+from .support import h264_bytes, jpeg_bytes, make_tree, rescan, until, worker_command
 
 
 def near(pixel: tuple[int, ...], color: tuple[int, int, int], slack: int = 24) -> bool:
@@ -257,8 +257,8 @@ async def test_thumbnails_of_changed_and_deleted_files_are_pruned_after_a_rescan
     (root / "p" / "a.jpg").unlink()
     (root / "p" / "b.jpg").write_bytes(_small_jpeg(7))
     await rescan(client)
-    while len(list(thumbs_dir.rglob("*.jpg"))) != 1:  # pruned after the result: wait for it
-        await asyncio.sleep(0.02)
+    # pruned after the result: wait for it
+    await until(lambda: len(list(thumbs_dir.rglob("*.jpg"))) == 1, "the pruning")
     st = (root / "p" / "c.jpg").stat()
     assert [p.stem for p in thumbs_dir.rglob("*.jpg")] == [
         thumb_key("p/c.jpg", st.st_size, st.st_mtime_ns)
