@@ -77,6 +77,7 @@ async def test_page_past_the_end_is_empty(client: TestClient) -> None:
     assert (body["total"], body["files"]) == (4, [])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -97,6 +98,7 @@ async def test_bad_offset_or_limit_is_400(client: TestClient, query: str, messag
     assert body["error"]["message"].startswith(message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "url",
     ["/api/files?tag=Nope", "/api/random?tag=Nope", "/api/file?path=notes.txt&tag=Nope"],
@@ -133,6 +135,7 @@ async def test_file_defaults_to_tag_all(client: TestClient) -> None:
     assert (body["prev"]["name"], body["next"]["name"]) == ("song.mp3", "clip.mp4")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "status", "code"),
     [
@@ -180,6 +183,7 @@ async def test_random_in_an_empty_library(started, settings_for, tmp_path: Path)
     assert (await resp.json())["error"]["code"] == "unknown_file"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("q", "names"),
     [

@@ -210,6 +210,7 @@ async def test_durations_are_what_a_caller_waits(client: TestClient) -> None:
     assert last["duration_s"] >= last["scan_s"]
 
 
+@pytest.mark.slow
 async def test_a_scan_that_found_nothing_still_counts_as_the_last_look(
     client: TestClient,
 ) -> None:

@@ -16,6 +16,8 @@ from mediasrv.server.keys import CACHE, COORDINATOR, LIBRARY
 
 from .support import SMALL_TREE, make_tree, many_files, rescan, worker_command
 
+pytestmark = pytest.mark.fault
+
 
 async def test_scan_killed_mid_build_leaves_the_old_generation_serving(
     started,

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from mediasrv.index.cachedir import CacheDir
 
 from .support import SMALL_TREE, make_tree, run
+
+pytestmark = pytest.mark.process
 
 
 def scan(lib: Path, cache: Path) -> None:

@@ -188,6 +188,7 @@ def _missing_dirs(broot: bytes, folder: bytes) -> list[bytes]:
     return []
 
 
+@pytest.mark.fuzz
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(op, min_size=1, max_size=10), st.booleans(), st.sampled_from([2, 3, 512]),
        st.integers(1, 4))
@@ -368,6 +369,8 @@ run_scan(Path(sys.argv[1]), CacheDir(Path(sys.argv[2])), paths=["Music/new.mp3"]
 """
 
 
+@pytest.mark.process
+@pytest.mark.fault
 def test_a_scan_killed_mid_delta_leaves_the_old_generation_and_no_stray_file(
     tmp_path: Path,
 ) -> None:
@@ -405,6 +408,7 @@ def test_a_scan_killed_mid_delta_leaves_the_old_generation_and_no_stray_file(
     assert content(cache.current) == full_rebuild(root)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_churn_as_the_soak_makes_it_equals_full_rebuilds(tmp_path: Path, seed: int) -> None:
     """The soak's edits (numbered names, folders emptied, moved and refilled), scanned

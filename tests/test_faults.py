@@ -32,6 +32,8 @@ from mediasrv.server.keys import COORDINATOR
 from .support import SMALL_TREE, LiveServer, jpeg_bytes, make_tree, until, worker_command
 from .support.openapi import check_json
 
+pytestmark = pytest.mark.fault
+
 
 class Disk:
     """A small tmpfs to hold a cache dir: fill it up, free it, make it read-only and back."""
@@ -278,6 +280,7 @@ STREAMS = 1000
 DEADLINE_S = 1.0
 
 
+@pytest.mark.bench
 @pytest.mark.timeout(180)
 async def test_a_thousand_event_streams(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "lib", SMALL_TREE)

@@ -218,6 +218,7 @@ async def test_a_star_of_a_file_gone_for_good_can_be_taken_away(
 # -- moved files keep their stars ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("targeted", [False, True])
 async def test_a_renamed_or_moved_file_keeps_its_star(
     client: TestClient, lib_root: Path, targeted: bool,
@@ -236,6 +237,7 @@ async def test_a_renamed_or_moved_file_keeps_its_star(
     assert await flag(client, "Docs/notes.txt")
 
 
+@pytest.mark.slow
 async def test_files_that_cannot_be_told_apart_do_not_take_stars_along(
     started: Callable[..., Any], tmp_path: Path, settings_for: Callable[..., Settings],
 ) -> None:

@@ -63,6 +63,7 @@ async def test_serves_the_published_generation_at_start(follow, leader: Leader) 
     assert (st["watcher"]["state"], st["watcher"]["error"]) == ("off", None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("polling", "state"), [(False, "sqlite"), (True, "sqlite"),
                                                (False, "memory")])
 async def test_publishes_reach_the_follower(follow, leader: Leader, polling: bool,
@@ -258,6 +259,7 @@ def threads() -> int:
     return sum(1 for t in threading.enumerate() if not t.name.startswith("asyncio_"))
 
 
+@pytest.mark.slow
 async def test_fds_and_threads_stay_flat_over_100_publishes(follow, leader: Leader) -> None:
     await leader.publish()
     client = await follow()

@@ -20,7 +20,7 @@ from mediasrv.index.cachedir import CacheDir
 from .support import LiveServer, leader_args, make_tree, many_files, run, serves, until
 from .support.swaps import base_tree, check
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 
 class Cluster:

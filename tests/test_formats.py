@@ -108,6 +108,7 @@ def test_heic_heif_and_avif_are_formats_pictures_are_read_in() -> None:
     assert {"heic", "heif", "avif"} <= images.register_formats()
 
 
+@pytest.mark.process
 def test_a_fresh_process_reads_heic_for_thumbnails_and_probing(
     tmp_path: Path, samples: dict[str, bytes]
 ) -> None:
@@ -127,6 +128,7 @@ def test_a_fresh_process_reads_heic_for_thumbnails_and_probing(
     assert "width=480, height=640" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLES)
 async def test_a_scan_stores_the_shown_size(client: TestClient, name: str) -> None:
     resp = await client.get("/api/file", params={"path": f"Phone/{name}"})

@@ -28,6 +28,8 @@ from mediasrv.server.openapi import SPEC_FILE
 
 from .support import TRACEBACK, LiveServer, jpeg_bytes, make_tree
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.process]
+
 EXAMPLES = 50  # per operation and phase; derandomized, so every run sends the same requests
 SECRET = "TOPSECRET-7f3a9c"  # the content of a file outside the root: must never be sent
 

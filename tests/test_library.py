@@ -127,6 +127,7 @@ async def test_swapping_in_the_served_generation_is_refused(gens: Generations) -
     await library.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", ["sqlite", "memory"])
 async def test_no_leak_across_100_delta_swaps(gens: Generations, state: str) -> None:
     library = Library()
@@ -164,6 +165,7 @@ async def test_a_reader_runs_calls_in_its_thread_and_joins_it_on_close(gens: Gen
     await snap.close()
 
 
+@pytest.mark.process
 def test_a_forgotten_reader_never_keeps_the_process_alive(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -103,6 +103,7 @@ async def guarded(started, settings_for, tmp_path: Path) -> TestClient:  # type:
     return await started(settings_for(root))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "target",
     [

@@ -100,6 +100,7 @@ async def answer(client: TestClient, method: str, url: str, template: str) -> di
     return {"http": resp.status, **body}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "template", "status"),
     [

@@ -105,6 +105,7 @@ async def big_client(started: Callable[..., Any], tmp_path: Path,
     return await started(settings_for(root))
 
 
+@pytest.mark.slow
 async def test_grid_is_paged(big_client: TestClient) -> None:
     first = await page(big_client, "/tag/Many")
     assert len(re.findall(r'class="tile ', first)) == 60
@@ -156,6 +157,7 @@ async def test_view_image_with_neighbours(oclient: TestClient) -> None:
     assert ids["position"] and "3 / 4" in html
 
 
+@pytest.mark.slow
 async def test_view_preloads_the_next_image(oclient: TestClient) -> None:
     ids = parse(await page(oclient, "/view/Beach/Trips/Beach/img2.jpg")).ids
     assert (ids["preload"]["rel"], ids["preload"]["href"]) == (

@@ -192,6 +192,7 @@ FIXED_TREES: dict[str, Tree] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FIXED_TREES))
 def test_backends_agree_on_fixed_trees(tmp_path: Path, name: str) -> None:
     assert run(FIXED_TREES[name], tmp_path) > 20
@@ -233,6 +234,7 @@ def trees(draw: st.DrawFn) -> dict[bytes, bytes]:
     return {p: c for p, c in files.items() if not any(o.startswith(p + b"/") for o in files)}
 
 
+@pytest.mark.fuzz
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tree=trees())
@@ -258,6 +260,7 @@ def rewrite(root: Path, tree: Mapping[bytes, bytes]) -> None:
             f.write(data)
 
 
+@pytest.mark.fuzz
 @settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(before=trees(), after=trees())

@@ -52,6 +52,7 @@ async def picture(client: TestClient, url: str) -> Image.Image:
     return Image.open(io.BytesIO(await resp.read()))
 
 
+@pytest.mark.slow
 async def test_a_large_photo_is_previewed_at_2048_on_its_longest_side(pclient: TestClient) -> None:
     img = await picture(pclient, "/preview/Photos/big.jpg")
     assert (img.format, img.size) == ("JPEG", (2048, 1536))

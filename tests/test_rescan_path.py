@@ -62,6 +62,7 @@ async def test_plain_rescan_still_walks_everything(recorded: TestClient) -> None
     assert await last_seen(recorded) == {"paths": None, "full": False}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("query", "paths"), [
     ("path=./Trips//2024/", ["Trips/2024"]),
     ("path=Music&path=Trips/2023/Lake/clip.mp4", ["Music", "Trips/2023/Lake/clip.mp4"]),
@@ -85,6 +86,7 @@ async def test_a_path_that_does_not_exist_is_accepted(recorded: TestClient) -> N
     assert await last_seen(recorded) == {"paths": ["no/such/folder"], "full": False}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("query", "message"), [
     ("path=..", "path must not contain '..': '..'"),
     ("path=Trips/../../etc", "path must not contain '..': 'Trips/../../etc'"),

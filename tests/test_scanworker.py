@@ -9,12 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from mediasrv.children import child_env
 from mediasrv.server.keys import COORDINATOR
 
 from .support import make_tree, rescan, worker_command
+
+pytestmark = pytest.mark.process
 
 
 def read_answer(proc: subprocess.Popen[bytes]) -> list[dict[str, Any]]:

@@ -77,6 +77,7 @@ async def refused_as_forbidden_host(resp) -> None:  # type: ignore[no-untyped-de
     assert "notes" not in json.dumps(body) and "generation" not in body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", ROUTES)
 async def test_forged_host_is_refused_on_every_route(client: TestClient, route: str) -> None:
     for host in FORGED_HOSTS:
@@ -106,6 +107,7 @@ async def test_refusal_message_names_the_host_and_the_way_to_allow_it(client: Te
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "host",
     ["localhost", "LOCALHOST:8080", "localhost:1", "127.0.0.1", "127.0.0.1:9", "127.1.2.3:8080",
@@ -166,6 +168,7 @@ async def test_request_without_host_is_refused(client: TestClient) -> None:
     assert status == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "head",
     [
@@ -235,6 +238,7 @@ async def test_with_a_token_the_servers_own_page_may_post_from_any_name(  # type
 # -- the same-origin rule for writes -----------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "headers",
     [
@@ -286,6 +290,7 @@ async def test_write_from_an_allowed_origin_is_accepted(
 # -- headers that keep a ?token= to ourselves --------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "route", ["/", "/tag/All", "/view/All/notes.txt", "/search?q=notes", "/tag/Nope",
               "/media/notes.txt", "/thumb/notes.txt"],

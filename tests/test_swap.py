@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from .support import make_tree, rescan
@@ -39,6 +40,7 @@ async def worker(client: TestClient, n: int, stop: asyncio.Event, seen: list[int
     return done
 
 
+@pytest.mark.slow
 async def test_requests_never_fail_or_mix_generations_during_rescans(
     started,
     settings_for,

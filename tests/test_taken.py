@@ -89,6 +89,7 @@ async def test_a_file_s_neighbours_in_the_order(client: TestClient) -> None:
     assert outside.status == 404
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["date", "TAKEN", "name,taken", "%FF"])
 async def test_an_unknown_order_is_a_bad_parameter(client: TestClient, value: str) -> None:
     for url in (f"/api/files?sort={value}", f"/api/file?path=Home/g.mp4&sort={value}"):

@@ -6,9 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mediasrv.children import child_env
 
 from .support import jpeg_bytes, until
+
+pytestmark = pytest.mark.process
 
 WRITER = """
 import sys, time

@@ -106,6 +106,7 @@ async def test_a_large_picture_is_shown_as_a_preview_with_the_original_a_click_a
     assert ids["original"]["href"] == "/media/Trips/Beach/big.jpg"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "shown"), [
     ("Trips/Beach/IMG_3.jpg", "/media/"),  # small enough as it is
     ("Trips/Beach/anim.gif", "/media/"),  # a JPEG would stop its animation

@@ -24,6 +24,8 @@ from mediasrv.watch.process import ChangeFilter, changes_message
 
 from .support import WAIT, make_tree
 
+pytestmark = pytest.mark.process
+
 
 def odd(raw: bytes) -> str:
     """A name that is not UTF-8, as the watcher reports it (``os.fsdecode``)."""

@@ -193,6 +193,7 @@ async def test_a_folder_removed_and_made_again_is_still_watched(
     await until(more, "a second file in the re-made folder")
 
 
+@pytest.mark.slow
 async def test_hidden_files_and_an_inner_cache_dir_start_no_scan(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -259,6 +260,7 @@ ODD_TREE: dict[str | bytes, bytes | str] = {
 }
 
 
+@pytest.mark.slow
 async def test_names_that_are_not_utf8_never_stop_the_watcher(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -474,6 +476,7 @@ async def test_a_failed_watcher_keeps_a_shorter_configured_interval(
 # -- progress and deleted files ---------------------------------------------
 
 
+@pytest.mark.slow
 async def test_events_carry_the_probing_phase_with_counts(
     started: Callable[..., Any], settings_for: Callable[..., Settings], lib_root: Path
 ) -> None:
