@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import make_app, make_tree, rescan
+from .support import make_app, make_tree, rescan
 
 
 async def test_tags_with_counts_all_first(client: TestClient) -> None:
@@ -76,6 +76,7 @@ async def test_page_past_the_end_is_empty(client: TestClient) -> None:
     assert (body["total"], body["files"]) == (4, [])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -96,6 +97,7 @@ async def test_bad_offset_or_limit_is_400(client: TestClient, query: str, messag
     assert body["error"]["message"].startswith(message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "url",
     ["/api/files?tag=Nope", "/api/random?tag=Nope", "/api/file?path=notes.txt&tag=Nope"],
@@ -132,6 +134,7 @@ async def test_file_defaults_to_tag_all(client: TestClient) -> None:
     assert (body["prev"]["name"], body["next"]["name"]) == ("song.mp3", "clip.mp4")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "status", "code"),
     [
@@ -154,9 +157,9 @@ async def test_random_file_belongs_to_the_tag(client: TestClient) -> None:
         assert body["file"]["path"].startswith("Trips/2024/Beach/")
 
 
-async def test_random_never_offers_a_deleted_file(client: TestClient, library: Path) -> None:
+async def test_random_never_offers_a_deleted_file(client: TestClient, lib_root: Path) -> None:
     for name in ("img1.jpg", "img2.jpg", "img10.jpg"):
-        (library / "Trips/2024/Beach" / name).unlink()  # gone, and no rescan yet
+        (lib_root / "Trips/2024/Beach" / name).unlink()  # gone, and no rescan yet
     seen = {
         (await (await client.get("/api/random?tag=Beach")).json())["file"]["name"]
         for _ in range(30)
@@ -164,8 +167,8 @@ async def test_random_never_offers_a_deleted_file(client: TestClient, library: P
     assert seen == {"sunset[beach family].jpg"}
 
 
-async def test_random_when_every_file_is_gone(client: TestClient, library: Path) -> None:
-    (library / "Trips/2023/Lake/clip.mp4").unlink()
+async def test_random_when_every_file_is_gone(client: TestClient, lib_root: Path) -> None:
+    (lib_root / "Trips/2023/Lake/clip.mp4").unlink()
     resp = await client.get("/api/random?tag=Lake")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "file_gone"
@@ -179,6 +182,7 @@ async def test_random_in_an_empty_library(started, settings_for, tmp_path: Path)
     assert (await resp.json())["error"]["code"] == "unknown_file"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("q", "names"),
     [
@@ -221,9 +225,9 @@ async def test_status(client: TestClient) -> None:
     assert body["last_scan"]["reasons"] == ["startup"]
 
 
-async def test_rescan_wait_reports_what_changed(client: TestClient, library: Path) -> None:
-    make_tree(library, {"Music/new.mp3": "x"})
-    (library / "notes.txt").unlink()
+async def test_rescan_wait_reports_what_changed(client: TestClient, lib_root: Path) -> None:
+    make_tree(lib_root, {"Music/new.mp3": "x"})
+    (lib_root / "notes.txt").unlink()
     body = await rescan(client)
     assert {
         k: body[k]
@@ -294,9 +298,9 @@ async def test_undecodable_names_round_trip_through_the_api(
 async def test_api_answers_503_until_the_first_index_exists(
     aiohttp_client,
     settings_for,
-    library: Path,  # type: ignore[no-untyped-def]
+    lib_root: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    app = make_app(settings_for(library), LeaderOptions(startup_scan=False))
+    app = make_app(settings_for(lib_root), LeaderOptions(startup_scan=False))
     client = await aiohttp_client(app)
     resp = await client.get("/api/files")
     assert resp.status == 503

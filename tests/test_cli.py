@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -21,32 +20,9 @@ from mediasrv.children import child_env
 from mediasrv.cli import build_parser, settings_from_args, settings_table
 from mediasrv.settings import Settings, new_token
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree, one_error_line, run
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASRV_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "mediasrv", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -54,23 +30,27 @@ def lib(tmp_path: Path) -> Path:
     return make_tree(tmp_path / "lib", SMALL_TREE)
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("command", ["serve", "scan", "db-path"])
 def test_missing_root(tmp_path: Path, command: str) -> None:
     line = one_error_line(run(command, str(tmp_path / "nope")))
     assert line == f"mediasrv: error: library root {tmp_path / 'nope'} does not exist"
 
 
+@pytest.mark.process
 def test_root_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "a.jpg").write_bytes(b"")
     line = one_error_line(run("serve", str(tmp_path / "a.jpg")))
     assert line == f"mediasrv: error: library root {tmp_path / 'a.jpg'} is not a folder"
 
 
+@pytest.mark.process
 def test_no_root_given() -> None:
     line = one_error_line(run("scan"))
     assert line == "mediasrv: error: which library? give ROOT (or set MEDIASRV_ROOT)"
 
 
+@pytest.mark.process
 def test_unwritable_cache_dir(lib: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_bytes(b"")
     line = one_error_line(run("scan", str(lib), "--cache-dir", str(tmp_path / "file" / "cache")))
@@ -79,6 +59,7 @@ def test_unwritable_cache_dir(lib: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.process
 def test_port_in_use(lib: Path, tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -88,6 +69,7 @@ def test_port_in_use(lib: Path, tmp_path: Path) -> None:
     assert one_error_line(proc) == f"mediasrv: error: port {port} on 127.0.0.1 is already in use"
 
 
+@pytest.mark.process
 def test_beyond_loopback_needs_a_token(lib: Path, tmp_path: Path) -> None:
     line = one_error_line(
         run("serve", str(lib), "--host", "0.0.0.0", "--cache-dir", str(tmp_path / "c"))
@@ -162,6 +144,7 @@ def test_allowed_host_flag_beats_environment(lib: Path) -> None:
     assert settings.allowed_hosts == ("a.example",)
 
 
+@pytest.mark.process
 def test_allowed_host_with_a_port_is_one_error_line(lib: Path) -> None:
     line = one_error_line(run("serve", str(lib), "--allowed-host", "media.example.org:8443"))
     assert line == ("mediasrv: error: --allowed-host 'media.example.org:8443' has a port; "
@@ -171,11 +154,13 @@ def test_allowed_host_with_a_port_is_one_error_line(lib: Path) -> None:
                     "IP address (no wildcards, no port)")
 
 
+@pytest.mark.process
 def test_bad_environment_value(lib: Path) -> None:
     line = one_error_line(run("serve", str(lib), env={"MEDIASRV_PORT": "eighty"}))
     assert line == "mediasrv: error: MEDIASRV_PORT='eighty': expected a whole number"
 
 
+@pytest.mark.process
 def test_bad_flag_value_is_argparse_usage_error(lib: Path) -> None:
     proc = run("serve", str(lib), "--state", "disk")
     assert proc.returncode == 2
@@ -183,6 +168,7 @@ def test_bad_flag_value_is_argparse_usage_error(lib: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.process
 def test_scan_prints_a_summary_then_db_path_finds_it(lib: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     proc = run("scan", str(lib), "--cache-dir", str(cache))
@@ -199,12 +185,14 @@ def test_scan_prints_a_summary_then_db_path_finds_it(lib: Path, tmp_path: Path) 
     assert (path.returncode, path.stdout) == (0, f"{cache / 'current.db'}\n")
 
 
+@pytest.mark.process
 def test_scan_reads_its_settings_from_the_environment(lib: Path, tmp_path: Path) -> None:
     env = {"MEDIASRV_ROOT": str(lib), "MEDIASRV_CACHE_DIR": str(tmp_path / "envcache")}
     assert run("scan", env=env).returncode == 0
     assert run("db-path", env=env).stdout == f"{tmp_path / 'envcache' / 'current.db'}\n"
 
 
+@pytest.mark.process
 def test_flag_beats_environment(lib: Path, tmp_path: Path) -> None:
     env = {"MEDIASRV_CACHE_DIR": str(tmp_path / "from-env")}
     run("scan", str(lib), "--cache-dir", str(tmp_path / "from-flag"), env=env)
@@ -212,6 +200,7 @@ def test_flag_beats_environment(lib: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "from-env").exists()
 
 
+@pytest.mark.process
 def test_default_cache_dir_follows_xdg(lib: Path, tmp_path: Path) -> None:
     proc = run("scan", str(lib), env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert proc.returncode == 0, proc.stderr
@@ -219,11 +208,13 @@ def test_default_cache_dir_follows_xdg(lib: Path, tmp_path: Path) -> None:
     assert re.fullmatch(r"lib-[0-9a-f]{10}", folder.name)
 
 
+@pytest.mark.process
 def test_db_path_before_any_scan(lib: Path, tmp_path: Path) -> None:
     line = one_error_line(run("db-path", str(lib), "--cache-dir", str(tmp_path / "c")))
     assert line == f"mediasrv: error: no index yet for {lib}; run: mediasrv scan {lib}"
 
 
+@pytest.mark.process
 def test_serve_answers_and_stops_cleanly_on_sigterm(lib: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [
@@ -277,6 +268,7 @@ def test_readme_lists_every_setting() -> None:
     assert settings_table() in readme
 
 
+@pytest.mark.process
 def test_scan_full_runs_and_prints_a_summary(lib: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     assert run("scan", str(lib), "--cache-dir", str(cache)).returncode == 0
@@ -315,6 +307,7 @@ def test_scan_full_asks_run_scan_for_a_full_rebuild(
     assert asked == [full]
 
 
+@pytest.mark.process
 def test_scan_out_of_disk_in_sqlite_is_one_line(lib: Path, tmp_path: Path) -> None:
     """SQLite's own "database or disk is full" is a user's one-line error, not a traceback."""
     helper = tmp_path / "full.py"
@@ -338,6 +331,7 @@ def test_scan_out_of_disk_in_sqlite_is_one_line(lib: Path, tmp_path: Path) -> No
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.process
 def test_serve_with_a_token_says_how_to_sign_in_but_never_prints_it(
     lib: Path, tmp_path: Path
 ) -> None:
@@ -368,6 +362,7 @@ def test_serve_with_a_token_says_how_to_sign_in_but_never_prints_it(
     assert "s3cret-0123456789-do-not-print" not in text
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("command", ["serve", "scan", "db-path"])
 def test_help_shows_one_default_per_flag_in_plain_words(command: str) -> None:
     proc = run(command, "--help")

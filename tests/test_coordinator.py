@@ -15,31 +15,31 @@ from mediasrv.serve.events import MAX_PATHS
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .conftest import gated_command, make_tree, recording_command, worker_command
+from .support import gated_command, make_tree, recording_command, until, worker_command
 
 
 @pytest.fixture
-async def gated(started, settings_for, library: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def gated(started, settings_for, lib_root: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     """(client, gate): the index is built; later scans wait while ``gate`` is missing."""
     gate = tmp_path / "gate"
     gate.touch()
     client: TestClient = await started(
-        settings_for(library), LeaderOptions(scan_command=gated_command(tmp_path, gate))
+        settings_for(lib_root), LeaderOptions(scan_command=gated_command(tmp_path, gate))
     )
     gate.unlink()
     return client, gate
 
 
 async def test_requests_during_a_scan_coalesce_into_one_follow_up(
-    gated: tuple[TestClient, Path], library: Path
+    gated: tuple[TestClient, Path], lib_root: Path
 ) -> None:
     client, gate = gated
     coordinator = client.app[COORDINATOR]
     runs_before = coordinator.scans_run
     first = coordinator.request("a")
-    await asyncio.sleep(0.05)
+    await until(lambda: coordinator.running is first, "the first scan to start")
     assert coordinator.running is first
-    make_tree(library, {"new.jpg": "x"})
+    make_tree(lib_root, {"new.jpg": "x"})
     followers = [coordinator.request(reason) for reason in ("b", "c", "b", "d")]
     assert all(f is followers[0] for f in followers)
     assert followers[0] is not first
@@ -64,7 +64,8 @@ async def test_http_rescans_share_the_queued_scan(gated: tuple[TestClient, Path]
     await client.app[COORDINATOR].wait_idle()
 
 
-async def test_events_stream_scan_start_progress_and_end(client: TestClient, library: Path) -> None:
+async def test_events_stream_scan_start_progress_and_end(client: TestClient,
+                                                        lib_root: Path) -> None:
     resp = await client.get("/api/events")
     assert resp.headers["Content-Type"] == "text/event-stream"
 
@@ -83,7 +84,7 @@ async def test_events_stream_scan_start_progress_and_end(client: TestClient, lib
 
     name, first = await next_event()
     assert (name, first["generation"]) == ("status", 1)
-    make_tree(library, {"x/new.jpg": "x"})
+    make_tree(lib_root, {"x/new.jpg": "x"})
     await client.post("/api/rescan")
     seen = []
     while not seen or seen[-1][0] not in ("finished", "failed"):
@@ -103,7 +104,7 @@ async def test_events_stream_scan_start_progress_and_end(client: TestClient, lib
 async def test_failed_scan_is_reported_and_the_next_one_succeeds(
     started,
     settings_for,
-    library: Path,
+    lib_root: Path,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     broken = tmp_path / "broken"
@@ -118,7 +119,7 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
         "job.run_scan = run_scan\n",
     )
     client: TestClient = await started(
-        settings_for(library), LeaderOptions(scan_command=command)
+        settings_for(lib_root), LeaderOptions(scan_command=command)
     )
     pid = client.app[COORDINATOR].process.pid
     broken.touch()
@@ -127,7 +128,7 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
     status = await (await client.get("/api/status")).json()
     assert (status["last_scan"]["error"], status["generation"]) == ("boom", 1)
     broken.unlink()
-    make_tree(library, {"z.jpg": "z"})
+    make_tree(lib_root, {"z.jpg": "z"})
     body = await (await client.post("/api/rescan?wait=1")).json()
     assert (body["status"], body["generation"], body["error"]) == ("published", 2, None)
     assert client.app[COORDINATOR].process.pid == pid  # a failed scan does not cost the worker
@@ -139,7 +140,7 @@ async def test_a_queued_scan_covers_the_union_of_the_paths_asked_for(
     client, gate = gated
     coordinator = client.app[COORDINATOR]
     first = coordinator.request("watch", paths=["a/1.jpg"])
-    await asyncio.sleep(0.05)
+    await until(lambda: coordinator.running is first, "the first scan to start")
     assert coordinator.running is first
     queued = coordinator.request("watch", paths=["b", "a/2.jpg"])
     assert coordinator.request("vanished file", paths=["b", "c/3.jpg"]) is queued
@@ -154,8 +155,8 @@ async def test_a_request_without_paths_makes_the_queued_scan_walk_everything(
 ) -> None:
     client, gate = gated
     coordinator = client.app[COORDINATOR]
-    coordinator.request("watch", paths=["a"])
-    await asyncio.sleep(0.05)
+    running = coordinator.request("watch", paths=["a"])
+    await until(lambda: coordinator.running is running, "the first scan to start")
     queued = coordinator.request("watch", paths=["b"])
     assert coordinator.request("interval") is queued
     assert coordinator.request("watch", paths=["c"]) is queued
@@ -169,8 +170,8 @@ async def test_more_paths_than_the_cap_make_a_walk_of_everything(
 ) -> None:
     client, gate = gated
     coordinator = client.app[COORDINATOR]
-    coordinator.request("startup")
-    await asyncio.sleep(0.05)
+    running = coordinator.request("startup")
+    await until(lambda: coordinator.running is running, "the first scan to start")
     queued = coordinator.request("watch", paths=[f"d/{i}.jpg" for i in range(MAX_PATHS - 1)])
     coordinator.request("watch", paths=["d/0.jpg", "e.jpg"])  # one already there: exactly the cap
     assert len(queued.paths or ()) == MAX_PATHS == 10_000
@@ -183,11 +184,11 @@ async def test_more_paths_than_the_cap_make_a_walk_of_everything(
 
 
 async def test_paths_reach_the_worker_and_new_result_keys_pass_through(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     """The worker hands the paths (exact, even not UTF-8) to run_scan; unknown keys come back."""
     client: TestClient = await started(
-        settings_for(library), LeaderOptions(scan_command=recording_command(tmp_path))
+        settings_for(lib_root), LeaderOptions(scan_command=recording_command(tmp_path))
     )
     coordinator = client.app[COORDINATOR]
     odd = b"caf\xe9/x.jpg".decode("utf-8", "surrogateescape")
@@ -210,6 +211,7 @@ async def test_durations_are_what_a_caller_waits(client: TestClient) -> None:
     assert last["duration_s"] >= last["scan_s"]
 
 
+@pytest.mark.slow
 async def test_a_scan_that_found_nothing_still_counts_as_the_last_look(
     client: TestClient,
 ) -> None:
@@ -230,12 +232,12 @@ async def test_a_scan_that_found_nothing_still_counts_as_the_last_look(
     assert datetime.fromisoformat(shown[1]) == datetime.fromisoformat(status["last_scan_at"])
 
 
-async def test_a_failed_scan_is_not_a_look_at_the_library(gated, library: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_scan_is_not_a_look_at_the_library(gated, lib_root: Path) -> None:  # type: ignore[no-untyped-def]
     client, _ = gated
     coordinator = client.app[COORDINATOR]
     checked = coordinator.checked_at
     scan = coordinator.request("doomed")
-    await asyncio.sleep(0.05)
+    await until(lambda: coordinator.running is scan, "the scan to start")
     coordinator._worker.kill()
     await scan.done.wait()
     assert scan.status == "failed"
@@ -243,7 +245,7 @@ async def test_a_failed_scan_is_not_a_look_at_the_library(gated, library: Path) 
 
 
 async def test_closing_during_a_scan_removes_its_temp_file(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path, tmp_path: Path
+    started, settings_for, lib_root: Path, tmp_path: Path
 ) -> None:
     """Shutdown kills a scan mid-build; the build it leaves must not wait for the next start."""
     stuck = worker_command(
@@ -257,7 +259,7 @@ async def test_closing_during_a_scan_removes_its_temp_file(  # type: ignore[no-u
         "        time.sleep(3600)\n"
         "job.run_scan = stuck\n",
     )
-    client = await started(settings_for(library), LeaderOptions(scan_command=stuck))
+    client = await started(settings_for(lib_root), LeaderOptions(scan_command=stuck))
     coordinator = client.app[COORDINATOR]
     scan = coordinator.request("test")
     cache = tmp_path / "cache"

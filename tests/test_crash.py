@@ -15,16 +15,9 @@ from mediasrv.scan.job import run_scan
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import CACHE, COORDINATOR, LIBRARY
 
-from .conftest import SMALL_TREE, make_app, make_tree, rescan, worker_command
+from .support import SMALL_TREE, make_app, make_tree, many_files, rescan, worker_command
 
-
-def many_files(root: Path, count: int) -> None:
-    """``count`` empty files in folders of 100: enough that a build takes a while."""
-    for i in range(0, count, 100):
-        folder = root / f"f{i // 100}"
-        folder.mkdir(parents=True)
-        for j in range(100):
-            (folder / f"{j}.jpg").touch()
+pytestmark = pytest.mark.fault
 
 
 async def test_scan_killed_mid_build_leaves_the_old_generation_serving(

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from mediasrv.index.cachedir import CacheDir
 
-from .conftest import SMALL_TREE, make_tree
-from .test_cli import run
+from .support import SMALL_TREE, make_tree, run
+
+pytestmark = pytest.mark.process
 
 
 def scan(lib: Path, cache: Path) -> None:

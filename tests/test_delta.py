@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -16,108 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mediasrv.index import dateorder, months
+from mediasrv.index import dateorder
 from mediasrv.index.cachedir import CacheDir
-from mediasrv.names import from_db
 from mediasrv.scan.job import run_scan
 
-from .conftest import SMALL_TREE, make_tree
-
-
-def content(db_path: Path) -> dict[str, Any]:
-    """Everything a generation says, by exact names instead of internal ids."""
-    conn = sqlite3.connect(db_path)
-    try:
-        folder = {i: from_db(p) for i, p in conn.execute(
-            "SELECT id, coalesce(path_bytes, path) FROM folders")}
-        tag = {i: from_db(n) for i, n in conn.execute(
-            "SELECT id, coalesce(name_bytes, name) FROM tags")}
-        files = conn.execute(
-            "SELECT coalesce(path_bytes, path), folder_id, pos, path, name, ext, kind, size,"
-            " mtime_ns, width, height, duration, thumb_key, id FROM files ORDER BY id").fetchall()
-        path_of = {row[-1]: from_db(row[0]) for row in files}
-        return {
-            "order": [from_db(r[0]) for r in files],  # ORDER BY id is natural order
-            "files": sorted((from_db(r[0]), folder[r[1]], *r[2:-1]) for r in files),
-            "folders": sorted((from_db(p), n, path_of[first]) for p, n, first in conn.execute(
-                "SELECT coalesce(path_bytes, path), file_count, first_id FROM folders")),
-            "folder_words": sorted((w, folder[i]) for w, i in conn.execute(
-                "SELECT word, folder_id FROM folder_words")),
-            "name_words": sorted((folder[d], w, path_of[i]) for d, w, i in conn.execute(
-                "SELECT folder_id, word, file_id FROM name_words")),
-            "name_word_folders": sorted((w, folder[d], n) for w, d, n in conn.execute(
-                "SELECT word, folder_id, files FROM name_word_folders")),
-            "tags": sorted((from_db(n), k, c) for n, k, c in conn.execute(
-                "SELECT coalesce(name_bytes, name), key, file_count FROM tags")),
-            "spellings": sorted((tag[t], from_db(n), c) for t, n, c in conn.execute(
-                "SELECT tag_id, coalesce(name_bytes, name), file_count FROM tag_spellings")),
-            "runs": sorted((tag[t], s, folder[f], first, n) for t, s, f, first, n in conn.execute(
-                "SELECT tag_id, start, folder_id, first, count FROM tag_runs")),
-            "words": sorted((w, path_of[i]) for w, i in conn.execute(
-                "SELECT word, file_id FROM search_words")),
-            "view": sorted(conn.execute("SELECT path, tag, position FROM file_tags_v").fetchall()),
-            "taken": taken_order(conn, tag, path_of),
-            "months": months_of(conn, tag),
-        }
-    finally:
-        conn.close()
-
-
-def months_of(conn: sqlite3.Connection, tag: dict[int, str]) -> dict[str, list[tuple[int, int]]]:
-    """Each tag's months newest first, checked against its files' times, and the view's
-    offsets against the sort=taken order."""
-    found: dict[str, list[tuple[int, int]]] = {}
-    for tag_id, month, count in conn.execute(
-            "SELECT tag_id, month, count FROM tag_months ORDER BY tag_id, month DESC"):
-        found.setdefault(tag[tag_id], []).append((month, count))
-    for name in tag.values():
-        if not name.isascii() and name.encode(errors="replace") != name.encode(
-                errors="surrogateescape"):  # not UTF-8: the views show such names alike
-            continue
-        times = [t for (t,) in conn.execute(
-            "SELECT sorted_by_ns FROM taken_order WHERE tag = ? ORDER BY position", (name,))]
-        expected: dict[int, int] = {}
-        for t in times:
-            month = months.month_of(t)
-            expected[month] = expected.get(month, 0) + 1
-        assert found.get(name, []) == list(expected.items()), name  # newest first
-        view = conn.execute('SELECT month, count, "offset" FROM tag_months_v WHERE tag = ?',
-                            (name,)).fetchall()
-        at = 0
-        for (label, count, offset), (month, n) in zip(view, found.get(name, []), strict=True):
-            assert (label, count, offset or 0) == (f"{month // 100}-{month % 100:02d}", n, at)
-            assert months.month_of(times[at]) == month
-            at += n
-    return found
-
-
-def taken_order(conn: sqlite3.Connection, tag: dict[int, str], path_of: dict[int, str],
-                ) -> dict[str, list[str]]:
-    """Each tag's files in the sort=taken order, checking the chunks that spell it."""
-    time_of = dict(conn.execute("SELECT id, coalesce(taken_ns, mtime_ns) FROM files"))
-    count_of = dict(conn.execute("SELECT id, file_count FROM tags"))
-    orders: dict[int, list[int]] = {}
-    for tag_id, start, first_time, first_id, count, files in conn.execute(
-            "SELECT tag_id, start, taken, file_id, count, files FROM tag_taken"
-            " ORDER BY tag_id, start"):
-        ids = json.loads(files)
-        order = orders.setdefault(tag_id, [])
-        assert start == len(order) and count == len(ids) > 0, (tag[tag_id], start)
-        assert (first_time, first_id) == (time_of[ids[0]], ids[0])
-        order.extend(ids)
-    assert orders.keys() == count_of.keys()
-    for tag_id, order in orders.items():
-        keys = [(time_of[i], i) for i in order]
-        assert keys == sorted(set(keys)) and len(order) == count_of[tag_id], tag[tag_id]
-    return {tag[t]: [path_of[i] for i in order] for t, order in orders.items()}
-
-
-def full_rebuild(root: Path) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as other:
-        cache = CacheDir(Path(other))
-        result = run_scan(root, cache, full=True)
-        assert result.mode == "full"
-        return content(cache.current)
+from .support import SMALL_TREE, make_tree
+from .support.generations import content, full_rebuild
 
 
 def write(root: Path, rel: bytes, data: bytes, mtime: int = 1_600_000_000) -> None:
@@ -223,6 +126,7 @@ def _missing_dirs(broot: bytes, folder: bytes) -> list[bytes]:
     return []
 
 
+@pytest.mark.fuzz
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(op, min_size=1, max_size=10), st.booleans(), st.sampled_from([2, 3, 512]),
        st.integers(1, 4))
@@ -424,6 +328,8 @@ run_scan(Path(sys.argv[1]), CacheDir(Path(sys.argv[2])), paths=["Music/new.mp3"]
 """
 
 
+@pytest.mark.process
+@pytest.mark.fault
 def test_a_scan_killed_mid_delta_leaves_the_old_generation_and_no_stray_file(
     tmp_path: Path,
 ) -> None:
@@ -461,6 +367,7 @@ def test_a_scan_killed_mid_delta_leaves_the_old_generation_and_no_stray_file(
     assert content(cache.current) == full_rebuild(root)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_churn_as_the_soak_makes_it_equals_full_rebuilds(tmp_path: Path, seed: int) -> None:
     """The soak's edits (numbered names, folders emptied, moved and refilled), scanned

@@ -20,7 +20,7 @@ from mediasrv.server import api
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
 
-from .conftest import make_app
+from .support import make_app
 
 
 class Live:
@@ -29,8 +29,8 @@ class Live:
 
 
 @pytest.fixture
-async def live(library: Path, settings_for: Callable[..., Settings]) -> AsyncIterator[Live]:
-    app = make_app(settings_for(library))
+async def live(lib_root: Path, settings_for: Callable[..., Settings]) -> AsyncIterator[Live]:
+    app = make_app(settings_for(lib_root))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)  # as cli/serving.py does
     await runner.setup()
     sock = socket.create_server(("127.0.0.1", 0))

@@ -30,10 +30,10 @@ from mediasrv.scan.walk import RootGone, walk
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import SMALL_TREE, make_tree, worker_command
-from .live import LiveServer
-from .openapi_check import check_json
-from .test_thumbs import jpeg_bytes
+from .support import SMALL_TREE, LiveServer, jpeg_bytes, make_tree, until, worker_command
+from .support.openapi import check_json
+
+pytestmark = pytest.mark.fault
 
 
 class Disk:
@@ -88,15 +88,13 @@ async def status_of(client: TestClient) -> dict[str, Any]:
     return body  # type: ignore[no-any-return]
 
 
-async def until(predicate: Any, client: TestClient, timeout: float = 30) -> dict[str, Any]:
+async def status_when(predicate: Any, client: TestClient, timeout: float = 30) -> dict[str, Any]:
     """Poll /api/status until ``predicate(status)``; returns that status."""
-    deadline = time.monotonic() + timeout
-    while True:
+    async def fitting() -> dict[str, Any] | None:
         status = await status_of(client)
-        if predicate(status):
-            return status
-        assert time.monotonic() < deadline, f"status never came round: {status}"
-        await asyncio.sleep(0.05)
+        return status if predicate(status) else None
+
+    return await until(fitting, "a status that fits", timeout)  # type: ignore[no-any-return]
 
 
 async def total(client: TestClient) -> tuple[int, int]:
@@ -123,7 +121,7 @@ async def test_disk_full_while_writing_a_generation(started, settings_for, tmp_p
     assert await total(client) == (1, 7)  # the old index serves on
     assert not list((disk.path / "cache").glob("*.tmp"))
     disk.free()  # the fault ends: the retry publishes what the failed scan was to
-    await until(lambda s: s["generation"] == 2 and s["last_scan"]["status"] == "published",
+    await status_when(lambda s: s["generation"] == 2 and s["last_scan"]["status"] == "published",
                 client)
     assert await total(client) == (2, 57)
 
@@ -179,7 +177,7 @@ async def test_cache_dir_turned_read_only_while_serving(started, settings_for, t
     finally:
         disk.remount("rw")
         await stars.open()
-    status = await until(lambda s: s["generation"] == 2, client)
+    status = await status_when(lambda s: s["generation"] == 2, client)
     assert status["last_scan"]["status"] == "published"
     assert await total(client) == (2, 9)
     assert (await client.get("/thumb/pics/a.jpg")).status == 200
@@ -211,7 +209,7 @@ async def test_root_renamed_away_and_back_while_serving(started, settings_for,  
         assert await total(client) == (1, 7)
     finally:
         away.rename(root)
-    await until(lambda s: s["last_scan"]["status"] == "unchanged", client)
+    await status_when(lambda s: s["last_scan"]["status"] == "unchanged", client)
     resp = await client.get("/media/notes.txt")
     assert (resp.status, await resp.read()) == (200, b"g" * 70)
 
@@ -230,9 +228,9 @@ def test_a_root_that_vanishes_mid_walk_fails_the_walk(tmp_path: Path) -> None:
 
 
 async def test_a_stopped_scan_worker_is_killed_and_the_next_scan_runs(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await started(settings_for(library, scan_timeout=120.0),
+    client = await started(settings_for(lib_root, scan_timeout=120.0),
                            LeaderOptions(retry_delays=()))
     coordinator = client.app[COORDINATOR]
     assert coordinator.scan_timeout == 120.0  # from the setting
@@ -242,7 +240,7 @@ async def test_a_stopped_scan_worker_is_killed_and_the_next_scan_runs(  # type: 
     assert stopped is not None
     stopped.send_signal(signal.SIGSTOP)
     try:
-        make_tree(library, {"new/a.jpg": "x"})
+        make_tree(lib_root, {"new/a.jpg": "x"})
         body = await asyncio.wait_for((await client.post("/api/rescan?wait=1")).json(), 30)
         assert (body["status"], body["generation"]) == ("failed", 1)
         assert body["error"].startswith("the scan made no progress for 1 s")
@@ -257,11 +255,11 @@ async def test_a_stopped_scan_worker_is_killed_and_the_next_scan_runs(  # type: 
 
 
 async def test_a_slow_starting_worker_is_not_taken_for_a_stuck_one(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path, tmp_path: Path
+    started, settings_for, lib_root: Path, tmp_path: Path
 ) -> None:
     """Silence before the worker says "ready" (imports on a loaded machine) is not a stall."""
     slow = worker_command(tmp_path, "time.sleep(4)")
-    client = await started(settings_for(library, scan_timeout=2.0),
+    client = await started(settings_for(lib_root, scan_timeout=2.0),
                            LeaderOptions(scan_command=slow, retry_delays=()))
     last = (await status_of(client))["last_scan"]
     assert (last["status"], last["error"]) == ("published", None)
@@ -283,11 +281,12 @@ STREAMS = 1000
 DEADLINE_S = 1.0
 
 
+@pytest.mark.bench
 @pytest.mark.timeout(180)
 async def test_a_thousand_event_streams(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "lib", SMALL_TREE)
-    server = LiveServer(root, tmp_path / "cache", tmp_path / "server.log", "--no-watch",
-                        preexec=fd_limit_1024)
+    server = LiveServer(root, "--cache-dir", tmp_path / "cache", "--port", "0", "--log-level",
+                        "info", "--no-watch", preexec=fd_limit_1024)
     try:
         await asyncio.to_thread(server.wait_idle)
         timeout = aiohttp.ClientTimeout(total=120)
@@ -323,7 +322,7 @@ async def test_a_thousand_event_streams(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.05)
         assert len(os.listdir(f"/proc/{server.pid}/fd")) < 100
-        assert (await asyncio.to_thread(server.get, "/api/tags"))["generation"] == 1
+        assert (await asyncio.to_thread(server.get_json, "/api/tags"))["generation"] == 1
     finally:
         server.stop()
     log = server.log_text()

@@ -19,7 +19,7 @@ from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
 from mediasrv.userdata.favourites import FILE_NAME, Favourites
 
-from .conftest import make_tree, rescan, status, until
+from .support import make_tree, rescan, status, until
 
 BEACH = "Trips/2024/Beach"
 
@@ -92,9 +92,9 @@ async def test_writes_from_another_site_are_refused(client: TestClient) -> None:
     assert await starred(client) == []
 
 
-async def test_with_a_token_a_star_needs_it(started: Callable[..., Any], library: Path,
+async def test_with_a_token_a_star_needs_it(started: Callable[..., Any], lib_root: Path,
                                             settings_for: Callable[..., Settings]) -> None:
-    client = await started(settings_for(library, token="s3cret-0123456789"))
+    client = await started(settings_for(lib_root, token="s3cret-0123456789"))
     assert (await star(client, "notes.txt"))[0] == 401
     got, _ = await star(client, "notes.txt", Authorization="Bearer s3cret-0123456789")
     assert got == 200
@@ -160,15 +160,15 @@ async def test_a_folder_named_favourites_is_hidden_behind_the_stars(
 
 
 async def test_stars_survive_rescans_and_a_full_rebuild(
-    client: TestClient, library: Path, tmp_path: Path,
+    client: TestClient, lib_root: Path, tmp_path: Path,
 ) -> None:
     await star(client, f"{BEACH}/img2.jpg")
-    make_tree(library, {"Music/new.mp3": b"new"})
+    make_tree(lib_root, {"Music/new.mp3": b"new"})
     assert (await rescan(client))["mode"] == "delta"
-    (library / "notes.txt").unlink()
+    (lib_root / "notes.txt").unlink()
     await rescan(client)
     # A full rebuild by `mediasrv scan --full`, which the server then serves.
-    full = await asyncio.to_thread(run_scan, library, CacheDir(tmp_path / "cache"), full=True)
+    full = await asyncio.to_thread(run_scan, lib_root, CacheDir(tmp_path / "cache"), full=True)
     assert full.mode == "full"
     assert (await rescan(client))["generation"] == full.generation
     assert await starred(client) == [f"{BEACH}/img2.jpg"]
@@ -176,39 +176,39 @@ async def test_stars_survive_rescans_and_a_full_rebuild(
 
 
 async def test_stars_survive_deleted_generations(
-    started: Callable[..., Any], library: Path, tmp_path: Path,
+    started: Callable[..., Any], lib_root: Path, tmp_path: Path,
     settings_for: Callable[..., Settings],
 ) -> None:
-    client = await started(settings_for(library))
+    client = await started(settings_for(lib_root))
     await star(client, "Music/song.mp3")
     await client.close()
     cache = tmp_path / "cache"
     for generation in cache.glob("gen-*.db"):
         generation.unlink()
     (cache / "current.db").unlink()
-    again = await started(settings_for(library))
+    again = await started(settings_for(lib_root))
     assert (await status(again))["generation"] is not None
     assert await starred(again) == ["Music/song.mp3"]
 
 
 async def test_a_star_of_a_deleted_file_waits_for_it_to_come_back(
-    client: TestClient, library: Path,
+    client: TestClient, lib_root: Path,
 ) -> None:
     await star(client, "notes.txt")
-    content = (library / "notes.txt").read_bytes()
-    (library / "notes.txt").unlink()
+    content = (lib_root / "notes.txt").read_bytes()
+    (lib_root / "notes.txt").unlink()
     await rescan(client)
     assert await starred(client) == []
-    make_tree(library, {"notes.txt": content + b" edited"}, mtime=None)
+    make_tree(lib_root, {"notes.txt": content + b" edited"}, mtime=None)
     await rescan(client)
     assert await starred(client) == ["notes.txt"]
 
 
 async def test_a_star_of_a_file_gone_for_good_can_be_taken_away(
-    client: TestClient, library: Path, tmp_path: Path,
+    client: TestClient, lib_root: Path, tmp_path: Path,
 ) -> None:
     await star(client, "notes.txt")
-    (library / "notes.txt").unlink()
+    (lib_root / "notes.txt").unlink()
     await rescan(client)
     assert (await star(client, "notes.txt", on=False))[0] == 200
     with favourites_db(tmp_path / "cache") as conn:
@@ -218,15 +218,16 @@ async def test_a_star_of_a_file_gone_for_good_can_be_taken_away(
 # -- moved files keep their stars ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("targeted", [False, True])
 async def test_a_renamed_or_moved_file_keeps_its_star(
-    client: TestClient, library: Path, targeted: bool,
+    client: TestClient, lib_root: Path, targeted: bool,
 ) -> None:
     await star(client, f"{BEACH}/img2.jpg")
     await star(client, "notes.txt")
-    os.rename(library / BEACH / "img2.jpg", library / BEACH / "img2 renamed.jpg")
-    (library / "Docs").mkdir()
-    os.rename(library / "notes.txt", library / "Docs/notes.txt")
+    os.rename(lib_root / BEACH / "img2.jpg", lib_root / BEACH / "img2 renamed.jpg")
+    (lib_root / "Docs").mkdir()
+    os.rename(lib_root / "notes.txt", lib_root / "Docs/notes.txt")
     url = "/api/rescan?wait=1" + (
         f"&path={BEACH}/img2.jpg&path={BEACH}/img2%20renamed.jpg&path=notes.txt&path=Docs"
         if targeted else "")
@@ -236,6 +237,7 @@ async def test_a_renamed_or_moved_file_keeps_its_star(
     assert await flag(client, "Docs/notes.txt")
 
 
+@pytest.mark.slow
 async def test_files_that_cannot_be_told_apart_do_not_take_stars_along(
     started: Callable[..., Any], tmp_path: Path, settings_for: Callable[..., Settings],
 ) -> None:

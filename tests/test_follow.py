@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
@@ -16,30 +15,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.index.cachedir import CacheDir
-from mediasrv.scan.job import run_scan
 from mediasrv.serve.cachewatch import filesystem_type, needs_polling
 from mediasrv.server.following import LEADER_URL
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .conftest import SMALL_TREE, make_app, make_tree
-
-
-class Leader:
-    """Publishes into a cache dir as `mediasrv scan` does, one new file per generation."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.root = make_tree(tmp_path / "lib", SMALL_TREE)
-        self.cache = CacheDir(tmp_path / "cache")
-        self.n = 0
-
-    async def publish(self, *, delete_old: bool = True) -> int:
-        self.n += 1
-        make_tree(self.root, {f"added/{self.n}.txt": "x"})  # .txt: nothing to probe
-        result = await asyncio.to_thread(run_scan, self.root, self.cache)
-        if delete_old:  # what a leader does once it no longer reads them
-            await asyncio.to_thread(self.cache.remove_stale_generations, set())
-        return result.generation
+from .support import Leader, make_app, make_tree, serving, until
+from .support.fds import open_fds
 
 
 @pytest.fixture
@@ -55,16 +36,16 @@ async def follow(started, settings_for, leader: Leader):  # type: ignore[no-unty
     return start
 
 
-async def serving(client: TestClient, generation: int, timeout: float = 10.0) -> None:
-    """Wait (a deadline, not a measurement) until the follower serves ``generation``."""
-    library = client.app[LIBRARY]
-    async with asyncio.timeout(timeout):
-        while library.generation != generation:
-            await asyncio.sleep(0.01)
-
-
 async def status(client: TestClient) -> dict[str, Any]:
     return await (await client.get("/api/status")).json()
+
+
+async def noticed(client: TestClient, generation: int) -> None:
+    """Wait until the follower has looked at current.db naming ``generation``."""
+    async def seen() -> bool:
+        return bool((await status(client))["follower"]["cache_generation"] == generation)
+
+    await until(seen, f"the follower to notice generation {generation}")
 
 
 async def test_serves_the_published_generation_at_start(follow, leader: Leader) -> None:
@@ -81,6 +62,7 @@ async def test_serves_the_published_generation_at_start(follow, leader: Leader) 
     assert (st["watcher"]["state"], st["watcher"]["error"]) == ("off", None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("polling", "state"), [(False, "sqlite"), (True, "sqlite"),
                                                (False, "memory")])
 async def test_publishes_reach_the_follower(follow, leader: Leader, polling: bool,
@@ -211,7 +193,7 @@ async def test_a_pointer_to_a_missing_or_damaged_file_keeps_the_old_one(
     cache = leader.cache
     # current.db names a file that was set aside meanwhile
     cache.point_current_at(cache.gen_path(5))
-    await asyncio.sleep(0.1)
+    await noticed(client, 5)
     st = await status(client)
     assert (st["generation"], st["follower"]["cache_generation"], st["follower"]["behind"]) == (
         1, 5, 4)
@@ -219,7 +201,7 @@ async def test_a_pointer_to_a_missing_or_damaged_file_keeps_the_old_one(
     # ... or a damaged one
     cache.gen_path(6).write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
     cache.point_current_at(cache.gen_path(6))
-    await asyncio.sleep(0.1)
+    await noticed(client, 6)
     body = await (await client.get("/api/files?tag=added")).json()
     assert (body["generation"], body["total"]) == (1, 1)
     assert "cannot serve generation 6 yet" in (await status(client))["follower"]["error"]
@@ -239,7 +221,7 @@ async def test_a_generation_of_another_schema_is_not_served(follow, leader: Lead
     conn.close()
     os.replace(newer, leader.cache.gen_path(2))
     leader.cache.point_current_at(leader.cache.gen_path(2))
-    await asyncio.sleep(0.1)
+    await noticed(client, 2)
     st = await status(client)
     assert st["generation"] == 1
     assert "schema version 99" in st["follower"]["error"]
@@ -253,7 +235,7 @@ async def test_an_older_pointer_is_not_followed_while_the_served_file_exists(
     client = await follow()
     assert client.app[LIBRARY].generation == 2
     leader.cache.point_current_at(leader.cache.gen_path(1))
-    await asyncio.sleep(0.1)
+    await noticed(client, 1)
     st = await status(client)
     assert st["generation"] == 2
     assert "older than generation 2" in st["follower"]["error"]
@@ -263,19 +245,12 @@ async def test_an_older_pointer_is_not_followed_while_the_served_file_exists(
     await serving(client, 1)
 
 
-def open_fds() -> list[str]:
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(FileNotFoundError):  # the listing's own fd
-            found.append(os.readlink(f"/proc/self/fd/{fd}"))
-    return found
-
-
 def threads() -> int:
     """Threads other than the event loop's default executor (a bounded pool)."""
     return sum(1 for t in threading.enumerate() if not t.name.startswith("asyncio_"))
 
 
+@pytest.mark.slow
 async def test_fds_and_threads_stay_flat_over_100_publishes(follow, leader: Leader) -> None:
     await leader.publish()
     client = await follow()

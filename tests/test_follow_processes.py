@@ -17,13 +17,10 @@ import pytest
 from mediasrv.children import child_env
 from mediasrv.index.cachedir import CacheDir
 
-from .conftest import make_tree
-from .servers import Served, leader_args, serves, until
-from .test_cli import run
-from .test_crash import many_files
-from .test_swap import base_tree, check
+from .support import LiveServer, leader_args, make_tree, many_files, run, serves, until
+from .support.swaps import base_tree, check
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 
 class Cluster:
@@ -32,13 +29,15 @@ class Cluster:
         self.cache = tmp_path / "cache"
         self.leader = self.start_leader()
         until(lambda: serves(self.leader, 1), "the leader's first generation")
-        self.followers = [Served(self.root, "--follow", "--cache-dir", self.cache, "--port", "0")
-                          for _ in range(2)]
+        self.followers = [
+            LiveServer(self.root, "--follow", "--cache-dir", self.cache, "--port", "0")
+            for _ in range(2)
+        ]
         for follower in self.followers:
             until(lambda f=follower: serves(f, 1), "a follower on generation 1")
 
-    def start_leader(self) -> Served:
-        self.leader = Served(*leader_args(self.root, self.cache))
+    def start_leader(self) -> LiveServer:
+        self.leader = LiveServer(*leader_args(self.root, self.cache))
         return self.leader
 
     def rescan(self, added: str) -> int:
@@ -148,7 +147,7 @@ def test_killing_the_leader_mid_scan_leaves_the_followers_serving(cluster: Clust
 
 def test_a_follower_started_first_serves_the_first_generation(tmp_path: Path) -> None:
     root, cache = make_tree(tmp_path / "lib", base_tree()), tmp_path / "cache"
-    follower = Served(root, "--follow", "--cache-dir", cache, "--port", "0")
+    follower = LiveServer(root, "--follow", "--cache-dir", cache, "--port", "0")
     try:
         code, body = follower.get("/api/files")
         assert (code, body["error"]["code"]) == (503, "index_not_ready")

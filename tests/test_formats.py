@@ -29,7 +29,7 @@ from mediasrv.scan.job import run_scan
 from mediasrv.scan.walk import walk
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
+from .support import make_tree
 
 RED, BLUE = (220, 30, 30), (30, 40, 220)
 STORED = (640, 480)  # as the sensor wrote it; shown as 480 x 640
@@ -107,6 +107,7 @@ def test_heic_heif_and_avif_are_formats_pictures_are_read_in() -> None:
     assert {"heic", "heif", "avif"} <= images.register_formats()
 
 
+@pytest.mark.process
 def test_a_fresh_process_reads_heic_for_thumbnails_and_probing(
     tmp_path: Path, samples: dict[str, bytes]
 ) -> None:
@@ -126,6 +127,7 @@ def test_a_fresh_process_reads_heic_for_thumbnails_and_probing(
     assert "width=480, height=640" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLES)
 async def test_a_scan_stores_the_shown_size(client: TestClient, name: str) -> None:
     resp = await client.get("/api/file", params={"path": f"Phone/{name}"})

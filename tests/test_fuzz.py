@@ -26,9 +26,9 @@ from schemathesis import checks
 
 from mediasrv.server.openapi import SPEC_FILE
 
-from .conftest import make_tree
-from .live import TRACEBACK, LiveServer
-from .test_thumbs import jpeg_bytes
+from .support import TRACEBACK, LiveServer, jpeg_bytes, make_tree
+
+pytestmark = [pytest.mark.fuzz, pytest.mark.process]
 
 EXAMPLES = 50  # per operation and phase; derandomized, so every run sends the same requests
 SECRET = "TOPSECRET-7f3a9c"  # the content of a file outside the root: must never be sent
@@ -59,7 +59,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     outside = make_tree(base / "outside", {"secret.jpg": SECRET, "dir/secret2.jpg": SECRET})
     os.symlink(outside / "secret.jpg", root / "link-out.jpg")
     os.symlink(outside / "dir", root / "link-out-dir")
-    server = LiveServer(root, base / "cache", base / "server.log")
+    server = LiveServer(root, "--cache-dir", base / "cache", "--port", "0", "--log-level", "info")
     try:
         server.wait_idle()
         yield server

@@ -18,9 +18,8 @@ from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.attempts import ATTEMPTS, Attempts
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, make_app, make_tree
-from .openapi_check import check_json
-from .servers import Served, leader_args
+from .support import SMALL_TREE, LiveServer, leader_args, make_app, make_tree
+from .support.openapi import check_json
 
 TOKEN = "s3cret-0123456789"
 HTML = {"Accept": "text/html"}
@@ -49,11 +48,11 @@ class Clock:
 
 @pytest.fixture
 def serve(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings],
-          library: Path) -> Callable[..., Any]:
+          lib_root: Path) -> Callable[..., Any]:
     """``await serve(clock=None, **settings)``: a client of a server with ``--token``."""
 
     async def start(clock: Clock | None = None, **overrides: Any) -> TestClient:
-        settings = settings_for(library, token=TOKEN, **overrides)
+        settings = settings_for(lib_root, token=TOKEN, **overrides)
         app = make_app(settings, LeaderOptions(startup_scan=False))
         if clock is not None:
             app[ATTEMPTS] = Attempts(settings.trusted_proxies, clock=clock)
@@ -162,8 +161,8 @@ async def test_an_old_token_in_the_cookie_is_forgotten_at_once(serve: Any) -> No
 
 
 async def test_without_a_token_nothing_is_counted(aiohttp_client: Any, settings_for: Any,
-                                                  library: Path) -> None:
-    client = await aiohttp_client(make_app(settings_for(library),
+                                                  lib_root: Path) -> None:
+    client = await aiohttp_client(make_app(settings_for(lib_root),
                                            LeaderOptions(startup_scan=False)))
     for n in range(20):
         assert (await client.get("/api/status", headers=wrong(n))).status == 200
@@ -174,7 +173,7 @@ async def test_without_a_token_nothing_is_counted(aiohttp_client: Any, settings_
 def test_a_real_server_tells_two_loopback_addresses_apart(tmp_path: Path) -> None:
     """200 wrong tokens from 127.0.0.2 on one connection; 127.0.0.1 still gets in."""
     root = make_tree(tmp_path / "lib", SMALL_TREE)
-    server = Served(*leader_args(root, tmp_path / "cache", "--token", TOKEN))
+    server = LiveServer(*leader_args(root, tmp_path / "cache", "--token", TOKEN))
     try:
         port = urlsplit(server.url).port
         guesser = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
@@ -194,5 +193,5 @@ def test_a_real_server_tells_two_loopback_addresses_apart(tmp_path: Path) -> Non
         assert server.get(f"/api/status?token={TOKEN}")[0] == 200  # from 127.0.0.1
     finally:
         assert server.stop() == 0
-    log = "".join(server.log)
+    log = server.log_text()
     assert log.count("10 wrong access tokens or links from 127.0.0.2 within 60s") == 1, log

@@ -14,8 +14,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.server import home
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
-from .test_pages import page
+from .support import make_tree, page
 
 T0 = 1_600_000_000
 # path -> days after T0 (its mtime; no file states when it was taken)

@@ -13,7 +13,7 @@ from mediasrv.index import db
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.scan.job import run_scan
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from mediasrv.serve.leader import Leader, LeaderOptions
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree
 
 
 async def test_a_leader_serves_scans_and_stops_every_part(

@@ -15,7 +15,7 @@ from mediasrv.scan.job import run_scan
 from mediasrv.serve.library import Library
 from mediasrv.snapshot import open_snapshot
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree
 
 
 class Generations:
@@ -153,6 +153,7 @@ async def test_swapping_in_the_served_generation_is_refused(gens: Generations) -
     await library.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", ["sqlite", "memory"])
 async def test_no_leak_across_100_delta_swaps(gens: Generations, state: str) -> None:
     library = Library(gens.cache)
@@ -190,6 +191,7 @@ async def test_a_reader_runs_calls_in_its_thread_and_joins_it_on_close(gens: Gen
     await snap.close()
 
 
+@pytest.mark.process
 def test_a_forgotten_reader_never_keeps_the_process_alive(tmp_path: Path) -> None:
     import subprocess
     import sys

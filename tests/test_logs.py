@@ -14,7 +14,7 @@ from mediasrv.scan.walk import WalkStats
 from mediasrv.serve.scanprocess import relay_level
 from mediasrv.server.keys import COORDINATOR, LEADER, LIBRARY
 
-from .conftest import make_tree
+from .support import make_tree
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from .conftest import make_tree, rescan
+from .support import make_tree, rescan
 
 SECRET = b"TOP-SECRET-OUTSIDE-THE-ROOT"
 
@@ -59,18 +59,18 @@ async def test_names_with_spaces_and_brackets(client: TestClient) -> None:
 
 
 async def test_file_not_in_the_index_is_404_even_if_on_disk(
-    client: TestClient, library: Path
+    client: TestClient, lib_root: Path
 ) -> None:
-    make_tree(library, {"added-after-scan.jpg": "x"})
+    make_tree(lib_root, {"added-after-scan.jpg": "x"})
     resp = await client.get("/media/added-after-scan.jpg")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "unknown_file"
 
 
 async def test_vanished_file_is_404_and_asks_for_a_rescan(
-    client: TestClient, library: Path
+    client: TestClient, lib_root: Path
 ) -> None:
-    (library / "notes.txt").unlink()
+    (lib_root / "notes.txt").unlink()
     resp = await client.get("/media/notes.txt")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "file_gone"
@@ -103,6 +103,7 @@ async def guarded(started, settings_for, tmp_path: Path) -> TestClient:  # type:
     return await started(settings_for(root))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "target",
     [
@@ -173,8 +174,8 @@ async def test_symlink_escape_is_not_indexed(guarded: TestClient) -> None:
     assert status["last_scan"]["walk"]["outside_links"] == 2
 
 
-async def test_after_rescan_removed_file_is_404(client: TestClient, library: Path) -> None:
-    (library / "notes.txt").unlink()
+async def test_after_rescan_removed_file_is_404(client: TestClient, lib_root: Path) -> None:
+    (lib_root / "notes.txt").unlink()
     await rescan(client)
     resp = await client.get("/media/notes.txt")
     assert (resp.status, (await resp.json())["error"]["code"]) == (404, "unknown_file")

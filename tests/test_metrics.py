@@ -14,8 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import LEADER, LIBRARY
 
-from .conftest import make_app, make_tree
-from .test_follow import Leader, serving
+from .support import Leader, make_app, make_tree, serving
 
 DASHBOARD = Path(__file__).parent.parent / "scripts" / "grafana" / "mediasrv.json"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -39,15 +38,15 @@ def requests(samples: Samples, route: str, method: str = "GET", status: str = "2
 
 
 async def test_a_publishing_rescan_moves_generation_scans_and_their_histogram(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await started(settings_for(library))
+    client = await started(settings_for(lib_root))
     before = await scrape(client)
     assert (value(before, "mediasrv_generation"), value(before, "mediasrv_files")) == (1, 7)
     first = {k: v for k, v in before.items() if k[0] == "mediasrv_scans_total" and v}
     assert list(first.values()) == [1.0]
     assert value(before, "mediasrv_scan_duration_seconds_count") == 1
-    make_tree(library, {"new/a.txt": "a"})
+    make_tree(lib_root, {"new/a.txt": "a"})
     body = await (await client.post("/api/rescan?wait=1")).json()
     assert (body["status"], body["generation"], body["mode"]) == ("published", 2, "delta")
     after = await scrape(client)
@@ -62,9 +61,9 @@ async def test_a_publishing_rescan_moves_generation_scans_and_their_histogram(  
 
 
 async def test_n_requests_count_n_more_by_route_pattern_not_path(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await started(settings_for(library))
+    client = await started(settings_for(lib_root))
     before = await scrape(client)
     for _ in range(7):
         assert (await client.get("/api/tags")).status == 200
@@ -85,11 +84,11 @@ async def test_n_requests_count_n_more_by_route_pattern_not_path(  # type: ignor
 
 
 async def test_leases_on_a_retired_generation_are_counted(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await started(settings_for(library))
+    client = await started(settings_for(lib_root))
     async with client.app[LIBRARY].snapshot() as held:
-        make_tree(library, {"new/a.txt": "a"})
+        make_tree(lib_root, {"new/a.txt": "a"})
         assert (await (await client.post("/api/rescan?wait=1")).json())["generation"] == 2
         samples = await scrape(client)
         assert (held.generation, value(samples, "mediasrv_leases")) == (1, 1)
@@ -97,26 +96,26 @@ async def test_leases_on_a_retired_generation_are_counted(  # type: ignore[no-un
 
 
 async def test_the_watcher_is_up_while_it_watches(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await started(settings_for(library, watch=True))
+    client = await started(settings_for(lib_root, watch=True))
     while client.app[LEADER].watcher.status["state"] != "watching":  # type: ignore[union-attr]
         await asyncio.sleep(0.02)
     assert value(await scrape(client), "mediasrv_watcher_up") == 1
 
 
 async def test_without_a_watcher_there_is_no_watcher_metric(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    samples = await scrape(await started(settings_for(library)))
+    samples = await scrape(await started(settings_for(lib_root)))
     assert [k for k in samples if k[0] == "mediasrv_watcher_up"] == []
 
 
 async def test_token_mode_refuses_metrics_without_the_token(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
     token = "metrics-token-0123456789"
-    client = await started(settings_for(library, token=token))
+    client = await started(settings_for(lib_root, token=token))
     resp = await client.get("/metrics", headers={"Accept": "text/plain"})
     assert (resp.status, (await resp.json())["error"]["code"]) == (401, "unauthorized")
     samples = await scrape(client, Authorization=f"Bearer {token}")
@@ -124,10 +123,10 @@ async def test_token_mode_refuses_metrics_without_the_token(  # type: ignore[no-
 
 
 async def test_two_apps_in_one_process_keep_their_own_numbers(  # type: ignore[no-untyped-def]
-    aiohttp_client, settings_for, library: Path, tmp_path: Path
+    aiohttp_client, settings_for, lib_root: Path, tmp_path: Path
 ) -> None:
     other = make_tree(tmp_path / "other", {"a.txt": "a"})
-    one = await aiohttp_client(make_app(settings_for(library), LeaderOptions(startup_scan=False)))
+    one = await aiohttp_client(make_app(settings_for(lib_root), LeaderOptions(startup_scan=False)))
     two = await aiohttp_client(make_app(settings_for(other, cache_dir=tmp_path / "c2"),
                                         LeaderOptions(startup_scan=False)))
     for _ in range(3):
@@ -138,9 +137,9 @@ async def test_two_apps_in_one_process_keep_their_own_numbers(  # type: ignore[n
 
 @pytest.mark.parametrize("state", ["sqlite", "memory"])
 async def test_the_process_and_platform_collectors_answer(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path, state: str
+    started, settings_for, lib_root: Path, state: str
 ) -> None:
-    samples = await scrape(await started(settings_for(library, state=state)))
+    samples = await scrape(await started(settings_for(lib_root, state=state)))
     assert value(samples, "process_open_fds") > 0
     assert [k for k in samples if k[0] == "python_info"] != []
 
@@ -163,13 +162,13 @@ async def test_a_follower_says_its_lag_and_counts_its_swaps(  # type: ignore[no-
 
 
 async def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
     """scripts/grafana/mediasrv.json: every metric its queries name is one a server exports."""
     dashboard = json.loads(DASHBOARD.read_text())
     asked = {name for panel in dashboard["panels"] for target in panel["targets"]
              for name in re.findall(r"\b((?:mediasrv|process)_\w+)", target["expr"])}
-    client = await started(settings_for(library, watch=True))
+    client = await started(settings_for(lib_root, watch=True))
     await client.get("/api/tags")  # a request, so that the request histogram has a series
     exported = {name for name, _ in await scrape(client)}
     # Only a follower says its lag (test_a_follower_says_its_lag_and_counts_its_swaps).

@@ -20,7 +20,7 @@ from mediasrv.index.cachedir import CacheDir
 from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, rescan
+from .support import make_tree, rescan
 
 ZONES = ["UTC", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Chatham"]
 

@@ -16,8 +16,8 @@ from mediasrv.names import shown_spelling, tag_key
 from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, rescan
-from .test_delta import content, full_rebuild
+from .support import make_tree, rescan
+from .support.generations import content, full_rebuild
 
 BEACH = {"Beach/a.jpg": "1", "Beach/b.jpg": "22", "x/c[beach].jpg": "333"}
 

@@ -18,8 +18,8 @@ from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.openapi import SPEC_FILE
 from mediasrv.settings import Settings
 
-from .conftest import make_app, make_tree
-from .openapi_check import check_event, check_json, read_events, spec
+from .support import make_app, make_tree
+from .support.openapi import check_event, check_json, read_events, spec
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -91,9 +91,9 @@ def test_the_description_is_valid_openapi_3_1() -> None:
 
 
 def test_every_route_is_described_and_every_described_path_is_routed(
-    settings_for, library: Path  # type: ignore[no-untyped-def]
+    settings_for, lib_root: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    app = make_app(settings_for(library))
+    app = make_app(settings_for(lib_root))
     routes = routed(app)
     assert documented() - routes == set(), "described but not routed"
     assert routes - PAGES - documented() == set(), "routed but not described (or a page: PAGES)"
@@ -133,6 +133,7 @@ async def answer(client: TestClient, method: str, url: str, template: str) -> di
     return {"http": resp.status, **body}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "template", "status"),
     [
@@ -165,8 +166,8 @@ async def test_answers_match_the_description(
     assert (await answer(client, "GET", url, template))["http"] == status
 
 
-async def test_rescan_answers_match_the_description(client: TestClient, library: Path) -> None:
-    make_tree(library, {"new/a.jpg": "x"})
+async def test_rescan_answers_match_the_description(client: TestClient, lib_root: Path) -> None:
+    make_tree(lib_root, {"new/a.jpg": "x"})
     done = await answer(client, "POST", "/api/rescan?wait=1", "/api/rescan")
     assert (done["http"], done["status"], done["added"]) == (200, "published", 1)
     assert (await answer(client, "POST", "/api/rescan?path=new", "/api/rescan"))["http"] == 202
@@ -184,15 +185,15 @@ async def test_a_method_a_path_does_not_have_is_405_with_allow(client: TestClien
 
 
 async def test_index_not_ready_matches_the_description(
-    aiohttp_client, settings_for, library: Path  # type: ignore[no-untyped-def]
+    aiohttp_client, settings_for, lib_root: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    app = make_app(settings_for(library), LeaderOptions(startup_scan=False))
+    app = make_app(settings_for(lib_root), LeaderOptions(startup_scan=False))
     client = await aiohttp_client(app)
     for template in ("/api/tags", "/api/files", "/api/search"):
         assert (await answer(client, "GET", template, template))["http"] == 503
 
 
-async def test_events_are_the_described_ones(client: TestClient, library: Path) -> None:
+async def test_events_are_the_described_ones(client: TestClient, lib_root: Path) -> None:
     resp = await client.get("/api/events")
     assert resp.content_type == "text/event-stream"
     events = read_events(resp.content)
@@ -208,7 +209,7 @@ async def test_events_are_the_described_ones(client: TestClient, library: Path) 
     first = await asyncio.wait_for(anext(events), 30)
     check_event(*first)
     assert first[0] == "status"
-    make_tree(library, {"new/b.jpg": "x"})
+    make_tree(lib_root, {"new/b.jpg": "x"})
     await client.post("/api/rescan")
     await asyncio.wait_for(collect(), 30)
     assert seen[0] == "started" and seen[-1] == "finished" and "progress" in seen

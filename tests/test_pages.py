@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -14,45 +13,10 @@ from aiohttp.test_utils import TestClient
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.settings import Settings
 
-from .conftest import make_app, make_tree, rescan
-from .test_thumbs import h264_bytes, jpeg_bytes
+from .support import h264_bytes, jpeg_bytes, make_app, make_tree, page, parse, rescan
 
 ODD = b"Odd/caf\xe9 <b>.jpg"  # not valid UTF-8, and markup in the name
 SCRIPT = "Odd/<script>alert(1)<script>.jpg"
-
-
-class Links(HTMLParser):
-    """Every href and src of a page, and the ids it has."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.ids: dict[str, dict[str, str | None]] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        for name in ("href", "src", "poster", "action"):
-            value = found.get(name)
-            if value and not value.startswith("#"):
-                self.urls.append(value.partition("#")[0])
-        for candidate in (found.get("srcset") or "").split(","):
-            if candidate.strip():
-                self.urls.append(candidate.split()[0])
-        if found.get("id"):
-            self.ids[str(found["id"])] = {"tag": tag, **found}
-
-
-def parse(html: str) -> Links:
-    links = Links()
-    links.feed(html)
-    return links
-
-
-async def page(client: TestClient, url: str, status: int = 200) -> str:
-    resp = await client.get(url, allow_redirects=False)
-    assert resp.status == status, await resp.text()
-    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
-    return await resp.text()
 
 
 @pytest.fixture
@@ -140,6 +104,7 @@ async def big_client(started: Callable[..., Any], tmp_path: Path,
     return await started(settings_for(root))
 
 
+@pytest.mark.slow
 async def test_grid_is_paged(big_client: TestClient) -> None:
     first = await page(big_client, "/tag/Many")
     assert len(re.findall(r'class="tile ', first)) == 60
@@ -199,6 +164,7 @@ async def test_view_image_with_neighbours(oclient: TestClient) -> None:
     assert ids["position"] and "3 / 4" in html
 
 
+@pytest.mark.slow
 async def test_view_preloads_the_next_image(oclient: TestClient) -> None:
     ids = parse(await page(oclient, "/view/Beach/Trips/Beach/img2.jpg")).ids
     assert (ids["preload"]["rel"], ids["preload"]["href"]) == (
@@ -327,9 +293,9 @@ async def test_search_without_matches(oclient: TestClient) -> None:
 
 
 async def test_first_build_shows_a_friendly_page(
-    aiohttp_client: Callable[..., Any], library: Path, settings_for: Callable[..., Settings],
+    aiohttp_client: Callable[..., Any], lib_root: Path, settings_for: Callable[..., Settings],
 ) -> None:
-    app = make_app(settings_for(library), LeaderOptions(startup_scan=False))
+    app = make_app(settings_for(lib_root), LeaderOptions(startup_scan=False))
     client = await aiohttp_client(app)
     resp = await client.get("/tag/All")
     assert (resp.status, resp.headers["Retry-After"]) == (503, "2")

@@ -14,10 +14,8 @@ from aiohttp.test_utils import TestClient
 from mediasrv.server import pages
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, rescan
-from .test_pages import page, parse
-from .test_probe import OFFSET_ORIGINAL, ORIGINAL
-from .test_probe import dated as with_exif
+from .support import OFFSET_ORIGINAL, ORIGINAL, make_tree, page, parse, rescan
+from .support import dated as with_exif
 
 DAY = 86_400
 T0 = 1_600_000_000

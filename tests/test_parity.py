@@ -28,9 +28,8 @@ from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import LIBRARY, RNG
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, Tree, make_app, make_tree
-from .test_probe import OFFSET_ORIGINAL, ORIGINAL
-from .test_probe import dated as with_exif
+from .support import OFFSET_ORIGINAL, ORIGINAL, SMALL_TREE, Tree, make_app, make_tree
+from .support import dated as with_exif
 
 BACKENDS = ("sqlite", "memory")
 DRAWS = [0.0, 0.1, 0.25, 0.5, 0.5, 0.75, 0.999999, 0.9999999999999999, 1.0, -0.01, -0.5]
@@ -210,6 +209,7 @@ FIXED_TREES: dict[str, Tree] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FIXED_TREES))
 def test_backends_agree_on_fixed_trees(tmp_path: Path, name: str) -> None:
     assert run(FIXED_TREES[name], tmp_path) > 20
@@ -251,6 +251,7 @@ def trees(draw: st.DrawFn) -> dict[bytes, bytes]:
     return {p: c for p, c in files.items() if not any(o.startswith(p + b"/") for o in files)}
 
 
+@pytest.mark.fuzz
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tree=trees())
@@ -276,6 +277,7 @@ def rewrite(root: Path, tree: Mapping[bytes, bytes]) -> None:
             f.write(data)
 
 
+@pytest.mark.fuzz
 @settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(before=trees(), after=trees())

@@ -16,9 +16,7 @@ from mediasrv.media import thumbs
 from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
-from .test_thumbs import h264_bytes, jpeg_bytes
-from .test_viewer import big_jpeg
+from .support import big_jpeg, h264_bytes, jpeg_bytes, make_tree
 
 
 def sideways_jpeg(size: tuple[int, int]) -> bytes:
@@ -54,6 +52,7 @@ async def picture(client: TestClient, url: str) -> Image.Image:
     return Image.open(io.BytesIO(await resp.read()))
 
 
+@pytest.mark.slow
 async def test_a_large_photo_is_previewed_at_2048_on_its_longest_side(pclient: TestClient) -> None:
     img = await picture(pclient, "/preview/Photos/big.jpg")
     assert (img.format, img.size) == ("JPEG", (2048, 1536))

@@ -29,7 +29,7 @@ from mediasrv.scan.walk import walk
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
+from .support import EXIF_IFD, OFFSET_ORIGINAL, ORIGINAL, SUBSEC_ORIGINAL, dated, make_tree
 
 
 def jpeg(width: int, height: int) -> bytes:
@@ -416,26 +416,7 @@ def test_a_scan_of_unreadable_media_says_so_in_one_line(
 
 
 # -- the date taken ----------------------------------------------------------------
-
-EXIF_IFD = 0x8769
-ORIGINAL, OFFSET_ORIGINAL, SUBSEC_ORIGINAL = 0x9003, 0x9011, 0x9291
 DIGITIZED, OFFSET_DIGITIZED, SUBSEC_DIGITIZED = 0x9004, 0x9012, 0x9292
-EDITED = 0x0132  # IFD0's DateTime: when the file was last changed
-
-
-def dated(tags: dict[int, str], *, fmt: str = "JPEG", orientation: int | None = None,
-          edited: str | None = None) -> bytes:
-    """A real 40 x 30 picture whose Exif IFD holds ``tags`` ({tag: text})."""
-    exif = Image.Exif()
-    if orientation is not None:
-        exif[0x0112] = orientation
-    if edited is not None:
-        exif[EDITED] = edited
-    exif.get_ifd(EXIF_IFD).update(tags)
-    out = io.BytesIO()
-    # As bytes: PNG's writer drops an Exif whose IFD0 is empty (it tests its truth).
-    Image.new("RGB", (40, 30), (90, 120, 30)).save(out, format=fmt, exif=exif.tobytes())
-    return out.getvalue()
 
 
 def utc_ns(*wall: int, hours: float = 0, fraction_ns: int = 0) -> int:

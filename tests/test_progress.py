@@ -12,7 +12,7 @@ import pytest
 from mediasrv import cli
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
+from .support import jpeg_bytes, make_tree
 
 
 class Terminal(io.StringIO):
@@ -111,9 +111,8 @@ def test_a_log_line_clears_the_bar_first() -> None:
 def test_scan_command_prints_probe_counts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from .test_probe import jpeg
-
-    root = make_tree(tmp_path / "lib", {"a.jpg": jpeg(4, 4), "b.jpg": b"broken", "c.txt": "x"})
+    files = {"a.jpg": jpeg_bytes((4, 4)), "b.jpg": b"broken", "c.txt": "x"}
+    root = make_tree(tmp_path / "lib", files)
     out = io.StringIO()
     code = cli.scan(Settings(root=root, cache_dir=tmp_path / "cache"), out=out)
     assert code == 0

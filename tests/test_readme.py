@@ -43,7 +43,7 @@ def test_the_readme_s_queries_run_on_a_generation(tmp_path: Path) -> None:
     from mediasrv.index.cachedir import CacheDir
     from mediasrv.scan.job import run_scan
 
-    from .conftest import SMALL_TREE, make_tree
+    from .support import SMALL_TREE, make_tree
 
     cache = CacheDir(tmp_path / "cache")
     run_scan(make_tree(tmp_path / "lib", SMALL_TREE), cache)

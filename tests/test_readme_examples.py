@@ -104,6 +104,7 @@ FINDS = {  # what each example must find in the sample
 }
 
 
+@pytest.mark.process
 @pytest.mark.timeout(120)
 async def test_every_example_works_on_the_sample(
     started: Callable[..., Any], settings_for: Callable[..., Settings], sample: Path
@@ -126,6 +127,7 @@ async def test_every_example_works_on_the_sample(
         await client.app[COORDINATOR].wait_idle()
 
 
+@pytest.mark.process
 async def test_the_sample_has_what_the_readme_promises(
     started: Callable[..., Any], settings_for: Callable[..., Settings], sample: Path
 ) -> None:

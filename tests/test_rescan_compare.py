@@ -8,7 +8,7 @@ from pathlib import Path
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.scan.job import run_scan
 
-from .conftest import make_tree
+from .support import make_tree
 
 TREE = {b"caf\xe9/\xff.jpg": b"1", "a/img1.jpg": b"22", "a/img2.jpg": b"333"}
 

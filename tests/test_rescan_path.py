@@ -12,14 +12,14 @@ from aiohttp.test_utils import TestClient
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import make_tree, recording_command
+from .support import make_tree, recording_command
 
 
 @pytest.fixture
-async def recorded(started, settings_for, library: Path, tmp_path: Path) -> TestClient:  # type: ignore[no-untyped-def]
+async def recorded(started, settings_for, lib_root: Path, tmp_path: Path) -> TestClient:  # type: ignore[no-untyped-def]
     """A client whose scan results say which paths the scan was given (``seen``)."""
     return await started(
-        settings_for(library), LeaderOptions(scan_command=recording_command(tmp_path))
+        settings_for(lib_root), LeaderOptions(scan_command=recording_command(tmp_path))
     )
 
 
@@ -37,9 +37,9 @@ async def last_seen(client: TestClient) -> dict[str, Any]:
 
 
 async def test_path_and_wait_answers_what_the_scan_did(
-    recorded: TestClient, library: Path
+    recorded: TestClient, lib_root: Path
 ) -> None:
-    make_tree(library, {"Trips/2024/new.jpg": "x"})
+    make_tree(lib_root, {"Trips/2024/new.jpg": "x"})
     body = await post(recorded, "path=Trips/2024&wait=1")
     assert body["duration_s"] >= body["scan_s"] > 0
     assert {k: v for k, v in body.items() if k not in ("duration_s", "scan_s")} == {
@@ -63,6 +63,7 @@ async def test_plain_rescan_still_walks_everything(recorded: TestClient) -> None
     assert await last_seen(recorded) == {"paths": None, "full": False}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("query", "paths"), [
     ("path=./Trips//2024/", ["Trips/2024"]),
     ("path=Music&path=Trips/2023/Lake/clip.mp4", ["Music", "Trips/2023/Lake/clip.mp4"]),
@@ -86,6 +87,7 @@ async def test_a_path_that_does_not_exist_is_accepted(recorded: TestClient) -> N
     assert await last_seen(recorded) == {"paths": ["no/such/folder"], "full": False}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("query", "message"), [
     ("path=..", "path must not contain '..': '..'"),
     ("path=Trips/../../etc", "path must not contain '..': 'Trips/../../etc'"),
@@ -98,10 +100,10 @@ async def test_a_path_that_does_not_exist_is_accepted(recorded: TestClient) -> N
     ("path=out/deeper/x.jpg", "path 'out/deeper/x.jpg' leads out of the library root"),
 ])
 async def test_paths_that_could_lead_out_of_the_root_are_400(
-    recorded: TestClient, library: Path, tmp_path: Path, query: str, message: str
+    recorded: TestClient, lib_root: Path, tmp_path: Path, query: str, message: str
 ) -> None:
     (tmp_path / "outside").mkdir()
-    os.symlink(tmp_path / "outside", library / "out")
+    os.symlink(tmp_path / "outside", lib_root / "out")
     coordinator = recorded.app[COORDINATOR]
     before = coordinator.last
     body = await post(recorded, query + "&wait=1", status=400)
@@ -110,9 +112,9 @@ async def test_paths_that_could_lead_out_of_the_root_are_400(
 
 
 async def test_a_symlink_that_stays_inside_the_root_is_fine(
-    recorded: TestClient, library: Path
+    recorded: TestClient, lib_root: Path
 ) -> None:
-    os.symlink("Trips/2024", library / "recent")
+    os.symlink("Trips/2024", lib_root / "recent")
     await post(recorded, "path=recent&wait=1")
     assert await last_seen(recorded) == {"paths": ["recent"], "full": False}
 
@@ -125,9 +127,9 @@ async def test_another_site_may_not_ask_for_a_path(recorded: TestClient) -> None
 
 
 async def test_the_token_is_required_for_a_path(
-    started, settings_for, library: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    client: TestClient = await started(settings_for(library, token="s3cret-0123456789"))
+    client: TestClient = await started(settings_for(lib_root, token="s3cret-0123456789"))
     assert (await client.post("/api/rescan?path=Music")).status == 401
     resp = await client.post("/api/rescan?path=Music",
                              headers={"Authorization": "Bearer s3cret-0123456789"})
@@ -135,9 +137,9 @@ async def test_the_token_is_required_for_a_path(
 
 
 async def test_a_vanished_file_asks_for_a_rescan_of_its_path_only(
-    client: TestClient, library: Path
+    client: TestClient, lib_root: Path
 ) -> None:
-    (library / "Music" / "song.mp3").unlink()
+    (lib_root / "Music" / "song.mp3").unlink()
     assert (await client.get("/media/Music/song.mp3")).status == 404
     coordinator = client.app[COORDINATOR]
     await coordinator.wait_idle()

@@ -9,13 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from mediasrv.children import child_env
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import make_tree, rescan, worker_command
+from .support import make_tree, rescan, worker_command
+
+pytestmark = pytest.mark.process
 
 
 def read_answer(proc: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
@@ -30,10 +33,10 @@ def read_answer(proc: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
 
 
 def test_the_worker_answers_requests_by_id_and_exits_when_stdin_closes(
-    library: Path, tmp_path: Path
+    lib_root: Path, tmp_path: Path
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mediasrv.scan.process", str(library), str(tmp_path / "cache")],
+        [sys.executable, "-m", "mediasrv.scan.process", str(lib_root), str(tmp_path / "cache")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None
@@ -73,51 +76,51 @@ def test_the_worker_answers_requests_by_id_and_exits_when_stdin_closes(
                 stream.close()
 
 
-async def test_one_worker_serves_every_scan(client: TestClient, library: Path) -> None:
+async def test_one_worker_serves_every_scan(client: TestClient, lib_root: Path) -> None:
     coordinator = client.app[COORDINATOR]
     pid = coordinator.process.pid
     for i in range(3):
-        make_tree(library, {f"new/{i}.jpg": "x"})
+        make_tree(lib_root, {f"new/{i}.jpg": "x"})
         body = await rescan(client)
         assert (body["status"], body["generation"]) == ("published", i + 2)
         assert coordinator.process.pid == pid
 
 
 async def test_a_worker_that_died_between_scans_is_replaced(
-    client: TestClient, library: Path
+    client: TestClient, lib_root: Path
 ) -> None:
     coordinator = client.app[COORDINATOR]
     old = coordinator.process
     old.send_signal(signal.SIGKILL)
     await old.wait()
-    make_tree(library, {"new.jpg": "x"})
+    make_tree(lib_root, {"new.jpg": "x"})
     body = await rescan(client)
     assert (body["status"], body["generation"], body["error"]) == ("published", 2, None)
     assert coordinator.process.pid != old.pid
 
 
 async def test_ctrl_c_in_the_terminal_does_not_stop_the_worker(
-    client: TestClient, library: Path
+    client: TestClient, lib_root: Path
 ) -> None:
     coordinator = client.app[COORDINATOR]
     pid = coordinator.process.pid
     coordinator.process.send_signal(signal.SIGINT)
-    make_tree(library, {"new.jpg": "x"})
+    make_tree(lib_root, {"new.jpg": "x"})
     assert (await rescan(client))["status"] == "published"
     assert coordinator.process.pid == pid
 
 
 async def test_shutdown_closes_stdin_and_the_worker_exits_cleanly(
-    started, settings_for, library: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    client: TestClient = await started(settings_for(library))
+    client: TestClient = await started(settings_for(lib_root))
     proc = client.app[COORDINATOR].process
     await client.app[COORDINATOR].close()
     assert proc.returncode == 0
 
 
 async def test_output_on_stdout_from_inside_a_scan_does_not_break_the_protocol(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     """A library (FFmpeg, say) that prints to fd 1 writes to the log, not into the answers."""
     command = worker_command(
@@ -130,15 +133,15 @@ async def test_output_on_stdout_from_inside_a_scan_does_not_break_the_protocol(
         "job.run_scan = chatty\n",
     )
     client: TestClient = await started(
-        settings_for(library), LeaderOptions(scan_command=command)
+        settings_for(lib_root), LeaderOptions(scan_command=command)
     )
-    make_tree(library, {"new.jpg": "x"})
+    make_tree(lib_root, {"new.jpg": "x"})
     body = await rescan(client)
     assert (body["status"], body["generation"], body["files"]) == ("published", 2, 8)
 
 
 async def test_a_worker_that_cannot_start_fails_the_scan_and_the_next_one_tries_again(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     attempts: list[int] = []
 
@@ -147,7 +150,7 @@ async def test_a_worker_that_cannot_start_fails_the_scan_and_the_next_one_tries_
         return [sys.executable, "-c", "import sys; sys.exit(3)"]
 
     client: TestClient = await started(
-        settings_for(library), LeaderOptions(scan_command=command)
+        settings_for(lib_root), LeaderOptions(scan_command=command)
     )
     first = client.app[COORDINATOR].last
     assert (first.status, first.error) == ("failed", "scan process exited with status 3")
@@ -157,7 +160,7 @@ async def test_a_worker_that_cannot_start_fails_the_scan_and_the_next_one_tries_
 
 
 async def test_a_worker_that_talks_nonsense_is_stopped_and_replaced(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     flag = tmp_path / "nonsense"
     command = worker_command(
@@ -171,7 +174,7 @@ async def test_a_worker_that_talks_nonsense_is_stopped_and_replaced(
         "job.run_scan = run_scan\n",
     )
     client: TestClient = await started(
-        settings_for(library), LeaderOptions(scan_command=command)
+        settings_for(lib_root), LeaderOptions(scan_command=command)
     )
     coordinator = client.app[COORDINATOR]
     pid = coordinator.process.pid
@@ -181,13 +184,13 @@ async def test_a_worker_that_talks_nonsense_is_stopped_and_replaced(
         "scan process sent what could not be read "
         "(ValueError: invalid literal for int() with base 10: 'lots')"))
     flag.unlink()
-    make_tree(library, {"new.jpg": "x"})
+    make_tree(lib_root, {"new.jpg": "x"})
     assert (await rescan(client))["status"] == "published"
     assert coordinator.process.pid != pid
 
 
 async def test_an_idle_worker_gives_freed_memory_back(
-    started, settings_for, library: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    started, settings_for, lib_root: Path, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     """glibc keeps a finished scan's freed heap unless asked; the worker asks after each request."""
     from mediasrv.scan.process import release_memory
@@ -203,7 +206,7 @@ async def test_an_idle_worker_gives_freed_memory_back(
         "process.release_memory = release_memory\n",
     )
     client: TestClient = await started(
-        settings_for(library), LeaderOptions(scan_command=command)
+        settings_for(lib_root), LeaderOptions(scan_command=command)
     )
     await rescan(client)
     await rescan(client)  # answered after the worker released what the one before used

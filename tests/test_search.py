@@ -18,7 +18,7 @@ from mediasrv.names import ALL_TAG, natural_key, query_words, search_words, tags
 from mediasrv.scan.job import run_scan
 from mediasrv.snapshot import open_snapshot, search
 
-from .conftest import SMALL_TREE, make_tree
+from .support import SMALL_TREE, make_tree
 
 
 def expected(paths: list[str], query: str, limit: int, tag: str = ALL_TAG) -> list[str]:
@@ -97,6 +97,7 @@ def libraries(draw: st.DrawFn) -> dict[str, str]:
     return {p: c for p, c in files.items() if not any(o.startswith(p + "/") for o in files)}
 
 
+@pytest.mark.fuzz
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(libraries(), st.lists(st.sampled_from(["a", "b", "b1", "x", "y", "i", "img", "2", "1",
                                               "t", "beach", "caf", "jpg"]), max_size=3),

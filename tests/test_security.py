@@ -12,15 +12,15 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from mediasrv.server.middleware import _write_allowed
 
-from .conftest import make_app
+from .support import make_app
 
 
-async def tokened(started, settings_for, library: Path) -> TestClient:  # type: ignore[no-untyped-def]
-    return await started(settings_for(library, token="s3cret-0123456789"))
+async def tokened(started, settings_for, lib_root: Path) -> TestClient:  # type: ignore[no-untyped-def]
+    return await started(settings_for(lib_root, token="s3cret-0123456789"))
 
 
-async def test_no_token_is_401(started, settings_for, library: Path) -> None:  # type: ignore[no-untyped-def]
-    client = await tokened(started, settings_for, library)
+async def test_no_token_is_401(started, settings_for, lib_root: Path) -> None:  # type: ignore[no-untyped-def]
+    client = await tokened(started, settings_for, lib_root)
     for url in ("/api/tags", "/media/notes.txt", "/api/status"):
         resp = await client.get(url)
         assert resp.status == 401
@@ -28,14 +28,14 @@ async def test_no_token_is_401(started, settings_for, library: Path) -> None:  #
     assert (await client.post("/api/rescan")).status == 401
 
 
-async def test_wrong_token_is_401(started, settings_for, library: Path) -> None:  # type: ignore[no-untyped-def]
-    client = await tokened(started, settings_for, library)
+async def test_wrong_token_is_401(started, settings_for, lib_root: Path) -> None:  # type: ignore[no-untyped-def]
+    client = await tokened(started, settings_for, lib_root)
     resp = await client.get("/api/tags", headers={"Authorization": "Bearer nope"})
     assert resp.status == 401
 
 
-async def test_bearer_token_is_accepted(started, settings_for, library: Path) -> None:  # type: ignore[no-untyped-def]
-    client = await tokened(started, settings_for, library)
+async def test_bearer_token_is_accepted(started, settings_for, lib_root: Path) -> None:  # type: ignore[no-untyped-def]
+    client = await tokened(started, settings_for, lib_root)
     resp = await client.get("/api/tags", headers={"Authorization": "Bearer s3cret-0123456789"})
     assert resp.status == 200
     resp = await client.post("/api/rescan", headers={"Authorization": "Bearer s3cret-0123456789"})
@@ -45,9 +45,9 @@ async def test_bearer_token_is_accepted(started, settings_for, library: Path) ->
 async def test_token_in_the_url_sets_a_cookie_for_the_browser(
     started,
     settings_for,
-    library: Path,  # type: ignore[no-untyped-def]
+    lib_root: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    client = await tokened(started, settings_for, library)
+    client = await tokened(started, settings_for, lib_root)
     resp = await client.get("/api/tags?token=s3cret-0123456789")
     assert resp.status == 200
     cookie = resp.cookies["mediasrv_token"]
@@ -79,6 +79,7 @@ async def refused_as_forbidden_host(resp) -> None:  # type: ignore[no-untyped-de
     assert "notes" not in json.dumps(body) and "generation" not in body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", ROUTES)
 async def test_forged_host_is_refused_on_every_route(client: TestClient, route: str) -> None:
     for host in FORGED_HOSTS:
@@ -108,6 +109,7 @@ async def test_refusal_message_names_the_host_and_the_way_to_allow_it(client: Te
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "host",
     ["localhost", "LOCALHOST:8080", "localhost:1", "127.0.0.1", "127.0.0.1:9", "127.1.2.3:8080",
@@ -120,9 +122,9 @@ async def test_loopback_names_are_served(client: TestClient, host: str) -> None:
 
 
 async def test_allowed_host_is_served_and_only_it(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await started(settings_for(library, allowed_hosts=("media.example.org",)))
+    client = await started(settings_for(lib_root, allowed_hosts=("media.example.org",)))
     for host in ("media.example.org", "MEDIA.example.org:443", "127.0.0.1"):
         for route in ("/", "/api/files?tag=All", "/media/notes.txt", "/thumb/notes.txt"):
             resp = await client.get(route, headers={"Host": host})
@@ -168,6 +170,7 @@ async def test_request_without_host_is_refused(client: TestClient) -> None:
     assert status == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "head",
     [
@@ -210,9 +213,9 @@ async def test_each_refused_host_is_logged_once(
 
 
 async def test_with_a_token_any_host_may_serve_with_the_token(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await tokened(started, settings_for, library)
+    client = await tokened(started, settings_for, lib_root)
     lan = {"Host": "192.168.1.5:8080"}
     for route in ("/api/tags", "/media/notes.txt", "/"):
         assert (await client.get(route, headers=lan)).status == 401
@@ -222,9 +225,9 @@ async def test_with_a_token_any_host_may_serve_with_the_token(  # type: ignore[n
 
 
 async def test_with_a_token_the_servers_own_page_may_post_from_any_name(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await tokened(started, settings_for, library)
+    client = await tokened(started, settings_for, lib_root)
     auth = {"Host": "192.168.1.5:8080", "Authorization": "Bearer s3cret-0123456789"}
     resp = await client.post("/api/rescan", headers={**auth, "Origin": "http://192.168.1.5:8080"})
     assert resp.status == 202
@@ -237,6 +240,7 @@ async def test_with_a_token_the_servers_own_page_may_post_from_any_name(  # type
 # -- the same-origin rule for writes -----------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "headers",
     [
@@ -259,10 +263,10 @@ async def test_write_from_another_origin_is_refused(
 
 @pytest.mark.parametrize(("token", "allowed"), [(None, False), ("s3cret-0123456789", True)])
 def test_write_rule_trusts_an_origin_equal_to_the_host_only_after_the_token(
-    settings_for, library: Path, token: str | None, allowed: bool  # type: ignore[no-untyped-def]
+    settings_for, lib_root: Path, token: str | None, allowed: bool  # type: ignore[no-untyped-def]
 ) -> None:
     # what a rebound page sends: its own name as Host and as Origin
-    app = make_app(settings_for(library, token=token), components=[])
+    app = make_app(settings_for(lib_root, token=token), components=[])
     request = make_mocked_request("POST", "/api/rescan", app=app, headers={
         "Host": "evil.example:8080", "Origin": "http://evil.example:8080"})
     assert _write_allowed(request, token_checked=token is not None) is allowed
@@ -288,6 +292,7 @@ async def test_write_from_an_allowed_origin_is_accepted(
 # -- headers that keep a ?token= to ourselves --------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "route", ["/", "/tag/All", "/view/All/notes.txt", "/search?q=notes", "/tag/Nope",
               "/media/notes.txt", "/thumb/notes.txt"],
@@ -299,9 +304,9 @@ async def test_pages_and_media_send_no_referrer(client: TestClient, route: str) 
 
 
 async def test_token_cookie_from_a_page_is_httponly_and_strict(  # type: ignore[no-untyped-def]
-    started, settings_for, library: Path
+    started, settings_for, lib_root: Path
 ) -> None:
-    client = await tokened(started, settings_for, library)
+    client = await tokened(started, settings_for, lib_root)
     resp = await client.get("/?token=s3cret-0123456789")
     assert resp.status == 200
     cookie = resp.cookies["mediasrv_token"]

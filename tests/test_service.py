@@ -16,8 +16,7 @@ import pytest
 
 from mediasrv.cli.notify import notify
 
-from .conftest import SMALL_TREE, make_tree
-from .servers import Served, leader_args, serves, until
+from .support import SMALL_TREE, LiveServer, leader_args, make_tree, serves, until
 
 UNIT = Path(__file__).parent.parent / "scripts" / "systemd" / "mediasrv.service"
 
@@ -89,7 +88,7 @@ def test_serve_says_ready_once_listening_and_stopping_on_sigterm(
     sock, address = listener
     monkeypatch.setenv("NOTIFY_SOCKET", address)
     lib = make_tree(tmp_path / "lib", SMALL_TREE)
-    server = Served(*leader_args(lib, tmp_path / "cache"))
+    server = LiveServer(*leader_args(lib, tmp_path / "cache"))
     try:
         ready = sock.recv(4096).decode()
         port = server.url.rstrip("/").rsplit(":", 1)[1]

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from mediasrv.index.cachedir import CacheDir
 
-from .test_follow import Leader, serving
+from .support import Leader, serving
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import make_tree
-from .servers import Served, leader_args, serves, until
-from .test_workers import roles_answering
+from .support import LiveServer, leader_args, make_tree, serves, until
+from .support.live import roles_answering
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -52,7 +51,7 @@ class Conn:
     """One keep-alive HTTP/1.1 connection, read by hand so that it can stop reading."""
 
     def __init__(self, url: str) -> None:
-        host, port = re.match(r"http://([^:/]+):(\d+)/", url).groups()  # type: ignore[union-attr]
+        host, port = re.match(r"http://([^:/]+):(\d+)", url).groups()  # type: ignore[union-attr]
         self.host = f"{host}:{port}"
         self.sock = socket.create_connection((host, int(port)), timeout=10)
         # A small receive buffer: the server soon finds the client not reading.
@@ -133,7 +132,7 @@ def scan_process(server_pid: int) -> int | None:
     return None
 
 
-def scan_in_progress(server: Served, lib: Path) -> None:
+def scan_in_progress(server: LiveServer, lib: Path) -> None:
     """A rescan that stays in progress: its process is stopped (SIGSTOP) before it starts."""
     worker = until(lambda: scan_process(server.pid), "the scan worker")
     os.kill(worker, signal.SIGSTOP)
@@ -150,13 +149,13 @@ def alive(pid: int) -> bool:
         return False
 
 
-def stopped_in_time(server: Served, cache: Path) -> None:
+def stopped_in_time(server: LiveServer, cache: Path) -> None:
     """SIGTERM: exit 0 within the grace period plus a second, cleanly, its helpers gone too."""
     helpers = children_of(server.pid)
     started = time.monotonic()
     code = server.stop(signal.SIGTERM)
     took = time.monotonic() - started
-    log = "".join(server.log)
+    log = server.log_text()
     assert (code, took < GRACE + 1.0) == (0, True), f"exit {code} after {took:.2f}s:\n{log}"
     assert "Traceback" not in log, log
     assert sorted(p.name for p in cache.glob("*.tmp")) == []
@@ -168,7 +167,7 @@ def test_a_stalled_reader_an_event_stream_and_a_scan_do_not_hold_the_server(
     lib: Path, tmp_path: Path, conns: list[Conn]
 ) -> None:
     cache = tmp_path / "cache"
-    server = Served(lib, "--cache-dir", cache, "--port", "0", "--rescan-interval", "0",
+    server = LiveServer(lib, "--cache-dir", cache, "--port", "0", "--rescan-interval", "0",
                     "--shutdown-grace", str(GRACE))  # watching, as by default
     until(lambda: serves(server, 1) and server.status()["watcher"]["state"] == "watching",
           "generation 1, watched")
@@ -182,10 +181,10 @@ def test_a_stalled_reader_an_event_stream_and_a_scan_do_not_hold_the_server(
 
 def test_a_follower_stops_in_time(lib: Path, tmp_path: Path, conns: list[Conn]) -> None:
     cache = tmp_path / "cache"
-    leader = Served(*leader_args(lib, cache))
+    leader = LiveServer(*leader_args(lib, cache))
     try:
         until(lambda: serves(leader, 1), "generation 1 on the leader")
-        follower = Served(lib, "--cache-dir", cache, "--port", "0", "--follow",
+        follower = LiveServer(lib, "--cache-dir", cache, "--port", "0", "--follow",
                           "--shutdown-grace", str(GRACE))
         until(lambda: serves(follower, 1), "generation 1 on the follower")
         conns += [Conn(follower.url), Conn(follower.url)]
@@ -200,7 +199,7 @@ def test_each_process_of_a_group_stops_in_time(
     lib: Path, tmp_path: Path, conns: list[Conn]
 ) -> None:
     cache = tmp_path / "cache"
-    group = Served(*leader_args(lib, cache, "--workers", "2", "--shutdown-grace", str(GRACE)))
+    group = LiveServer(*leader_args(lib, cache, "--workers", "2", "--shutdown-grace", str(GRACE)))
     until(lambda: serves(group, 1) and roles_answering(group, {"leader", "follower"}, 1),
           "both processes answering on generation 1")
     # A stalled download and an event stream on each process: a connection says

@@ -18,8 +18,8 @@ HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 @pytest.fixture
 async def tclient(started: Callable[..., Any], settings_for: Callable[..., Settings],
-                  library: Path) -> TestClient:
-    return await started(settings_for(library, token="s3cret-0123456789"))
+                  lib_root: Path) -> TestClient:
+    return await started(settings_for(lib_root, token="s3cret-0123456789"))
 
 
 async def test_a_page_without_the_token_is_the_sign_in_page(tclient: TestClient) -> None:

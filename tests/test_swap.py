@@ -4,44 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
-from .conftest import make_tree, rescan
+from .support import make_tree, rescan
+from .support.swaps import BASE, base_tree, check
 
-BASE = 60  # files in the library before any rescan
 RESCANS = 6
-
-
-def base_tree() -> dict[str | bytes, bytes | str]:
-    return {f"Trips/{year}/img{i}.jpg": "x" * i for year in (2023, 2024) for i in range(BASE // 2)}
-
-
-def expected_total(generation: int) -> int:
-    # each rescan adds exactly one file, added/1.jpg .. added/N.jpg
-    return BASE + generation - 1
-
-
-def check(kind: str, arg: int, body: dict[str, Any]) -> int:
-    """Assert one answer is internally consistent with its own generation."""
-    g = body["generation"]
-    if kind == "tags":
-        counts = {t["name"]: t["count"] for t in body["tags"]}
-        assert counts["All"] == expected_total(g)
-        assert counts.get("added", 0) == g - 1
-    elif kind == "page":
-        total = body["total"]
-        assert total == expected_total(g)
-        expected_len = max(0, min(10, total - arg))
-        assert len(body["files"]) == expected_len
-    elif kind == "file":  # added/{arg}.jpg within tag "added", present from generation arg+1
-        assert body["total"] == g - 1
-        assert body["position"] == arg - 1
-        assert body["file"]["path"] == f"added/{arg}.jpg"
-        assert (body["prev"] or {}).get("path") == (f"added/{arg - 1}.jpg" if arg > 1 else None)
-        assert (body["next"] or {}).get("path") == (f"added/{arg + 1}.jpg" if arg + 1 < g else None)
-    return g
 
 
 async def worker(client: TestClient, n: int, stop: asyncio.Event, seen: list[int]) -> int:
@@ -70,6 +40,7 @@ async def worker(client: TestClient, n: int, stop: asyncio.Event, seen: list[int
     return done
 
 
+@pytest.mark.slow
 async def test_requests_never_fail_or_mix_generations_during_rescans(
     started,
     settings_for,

@@ -16,9 +16,8 @@ from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
 from mediasrv.snapshot import sqlite as backend
 
-from .conftest import make_tree, rescan
-from .test_probe import OFFSET_ORIGINAL, ORIGINAL
-from .test_probe import dated as with_exif
+from .support import OFFSET_ORIGINAL, ORIGINAL, make_tree, rescan
+from .support import dated as with_exif
 
 DAY = 86_400
 T0 = 1_600_000_000
@@ -90,6 +89,7 @@ async def test_a_file_s_neighbours_in_the_order(client: TestClient) -> None:
     assert outside.status == 404
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["date", "TAKEN", "name,taken", "%FF"])
 async def test_an_unknown_order_is_a_bad_parameter(client: TestClient, value: str) -> None:
     for url in (f"/api/files?sort={value}", f"/api/file?path=Home/g.mp4&sort={value}"):

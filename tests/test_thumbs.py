@@ -24,38 +24,7 @@ from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, rescan, worker_command
-
-
-def jpeg_bytes(size: tuple[int, int] = (800, 600),
-               color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    """A real JPEG of one colour."""
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
-def h264_bytes(seconds: float = 2.0, size: tuple[int, int] = (160, 120),
-               color: tuple[int, int, int] = (30, 200, 30), fps: int = 10,
-               black_intro: int = 0) -> bytes:
-    """A real H.264 MP4 (PyAV) of one colour (after ``black_intro`` black frames)."""
-    import av
-    import numpy as np
-
-    out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        frame = np.empty((size[1], size[0], 3), dtype=np.uint8)
-        frame[:] = color
-        black = np.zeros_like(frame)
-        for i in range(int(seconds * fps)):
-            pixels = black if i < black_intro else frame
-            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return out.getvalue()
+from .support import h264_bytes, jpeg_bytes, make_tree, rescan, until, worker_command
 
 
 def near(pixel: tuple[int, ...], color: tuple[int, int, int], slack: int = 24) -> bool:
@@ -289,8 +258,8 @@ async def test_thumbnails_of_changed_and_deleted_files_are_pruned_after_a_rescan
     (root / "p" / "a.jpg").unlink()
     (root / "p" / "b.jpg").write_bytes(_small_jpeg(7))
     await rescan(client)
-    while len(list(thumbs_dir.rglob("*.jpg"))) != 1:  # pruned after the result: wait for it
-        await asyncio.sleep(0.02)
+    # pruned after the result: wait for it
+    await until(lambda: len(list(thumbs_dir.rglob("*.jpg"))) == 1, "the pruning")
     st = (root / "p" / "c.jpg").stat()
     assert [p.stem for p in thumbs_dir.rglob("*.jpg")] == [
         thumb_key("p/c.jpg", st.st_size, st.st_mtime_ns)

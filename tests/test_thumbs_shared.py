@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
 
 from mediasrv.children import child_env
 
-from .test_thumbs import jpeg_bytes
+from .support import jpeg_bytes, until
+
+pytestmark = pytest.mark.process
 
 WRITER = """
 import sys, time
@@ -23,10 +26,11 @@ for _ in range(300):
 """
 
 MAKER = """
-import asyncio, sys, time
+import asyncio, os, sys, time
 from pathlib import Path
 from mediasrv.media.thumbs import Thumbnailer
 thumbs, real, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+(go.parent / f"ready-{os.getpid()}").touch()  # imports done: waiting at the line
 while not go.exists():
     time.sleep(0.001)
 async def make():
@@ -68,7 +72,7 @@ def test_two_processes_making_the_same_thumbnail(tmp_path: Path) -> None:
     real, thumbs, go = tmp_path / "a.jpg", tmp_path / "thumbs", tmp_path / "go"
     real.write_bytes(jpeg_bytes((2000, 1500)))
     makers = [start(MAKER, thumbs, real, go) for _ in range(2)]
-    time.sleep(0.2)  # both waiting at the line
+    until(lambda: len(list(tmp_path.glob("ready-*"))) == 2, "both makers waiting at the line")
     go.touch()
     outputs = [maker.communicate()[0] for maker in makers]
     assert [maker.returncode for maker in makers] == [0, 0]

@@ -15,8 +15,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.server import pages
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
-from .test_pages import page
+from .support import make_tree, page
 
 # name -> (year, month, day): no file states a capture time, so each stands at its mtime.
 DATES = {

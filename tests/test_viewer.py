@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from PIL import Image
 
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
-from .test_pages import page, parse
-from .test_thumbs import h264_bytes, jpeg_bytes
-
-
-def big_jpeg(size: tuple[int, int] = (3000, 2000)) -> bytes:
-    out = io.BytesIO()
-    Image.linear_gradient("L").resize(size).convert("RGB").save(out, "JPEG", quality=80)
-    return out.getvalue()
+from .support import big_jpeg, h264_bytes, jpeg_bytes, make_tree, page, parse
 
 
 @pytest.fixture
@@ -116,6 +106,7 @@ async def test_a_large_picture_is_shown_as_a_preview_with_the_original_a_click_a
     assert ids["original"]["href"] == "/media/Trips/Beach/big.jpg"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "shown"), [
     ("Trips/Beach/IMG_3.jpg", "/media/"),  # small enough as it is
     ("Trips/Beach/anim.gif", "/media/"),  # a JPEG would stop its animation

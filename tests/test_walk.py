@@ -10,7 +10,7 @@ import pytest
 from mediasrv.scan import walk as walk_module
 from mediasrv.scan.walk import WalkStats, walk
 
-from .conftest import make_tree
+from .support import make_tree
 
 
 def paths(root: Path, **kwargs: object) -> list[str]:
@@ -143,6 +143,7 @@ def test_folder_vanishing_mid_walk_is_counted(
     assert stats.vanished == 1
 
 
+@pytest.mark.process
 def test_unreadable_folder_as_an_unprivileged_user() -> None:
     """The real thing: a folder 'nobody' may not list, walked as 'nobody'.
 

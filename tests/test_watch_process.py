@@ -22,7 +22,9 @@ from mediasrv.children import child_env
 from mediasrv.watch.inotify import TreeWatch
 from mediasrv.watch.process import ChangeFilter, changes_message
 
-from .conftest import WAIT, make_tree
+from .support import WAIT, make_tree
+
+pytestmark = pytest.mark.process
 
 
 def odd(raw: bytes) -> str:

@@ -21,7 +21,7 @@ from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR, LEADER
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, make_tree, paths, status, until
+from .support import SMALL_TREE, make_tree, paths, status, until
 
 # The promise: a change is in the API within 2 s (a deadline, not a measurement).
 PROMPT = 2.0
@@ -84,9 +84,9 @@ async def test_status_says_the_watcher_is_watching(live: tuple[TestClient, Path]
 
 
 async def test_status_says_the_watcher_is_off(
-    started: Callable[..., Any], settings_for: Callable[..., Settings], library: Path
+    started: Callable[..., Any], settings_for: Callable[..., Settings], lib_root: Path
 ) -> None:
-    client = await started(settings_for(library, watch=False))
+    client = await started(settings_for(lib_root, watch=False))
     assert (await status(client))["watcher"] == {
         "state": "off", "backend": None, "error": None, "restarts": 0, "fallback_interval_s": None,
     }
@@ -194,6 +194,7 @@ async def test_a_folder_removed_and_made_again_is_still_watched(
     await until(more, "a second file in the re-made folder")
 
 
+@pytest.mark.slow
 async def test_hidden_files_and_an_inner_cache_dir_start_no_scan(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -260,6 +261,7 @@ ODD_TREE: dict[str | bytes, bytes | str] = {
 }
 
 
+@pytest.mark.slow
 async def test_names_that_are_not_utf8_never_stop_the_watcher(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -476,12 +478,13 @@ async def test_a_failed_watcher_keeps_a_shorter_configured_interval(
 # -- progress and deleted files ---------------------------------------------
 
 
+@pytest.mark.slow
 async def test_events_carry_the_probing_phase_with_counts(
-    started: Callable[..., Any], settings_for: Callable[..., Settings], library: Path
+    started: Callable[..., Any], settings_for: Callable[..., Settings], lib_root: Path
 ) -> None:
-    client = await started(settings_for(library))
+    client = await started(settings_for(lib_root))
     resp = await client.get("/api/events")
-    make_tree(library, {"Trips/one.jpg": b"1", "Trips/two.jpg": b"2"})
+    make_tree(lib_root, {"Trips/one.jpg": b"1", "Trips/two.jpg": b"2"})
     await client.post("/api/rescan")
     progress: list[dict[str, Any]] = []
 
@@ -507,11 +510,11 @@ async def test_events_carry_the_probing_phase_with_counts(
 
 
 async def test_random_never_offers_a_deleted_file_before_the_rescan(
-    started: Callable[..., Any], settings_for: Callable[..., Settings], library: Path
+    started: Callable[..., Any], settings_for: Callable[..., Settings], lib_root: Path
 ) -> None:
-    client = await started(settings_for(library))
+    client = await started(settings_for(lib_root))
     generation = (await status(client))["generation"]
-    beach = library / "Trips/2024/Beach"
+    beach = lib_root / "Trips/2024/Beach"
     for name in ("img1.jpg", "img2.jpg", "sunset[beach family].jpg"):
         (beach / name).unlink()
     answers = []

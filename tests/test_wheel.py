@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from .conftest import make_tree
+from .support import make_tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.wheel, pytest.mark.timeout(600)]
 

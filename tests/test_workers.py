@@ -13,11 +13,19 @@ import pytest
 
 from mediasrv.cli.workers import listen_shared
 
-from .conftest import SMALL_TREE, make_tree
-from .servers import Served, leader_args, serves, until
-from .test_cli import one_error_line, run
+from .support import (
+    SMALL_TREE,
+    LiveServer,
+    leader_args,
+    make_tree,
+    one_error_line,
+    run,
+    serves,
+    until,
+)
+from .support.live import roles_answering
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
 
 @pytest.fixture
@@ -26,30 +34,15 @@ def lib(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def group(lib: Path, tmp_path: Path) -> Iterator[Served]:
-    server = Served(*leader_args(lib, tmp_path / "cache", "--workers", "2"))
+def group(lib: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(*leader_args(lib, tmp_path / "cache", "--workers", "2"))
     try:
         yield server
     finally:
         server.stop()
 
 
-def roles_answering(server: Served, want: set[str], generation: int | None = None) -> bool:
-    """Ask on new connections (the kernel spreads them) until every role in ``want`` answered."""
-    seen: set[str] = set()
-    for _ in range(200):
-        try:
-            status = server.status()
-        except OSError:
-            continue
-        if generation is None or status["generation"] == generation:
-            seen.add(status["role"])
-        if seen >= want:
-            return True
-    return False
-
-
-def follower_of(server: Served) -> dict[str, Any]:
+def follower_of(server: LiveServer) -> dict[str, Any]:
     """The leader's record of its follower, asked until the leader answers."""
     for _ in range(500):
         try:
@@ -70,15 +63,15 @@ def alive(pid: int) -> bool:
     return True
 
 
-def test_leader_and_follower_share_the_port(group: Served, lib: Path) -> None:
-    assert "(2 workers)" in "".join(group.log)
+def test_leader_and_follower_share_the_port(group: LiveServer, lib: Path) -> None:
+    assert "(2 workers)" in group.log_text()
     until(lambda: serves(group, 1) and roles_answering(group, {"leader", "follower"}, 1),
           "both workers answering on generation 1")
     assert follower_of(group)["restarts"] == 0
     # Rescans through the shared port work whichever process the kernel hands them
     # to (a follower passes them on to the leader), and reach the follower too.
     n = 0
-    while n < 3 or "passing a rescan on to the leader" not in "".join(group.log):
+    while n < 3 or "passing a rescan on to the leader" not in group.log_text():
         n += 1
         assert n < 60, "no rescan ever reached the follower"
         make_tree(lib, {f"added/{n}.jpg": "x"})
@@ -87,7 +80,7 @@ def test_leader_and_follower_share_the_port(group: Served, lib: Path) -> None:
     until(lambda: roles_answering(group, {"leader", "follower"}, n + 1), "both on the last one")
 
 
-def test_a_dead_follower_is_started_again(group: Served) -> None:
+def test_a_dead_follower_is_started_again(group: LiveServer) -> None:
     until(lambda: serves(group, 1), "generation 1")
     first = until(lambda: follower_of(group)["pid"], "the follower's pid")
     os.kill(first, signal.SIGKILL)
@@ -97,18 +90,18 @@ def test_a_dead_follower_is_started_again(group: Served) -> None:
     until(lambda: roles_answering(group, {"leader", "follower"}, 1), "both answering again")
 
 
-def test_ctrl_c_stops_every_worker(group: Served) -> None:
+def test_ctrl_c_stops_every_worker(group: LiveServer) -> None:
     until(lambda: serves(group, 1), "generation 1")
     child = until(lambda: follower_of(group)["pid"], "the follower's pid")
     assert group.stop(signal.SIGINT) == 0  # to the process group, as a terminal sends it
     assert not alive(child)
-    assert "mediasrv: shutting down" in "".join(group.log)
+    assert "mediasrv: shutting down" in group.log_text()
 
 
 def test_a_follower_group_is_all_followers(lib: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     assert run("scan", str(lib), "--cache-dir", str(cache)).returncode == 0
-    server = Served(lib, "--follow", "--workers", "2", "--cache-dir", cache, "--port", "0")
+    server = LiveServer(lib, "--follow", "--workers", "2", "--cache-dir", cache, "--port", "0")
     try:
         until(lambda: roles_answering(server, {"follower"}, 1), "followers on generation 1")
         statuses = [server.status() for _ in range(50)]

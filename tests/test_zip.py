@@ -23,9 +23,8 @@ from mediasrv.server.zipnames import disposition, free_name, member_names
 from mediasrv.server.zips import zip_response
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, until
-from .test_follow import open_fds
-from .test_probe import h264, jpeg
+from .support import h264_bytes, jpeg_bytes, make_tree, until
+from .support.fds import open_fds
 
 MTIME = 1_600_000_000  # make_tree's
 
@@ -33,12 +32,12 @@ MTIME = 1_600_000_000  # make_tree's
 @pytest.fixture(scope="module")
 def media() -> dict[str | bytes, bytes | str]:
     return {
-        "Trips/Beach/sea.jpg": jpeg(64, 48),
-        "Trips/Beach/sand.jpg": jpeg(30, 40),
-        "Trips/Beach/clip.mp4": h264(),
+        "Trips/Beach/sea.jpg": jpeg_bytes((64, 48)),
+        "Trips/Beach/sand.jpg": jpeg_bytes((30, 40)),
+        "Trips/Beach/clip.mp4": h264_bytes(0.5, (64, 48)),
         "Trips/Beach/notes.txt": "written on the beach",
-        "Trips/Lake/lake.jpg": jpeg(20, 20),
-        "Home/cat.jpg": jpeg(10, 12),
+        "Trips/Lake/lake.jpg": jpeg_bytes((20, 20)),
+        "Home/cat.jpg": jpeg_bytes((10, 12)),
     }
 
 
@@ -216,7 +215,7 @@ async def big(tmp_path: Path, started: Callable[..., Any],
     """A tag whose first file is far larger than any socket buffer, then two small ones."""
     lib = tmp_path / "lib"
     sparse(lib / "Big/a-large.mp4", 64 << 20)
-    make_tree(lib, {"Big/b.jpg": jpeg(8, 8), "Big/c.jpg": jpeg(9, 9)})
+    make_tree(lib, {"Big/b.jpg": jpeg_bytes((8, 8)), "Big/c.jpg": jpeg_bytes((9, 9))})
     return await started(settings_for(lib))
 
 
@@ -248,7 +247,7 @@ async def test_still_allowed_is_asked_between_members(
     """What a share uses: once ``still_allowed`` says no, the stream ends at the next member."""
     lib = tmp_path / "lib"
     sparse(lib / "Big/a-large.mp4", 64 << 20)
-    make_tree(lib, {"Big/b.jpg": jpeg(8, 8)})
+    make_tree(lib, {"Big/b.jpg": jpeg_bytes((8, 8))})
     allowed = {"now": True}
 
     async def shared(request: web.Request) -> web.StreamResponse:
@@ -301,7 +300,7 @@ async def test_zip64_beyond_4_gib(tmp_path: Path, started: Callable[..., Any],
     """A 4.5 GiB file (sparse) gets ZIP64 sizes; the archive's end is read, not its middle."""
     lib = tmp_path / "lib"
     sparse(lib / "Huge/huge.mkv", 9 << 29)
-    make_tree(lib, {"Huge/small.jpg": jpeg(8, 8)})
+    make_tree(lib, {"Huge/small.jpg": jpeg_bytes((8, 8))})
     client = await started(settings_for(lib))
     resp = await client.get("/api/zip", params={"tag": "Huge"})
     promised = int(resp.headers["Content-Length"])

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from ..conftest import make_tree
-from ..test_thumbs import jpeg_bytes
-from .conftest import COLORS, DESKTOP, Tab, make_library, screenshot, thumbnails_loaded
+from ..support import jpeg_bytes, make_tree
+from ..support.browser import COLORS, DESKTOP, Tab, make_library, screenshot, thumbnails_loaded
 
 pytestmark = pytest.mark.browser
 

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import PHONE, Server, screenshot, thumbnails_loaded
+from ..support import LiveServer
+from ..support.browser import PHONE, screenshot, thumbnails_loaded
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_phone_sees_photos_first(sample: Server, tabs: Any, tmp_path: Path) -> None:
+def test_a_phone_sees_photos_first(sample: LiveServer, tabs: Any, tmp_path: Path) -> None:
     page = tabs(sample, PHONE).page
     page.goto("/")
     thumbnails_loaded(page)
@@ -26,7 +27,7 @@ def test_a_phone_sees_photos_first(sample: Server, tabs: Any, tmp_path: Path) ->
     screenshot(page, "phone-home", tmp_path)
 
 
-def test_the_filter_keeps_to_matching_tags_and_their_groups(sample: Server, tabs: Any) -> None:
+def test_the_filter_keeps_to_matching_tags_and_their_groups(sample: LiveServer, tabs: Any) -> None:
     page = tabs(sample).page
     page.goto("/")
     groups = page.locator(".tag-group:not([hidden]) h2")

@@ -8,35 +8,13 @@ from typing import Any
 
 import pytest
 
-from ..conftest import make_tree
-from ..test_thumbs import h264_bytes, jpeg_bytes
-from .conftest import COLORS
+from ..support import h264_bytes, jpeg_bytes, make_tree
+from ..support.browser import COLORS, RECORD, shown, wait_shown
 
 pytestmark = pytest.mark.browser
 
 ALBUM = {f"Album/pic{i + 1}.jpg": jpeg_bytes((400, 300), c) for i, c in enumerate(COLORS)}
 REEL = {"Reel/1 clip.mp4": h264_bytes(2.0, (160, 120)), "Reel/2 after.jpg": jpeg_bytes()}
-
-# Every file the slideshow shows, in order, and how it moved on to it (timer, ended).
-RECORD = """() => {
-    window.shown = [];
-    new MutationObserver(() => {
-        const name = document.getElementById('show-name');
-        const show = document.getElementById('show');
-        if (name && name.textContent && window.shown.at(-1)?.name !== name.textContent)
-            window.shown.push({name: name.textContent, by: show.dataset.advancedBy || null,
-                               at: performance.now()});
-    }).observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
-
-
-def shown(page: Any) -> list[str]:
-    return [entry["name"] for entry in page.evaluate("window.shown")]
-
-
-def wait_shown(page: Any, name: str) -> None:
-    page.wait_for_function("name => window.shown.some(s => s.name === name)", arg=name)
-
 
 def test_s_steps_through_the_tag_preloading_and_any_key_pauses(
     tmp_path: Path, start_server: Any, tabs: Any,

@@ -10,10 +10,8 @@ from typing import Any
 
 import pytest
 
-from ..conftest import make_tree
-from ..test_thumbs import jpeg_bytes
-from .conftest import COLORS, Server, screenshot, thumbnails_loaded
-from .test_slideshow_ui import RECORD, shown, wait_shown
+from ..support import LiveServer, jpeg_bytes, make_tree
+from ..support.browser import COLORS, RECORD, screenshot, shown, thumbnails_loaded, wait_shown
 
 pytestmark = pytest.mark.browser
 
@@ -27,13 +25,13 @@ NEWEST_FIRST = ["pic2.jpg", "pic5.jpg", "pic4.jpg", "pic1.jpg", "pic3.jpg"]
 
 
 @pytest.fixture
-def album(tmp_path: Path, start_server: Any) -> Server:
+def album(tmp_path: Path, start_server: Any) -> LiveServer:
     root = make_tree(tmp_path / "lib", {
         f"Album/{name}": jpeg_bytes((400, 300), color)
         for name, color in zip(BY_NAME, COLORS, strict=True)})
     for name, days in DAYS.items():
         os.utime(root / "Album" / name, (T0 + days * DAY, T0 + days * DAY))
-    server: Server = start_server(root)
+    server: LiveServer = start_server(root)
     return server
 
 
@@ -45,7 +43,7 @@ def current_order(page: Any) -> str:
     return str(page.locator("#sort [aria-current=true]").inner_text())
 
 
-def test_switch_to_date_taken_then_step_and_show_in_that_order(album: Server,
+def test_switch_to_date_taken_then_step_and_show_in_that_order(album: LiveServer,
                                                                tabs: Any) -> None:
     page = tabs(album).page
     page.goto("/tag/Album")
@@ -81,7 +79,7 @@ def test_switch_to_date_taken_then_step_and_show_in_that_order(album: Server,
     assert page.locator("#position").inner_text() == "5 / 5"
 
 
-def test_the_switch_is_kept_for_the_home_page_s_tag_links(album: Server, tabs: Any) -> None:
+def test_the_switch_is_kept_for_the_home_page_s_tag_links(album: LiveServer, tabs: Any) -> None:
     page = tabs(album).page
     page.goto("/")
     album_link = page.get_by_role("link", name=re.compile(r"^Album\s+5$"))
@@ -112,7 +110,7 @@ def test_the_switch_is_kept_for_the_home_page_s_tag_links(album: Server, tabs: A
         "href") == "/tag/Album"
 
 
-def test_screenshot_of_a_grid_by_date_taken(sample: Server, tabs: Any, tmp_path: Path) -> None:
+def test_screenshot_of_a_grid_by_date_taken(sample: LiveServer, tabs: Any, tmp_path: Path) -> None:
     page = tabs(sample).page
     page.goto("/tag/Trips")
     page.get_by_role("link", name="Date taken").click()

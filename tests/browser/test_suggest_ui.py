@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server
+from ..support import LiveServer
 
 pytestmark = pytest.mark.browser
 
 
 def test_typing_shows_the_first_matches_once_and_the_newest_only(
-    sample: Server, tabs: Any,
+    sample: LiveServer, tabs: Any,
 ) -> None:
     page = tabs(sample).page
     asked: list[str] = []
@@ -41,7 +41,7 @@ def test_typing_shows_the_first_matches_once_and_the_newest_only(
 
 def test_rows_of_one_name_show_where_their_paths_differ(start_server: Any, tabs: Any,
                                                         tmp_path: Any) -> None:
-    from ..conftest import make_tree
+    from ..support import make_tree
 
     deep = "Photos/Family Holidays Archive/Scanned Prints"
     root = make_tree(tmp_path / "lib", {f"{deep}/{year}/{place}/IMG_0001.jpg": b"x"

@@ -14,9 +14,8 @@ import pytest
 
 from mediasrv.server.timeline import MONTH_NAMES
 
-from ..conftest import make_tree
-from ..test_thumbs import jpeg_bytes
-from .conftest import COLORS, DESKTOP, PHONE, Server, screenshot, thumbnails_loaded
+from ..support import LiveServer, jpeg_bytes, make_tree
+from ..support.browser import COLORS, DESKTOP, PHONE, screenshot, thumbnails_loaded
 
 pytestmark = pytest.mark.browser
 
@@ -58,8 +57,8 @@ def years(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture
-def server(years: Path, start_server: Any) -> Server:
-    started: Server = start_server(years)
+def server(years: Path, start_server: Any) -> LiveServer:
+    started: LiveServer = start_server(years)
     return started
 
 
@@ -76,7 +75,7 @@ def in_view(page: Any, selector: str) -> bool:
 
 
 def test_headings_where_months_start_and_the_rail_jumps_pages_away(
-    server: Server, tabs: Any, tmp_path: Path,
+    server: LiveServer, tabs: Any, tmp_path: Path,
 ) -> None:
     page = tabs(server, {"width": 1280, "height": 900}).page
     page.goto("/tag/Years?sort=taken")
@@ -106,7 +105,7 @@ def test_headings_where_months_start_and_the_rail_jumps_pages_away(
     assert page.locator("#scrubber details[open] summary").inner_text() == "2023"
 
 
-def test_on_a_phone_the_list_goes_to_a_month(server: Server, tabs: Any, tmp_path: Path) -> None:
+def test_on_a_phone_the_list_goes_to_a_month(server: LiveServer, tabs: Any, tmp_path: Path) -> None:
     page = tabs(server, PHONE).page
     page.goto("/tag/Years?sort=taken")
     assert not page.locator("#scrubber").is_visible()
@@ -121,7 +120,7 @@ def test_on_a_phone_the_list_goes_to_a_month(server: Server, tabs: Any, tmp_path
     assert page.locator("#month-select").input_value() != ""
 
 
-def test_the_order_switch_stays_in_place(server: Server, tabs: Any) -> None:
+def test_the_order_switch_stays_in_place(server: LiveServer, tabs: Any) -> None:
     page = tabs(server, DESKTOP).page
     page.goto("/tag/Years")
     by_name = page.locator("#sort").bounding_box()
@@ -137,7 +136,7 @@ def tiles(page: Any) -> int:
     return int(page.locator("#sections li").count())
 
 
-def test_rows_keep_each_pictures_shape_and_show_names_on_hover(server: Server,
+def test_rows_keep_each_pictures_shape_and_show_names_on_hover(server: LiveServer,
                                                                  tabs: Any) -> None:
     page = tabs(server, {"width": 1280, "height": 900}).page
     page.goto("/tag/Years")
@@ -159,7 +158,7 @@ def test_rows_keep_each_pictures_shape_and_show_names_on_hover(server: Server,
                            "document.querySelector('#sections li .name')).opacity === '1'")
 
 
-def test_scrolling_loads_the_next_pages_and_back_returns_to_the_tile(server: Server,
+def test_scrolling_loads_the_next_pages_and_back_returns_to_the_tile(server: LiveServer,
                                                                       tabs: Any) -> None:
     page = tabs(server, {"width": 1280, "height": 900}).page
     page.goto("/tag/Years?sort=taken")

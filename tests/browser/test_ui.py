@@ -14,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from ..conftest import make_tree
-from ..test_thumbs import jpeg_bytes
-from .conftest import COLORS, HOLIDAY, PHONE, Server, make_library, screenshot, thumbnails_loaded
+from ..support import LiveServer, jpeg_bytes, make_tree
+from ..support.browser import COLORS, HOLIDAY, PHONE, make_library, screenshot, thumbnails_loaded
 
 pytestmark = pytest.mark.browser
 
 
-def test_home_tag_grid_and_viewer(sample: Server, tabs: Any, tmp_path: Path) -> None:
+def test_home_tag_grid_and_viewer(sample: LiveServer, tabs: Any, tmp_path: Path) -> None:
     page = tabs(sample).page
     assert page.goto("/").status == 200
     assert page.locator(".tag").first.inner_text().split() == ["All", "206"]
@@ -39,7 +38,8 @@ def test_home_tag_grid_and_viewer(sample: Server, tabs: Any, tmp_path: Path) -> 
     assert page.locator("#position").inner_text() == "1 / 5"
 
 
-def test_screenshots_of_a_grid_and_the_viewer(sample: Server, tabs: Any, tmp_path: Path) -> None:
+def test_screenshots_of_a_grid_and_the_viewer(sample: LiveServer, tabs: Any,
+                                              tmp_path: Path) -> None:
     page = tabs(sample).page
     page.goto("/tag/Pets")  # the sample's own pictures (no test files among them)
     thumbnails_loaded(page)
@@ -51,7 +51,7 @@ def test_screenshots_of_a_grid_and_the_viewer(sample: Server, tabs: Any, tmp_pat
     screenshot(page, "viewer", tmp_path, full_page=True)
 
 
-def test_arrow_keys_random_and_escape(sample: Server, tabs: Any) -> None:
+def test_arrow_keys_random_and_escape(sample: LiveServer, tabs: Any) -> None:
     page = tabs(sample).page
     page.goto("/view/Holiday/Holiday/img1.jpg")
     for key, name in [("ArrowRight", "img2"), ("ArrowRight", "img3"), ("ArrowLeft", "img2")]:
@@ -67,14 +67,14 @@ def test_arrow_keys_random_and_escape(sample: Server, tabs: Any) -> None:
     assert page.locator(f"#f{position}").is_visible()
 
 
-def test_next_image_is_preloaded(sample: Server, tabs: Any) -> None:
+def test_next_image_is_preloaded(sample: LiveServer, tabs: Any) -> None:
     page = tabs(sample).page
     with page.expect_request("**/media/Holiday/img3.jpg") as preloaded:
         page.goto("/view/Holiday/Holiday/img2.jpg")
     assert preloaded.value.response().status == 200
 
 
-def test_video_plays_and_seeks_with_range_requests(sample: Server, tabs: Any) -> None:
+def test_video_plays_and_seeks_with_range_requests(sample: LiveServer, tabs: Any) -> None:
     page = tabs(sample).page
     ranges: list[tuple[str | None, int]] = []
     page.on("response", lambda r: ranges.append((r.request.headers.get("range"), r.status))
@@ -104,14 +104,14 @@ def test_video_plays_and_seeks_with_range_requests(sample: Server, tabs: Any) ->
 
 @pytest.mark.parametrize("url", ["/", "/tag/All", "/view/Holiday/Holiday/img1.jpg",
                                  "/view/Clips/Clips/clip.mp4", "/search?q=img"])
-def test_pages_fit_a_phone(sample: Server, tabs: Any, url: str) -> None:
+def test_pages_fit_a_phone(sample: LiveServer, tabs: Any, url: str) -> None:
     page = tabs(sample, PHONE).page
     page.goto(url)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.locator(".top").bounding_box()["width"] == PHONE["width"]
 
 
-def test_phone_screenshots(sample: Server, tabs: Any, tmp_path: Path) -> None:
+def test_phone_screenshots(sample: LiveServer, tabs: Any, tmp_path: Path) -> None:
     page = tabs(sample, PHONE, scale=2).page
     page.goto("/tag/Trips")
     thumbnails_loaded(page)
@@ -122,7 +122,7 @@ def test_phone_screenshots(sample: Server, tabs: Any, tmp_path: Path) -> None:
     screenshot(page, "phone-viewer", tmp_path)
 
 
-def test_search_from_the_top_bar(sample: Server, tabs: Any) -> None:
+def test_search_from_the_top_bar(sample: LiveServer, tabs: Any) -> None:
     page = tabs(sample).page
     page.goto("/")
     page.keyboard.press("/")

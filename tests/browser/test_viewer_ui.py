@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import PHONE, Server, thumbnails_loaded
+from ..support import LiveServer
+from ..support.browser import PHONE, thumbnails_loaded
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_search_result_opens_a_viewer_that_steps_through_the_results(
-    sample: Server, tabs: Any,
+    sample: LiveServer, tabs: Any,
 ) -> None:
     page = tabs(sample).page
     page.goto("/search?q=sunset")
@@ -38,7 +39,7 @@ def test_a_search_result_opens_a_viewer_that_steps_through_the_results(
     assert page.locator("#f1 .name").inner_text() == names[1]
 
 
-def test_a_broken_picture_shows_the_grids_icon_and_why(sample: Server, tabs: Any) -> None:
+def test_a_broken_picture_shows_the_grids_icon_and_why(sample: LiveServer, tabs: Any) -> None:
     page = tabs(sample).page
     page.goto("/tag/Scans")
     grid_icon = page.locator(".tile img").first
@@ -57,7 +58,7 @@ def test_a_broken_picture_shows_the_grids_icon_and_why(sample: Server, tabs: Any
     assert "\n" not in reason and "/" not in reason  # one line, and no server path
 
 
-def test_a_large_photo_is_shown_as_a_screen_sized_preview(sample: Server, tabs: Any) -> None:
+def test_a_large_photo_is_shown_as_a_screen_sized_preview(sample: LiveServer, tabs: Any) -> None:
     page = tabs(sample).page
     page.goto("/view/Beach/Trips/2024/Beach/IMG_23.jpg")  # the next file is the panorama
     assert page.locator("#preload").get_attribute("href").startswith(
@@ -74,7 +75,7 @@ def test_a_large_photo_is_shown_as_a_screen_sized_preview(sample: Server, tabs: 
 
 
 @pytest.mark.parametrize(("scale", "width"), [(1, 320), (2, 640)])
-def test_thumbnails_are_sharp_on_high_density_screens(sample: Server, tabs: Any, scale: int,
+def test_thumbnails_are_sharp_on_high_density_screens(sample: LiveServer, tabs: Any, scale: int,
                                                       width: int) -> None:
     page = tabs(sample, scale=scale).page
     page.goto("/tag/Trips")
@@ -91,7 +92,7 @@ def test_thumbnails_are_sharp_on_high_density_screens(sample: Server, tabs: Any,
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE])
-def test_the_scan_banner_leaves_the_last_tile_visible(sample: Server, tabs: Any,
+def test_the_scan_banner_leaves_the_last_tile_visible(sample: LiveServer, tabs: Any,
                                                       viewport: dict[str, int]) -> None:
     page = tabs(sample, viewport).page
     page.goto("/tag/All")
@@ -110,7 +111,7 @@ def test_the_scan_banner_leaves_the_last_tile_visible(sample: Server, tabs: Any,
     assert label["y"] >= 0  # and still in the window
 
 
-def test_the_step_overlays_leave_a_playing_video_alone_on_a_phone(sample: Server,
+def test_the_step_overlays_leave_a_playing_video_alone_on_a_phone(sample: LiveServer,
                                                                   tabs: Any) -> None:
     page = tabs(sample, PHONE).page
     page.goto("/view/All/Clips/clip.mp4")
@@ -127,7 +128,7 @@ def test_the_step_overlays_leave_a_playing_video_alone_on_a_phone(sample: Server
     step.wait_for(state="visible")
 
 
-def test_a_songs_length_reads_as_its_player_shows_it(sample: Server, tabs: Any) -> None:
+def test_a_songs_length_reads_as_its_player_shows_it(sample: LiveServer, tabs: Any) -> None:
     page = tabs(sample).page
     page.goto("/view/All/Music/Jazz/Blue%20Evening/01%20Sunset%20Groove.mp3")
     shown = page.locator("#duration").inner_text()
@@ -142,8 +143,8 @@ def test_a_songs_length_reads_as_its_player_shows_it(sample: Server, tabs: Any) 
 
 def test_signing_in_with_the_token_goes_back_to_the_page(tmp_path: Path, start_server: Any,
                                                         tabs: Any) -> None:
-    from ..conftest import make_tree
-    from .conftest import HOLIDAY
+    from ..support import make_tree
+    from ..support.browser import HOLIDAY
 
     server = start_server(make_tree(tmp_path / "lib", HOLIDAY), token="s3cret-0123456789")
     page = tabs(server).page

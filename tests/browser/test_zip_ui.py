@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from ..conftest import make_tree
-from ..test_thumbs import jpeg_bytes
-from .conftest import COLORS, PHONE, Server
+from ..support import LiveServer, jpeg_bytes, make_tree
+from ..support.browser import COLORS, PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -18,13 +17,13 @@ FILES = {f"Été 2024/pic{i + 1}.jpg": jpeg_bytes((400, 300), c) for i, c in enu
 
 
 @pytest.fixture
-def summer(tmp_path: Path, start_server: Any) -> Server:
-    server: Server = start_server(make_tree(tmp_path / "lib", {**FILES, "Other/x.jpg": "x"}))
+def summer(tmp_path: Path, start_server: Any) -> LiveServer:
+    server: LiveServer = start_server(make_tree(tmp_path / "lib", {**FILES, "Other/x.jpg": "x"}))
     return server
 
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
-def test_download_saves_the_tag_as_one_zip(summer: Server, tabs: Any,
+def test_download_saves_the_tag_as_one_zip(summer: LiveServer, tabs: Any,
                                            viewport: dict[str, int] | None) -> None:
     tab = tabs(summer) if viewport is None else tabs(summer, viewport)
     page = tab.page
