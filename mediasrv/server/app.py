@@ -17,11 +17,12 @@ from ..names import display
 from ..serve.coordinator import RescanCoordinator
 from ..serve.library import Library
 from ..settings import Settings
-from ..userdata.favourites import FILE_NAME as FAVOURITES_FILE
 from ..userdata.favourites import Favourites
+from ..userdata.shares import Shares
 from ..userdata.starred import Stars
+from ..userdata.store import FILE_NAME as USER_FILE
 from ..watch.watcher import Watcher
-from . import api, favourites, limits, media, middleware, openapi
+from . import api, favourites, limits, media, middleware, openapi, shares
 from . import following as follow
 from .httplog import ServerLog
 from .keys import (
@@ -70,7 +71,7 @@ def create_app(
         handler_args={"logger": ServerLog(), "max_line_size": limits.READ_LINE},
     )
     cache = CacheDir(settings.resolved_cache_dir())
-    stars = Stars(Favourites(cache.path / FAVOURITES_FILE))
+    stars = Stars(Favourites(cache.path / USER_FILE))
     # A follower leaves deleting generation files to the leader (mediasrv.serve.follower).
     library = Library(delete_retired=not settings.follow, view=stars.view)
     app[SETTINGS] = settings
@@ -92,6 +93,7 @@ def create_app(
     app.router.add_routes(openapi.routes)
     app.router.add_routes(favourites.routes)
     app.cleanup_ctx.append(_favourites_ctx)
+    shares.setup(app, Shares(cache.path / USER_FILE))  # opened after the stars, which migrate
     if settings.follow:
         follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
     else:
@@ -114,8 +116,10 @@ def default_components() -> list[Component]:
     Jinja's start-up; a UI that fails to import fails the server loudly.
     """
     from .pages import setup as pages_setup
+    from .shared import setup as shared_setup
+    from .sharespage import setup as shares_page_setup
 
-    return [pages_setup]
+    return [pages_setup, shared_setup, shares_page_setup]
 
 
 async def _favourites_ctx(app: web.Application) -> AsyncIterator[None]:

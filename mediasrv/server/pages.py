@@ -53,8 +53,9 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(media.ui_routes)
 
 
-def tile(file: dict[str, Any], href: str) -> dict[str, Any]:
-    """What a grid tile shows for ``file``; every string is printable."""
+def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
+    """What a grid tile shows for ``file`` (``star``: with its ★ button); every string is
+    printable."""
     thumb = f"{file['thumb_url']}?v={version(file)}"
     pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
     return {
@@ -65,7 +66,7 @@ def tile(file: dict[str, Any], href: str) -> dict[str, Any]:
         "title": file["display_path"],
         "kind": file["kind"],
         "favourite": bool(file.get("favourite")),
-        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/"),
+        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/") if star else None,
     }
 
 
@@ -76,7 +77,8 @@ AS_THEY_ARE = frozenset(["gif", "svg"])  # a JPEG would lose their animation or 
 
 
 def preview_url(file: dict[str, Any]) -> str:
-    return f"/preview/{file['url'].removeprefix('/media/')}?v={version(file)}"
+    # file["url"] is /media/… or, on a share's pages, /s/{id}/media/…: the same place for both.
+    return f"{file['url'].replace('/media/', '/preview/', 1)}?v={version(file)}"
 
 
 def picture_url(file: dict[str, Any]) -> str:
@@ -133,6 +135,7 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
                                          sort=render.sort_param(sort)),
             orders=[{"sort": key, "label": label, "title": title, "current": key == sort,
                      "url": tag_url(tag, sort=key)} for key, label, title in ORDERS],
+            share_api=render.with_query("/api/shares", tag=tag),
         )
 
 
@@ -150,10 +153,10 @@ async def view(request: web.Request) -> web.StreamResponse:
         if await asyncio.to_thread(on_disk, request.app, path) is None:
             report_gone(request.app, snap.generation, path)
             return render.missing_file(request, snap, path, place.way_back, gone=True)
-        return _viewer(request, snap, place)
+        return viewer(request, snap, place)
 
 
-def _viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
+def viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
     file, prev_file, next_file = place.file, place.prev, place.next
     following = None
     if next_file is not None and next_file["kind"] == "image":
@@ -167,8 +170,10 @@ def _viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
         prev_url=place.link(prev_file) if prev_file else None,
         next_url=place.link(next_file) if next_file else None,
         poster=f"{file['thumb_url']}?v={version(file)}",
-        api_file=render.with_query("/api/file", path=file["path"], tag=place.tag,
-                                   sort=render.sort_param(place.sort)),
+        # What app.js asks after a scan, to say whether the file is still there (not on a
+        # share's pages: they follow no scans).
+        api_file="" if request.get(render.SHARE_MODE) else render.with_query(
+            "/api/file", path=file["path"], tag=place.tag, sort=render.sort_param(place.sort)),
     )
 
 

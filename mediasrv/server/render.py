@@ -37,6 +37,9 @@ PAGE_HEADERS = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Set by a share link's handlers (shared.py): the page is rendered for its recipient, with
+# every link under /s/{id}/ and none of the owner's parts (templates test ``share``).
+SHARE_MODE = web.RequestKey("share_mode", dict[str, Any])
 
 
 def setup(app: web.Application, web_dir: Path) -> None:
@@ -180,9 +183,13 @@ def render(request: web.Request, template: str, *, status: int = 200,
     page = request.app[TEMPLATES].get_template(template)
     if snap is None:
         snap = request.app[LIBRARY].current
+    share = request.get(SHARE_MODE)
+    if share is not None:  # its static files too are reached through the link
+        context.setdefault("static_url", share["static_url"])
     # A follower has no Rescan button: rescans happen on the leader.
     html = page.render(footer=footer(request.app, snap), follower=request.app[SETTINGS].follow,
-                       can_rescan=following.can_rescan(request.app), **context)
+                       can_rescan=share is None and following.can_rescan(request.app),
+                       share=share, **context)
     # Every name went through display(); "replace" is only a last line of defence.
     return web.Response(body=html.encode("utf-8", "replace"), status=status,
                         content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)

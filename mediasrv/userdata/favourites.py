@@ -1,7 +1,7 @@
 """Favourites: the files a user starred, kept in their own database beside the generations.
 
 Favourites are user data, not index data: ``favourites.db`` in the cache dir
-is written only by the server (never by a scan), in WAL mode, and no
+is written only by the server (never by a scan; ``store.py``), and no
 generation, rebuild or deleted generation file touches it. A star names a
 file by its exact path, stored like the index stores paths (``path`` valid
 UTF-8 for any SQLite client, ``path_bytes`` the exact bytes of a name that is
@@ -32,27 +32,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import UserError
-from ..index import db
 from ..names import db_text, from_db
+from . import store
+from .store import FILE_NAME as FILE_NAME
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "favourites.db"
 # How often, at most, reading the stars checks whether another process wrote them.
 REFRESH_S = 1.0
-
-# Version 1 of favourites.db. Its own schema, apart from migrations/: it is
-# never rebuilt, so a later version changes it in place (user_version says which).
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS favourites (
-    path       TEXT    NOT NULL,  -- relative to the root, '/'-separated, as files.path
-    path_bytes BLOB,              -- exact bytes of path when it is not valid UTF-8, else NULL
-    starred_at INTEGER NOT NULL   -- when it was starred (or last moved), Unix seconds
-);
--- One row per exact path (path_bytes is NULL for most, and NULLs are never equal).
-CREATE UNIQUE INDEX IF NOT EXISTS favourites_path ON favourites (path, ifnull(path_bytes, x''));
-PRAGMA user_version = 1;
-"""
 
 
 class Favourites:
@@ -93,14 +80,7 @@ class Favourites:
                 await asyncio.to_thread(conn.close)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = db.connect_user(self.path)
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:  # a new file
-                conn.executescript(SCHEMA)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return store.connect(self.path)
 
     async def _reload(self) -> None:
         conn = self._require()

@@ -1,0 +1,83 @@
+"""The owner's share links: ``POST``, ``GET /api/shares`` and ``DELETE /api/shares/{id}``.
+
+Under /api/, so the security middleware holds them to the owner's rules
+(loopback names without a token, else the token; no foreign ``Origin`` for
+writes). What a link's recipient sees is ``shared.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ..errors import BadParameter, NotLeader
+from ..userdata.shares import ShareNotFound, Shares
+from . import params
+from .keys import LIBRARY, SETTINGS
+
+SHARES = web.AppKey("shares", Shares)
+MAX_EXPIRES_IN = 100 * 365 * 86400  # a century: beyond it, "never" says it better
+YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+routes = web.RouteTableDef()
+
+
+def setup(app: web.Application, shares: Shares) -> None:
+    app[SHARES] = shares
+    app.router.add_routes(routes)
+    app.cleanup_ctx.append(_shares_ctx)
+
+
+async def _shares_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[SHARES].open()
+    yield
+    await app[SHARES].close()
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
+
+
+def _leader_only(request: web.Request) -> None:
+    if request.app[SETTINGS].follow:
+        raise NotLeader("this server is a follower: shares are made and revoked on the leader")
+
+
+def _flag(query: params.Query, name: str) -> bool:
+    value = (query.get(name) or "").lower()
+    if value not in YES + NO:
+        raise BadParameter(f"{name} must be 1 or 0, not {value[:40]!r}")
+    return value in YES
+
+
+@routes.post("/api/shares")
+async def create(request: web.Request) -> web.Response:
+    """A new link to ``tag`` (which must be in the library now): 201 with the share."""
+    _leader_only(request)
+    query = params.query(request)
+    tag = params.required(query, "tag")
+    expires_in = None
+    if "expires_in" in query:  # absent: never; empty is not a number (400)
+        expires_in = params.integer(query, "expires_in", 0, low=1, high=MAX_EXPIRES_IN)
+    download = _flag(query, "download")
+    async with request.app[LIBRARY].snapshot() as snap:
+        await snap.page(tag, 0, 1)  # UnknownTag -> 404
+    share = await request.app[SHARES].create(tag, expires_in, download)
+    return _json(share.as_dict(), status=201)
+
+
+@routes.get("/api/shares")
+async def listing(request: web.Request) -> web.Response:
+    shares = request.app[SHARES]
+    await shares.refresh()
+    return _json({"shares": [share.as_dict() for share in shares.all()]})
+
+
+@routes.delete("/api/shares/{id}")
+async def revoke(request: web.Request) -> web.Response:
+    """Revoke a share: every URL of its link answers 404 from now on."""
+    _leader_only(request)
+    if not await request.app[SHARES].revoke(request.match_info["id"]):
+        raise ShareNotFound()  # the owner's own request: not a guess, counts as nothing
+    return web.Response(status=204, headers={"Cache-Control": "no-store"})
