@@ -115,14 +115,13 @@ def connect_ro(path: Path) -> sqlite3.Connection:
 def connect_user(path: Path) -> sqlite3.Connection:
     """A connection that writes user data (favourites.db), never a generation.
 
-    Rollback journal (``journal_mode=DELETE``), not WAL: every commit is in the
-    main file once answered, so a plain copy of that one file holds it
-    (``mediasrv.userdata.store`` says why and what it costs).
+    Rollback journal (``journal_mode=DELETE``), not WAL: the file is written
+    as a private copy and renamed into place (``mediasrv.userdata.store``), so
+    it must be whole without a ``-wal`` beside it.
     """
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
     try:
-        # Leaving WAL (a file written by an older version) needs no other
-        # connection open: the leader's first connection does it.
+        # Leaving WAL (a file of version 1) moves what its -wal holds into it.
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.execute("PRAGMA synchronous = FULL")  # once answered, it survives a power cut
     except BaseException:

@@ -21,6 +21,7 @@ from ..userdata.favourites import Favourites
 from ..userdata.shares import Shares
 from ..userdata.starred import Stars
 from ..userdata.store import FILE_NAME as USER_FILE
+from ..userdata.store import UserStore
 from ..watch.watcher import Watcher
 from . import api, favourites, limits, media, middleware, openapi, shares
 from . import following as follow
@@ -71,7 +72,8 @@ def create_app(
         handler_args={"logger": ServerLog(), "max_line_size": limits.READ_LINE},
     )
     cache = CacheDir(settings.resolved_cache_dir())
-    stars = Stars(Favourites(cache.path / USER_FILE))
+    user_data = UserStore(cache.path / USER_FILE)  # the stars and the shares
+    stars = Stars(Favourites(user_data))
     # A follower leaves deleting generation files to the leader (mediasrv.serve.follower).
     library = Library(delete_retired=not settings.follow, view=stars.view)
     app[SETTINGS] = settings
@@ -93,7 +95,7 @@ def create_app(
     app.router.add_routes(openapi.routes)
     app.router.add_routes(favourites.routes)
     app.cleanup_ctx.append(_favourites_ctx)
-    shares.setup(app, Shares(cache.path / USER_FILE))  # opened after the stars, which migrate
+    shares.setup(app, Shares(user_data))  # read after the stars' start made or upgraded it
     if settings.follow:
         follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
     else:
@@ -126,7 +128,7 @@ async def _favourites_ctx(app: web.Application) -> AsyncIterator[None]:
     """The user's stars: open before the first scan can move one, closed after the last."""
     stars = app[favourites.STARS].favourites
     await asyncio.to_thread(app[CACHE].ensure)
-    await stars.open()
+    await stars.open(upgrade=not app[SETTINGS].follow)  # only the leader writes the file
     yield
     await stars.close()
 

@@ -32,7 +32,6 @@ def setup(app: web.Application, shares: Shares) -> None:
 async def _shares_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[SHARES].open()
     yield
-    await app[SHARES].close()
 
 
 def _json(data: object, status: int = 200) -> web.Response:

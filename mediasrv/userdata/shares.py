@@ -3,9 +3,9 @@
 A share is user data, kept in the user database (``store.py``, table
 ``shares``) beside the stars: no scan, ``scan --full`` or deleted generation
 touches it, and it outlives restarts. Only the leader writes shares; a
-follower reads them, and notices the leader's writes through SQLite's
-``data_version`` before it answers a share's request (so a revoked link
-closes on every server at once).
+follower reads them, and notices the leader's writes (a new file, by
+``store.py``) before it answers a share's request: a revoked link closes on
+every server at once.
 
 The id is the credential: ``secrets.token_urlsafe(ID_BYTES)`` (192 random
 bits). It is looked up by its SHA-256 digest and then compared in constant
@@ -95,44 +95,32 @@ def _digest(share_id: str) -> bytes:
 class Shares:
     """Every share, in memory by the digest of its id, written through to the user database."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | store.UserStore,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = path if isinstance(path, store.UserStore) else store.UserStore(path)
+        self.path = self.store.path
         self.clock = clock  # what "now" is for expiry (a test moves it on)
         self._by_digest: dict[bytes, Share] = {}
-        self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
-        self._seen_data_version: int | None = None
+        self._seen: store.Identity | None = None
 
     async def open(self) -> None:
+        """Read every share (the stars, opened first, created or upgraded the file)."""
         async with self._lock:
-            self._conn = await asyncio.to_thread(store.connect, self.path)
-            await self._reload(self._conn)
+            await self._reload()
 
-    async def close(self) -> None:
-        """Close the connection; idempotent."""
-        async with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                await asyncio.to_thread(conn.close)
-
-    def _require(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError(f"{self.path} is not open")
-        return self._conn
-
-    async def _reload(self, conn: sqlite3.Connection) -> None:
-        shares, version = await asyncio.to_thread(_read_all, conn)
+    async def _reload(self) -> None:
+        shares, self._seen = await asyncio.to_thread(self.store.read, _read_all, [])
         self._by_digest = {_digest(share.id): share for share in shares}
-        self._seen_data_version = version
 
     async def refresh(self) -> None:
-        """Read the shares again if another process (the leader) changed them."""
+        """Read the shares again if the file changed (the leader wrote it): a stat, no more,
+        when it did not."""
+        if self.store.identity() == self._seen:
+            return
         async with self._lock:
-            if self._conn is None:
-                return
-            now = await asyncio.to_thread(_data_version, self._conn)
-            if now != self._seen_data_version:
-                await self._reload(self._conn)
+            if self.store.identity() != self._seen:
+                await self._reload()
 
     def all(self) -> list[Share]:
         """Every share, newest first."""
@@ -149,8 +137,8 @@ class Shares:
         now = int(self.clock())
         share = Share(secrets.token_urlsafe(ID_BYTES), tag, now,
                       None if expires_in is None else now + expires_in, download)
-        async with self._lock:
-            await asyncio.to_thread(_insert, self._require(), share)
+        async with self._lock, self.store.writing:
+            await asyncio.to_thread(self.store.write, lambda conn: _insert(conn, share))
             self._by_digest[_digest(share.id)] = share
         return share
 
@@ -159,36 +147,26 @@ class Shares:
         found = self.find(share_id)
         if found is None:
             return False
-        async with self._lock:
-            await asyncio.to_thread(_delete, self._require(), found.id)
+        async with self._lock, self.store.writing:
+            await asyncio.to_thread(self.store.write, lambda conn: _delete(conn, found.id))
             self._by_digest.pop(_digest(found.id), None)
         return True
 
 
-def _read_all(conn: sqlite3.Connection) -> tuple[list[Share], int]:
-    with conn:
-        conn.execute("BEGIN")
-        rows = conn.execute("SELECT id, coalesce(tag_bytes, tag), created_at, expires_at,"
-                            " download FROM shares").fetchall()
-        version = _data_version(conn)
-    return [Share(i, from_db(t), c, e, bool(d)) for i, t, c, e, d in rows], version
-
-
-def _data_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+def _read_all(conn: sqlite3.Connection) -> list[Share]:
+    if not store.has_table(conn, "shares"):  # a file the leader has not upgraded yet
+        return []
+    rows = conn.execute("SELECT id, coalesce(tag_bytes, tag), created_at, expires_at,"
+                        " download FROM shares").fetchall()
+    return [Share(i, from_db(t), c, e, bool(d)) for i, t, c, e, d in rows]
 
 
 def _insert(conn: sqlite3.Connection, share: Share) -> None:
     shown, raw = db_text(share.tag)
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO shares (id, tag, tag_bytes, created_at, expires_at, download)"
-                     " VALUES (?, ?, ?, ?, ?, ?)",
-                     (share.id, shown, raw, share.created_at, share.expires_at,
-                      int(share.download)))
+    conn.execute("INSERT INTO shares (id, tag, tag_bytes, created_at, expires_at, download)"
+                 " VALUES (?, ?, ?, ?, ?, ?)",
+                 (share.id, shown, raw, share.created_at, share.expires_at, int(share.download)))
 
 
 def _delete(conn: sqlite3.Connection, share_id: str) -> None:
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("DELETE FROM shares WHERE id = ?", (share_id,))
+    conn.execute("DELETE FROM shares WHERE id = ?", (share_id,))
