@@ -40,7 +40,7 @@ PAGES = {
     ("GET", "/s/{id}/view/{path}"),
     ("GET", "/s/{id}/random"),
     ("GET", "/s/{id}/search"),
-    ("GET", "/s/{id}/static/{name}"),
+    ("GET", "/s/static/{name}"),
 }
 
 

@@ -38,6 +38,9 @@ from .viewer import Place
 
 routes = web.RouteTableDef()
 ROOT = "/s/{id}"
+# The pages' scripts and styles, the same for every share (and no secret): reached without
+# an id, so that a closed link's error page has them too. Never an id: ids are 32 characters.
+STATIC_ROOT = "/s/static"
 
 
 def setup(app: web.Application) -> None:
@@ -63,17 +66,17 @@ async def opened(request: web.Request) -> Share:
     shares = request.app[SHARES]
     await shares.refresh()  # a follower: the leader may have revoked it a moment ago
     share = shares.find(request.match_info["id"])
+    static = request.app.get(STATIC, {})
+    mode: dict[str, Any] = {
+        "base": None, "tag": "Shared link", "download": False, "zip_url": None,
+        "static_url": lambda name: f"{STATIC_ROOT}/{name}?v={static[name][1]}",
+    }
+    request[render.SHARE_MODE] = mode  # an error page too shows nothing of the owner's
     if share is None:
         share_not_found()
     if share.expired(shares.clock()):
         raise ShareExpired()
-    base = f"/s/{share.id}"
-    static = request.app.get(STATIC, {})
-    request[render.SHARE_MODE] = {
-        "base": base, "tag": display(share.tag), "download": share.download,
-        "zip_url": None,  # the zip of a tag is not built yet
-        "static_url": lambda name: f"{base}/static/{name}?v={static[name][1]}",
-    }
+    mode.update(base=f"/s/{share.id}", tag=display(share.tag), download=share.download)
     return share
 
 
@@ -150,6 +153,11 @@ class SharePlace(Place):
 
 
 # -- pages ------------------------------------------------------------------------
+
+
+@routes.get(STATIC_ROOT + "/{name:.+}")
+async def static(request: web.Request) -> web.StreamResponse:
+    return media.static_file(request, request.match_info["name"])
 
 
 @routes.get(ROOT)
@@ -284,10 +292,3 @@ async def preview(request: web.Request) -> web.StreamResponse:
     share = await opened(request)
     with tag_present():
         return await media.preview_of(request, f"/s/{share.id}/preview/", share.tag)
-
-
-@routes.get(ROOT + "/static/{name:.+}")
-async def static(request: web.Request) -> web.StreamResponse:
-    await opened(request)
-    return media.static_file(request, request.match_info["name"])
-
