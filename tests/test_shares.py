@@ -283,3 +283,16 @@ async def test_a_follower_serves_the_leaders_shares(
     assert (await leader.delete(f"/api/shares/{share['id']}")).status == 204
     gone = await follower.get(share["url"], headers={"Accept": "application/json"})
     assert await code_of(gone) == (404, "share_not_found")  # closed at once everywhere
+
+
+async def test_the_owner_has_a_share_button_and_a_shares_page(owner: TestClient) -> None:
+    grid = await (await owner.get("/tag/Beach", headers=OWNER)).text()
+    assert 'id="share" data-api="/api/shares?tag=Beach"' in grid
+    assert 'href="/shares"' in grid
+    share = await make_share(owner, "tag=Beach&expires_in=86400&download=1")
+    page = await owner.get("/shares", headers=OWNER)
+    html = await page.text()
+    assert page.status == 200
+    assert f'value="{share["url"]}"' in html
+    assert f'data-api="/api/shares/{share["id"]}"' in html
+    assert "<td>yes</td>" in html

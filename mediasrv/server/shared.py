@@ -3,7 +3,7 @@
 ``/s/{id}/`` is the tag's grid (``?sort=taken``, ``?page=``), ``/s/{id}/view/{path}``
 the viewer (← → within the tag, slideshow), ``/s/{id}/search?q=`` a search
 within the tag, ``/s/{id}/random``, and ``/s/{id}/media|thumb|preview/{path}``
-and ``/s/{id}/static/{name}`` the bytes — the owner's pages and scripts,
+the bytes (the scripts and styles: ``/s/static/{name}``) — the owner's pages,
 rendered in share mode (``render.SHARE_MODE``): no rescan, stars, other tags,
 status or events, and every link under the share.
 
