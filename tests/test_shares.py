@@ -296,3 +296,26 @@ async def test_the_owner_has_a_share_button_and_a_shares_page(owner: TestClient)
     assert f'value="{share["url"]}"' in html
     assert f'data-api="/api/shares/{share["id"]}"' in html
     assert "<td>yes</td>" in html
+
+
+async def test_a_workers_follower_passes_share_writes_to_its_leader(
+        started: Callable[..., Any], shared_tree: Path, settings_for: Callable[..., Settings],
+        aiohttp_client: Callable[..., Any]) -> None:
+    """With --workers the kernel chooses which process gets a request: a share made or
+    revoked through a follower is made or revoked by the leader."""
+    from mediasrv.server import create_app
+    from mediasrv.server.following import LEADER_URL
+
+    leader = await started(settings_for(shared_tree))
+    app = create_app(settings_for(shared_tree, follow=True))
+    app[LEADER_URL] = str(leader.make_url("/"))
+    worker = await aiohttp_client(app)
+    resp = await worker.post("/api/shares?tag=Beach")
+    assert resp.status == 201
+    share = await resp.json()
+    listed = await (await leader.get("/api/shares")).json()
+    assert listed["shares"] == [share]
+    assert (await worker.get(share["url"])).status == 200
+    assert (await worker.delete(f"/api/shares/{share['id']}")).status == 204
+    assert (await (await leader.get("/api/shares")).json())["shares"] == []
+    assert (await worker.get(share["url"])).status == 404

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..errors import BadParameter, NotLeader
 from ..userdata.shares import ShareNotFound, Shares
-from . import params
+from . import following, params
 from .keys import LIBRARY, SETTINGS
 
 SHARES = web.AppKey("shares", Shares)
@@ -38,9 +38,15 @@ def _json(data: object, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
 
 
-def _leader_only(request: web.Request) -> None:
-    if request.app[SETTINGS].follow:
+async def _elsewhere(request: web.Request) -> web.Response | None:
+    """On a follower, the leader's answer (a --workers group: the kernel chose who got the
+    request) or 409 ``follower``; None on the leader, which writes shares itself."""
+    if not request.app[SETTINGS].follow:
+        return None
+    leader = request.app.get(following.LEADER_URL)
+    if leader is None:
         raise NotLeader("this server is a follower: shares are made and revoked on the leader")
+    return await following.pass_on(request, leader)
 
 
 def _flag(query: params.Query, name: str) -> bool:
@@ -53,7 +59,8 @@ def _flag(query: params.Query, name: str) -> bool:
 @routes.post("/api/shares")
 async def create(request: web.Request) -> web.Response:
     """A new link to ``tag`` (which must be in the library now): 201 with the share."""
-    _leader_only(request)
+    if (answer := await _elsewhere(request)) is not None:
+        return answer
     query = params.query(request)
     tag = params.required(query, "tag")
     expires_in = None
@@ -76,7 +83,8 @@ async def listing(request: web.Request) -> web.Response:
 @routes.delete("/api/shares/{id}")
 async def revoke(request: web.Request) -> web.Response:
     """Revoke a share: every URL of its link answers 404 from now on."""
-    _leader_only(request)
+    if (answer := await _elsewhere(request)) is not None:
+        return answer
     if not await request.app[SHARES].revoke(request.match_info["id"]):
         raise ShareNotFound()  # the owner's own request: not a guess, counts as nothing
     return web.Response(status=204, headers={"Cache-Control": "no-store"})
