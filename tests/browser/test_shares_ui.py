@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from ..conftest import make_tree
 from ..test_thumbs import h264_bytes, jpeg_bytes
 from .conftest import COLORS, PHONE, screenshot, thumbnails_loaded
+from .test_slideshow_ui import RECORD, wait_shown
 
 pytestmark = pytest.mark.browser
 
@@ -64,6 +66,12 @@ def test_a_recipient_without_the_token_browses_views_and_plays(tmp_path: Path,
     page.wait_for_url("**/view/Trips/Beach/beach1.jpg")
     page.keyboard.press("ArrowRight")
     page.wait_for_url("**/view/Trips/Beach/beach2.jpg")
+    page.select_option("#slide-interval", "1")
+    page.evaluate(RECORD)
+    page.keyboard.press("s")  # the slideshow steps within the tag, under the link
+    wait_shown(page, "beach4.jpg")
+    page.keyboard.press("Escape")  # paused where it was: that file's viewer, in the share
+    page.wait_for_url(re.compile(re.escape(link) + r"view/Trips/Beach/beach[45]\.jpg$"))
     ranges: list[tuple[str | None, int]] = []
     page.on("response", lambda r: ranges.append((r.request.headers.get("range"), r.status))
             if "/media/Trips/Beach/waves.mp4" in r.url else None)
