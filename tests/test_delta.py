@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mediasrv.index import dateorder
+from mediasrv.index import dateorder, months
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import from_db
 from mediasrv.scan.job import run_scan
@@ -55,9 +55,38 @@ def content(db_path: Path) -> dict[str, Any]:
                 "SELECT word, file_id FROM search_words")),
             "view": sorted(conn.execute("SELECT path, tag, position FROM file_tags_v").fetchall()),
             "taken": taken_order(conn, tag, path_of),
+            "months": months_of(conn, tag),
         }
     finally:
         conn.close()
+
+
+def months_of(conn: sqlite3.Connection, tag: dict[int, str]) -> dict[str, list[tuple[int, int]]]:
+    """Each tag's months newest first, checked against its files' times, and the view's
+    offsets against the sort=taken order."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for tag_id, month, count in conn.execute(
+            "SELECT tag_id, month, count FROM tag_months ORDER BY tag_id, month DESC"):
+        found.setdefault(tag[tag_id], []).append((month, count))
+    for name in tag.values():
+        if not name.isascii() and name.encode(errors="replace") != name.encode(
+                errors="surrogateescape"):  # not UTF-8: the views show such names alike
+            continue
+        times = [t for (t,) in conn.execute(
+            "SELECT sorted_by_ns FROM taken_order WHERE tag = ? ORDER BY position", (name,))]
+        expected: dict[int, int] = {}
+        for t in times:
+            month = months.month_of(t)
+            expected[month] = expected.get(month, 0) + 1
+        assert found.get(name, []) == list(expected.items()), name  # newest first
+        view = conn.execute('SELECT month, count, "offset" FROM tag_months_v WHERE tag = ?',
+                            (name,)).fetchall()
+        at = 0
+        for (label, count, offset), (month, n) in zip(view, found.get(name, []), strict=True):
+            assert (label, count, offset or 0) == (f"{month // 100}-{month % 100:02d}", n, at)
+            assert months.month_of(times[at]) == month
+            at += n
+    return found
 
 
 def taken_order(conn: sqlite3.Connection, tag: dict[int, str], path_of: dict[int, str],
@@ -138,13 +167,14 @@ def perform(root: Path, step: tuple[Any, ...]) -> list[bytes] | None:
         if os.path.isdir(os.path.join(broot, rel)):
             return None
         made = [d for d in _missing_dirs(broot, os.path.dirname(rel))]
-        write(root, rel, b"x" * size, mtime=1_600_000_000 + size % 7)  # some the same
+        # ~28 days apart: some the same, some in other months (the timeline's months)
+        write(root, rel, b"x" * size, mtime=1_600_000_000 + size % 7 * 2_400_000)
         return [*made[:1], rel]
     if kind in ("modify", "delete", "rename") and not existing:
         return None
     if kind == "modify":
         rel = existing[step[1] % len(existing)]
-        write(root, rel, b"y" * step[2], mtime=1_600_000_000 + step[2] % 9)
+        write(root, rel, b"y" * step[2], mtime=1_600_000_000 + step[2] % 9 * 2_400_000)
         return [rel]
     if kind == "delete":
         rel = existing[step[1] % len(existing)]

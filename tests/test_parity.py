@@ -111,6 +111,8 @@ async def walk_api(pair: Pair) -> None:
         total = len(members)
         newest = await pair.ok(f"/api/files?tag={q(tag)}&limit=1000&sort=taken")
         assert sorted(f["path"] for f in newest["files"]) == sorted(members)
+        months = (await pair.ok(f"/api/months?tag={q(tag)}"))["months"]
+        assert sum(m["count"] for m in months) == total
         for offset, limit in [(0, 1), (1, 2), (3, 1), (total // 2, 2), (max(total - 1, 0), 1),
                               (max(total - 1, 0), 5), (total, 5), (total + 7, 1)]:
             await pair.ok(f"/api/files?tag={q(tag)}&offset={offset}&limit={limit}")
@@ -141,6 +143,7 @@ async def walk_api(pair: Pair) -> None:
         "/api/files?tag=&offset=0", "/api/random", "/api/search?q=a&tag=No%20such%20tag",
         "/api/search?q=&tag=No%20such%20tag", "/api/files?sort=date", "/api/files?sort=",
         "/api/file?path=nope.jpg&sort=taken", "/api/files?tag=No%20such%20tag&sort=taken",
+        "/api/months?tag=No%20such%20tag", "/api/months?tag=a&tag=b", "/api/months",
     ]:
         await pair.get(url)
 
@@ -159,11 +162,12 @@ async def compare_random_draws(clients: dict[str, TestClient]) -> None:
 
 
 def spread_mtimes(root: Path) -> None:
-    """Modification times a few seconds apart, some alike: what sort=taken falls back on."""
+    """Modification times about five weeks apart, some alike: what sort=taken falls back on,
+    in several months."""
     for dirpath, _, names in os.walk(os.fsencode(root)):
         for name in names:
             path = os.path.join(dirpath, name)
-            when = 1_600_000_000 + os.path.getsize(path) % 4
+            when = 1_600_000_000 + os.path.getsize(path) % 4 * 3_000_000
             os.utime(path, (when, when))
 
 

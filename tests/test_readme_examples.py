@@ -72,7 +72,7 @@ def test_the_readme_has_examples_of_every_endpoint() -> None:
     targets = [e.target.partition("?")[0] for e in readme_examples()]
     assert set(targets) == {"/api/rescan", "/api/status", "/api/events", "/api/files",
                             "/api/file", "/api/random", "/api/search", "/api/tags",
-                            "/api/favourites"}
+                            "/api/favourites", "/api/months"}
 
 
 async def first_event(client: TestClient, target: str) -> dict[str, Any]:
@@ -93,6 +93,7 @@ FINDS = {  # what each example must find in the sample
     "/api/search": lambda body: [f["path"] for f in body["files"]] == [
         "Trips/2024/Beach/sunset[beach family].jpg"],
     "/api/tags": lambda body: len(body["tags"]) > 10,
+    "/api/months": lambda body: body["months"] and sum(m["count"] for m in body["months"]) > 1,
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..names import db_text, kind_of, split_ext
-from . import db
+from . import db, months
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,7 @@ def write_meta(
         "scanned_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "file_count": counts[0],
         "tag_count": counts[1],
+        months.ZONE_META: months.zone(),
     }
     for key, value in extra_meta.items():
         meta[key] = value if isinstance(value, (int, float, str)) else json.dumps(value)

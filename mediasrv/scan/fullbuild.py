@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ..index import dateorder, db
+from ..index import dateorder, db, months
 from ..index.cachedir import CacheDir
 from ..index.filerows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
 from ..index.tagruns import Run, merged, with_starts
@@ -130,7 +130,10 @@ def _write_rows(
         ((tag_id, *run) for tag_id, name in enumerate(tag_names, 1)
          for run in with_starts(tag_runs[name])),
     )
-    dateorder.write_all(conn, {name: i for i, name in enumerate(tag_names, 1)}, _taken_orders(rows))
+    tag_ids = {name: i for i, name in enumerate(tag_names, 1)}
+    orders = _taken_orders(rows)
+    dateorder.write_all(conn, tag_ids, orders)
+    months.write_all(conn, tag_ids, orders)
     rows.plain_rows = rows.other_rows = []
     _insert_words(conn, rows)
     conn.execute("COMMIT")

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import BadParameter
+from ..index.months import with_offsets
 from ..names import ALL_TAG, display
 from ..serve.events import Event
 from ..snapshot.base import SORTS
@@ -53,6 +54,16 @@ async def files(request: web.Request) -> web.Response:
             "generation": snap.generation, "tag": tag, "sort": sort, "total": total,
             "offset": offset, "limit": limit, "files": page,
         })
+
+
+@routes.get("/api/months")
+async def months(request: web.Request) -> web.Response:
+    q = params.query(request)
+    tag = q.get("tag") or ALL_TAG
+    async with request.app[LIBRARY].snapshot() as snap:
+        found = await snap.months(tag)
+        return _json({"generation": snap.generation, "tag": tag,
+                      "months": with_offsets(found)})
 
 
 @routes.get("/api/file")

@@ -109,6 +109,11 @@ class Snapshot(abc.ABC):
         paths it lacks are left out)."""
 
     @abc.abstractmethod
+    async def months(self, tag: str) -> list[tuple[int, int]]:
+        """(YYYYMM, files) of each month of ``tag`` that has files, newest first, as
+        ``sort=taken`` orders them (``index/months.py``); UnknownTag if there is no tag."""
+
+    @abc.abstractmethod
     async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
         """Files of ``tag`` at the positions ``int(d * count)`` for each draw in [0, 1)."""
 

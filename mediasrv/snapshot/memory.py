@@ -37,12 +37,14 @@ class _Tag:
 
     Ranks follow natural order and so do positions within a tag, so
     ``members`` rises and bisect finds a file's position. ``taken`` is the
-    same files by time taken, oldest first (the ``tag_taken`` chunks).
+    same files by time taken, oldest first (the ``tag_taken`` chunks);
+    ``months`` (YYYYMM, files) newest first (``tag_months``).
     """
 
     count: int
     members: array
     taken: array
+    months: list[tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,12 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
     times = array("q", (mtime if taken is None else taken for *_, mtime, _w, _h, _d, taken
                         in files))
     taken = _read_taken(conn, names, rank_of_id, times)
-    tags = {name: _tag(name, count, members[tag_id], taken[tag_id])
+    months: dict[int, list[tuple[int, int]]] = {tag_id: [] for tag_id in names}
+    for tag_id, month, count in conn.execute(
+        "SELECT tag_id, month, count FROM tag_months ORDER BY tag_id, month DESC"
+    ):
+        months.setdefault(tag_id, []).append((month, count))
+    tags = {name: _tag(name, count, members[tag_id], taken[tag_id], months[tag_id])
             for tag_id, (name, count) in names.items()}
 
     words: list[tuple[str, array]] = [
@@ -135,13 +142,16 @@ def _read_taken(
     return taken
 
 
-def _tag(name: str, count: int, members: array, taken: array) -> _Tag:
-    if len(members) != count or len(taken) != count:
-        raise db.InvalidGeneration(f"tag {name!r}: runs hold {len(members)} files and"
-                                   f" sort=taken chunks {len(taken)}, not {count}")
+def _tag(name: str, count: int, members: array, taken: array,
+         months: list[tuple[int, int]]) -> _Tag:
+    in_months = sum(n for _, n in months)
+    if len(members) != count or len(taken) != count or in_months != count:
+        raise db.InvalidGeneration(f"tag {name!r}: runs hold {len(members)} files,"
+                                   f" sort=taken chunks {len(taken)} and months {in_months},"
+                                   f" not {count}")
     if any(a >= b for a, b in itertools.pairwise(members)):
         raise db.InvalidGeneration(f"tag {name!r}: files are not in natural (id) order")
-    return _Tag(count, members, taken)
+    return _Tag(count, members, taken, months)
 
 
 class MemorySnapshot(Snapshot):
@@ -224,6 +234,9 @@ class MemorySnapshot(Snapshot):
         ranks = self._ix.ranks
         found = {rank for path in paths if (rank := ranks.get(path)) is not None}
         return [self._file(rank) for rank in sorted(found)]
+
+    async def months(self, tag: str) -> list[tuple[int, int]]:
+        return list(self._find_tag(tag).months)
 
     async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
         found = self._find_tag(tag)

@@ -118,6 +118,15 @@ ORDER BY d.key
 """
 
 
+# A tag's months newest first: its primary key read backwards. (Only ``All`` of an empty
+# library is a tag without months.)
+_MONTHS = f"""
+SELECT m.month, m.count FROM tag_months AS m
+WHERE m.tag_id = (SELECT id FROM tags AS t WHERE {_TAG})
+ORDER BY m.month DESC
+"""
+
+
 def _tag_params(tag: str) -> dict[str, Any]:
     shown, raw = db_text(tag)
     return {"tag": shown, "tag_bytes": raw}
@@ -209,6 +218,12 @@ class SqliteSnapshot(Snapshot):
         )
         wanted = set(paths)
         return [file_dict(row) for row in rows if from_db(row[0]) in wanted]
+
+    async def months(self, tag: str) -> list[tuple[int, int]]:
+        rows = await self._pool.fetch(_MONTHS, _tag_params(tag))
+        if not rows and tag != ALL_TAG:
+            raise UnknownTag(tag)
+        return [(month, count) for month, count in rows]
 
     async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
         rows = await self._pool.fetch(

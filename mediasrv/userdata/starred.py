@@ -19,6 +19,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from ..index.dateorder import sort_time
+from ..index.months import month_of
 from ..names import ALL_TAG, search_words
 from ..snapshot import Neighbours, Snapshot
 from .favourites import Favourites
@@ -99,6 +100,15 @@ class StarredSnapshot(Snapshot):
         files = await self._stars.present(self._inner)
         at = [int(draw * len(files)) for draw in draws]  # as the backends pick
         return [files[i] for i in at if 0 <= i < len(files)]
+
+    async def months(self, tag: str) -> list[tuple[int, int]]:
+        if tag != FAVOURITES_TAG:
+            return await self._inner.months(tag)
+        found: dict[int, int] = {}
+        for file in await self._favourites("taken"):  # newest first: months come in order
+            month = month_of(sort_time(file["taken_ns"], file["mtime_ns"]))
+            found[month] = found.get(month, 0) + 1
+        return list(found.items())
 
     # The shared rules (an unknown tag, an empty query) stay Snapshot's: these answer
     # its primitive lookups, the inner snapshot's own for every other tag.

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...index import dateorder
+from ...index import dateorder, months
 from ...index.filerows import Probed, file_row, insert_files
 from ...index.tagruns import Run, merged, with_starts
 from ...names import (
@@ -209,7 +209,8 @@ def _write_taken(
     conn: sqlite3.Connection, the_plan: Plan, folder_of: dict[str, int],
     had_tags: dict[str, int], tag_ids: dict[str, int],
 ) -> None:
-    """The ``sort=taken`` chunks of every tag a touched folder's files were or are in.
+    """The ``sort=taken`` chunks and months of every tag a touched folder's files were or are
+    in.
 
     Each tag loses the keys (time, id) its files had and gains the ones they
     have now; a file that kept its id, time and tags costs nothing.
@@ -229,16 +230,21 @@ def _write_taken(
                 for tag in tags_of(from_db(raw)):
                     after.setdefault(tag, set()).add((time, file_id))
     live = {from_db(n) for (n,) in conn.execute("SELECT coalesce(name_bytes, name) FROM tags")}
+    if not months.same_zone(conn):  # its months were cut in another time zone
+        raise NeedFullBuild(f"the local time zone is now {months.zone()}")
     for tag, tag_id in had_tags.items():  # first: a new tag may take a dropped one's id
         if tag not in live:
             dateorder.drop(conn, tag_id)
+            months.drop(conn, tag_id)
     try:
         for tag in sorted(before.keys() | after.keys()):
             old, new = before.get(tag, set()), after.get(tag, set())
             if tag in live and old != new:
-                dateorder.update(conn, tag_ids[tag], sorted(old - new), sorted(new - old))
+                gone, came = sorted(old - new), sorted(new - old)
+                dateorder.update(conn, tag_ids[tag], gone, came)
+                months.update(conn, tag_ids[tag], gone, came)
     except LookupError as exc:  # the chunks disagree with the files: build it whole
-        raise NeedFullBuild(f"sort=taken chunks: {exc}") from exc
+        raise NeedFullBuild(f"sort=taken chunks or months: {exc}") from exc
 
 
 def _write_runs(
