@@ -114,6 +114,7 @@ class UserStore:
     def write(self, change: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``change`` in one transaction on a copy of the file, then put the copy in its
         place in one step. Blocking; one at a time (``writing``)."""
+        # Not *.tmp: a scan starting in another process deletes those (remove_temp_files).
         new = self.path.with_name(self.path.name + ".new")
         with contextlib.suppress(FileNotFoundError):
             new.unlink()  # left by a crash: never a version anyone answered for
