@@ -319,3 +319,15 @@ async def test_a_workers_follower_passes_share_writes_to_its_leader(
     assert (await worker.delete(f"/api/shares/{share['id']}")).status == 204
     assert (await (await leader.get("/api/shares")).json())["shares"] == []
     assert (await worker.get(share["url"])).status == 404
+
+
+async def test_a_file_of_the_tag_deleted_since_the_scan_is_a_page_that_says_so(
+        owner: TestClient, shared_tree: Path) -> None:
+    base = (await make_share(owner))["url"].rstrip("/")
+    (shared_tree / "Trips/Beach/b.jpg").unlink()
+    page = await owner.get(f"{base}/view/Trips/Beach/b.jpg")
+    assert await code_of(page) == (404, "file_gone")
+    assert f'href="{base}/"' in await page.text()  # the way back stays in the share
+    media = await owner.get(f"{base}/media/Trips/Beach/b.jpg",
+                            headers={"Accept": "application/json"})
+    assert await code_of(media) == (404, "file_gone")

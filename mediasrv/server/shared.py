@@ -16,6 +16,7 @@ and Host checks (``middleware.security``; docs/DESIGN.md says why that is safe).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator, Iterator
@@ -29,7 +30,7 @@ from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
 from ..userdata.shares import Share, ShareExpired, ShareNotFound, ShareTagGone
 from . import media, middleware, params, render
-from .files import indexed_file, pick_existing
+from .files import indexed_file, on_disk, pick_existing, report_gone
 from .keys import LIBRARY, RNG, STATIC
 from .pages import ORDERS, PAGE_SIZE, SEARCH_LIMIT, tile, viewer
 from .render import page, sort_param, with_query
@@ -214,6 +215,9 @@ async def view(request: web.Request) -> web.StreamResponse:
             back = grid_url(base, found.position // PAGE_SIZE + 1, sort) + f"#f{found.position}"
             place = SharePlace(base, near[0], share.tag, None, found.position, found.total,
                                near[1], near[2], back, sort)
+        if await asyncio.to_thread(on_disk, request.app, path) is None:
+            report_gone(request.app, snap.generation, path)
+            return render.missing_file(request, snap, path, place.way_back, gone=True)
         return viewer(request, snap, place)
 
 
