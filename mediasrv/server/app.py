@@ -119,9 +119,10 @@ def default_components() -> list[Component]:
     """
     from .pages import setup as pages_setup
     from .shared import setup as shared_setup
+    from .sharedpages import setup as shared_pages_setup
     from .sharespage import setup as shares_page_setup
 
-    return [pages_setup, shared_setup, shares_page_setup]
+    return [pages_setup, shared_setup, shared_pages_setup, shares_page_setup]
 
 
 async def _favourites_ctx(app: web.Application) -> AsyncIterator[None]:
