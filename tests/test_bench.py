@@ -33,3 +33,17 @@ def test_quick_benchmark_writes_results_table_and_plot(tmp_path: Path) -> None:
     assert "### Goals (issue 3)" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "cold scan + build + publish at 2k files" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_zip_benchmark_runs_and_reports_its_goals() -> None:
+    """``scripts/bench_zip.py`` on a small tag: both kinds of download, the goals' table."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_zip.py"), "--mb", "8", "--files", "4",
+         "--runs", "1"],
+        capture_output=True, text=True, timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| zip >= 0.9x plain throughput |" in done.stdout
+    assert "| 1 | " in done.stdout  # the run's row

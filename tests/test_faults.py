@@ -342,6 +342,16 @@ async def test_a_1_mb_query_string_is_a_clear_414(client: TestClient) -> None:
     assert (await client.get("/api/tags")).status == 200  # and the server is fine
 
 
+async def test_a_search_far_too_long_in_a_browser_is_a_page(client: TestClient) -> None:
+    resp = await client.get("/search?q=" + "sunset%20" * 2000, headers={"Accept": "text/html"})
+    assert (resp.status, resp.content_type) == (414, "text/html")
+    html = await resp.text()
+    assert "That is too long" in html and "at most 500 characters" in html
+    assert "sunset sunset" not in html  # the query is not echoed back
+    home = await (await client.get("/", headers={"Accept": "text/html"})).text()
+    assert 'name="q" value="" placeholder="Search names…" maxlength="500"' in home
+
+
 @pytest.mark.parametrize("limit", ["1" + "0" * 5000, "99999999999999999999", "-1" + "0" * 100])
 async def test_a_huge_limit_is_a_clear_400(client: TestClient, limit: str) -> None:
     resp = await client.get(f"/api/files?limit={limit}")

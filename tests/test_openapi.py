@@ -128,6 +128,8 @@ async def answer(client: TestClient, method: str, url: str, template: str) -> di
         ("/api/search?q=img&limit=2", "/api/search", 200),
         ("/api/search?limit=x", "/api/search", 400),
         ("/api/status", "/api/status", 200),
+        ("/api/zip?tag=Nope", "/api/zip", 404),
+        ("/api/zip?tag=a&tag=b", "/api/zip", 400),
         ("/media/nope.jpg", "/media/{path}", 404),
         ("/thumb/nope.jpg", "/thumb/{path}", 404),
     ],

@@ -178,6 +178,14 @@ async def test_tag_with_url_characters_round_trips(oclient: TestClient) -> None:
     assert "pic.jpg" in await page(oclient, view)
 
 
+async def test_grid_links_to_the_tag_as_one_zip(oclient: TestClient) -> None:
+    ids = parse(await page(oclient, "/tag/100%25%20%231%3F")).ids
+    assert ids["download"]["href"] == "/api/zip?tag=100%25+%231%3F"
+    resp = await oclient.get(ids["download"]["href"])
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="100% #1?.zip"'
+    assert resp.content_type == "application/zip"
+
+
 # -- the viewer ----------------------------------------------------------------
 
 

@@ -159,6 +159,9 @@ async def compare_random_draws(clients: dict[str, TestClient]) -> None:
     assert found["sqlite"] == found["memory"] == every[::2]
     for name, snap in snaps.items():
         assert snap.state == name
+    # The home page's covers (each tag's newest file) and the folders that group its tags.
+    assert await snaps["sqlite"].covers() == await snaps["memory"].covers()
+    assert await snaps["sqlite"].folder_names() == await snaps["memory"].folder_names()
 
 
 def spread_mtimes(root: Path) -> None:

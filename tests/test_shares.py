@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -331,3 +334,51 @@ async def test_a_file_of_the_tag_deleted_since_the_scan_is_a_page_that_says_so(
     media = await owner.get(f"{base}/media/Trips/Beach/b.jpg",
                             headers={"Accept": "application/json"})
     assert await code_of(media) == (404, "file_gone")
+
+
+# -- the zip of a shared tag ----------------------------------------------------------
+
+
+async def test_a_share_with_download_gives_the_tag_as_one_zip(owner: TestClient,
+                                                              shared_tree: Path) -> None:
+    share = await make_share(owner, "tag=Beach&download=1")
+    grid = await (await owner.get(share["url"])).text()
+    assert f'id="download" href="{share["url"]}zip"' in grid
+    resp = await owner.get(share["url"] + "zip")  # no token
+    body = await resp.read()
+    assert resp.status == 200 and len(body) == int(resp.headers["Content-Length"])
+    assert resp.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert resp.headers["Content-Disposition"].startswith('attachment; filename="Beach.zip"')
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert archive.testzip() is None
+        assert {name: archive.read(name) for name in archive.namelist()} == {
+            path: (shared_tree / path).read_bytes()
+            for path in ("Trips/Beach/a.jpg", "Trips/Beach/b.jpg", "Trips/Beach/clip.mp4")}
+
+
+async def test_a_share_without_download_has_no_zip(owner: TestClient) -> None:
+    share = await make_share(owner, "tag=Beach")
+    assert 'id="download"' not in await (await owner.get(share["url"])).text()
+    resp = await owner.get(share["url"] + "zip", headers={"Accept": "application/json"})
+    assert await code_of(resp) == (404, "not_found")
+    closed = await owner.get("/s/" + "y" * 32 + "/zip", headers={"Accept": "application/json"})
+    assert await code_of(closed) == (404, "share_not_found")
+
+
+async def test_revoking_stops_a_zip_download_under_way(
+        started: Callable[..., Any], tmp_path: Path,
+        settings_for: Callable[..., Settings]) -> None:
+    lib = tmp_path / "lib"
+    (lib / "Big").mkdir(parents=True)
+    with open(lib / "Big/a-large.mp4", "wb") as f:
+        f.truncate(64 << 20)  # far larger than any socket buffer, and no disk blocks
+    make_tree(lib, {"Big/b.jpg": jpeg_bytes((8, 8))})
+    client = await started(settings_for(lib))
+    share = await (await client.post("/api/shares?tag=Big&download=1")).json()
+    resp = await client.get(share["url"] + "zip")
+    got = len(await resp.content.readexactly(1 << 20))
+    assert (await client.delete(f"/api/shares/{share['id']}")).status == 204
+    with pytest.raises(aiohttp.ClientPayloadError):  # cut short of its Content-Length
+        while chunk := await resp.content.read(1 << 20):
+            got += len(chunk)
+    assert got == 30 + len("Big/a-large.mp4") + (64 << 20) + 16  # that member whole, no more

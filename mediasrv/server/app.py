@@ -23,7 +23,7 @@ from ..userdata.starred import Stars
 from ..userdata.store import FILE_NAME as USER_FILE
 from ..userdata.store import UserStore
 from ..watch.watcher import Watcher
-from . import api, favourites, limits, media, middleware, openapi, shares
+from . import api, favourites, limits, media, middleware, openapi, shares, zips
 from . import following as follow
 from .httplog import ServerLog
 from .keys import (
@@ -94,6 +94,7 @@ def create_app(
     app.router.add_routes(media.routes)
     app.router.add_routes(openapi.routes)
     app.router.add_routes(favourites.routes)
+    app.router.add_routes(zips.routes)
     app.cleanup_ctx.append(_favourites_ctx)
     shares.setup(app, Shares(user_data))  # read after the stars' start made or upgraded it
     if settings.follow:

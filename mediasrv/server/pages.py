@@ -20,20 +20,19 @@ from typing import Any
 
 from aiohttp import web
 
-from ..media.thumbs import ICONS, PREVIEW, SIZE_2X, Thumbnailer
+from ..media.thumbs import ICONS, PREVIEW, Thumbnailer
 from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from . import media, middleware, params, render
+from . import home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, THUMBS
-from .render import page, quote_segment, search_url, tag_url, version, view_url
+from .render import page, quote_segment, search_url, tag_url, tile, version, view_url
 from .viewer import Place, locate
 
 PAGE_SIZE = 60  # tiles per grid page: fills 2..6 columns evenly
 SEARCH_LIMIT = 200  # results a search page shows, and the viewer steps through
-SHUFFLE = 12  # random files on the home page
 # The grid's order switch: each order, what it is called, and what it means.
 ORDERS = (("name", "Name", "By name, as the folders list them"),
           ("taken", "Date taken", "By the date taken, newest first"))
@@ -50,24 +49,8 @@ def setup(app: web.Application) -> None:
     app[THUMBS] = Thumbnailer(app[CACHE].thumbs)
     app[STATUS_EXTRAS]["thumbnails"] = app[THUMBS].status
     app.router.add_routes(routes)
+    app.router.add_routes(home.routes)
     app.router.add_routes(media.ui_routes)
-
-
-def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
-    """What a grid tile shows for ``file`` (``star``: with its ★ button); every string is
-    printable."""
-    thumb = f"{file['thumb_url']}?v={version(file)}"
-    pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
-    return {
-        "href": href,
-        "thumb": thumb,
-        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured else None,
-        "name": display(file["name"]),
-        "title": file["display_path"],
-        "kind": file["kind"],
-        "favourite": bool(file.get("favourite")),
-        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/") if star else None,
-    }
 
 
 # Pictures a browser shows as they are; a preview of the others (TIFF, HEIC, …) is a JPEG.
@@ -94,45 +77,41 @@ def picture_url(file: dict[str, Any]) -> str:
 # -- pages -----------------------------------------------------------------
 
 
-@routes.get("/")
-@page
-async def home(request: web.Request) -> web.StreamResponse:
-    async with request.app[LIBRARY].snapshot() as snap:
-        tags = await snap.tags()
-        draws = [request.app[RNG].random() for _ in range(SHUFFLE)]
-        picks = await snap.random(ALL_TAG, draws) if tags else []
-        unique = {f["path"]: f for f in picks}.values()
-        return render.render(
-            request, "home.html", snap=snap, title="Library",
-            tags=[{"name": display(n), "url": tag_url(n), "count": c} for n, c in tags],
-            shuffle=[tile(f, view_url(ALL_TAG, f)) for f in unique],
-        )
-
-
 @routes.get("/tag/{tag:.+}")
 @page
 async def tag_grid(request: web.Request) -> web.StreamResponse:
-    """A page of a tag's grid, in natural order or with ``?sort=taken`` newest first."""
+    """A page of a tag's grid, in natural order or with ``?sort=taken`` newest first (by
+    month, with the scrubber; ``?month=YYYY-MM`` goes to the page where that month starts)."""
     tag = params.tail(request, "/tag/")
     query = params.query(request)
     number = params.integer(query, "page", 1, low=1, high=2**31)
-    sort = params.choice(query, "sort", SORTS)
+    month = query.get("month")
+    sort = "taken" if month is not None else params.choice(query, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
+        months = await snap.months(tag) if sort == "taken" else None
+        if month is not None and months is not None:
+            wanted = timeline.month_param(month)
+            raise web.HTTPFound(timeline.month_url(tag, months, wanted, PAGE_SIZE))
         total, files = await snap.page(tag, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if number > pages:  # the tag shrank since this link was made: its last page
             raise web.HTTPFound(tag_url(tag, pages, sort))
+        first = (number - 1) * PAGE_SIZE
+        tiles = [tile(f, view_url(tag, f, sort=sort)) for f in files]
+        shown = timeline.file_month(files[0]) if files and months else None
         return render.render(
             request, "grid.html", snap=snap, title=display(tag),
             tag=display(tag), tag_raw_url=tag_url(tag, sort=sort), total=total,
-            first=(number - 1) * PAGE_SIZE,
-            tiles=[tile(f, view_url(tag, f, sort=sort)) for f in files],
+            sections=timeline.sections(files, tiles, first, months), tiles=tiles,
+            years=timeline.scrubber(tag, months, PAGE_SIZE, shown) if months else [],
+            month_action=f"/tag/{quote_segment(tag)}",
             page=number, pages=pages,
             prev_url=tag_url(tag, number - 1, sort) if number > 1 else None,
             next_url=tag_url(tag, number + 1, sort) if number < pages else None,
             first_url=tag_url(tag, sort=sort), last_url=tag_url(tag, pages, sort),
             random_url=render.with_query(f"/random/{quote_segment(tag)}",
                                          sort=render.sort_param(sort)),
+            zip_url=render.with_query("/api/zip", tag=tag),
             orders=[{"sort": key, "label": label, "title": title, "current": key == sort,
                      "url": tag_url(tag, sort=key)} for key, label, title in ORDERS],
             share_api=render.with_query("/api/shares", tag=tag),
@@ -157,6 +136,7 @@ async def view(request: web.Request) -> web.StreamResponse:
 
 
 def viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
+    shared = request.get(render.SHARE_MODE) is not None
     file, prev_file, next_file = place.file, place.prev, place.next
     following = None
     if next_file is not None and next_file["kind"] == "image":
@@ -170,11 +150,22 @@ def viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
         prev_url=place.link(prev_file) if prev_file else None,
         next_url=place.link(next_file) if next_file else None,
         poster=f"{file['thumb_url']}?v={version(file)}",
-        # What app.js asks after a scan, to say whether the file is still there (not on a
-        # share's pages: they follow no scans).
-        api_file="" if request.get(render.SHARE_MODE) else render.with_query(
+        # A share's viewer links to nothing of the owner's: no month of the owner's grid, and
+        # no /api/file, which app.js asks after a scan (a share's pages follow no scans).
+        month=None if shared else _month_link(place),
+        api_file="" if shared else render.with_query(
             "/api/file", path=file["path"], tag=place.tag, sort=render.sort_param(place.sort)),
     )
+
+
+def _month_link(place: Place) -> dict[str, str] | None:
+    """The viewed file's month, a link to it in its tag's grid by date (not for a search)."""
+    if place.q is not None:
+        return None
+    month = timeline.file_month(place.file)
+    return {"name": timeline.label(month), "url": render.with_query(
+        f"/tag/{quote_segment(place.tag)}", sort="taken",
+        month=f"{month // 100:04d}-{month % 100:02d}")}
 
 
 @routes.get("/random/{tag:.+}")

@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from ..errors import FileGone, FileNotIndexed, IndexNotReady, UnknownTag
+from ..media.thumbs import SIZE_2X
 from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
 from . import following, middleware
@@ -37,6 +38,7 @@ PAGE_HEADERS = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SEARCH_MAX = 500  # characters the search box takes (its URL stays far below the 8 KB limit)
 # Set by a share link's handlers (shared.py): the page is rendered for its recipient, with
 # every link under /s/{id}/ and none of the owner's parts (templates test ``share``).
 SHARE_MODE = web.RequestKey("share_mode", dict[str, Any])
@@ -68,7 +70,8 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
     def static_url(name: str) -> str:
         return f"/static/{name}?v={static[name][1]}"
 
-    env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG)
+    env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG,
+                       SEARCH_MAX=SEARCH_MAX)
     env.filters.update(bytes=human_bytes, when=human_time, iso=iso_time,
                        duration=human_duration, number=lambda n: f"{n:,}")
     return env
@@ -114,6 +117,24 @@ def search_url(q: str, position: int | None = None) -> str:
 def version(file: dict[str, Any]) -> str:
     """What changes when the file does: thumbnails and previews are cached for good by it."""
     return f"{file['size']}-{file['mtime_ns']}"
+
+
+def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
+    """What a grid tile shows for ``file`` (``star``: with its ★ button); every string is
+    printable."""
+    thumb = f"{file['thumb_url']}?v={version(file)}"
+    pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
+    return {
+        "href": href,
+        "thumb": thumb,
+        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured else None,
+        "name": display(file["name"]),
+        "title": file["display_path"],
+        "kind": file["kind"],
+        "favourite": bool(file.get("favourite")),
+        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/") if star else None,
+    }
+
 
 
 # -- filters -------------------------------------------------------------------
@@ -226,6 +247,10 @@ async def render_error(request: web.Request, status: int, code: str, message: st
     elif status == 404:
         context.update(heading="No such page",
                        detail=f"There is no page at “{display(request.path)}”.")
+    elif status == 414:
+        context.update(title="Too long", heading="That is too long",
+                       detail=f"This address is too long for the server ({message}). A search "
+                              f"of at most {SEARCH_MAX:,} characters always fits.")
     elif status >= 500:
         context.update(title="Error", heading="Something went wrong")
     else:

@@ -26,7 +26,7 @@ from ..errors import FileNotIndexed, UnknownTag
 from ..names import display
 from ..snapshot import Snapshot
 from ..userdata.shares import Share, ShareExpired, ShareNotFound, ShareTagGone
-from . import media, middleware, render
+from . import media, middleware, render, zips
 from .files import indexed_file
 from .keys import LIBRARY, STATIC
 from .shares import SHARES
@@ -71,7 +71,8 @@ async def opened(request: web.Request) -> Share:
         share_not_found()
     if share.expired(shares.clock()):
         raise ShareExpired()
-    mode.update(base=f"/s/{share.id}", tag=display(share.tag), download=share.download)
+    mode.update(base=f"/s/{share.id}", tag=display(share.tag), download=share.download,
+                zip_url=f"/s/{share.id}/zip" if share.download else None)
     return share
 
 
@@ -127,6 +128,20 @@ async def preview(request: web.Request) -> web.StreamResponse:
     share = await opened(request)
     with tag_present():
         return await media.preview_of(request, f"/s/{share.id}/preview/", share.tag)
+
+
+@routes.get(ROOT + "/zip")
+async def zip_download(request: web.Request) -> web.StreamResponse:
+    """The tag as one zip, if the share allows downloads (else 404). Revoked or expired while
+    it streams: the member under way is finished, then the connection is closed."""
+    share = await opened(request)
+    if not share.download:
+        raise web.HTTPNotFound(text="this share does not allow downloads")
+    shares = request.app[SHARES]
+    async with leased(request) as snap:
+        await snap.page(share.tag, 0, 1)  # the tag is there (else share_tag_gone)
+        plan = await zips.plan_zip(request, snap, share.tag)
+    return await zips.send_zip(request, plan, still_allowed=lambda: shares.still_open(share.id))
 
 
 @routes.get(STATIC_ROOT + "/{name:.+}")

@@ -20,11 +20,11 @@ from ..names import display
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
 from ..userdata.shares import Share
-from . import params, render
+from . import params, render, timeline
 from .files import on_disk, pick_existing, report_gone
 from .keys import RNG
-from .pages import ORDERS, PAGE_SIZE, SEARCH_LIMIT, tile, viewer
-from .render import page, sort_param, with_query
+from .pages import ORDERS, PAGE_SIZE, SEARCH_LIMIT, viewer
+from .render import page, sort_param, tile, with_query
 from .shared import ROOT, leased, opened
 from .viewer import Place
 
@@ -96,16 +96,21 @@ async def grid(request: web.Request) -> web.StreamResponse:
     number = params.integer(query, "page", 1, low=1, high=2**31)
     sort = params.choice(query, "sort", SORTS)
     async with leased(request) as snap:
+        # By date taken: month headings, without the owner's scrubber (its links are the
+        # owner's grid's).
+        months = await snap.months(tag) if sort == "taken" else None
         total, files = await snap.page(tag, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if number > pages:
             raise web.HTTPFound(grid_url(base, pages, sort))
         files = [scoped(f, base) for f in files]
+        first = (number - 1) * PAGE_SIZE
+        tiles = [tile(f, view_url(base, f, sort=sort), star=False) for f in files]
         return render.render(
             request, "grid.html", snap=snap, title=display(tag), tag=display(tag),
-            tag_raw_url=grid_url(base, sort=sort), total=total, first=(number - 1) * PAGE_SIZE,
-            tiles=[tile(f, view_url(base, f, sort=sort), star=False) for f in files],
-            page=number, pages=pages,
+            tag_raw_url=grid_url(base, sort=sort), total=total, first=first,
+            tiles=tiles, sections=timeline.sections(files, tiles, first, months), years=[],
+            month_action="", zip_url=None, page=number, pages=pages,
             prev_url=grid_url(base, number - 1, sort) if number > 1 else None,
             next_url=grid_url(base, number + 1, sort) if number < pages else None,
             first_url=grid_url(base, sort=sort), last_url=grid_url(base, pages, sort),

@@ -109,6 +109,14 @@ class Snapshot(abc.ABC):
         paths it lacks are left out)."""
 
     @abc.abstractmethod
+    async def covers(self) -> dict[str, dict[str, Any]]:
+        """Each tag's newest file (the first in ``sort=taken`` order), by tag name."""
+
+    @abc.abstractmethod
+    async def folder_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(the names of the top folders, every folder's own name) of the generation."""
+
+    @abc.abstractmethod
     async def months(self, tag: str) -> list[tuple[int, int]]:
         """(YYYYMM, files) of each month of ``tag`` that has files, newest first, as
         ``sort=taken`` orders them (``index/months.py``); UnknownTag if there is no tag."""
@@ -145,6 +153,12 @@ class Snapshot(abc.ABC):
     async def _search(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
         """Files of ``tag`` matching every one of ``words`` (at least one), in natural order;
         UnknownTag if there is no such tag."""
+
+
+def folder_names(paths: Sequence[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(top folder names, every folder name on them) of the folder ``paths``."""
+    top = frozenset(p.partition("/")[0] for p in paths if p)
+    return top, frozenset(part for p in paths if p for part in p.split("/"))
 
 
 def prefix_range(words: list[str], prefix: str) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import FileNotIndexed, UnknownTag
 from ..index import db
 from ..names import ALL_TAG, from_db, tag_order
-from .base import Neighbours, Snapshot, file_dict, prefix_range
+from .base import Neighbours, Snapshot, file_dict, folder_names, prefix_range
 
 _COLUMNS = (
     "coalesce(path_bytes, path), ext, kind, size, mtime_ns, width, height, duration, taken_ns"
@@ -54,6 +54,7 @@ class _Index:
     times: array  # index = rank: the time sort=taken orders by
     tags: dict[str, _Tag]
     tag_list: list[tuple[str, int]]  # All first, then natural order
+    folders: tuple[frozenset[str], frozenset[str]]  # top folder names, every folder name
     words: list[str]  # sorted search words
     postings: list[array]  # ranks of the files having words[i], ascending
 
@@ -117,6 +118,8 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
         times=times,
         tags=tags,
         tag_list=[(name, tags[name].count) for name in tag_order(tags)],
+        folders=folder_names([from_db(p) for (p,) in conn.execute(
+            "SELECT coalesce(path_bytes, path) FROM folders")]),
         words=[w for w, _ in words],
         postings=[p for _, p in words],
     )
@@ -234,6 +237,13 @@ class MemorySnapshot(Snapshot):
         ranks = self._ix.ranks
         found = {rank for path in paths if (rank := ranks.get(path)) is not None}
         return [self._file(rank) for rank in sorted(found)]
+
+    async def covers(self) -> dict[str, dict[str, Any]]:
+        return {name: self._file(tag.taken[-1]) for name, tag in self._ix.tags.items()
+                if tag.count}
+
+    async def folder_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        return self._ix.folders
 
     async def months(self, tag: str) -> list[tuple[int, int]]:
         return list(self._find_tag(tag).months)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
 from ..names import ALL_TAG, db_text, from_db, tag_order
-from .base import Neighbours, Snapshot, file_dict
+from .base import Neighbours, Snapshot, file_dict, folder_names
 from .readers import Pool, Reader
 from .search import search
 
@@ -127,6 +127,16 @@ ORDER BY m.month DESC
 """
 
 
+# Each tag's newest file: the last id of the last chunk of its oldest-first date order.
+_COVERS = f"""
+SELECT coalesce(t.name_bytes, t.name), {_F}
+FROM tags AS t
+JOIN tag_taken AS c ON c.tag_id = t.id
+    AND c.start = (SELECT max(start) FROM tag_taken WHERE tag_id = t.id)
+JOIN files AS f ON f.id = json_extract(c.files, '$[#-1]')
+"""
+
+
 def _tag_params(tag: str) -> dict[str, Any]:
     shown, raw = db_text(tag)
     return {"tag": shown, "tag_bytes": raw}
@@ -146,6 +156,8 @@ class SqliteSnapshot(Snapshot):
         super().__init__(path, meta)
         self._pool = Pool(self.path, pool_size)
         self._tags: list[tuple[str, int]] | None = None  # the file never changes: read once
+        self._covers: dict[str, dict[str, Any]] | None = None
+        self._folders: tuple[frozenset[str], frozenset[str]] | None = None
         # Search has a reader of its own: a search that visits many folders
         # never holds a pool connection that pages and lookups are waiting for.
         self._searcher: Reader | None = None
@@ -218,6 +230,19 @@ class SqliteSnapshot(Snapshot):
         )
         wanted = set(paths)
         return [file_dict(row) for row in rows if from_db(row[0]) in wanted]
+
+    async def covers(self) -> dict[str, dict[str, Any]]:
+        if self._covers is None:  # the file never changes: read once
+            rows = await self._pool.fetch(_COVERS)
+            self._covers = {from_db(r[0]): file_dict(r[1:]) for r in rows}
+        return dict(self._covers)
+
+    async def folder_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        if self._folders is None:
+            paths = [from_db(p) for (p,) in await self._pool.fetch(
+                "SELECT coalesce(path_bytes, path) FROM folders")]
+            self._folders = folder_names(paths)
+        return self._folders
 
     async def months(self, tag: str) -> list[tuple[int, int]]:
         rows = await self._pool.fetch(_MONTHS, _tag_params(tag))

@@ -103,6 +103,7 @@ class Shares:
         self._by_digest: dict[bytes, Share] = {}
         self._lock = asyncio.Lock()
         self._seen: store.Identity | None = None
+        self._rereading: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Read every share (the stars, opened first, created or upgraded the file)."""
@@ -121,6 +122,16 @@ class Shares:
         async with self._lock:
             if self.store.identity() != self._seen:
                 await self._reload()
+
+    def still_open(self, share_id: str) -> bool:
+        """Whether the share is there and not expired, as this process knows it now (for a
+        long download, asked between members: no disk read here). A change of the file
+        starts a re-read, which the next call sees."""
+        if self.store.identity() != self._seen and (
+                self._rereading is None or self._rereading.done()):
+            self._rereading = asyncio.get_running_loop().create_task(self.refresh())
+        found = self.find(share_id)
+        return found is not None and not found.expired(self.clock())
 
     def all(self) -> list[Share]:
         """Every share, newest first."""

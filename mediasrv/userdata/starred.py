@@ -101,6 +101,18 @@ class StarredSnapshot(Snapshot):
         at = [int(draw * len(files)) for draw in draws]  # as the backends pick
         return [files[i] for i in at if 0 <= i < len(files)]
 
+    async def covers(self) -> dict[str, dict[str, Any]]:
+        found = {tag: self._marked(dict(file))  # a copy: the backend keeps its answer
+                 for tag, file in (await self._inner.covers()).items()}
+        newest = await self._favourites("taken")
+        found.pop(FAVOURITES_TAG, None)  # a folder of that name is hidden behind the stars
+        if newest:
+            found[FAVOURITES_TAG] = newest[0]
+        return {tag: file for tag, file in found.items() if file is not None}
+
+    async def folder_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        return await self._inner.folder_names()
+
     async def months(self, tag: str) -> list[tuple[int, int]]:
         if tag != FAVOURITES_TAG:
             return await self._inner.months(tag)

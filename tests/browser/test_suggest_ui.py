@@ -32,8 +32,29 @@ def test_typing_shows_the_first_matches_once_and_the_newest_only(
     box.fill("sunset")
     box.dispatch_event("input")
     page.wait_for_selector("#suggest li a")
-    first = links.first.inner_text()
+    first = links.first.locator(".sg-name").inner_text()
     with page.expect_navigation():
         links.first.click()
     assert re.search(r"/view/All/.+\?q=sunset$", page.url)
-    assert page.locator("#name").inner_text() == first.rpartition("/")[2]
+    assert page.locator("#name").inner_text() == first
+
+
+def test_rows_of_one_name_show_where_their_paths_differ(start_server: Any, tabs: Any,
+                                                        tmp_path: Any) -> None:
+    from ..conftest import make_tree
+
+    deep = "Photos/Family Holidays Archive/Scanned Prints"
+    root = make_tree(tmp_path / "lib", {f"{deep}/{year}/{place}/IMG_0001.jpg": b"x"
+                                        for year, place in [("1987", "Rome"), ("1991", "Oslo")]})
+    page = tabs(start_server(root)).page
+    page.goto("/")
+    page.locator("form.search input").fill("img_0001")
+    page.locator("form.search input").dispatch_event("input")
+    page.wait_for_selector("#suggest li a")
+    rows = page.locator("#suggest li a")
+    assert rows.locator(".sg-name").all_inner_texts() == ["IMG_0001.jpg", "IMG_0001.jpg"]
+    folders = rows.locator(".sg-folder").all_inner_texts()
+    assert [f.endswith(end) for f, end in zip(folders, ["1987/Rome", "1991/Oslo"],
+                                              strict=True)] == [True, True]
+    assert all("…" in f and len(f) <= 34 for f in folders)  # the middle left out
+    assert rows.first.get_attribute("title") == f"{deep}/1987/Rome/IMG_0001.jpg"

@@ -110,6 +110,9 @@
         if (hit) shown += 1;
       }
       $("tags-none").hidden = shown > 0;
+      for (const group of document.querySelectorAll("#tags .tag-group")) {
+        group.hidden = !group.querySelector("li[data-name]:not([hidden])");
+      }
     });
   }
 

@@ -19,7 +19,17 @@
   let pending = null;
   let asked = 0;
 
+  const FOLDER_CHARS = 34;
+
   function hide() { list.hidden = true; list.replaceChildren(); }
+
+  // "Trips/2024/Summer/Beach" -> "Trips/…/Summer/Beach": the start and, longer, the end.
+  function elideMiddle(text, most) {
+    const chars = Array.from(text);
+    if (chars.length <= most) return text;
+    const head = Math.floor((most - 1) / 3);
+    return chars.slice(0, head).join("") + "…" + chars.slice(chars.length - (most - 1 - head)).join("");
+  }
 
   async function ask(text, number) {
     if (pending) pending.abort();
@@ -40,7 +50,20 @@
       const link = document.createElement("a");
       link.href = "/view/All/" + file.url.replace(/^\/media\//, "") +
                   "?q=" + encodeURIComponent(text);
-      link.textContent = file.display_path;
+      // The name first, then its folder with its middle left out: rows of files with one
+      // name (IMG_0001.jpg) differ where their paths do, at the end.
+      const at = file.display_path.lastIndexOf("/");
+      const name = document.createElement("span");
+      name.className = "sg-name";
+      name.textContent = file.display_path.slice(at + 1);
+      link.appendChild(name);
+      if (at > 0) {
+        const folder = document.createElement("span");
+        folder.className = "sg-folder";
+        folder.textContent = elideMiddle(file.display_path.slice(0, at), FOLDER_CHARS);
+        link.appendChild(folder);
+      }
+      link.title = file.display_path;
       item.appendChild(link);
       list.appendChild(item);
     }

@@ -1,0 +1,122 @@
+"""The grid by date in a real browser: month headings, the scrubber (a rail on a desktop, a
+list on a phone) jumping to a month pages away, and the order switch staying in place."""
+
+from __future__ import annotations
+
+import calendar
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import make_tree
+from ..test_thumbs import jpeg_bytes
+from .conftest import COLORS, DESKTOP, PHONE, Server, screenshot, thumbnails_loaded
+
+pytestmark = pytest.mark.browser
+
+PER_MONTH = 7  # so that pages of 60 begin mid-month
+MONTHS = 20  # December 2024 back to May 2023: 140 files, three grid pages by date
+
+
+def month_back(i: int) -> tuple[int, int]:
+    """(year, month) ``i`` months before December 2024."""
+    n = 2024 * 12 + 11 - i
+    return n // 12, n % 12 + 1
+
+
+def where(i: int) -> str:
+    """The grid page and anchor where the month ``i`` months back starts."""
+    year, month = month_back(i)
+    number = i * PER_MONTH // 60 + 1
+    return f"/tag/Years?sort=taken{f'&page={number}' if number > 1 else ''}" \
+           f"#m-{year}-{month:02d}"
+
+
+@pytest.fixture(scope="module")
+def years(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    root = tmp_path_factory.mktemp("timeline") / "lib"
+    files: dict[str | bytes, bytes | str] = {}
+    when: dict[str, int] = {}
+    for i in range(MONTHS):
+        year, month = month_back(i)
+        for j in range(PER_MONTH):
+            name = f"Years/{year}-{month:02d}-{j}.jpg"
+            files[name] = jpeg_bytes((160, 120), COLORS[(i + j) % len(COLORS)])
+            # mid-month at noon UTC: the same month in any time zone
+            when[name] = calendar.timegm((year, month, 14, 12, 0, j, 0, 0, 0))
+    make_tree(root, files)
+    for name, t in when.items():
+        os.utime(root / name, (t, t))
+    return root
+
+
+@pytest.fixture
+def server(years: Path, start_server: Any) -> Server:
+    started: Server = start_server(years)
+    return started
+
+
+def first_tile_after(page: Any, heading_id: str) -> str:
+    return str(page.evaluate(
+        "id => document.getElementById(id).nextElementSibling"
+        ".querySelector('.tile .name').textContent", heading_id))
+
+
+def in_view(page: Any, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size[
+        "height"]
+
+
+def test_headings_where_months_start_and_the_rail_jumps_pages_away(
+    server: Server, tabs: Any, tmp_path: Path,
+) -> None:
+    page = tabs(server, {"width": 1280, "height": 900}).page
+    page.goto("/tag/Years?sort=taken")
+    headings = page.locator("h2.month").all_inner_texts()
+    assert headings[:3] == ["December 2024", "November 2024", "October 2024"]
+    assert len(headings) == -(-60 // PER_MONTH)  # page 1: 9 months, the last one begun
+    assert first_tile_after(page, "m-2024-11") == f"2024-11-{PER_MONTH - 1}.jpg"  # newest
+    thumbnails_loaded(page)
+    screenshot(page, "timeline", tmp_path)
+
+    assert where(MONTHS - 1) == "/tag/Years?sort=taken&page=3#m-2023-05"
+    page.locator("#scrubber summary", has_text="2023").click()
+    page.locator("#scrubber a[href$='#m-2023-05']").click()
+    page.wait_for_url("**" + where(MONTHS - 1))
+    assert in_view(page, "#m-2023-05")
+    first = page.locator("#m-2023-05 + ul .tile").first
+    assert first.locator(".name").inner_text() == f"2023-05-{PER_MONTH - 1}.jpg"
+    assert in_view(page, "#m-2023-05 + ul li:first-child")
+    assert page.locator("#scrubber details[open] summary").inner_text() == "2023"
+    # The page began mid-month: its first heading says the month goes on.
+    assert page.locator("h2.month").first.inner_text().endswith("continued")
+
+
+def test_on_a_phone_the_list_goes_to_a_month(server: Server, tabs: Any, tmp_path: Path) -> None:
+    page = tabs(server, PHONE).page
+    page.goto("/tag/Years?sort=taken")
+    assert not page.locator("#scrubber").is_visible()
+    assert not page.locator("#month-go").is_visible()  # the list goes by itself
+    thumbnails_loaded(page)
+    screenshot(page, "phone-timeline", tmp_path)
+    assert where(10) == "/tag/Years?sort=taken&page=2#m-2024-02"
+    page.select_option("#month-select", "2024-02")
+    page.wait_for_url("**" + where(10))
+    assert in_view(page, "#m-2024-02")
+    assert first_tile_after(page, "m-2024-02") == f"2024-02-{PER_MONTH - 1}.jpg"
+    assert page.locator("#month-select").input_value() != ""
+
+
+def test_the_order_switch_stays_in_place(server: Server, tabs: Any) -> None:
+    page = tabs(server, DESKTOP).page
+    page.goto("/tag/Years")
+    by_name = page.locator("#sort").bounding_box()
+    page.get_by_role("link", name="Date taken").click()
+    page.wait_for_url("**/tag/Years?sort=taken")
+    assert page.locator("#sort").bounding_box() == by_name
+    page.get_by_role("link", name="Name").click()
+    page.wait_for_url("**/tag/Years")
+    assert page.locator("h2.month").count() == 0
