@@ -60,6 +60,7 @@ def test_a_recipient_without_the_token_browses_views_and_plays(tmp_path: Path,
     assert names == ["beach1.jpg", "beach2.jpg", "beach3.jpg", "beach4.jpg", "beach5.jpg",
                      "waves.mp4"]
     assert page.locator("#shares-link, #rescan, .star, #status").count() == 0
+    assert page.locator("#download").get_attribute("href") == link.removeprefix(server.url) + "zip"
     screenshot(page, "share-phone", tmp_path)
 
     page.click("#f0 .tile")
