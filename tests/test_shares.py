@@ -279,6 +279,9 @@ async def test_a_follower_serves_the_leaders_shares(
     follower = await started(settings_for(shared_tree, follow=True))
     share = await (await leader.post("/api/shares?tag=Beach")).json()
     assert (await follower.get(share["url"])).status == 200
+    assert 'id="share"' not in await (await follower.get("/tag/Beach")).text()  # made there
+    listing = await (await follower.get("/shares")).text()
+    assert share["url"] in listing and "revoke" not in listing
     assert (await follower.get(share["url"] + "media/Trips/Beach/a.jpg")).status == 200
     assert await code_of(await follower.post("/api/shares?tag=Beach")) == (409, "follower")
     assert await code_of(await follower.delete(f"/api/shares/{share['id']}")) == (409,

@@ -25,7 +25,7 @@ from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from . import home, media, middleware, params, render, timeline
+from . import following, home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, THUMBS
 from .render import page, quote_segment, search_url, tag_url, tile, version, view_url
@@ -114,7 +114,9 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
             zip_url=render.with_query("/api/zip", tag=tag),
             orders=[{"sort": key, "label": label, "title": title, "current": key == sort,
                      "url": tag_url(tag, sort=key)} for key, label, title in ORDERS],
-            share_api=render.with_query("/api/shares", tag=tag),
+            # the Share dialog, where shares can be made (not on a plain follower)
+            share_api=render.with_query("/api/shares", tag=tag)
+            if following.can_rescan(request.app) else None,
         )
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..names import display
-from . import render
-from .keys import SETTINGS
+from . import following, render
 from .render import page, tag_url
 from .shares import SHARES
 
@@ -25,4 +24,4 @@ async def shares_page(request: web.Request) -> web.StreamResponse:
     rows = [{**share.as_dict(), "tag": display(share.tag), "tag_url": tag_url(share.tag),
              "expired": share.expired(shares.clock())} for share in shares.all()]
     return render.render(request, "shares.html", title="Shares", shares=rows,
-                         can_write=not request.app[SETTINGS].follow)
+                         can_write=following.can_rescan(request.app))  # the leader writes
