@@ -76,3 +76,15 @@ class LeaderUnavailable(MediasrvError):
 class ScanFailed(MediasrvError):
     code = "scan_failed"
     status = 500
+
+
+class TooManyAttempts(MediasrvError):
+    """An address got the token (or a share link) wrong too often: it waits ``retry_after`` s."""
+
+    code = "too_many_attempts"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many wrong access tokens or links from this address: try again "
+                         f"in {retry_after} seconds")
+        self.retry_after = retry_after

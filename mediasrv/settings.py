@@ -10,6 +10,8 @@ import dataclasses
 import ipaddress
 import os
 import re
+import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,22 @@ def _setting(
 
 
 ALL_COMMANDS = ("serve", "scan", "db-path")
+# Shorter tokens are refused: even at 10 guesses a minute (server/attempts.py), a short or
+# guessable one falls to a patient attacker with many addresses.
+MIN_TOKEN_LENGTH = 16
+
+
+TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_token() -> str:
+    """A fresh random access token: 32 letters and digits (190 bits).
+
+    Not ``token_urlsafe``: one in 64 of those starts with ``-``, which
+    ``--token $(mediasrv token)`` would take for a flag; letters and digits are
+    also safe in a URL and a shell and selected whole by a double click.
+    """
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(32))
 
 
 @dataclass(frozen=True)
@@ -95,7 +113,8 @@ class Settings:
     token: str | None = _setting(
         None,
         "access token required from clients: a browser signs in with it once, scripts send "
-        "'Authorization: Bearer TOKEN' or ?token=; required beyond loopback",
+        "'Authorization: Bearer TOKEN' or ?token=; required beyond loopback; at least "
+        f"{MIN_TOKEN_LENGTH} characters ('mediasrv token' makes one)",
         metavar="TOKEN",
     )
     allowed_hosts: tuple[str, ...] = _setting(
@@ -105,6 +124,14 @@ class Settings:
         "repeatable (the environment variable: a comma- or space-separated list)",
         flag="allowed-host",
         env="MEDIASRV_ALLOWED_HOSTS",
+    )
+    trusted_proxies: tuple[str, ...] = _setting(
+        (),
+        "a reverse proxy's address or network (CIDR) whose X-Forwarded-For header names the "
+        "client, so that wrong tokens are counted per client, not per proxy; repeatable "
+        "(the environment variable: a comma- or space-separated list)",
+        flag="trusted-proxy",
+        metavar="ADDRESS",
     )
     pool_size: int = _setting(3, "read connections per generation (sqlite state)", metavar="N")
     scan_timeout: float = _setting(
@@ -152,6 +179,25 @@ class Settings:
         except ValueError as exc:
             raise UserError(f"--allowed-host {exc}") from None
         object.__setattr__(self, "allowed_hosts", allowed)
+        self._check_guards()
+
+    def _check_guards(self) -> None:
+        """The token's length; ``trusted_proxies`` as normalised networks."""
+        if self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
+            raise UserError(
+                f"--token is too short ({len(self.token)} characters, at least "
+                f"{MIN_TOKEN_LENGTH} are needed: a short one is guessed); 'mediasrv token' "
+                "prints a random one")
+        proxies = self.trusted_proxies
+        proxies = (proxies,) if isinstance(proxies, str) else proxies
+        networks = []
+        for text in proxies:
+            try:
+                networks.append(str(ipaddress.ip_network(text.strip().strip("[]"), strict=False)))
+            except ValueError:
+                raise UserError(f"--trusted-proxy {text!r} is not an IP address or network "
+                                "(such as 10.0.0.2 or 10.0.0.0/8)") from None
+        object.__setattr__(self, "trusted_proxies", tuple(dict.fromkeys(networks)))
 
     @property
     def loopback_only(self) -> bool:

@@ -22,10 +22,8 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,18 +31,32 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
+import bench_report
+from benchlib import (
+    CHURN,
+    Served,
+    child_env,
+    command_line,
+    free_port,
+    latency_stats,
+    launch,
+    library,
+    log,
+    machine,
+    median_of,
+    proc_stats,
+    q,
+    tag_pages,
+    toggle_churn,
+)
+from benchlib import wrk as run_wrk
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import bench_report  # noqa: E402
-
 BACKENDS = ("sqlite", "memory")
 ENDPOINTS = ("files", "file")
 CONCURRENCY = (1, 8)
-CHURN = "bench-churn.jpg"  # toggled before each rescan, so every rescan publishes
 
 FULL = {"sizes": [10_000, 100_000, 200_000], "main": 100_000, "repeat": 3, "duration": 8.0,
         "wrk_seconds": 8, "leak_rescans": 100, "plot_seconds": 40.0}
@@ -52,25 +64,7 @@ QUICK = {"sizes": [2_000], "main": 2_000, "repeat": 1, "duration": 0.4,
          "wrk_seconds": 1, "leak_rescans": 5, "plot_seconds": 2.0}
 
 
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# -- libraries and scan timings --------------------------------------------
-
-def library(work: Path, files: int) -> Path:
-    """The generated library of ``files`` empty files (made once, reused)."""
-    root = work / f"lib-{files}"
-    done = root / ".bench-complete"  # hidden: the walk passes over it
-    if not done.exists():
-        shutil.rmtree(root, ignore_errors=True)
-        log(f"generating a library of {files} files in {root}")
-        subprocess.run([sys.executable, str(HERE / "make_library.py"), str(root),
-                        "--files", str(files), "--empty"], check=True, stdout=subprocess.DEVNULL)
-        done.write_text("")
-    (root / CHURN).unlink(missing_ok=True)
-    return root
-
+# -- scan timings ------------------------------------------------------------
 
 def time_scans(work: Path, root: Path, repeat: int) -> dict[str, Any]:
     runs = []
@@ -78,7 +72,7 @@ def time_scans(work: Path, root: Path, repeat: int) -> dict[str, Any]:
         cache = work / f"scan-cache-{i}"
         shutil.rmtree(cache, ignore_errors=True)
         out = subprocess.run([sys.executable, str(HERE / "bench_scan.py"), str(root), str(cache)],
-                             check=True, capture_output=True, text=True)
+                             check=True, capture_output=True, text=True, env=child_env())
         shutil.rmtree(cache, ignore_errors=True)
         runs.append(json.loads(out.stdout))
     median = statistics.median
@@ -94,71 +88,36 @@ def time_scans(work: Path, root: Path, repeat: int) -> dict[str, Any]:
 
 # -- the server under test ---------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def proc_stats(pid: int) -> dict[str, float]:
-    """RSS now and at its peak (MB), threads and open fds of a process, from /proc."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.split()
-    return {
-        "rss_mb": int(fields["VmRSS"][0]) / 1024,
-        "peak_rss_mb": int(fields["VmHWM"][0]) / 1024,
-        "threads": int(fields["Threads"][0]),
-        "fds": len(os.listdir(f"/proc/{pid}/fd")),
-    }
-
-
 class Server:
     """bench_server.py in a child process, and a control session to it."""
 
     def __init__(self, root: Path, cache: Path, state: str) -> None:
-        self.root, self.cache, self.state = root, cache, state
+        self.root, self.cache, self.state = root.resolve(), cache.resolve(), state
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.served: Served | None = None
         self.session: aiohttp.ClientSession | None = None
         self.churned = 0
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+        assert self.served is not None
+        return self.served.proc.pid
 
     async def start(self) -> None:
         shutil.rmtree(self.cache, ignore_errors=True)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "bench_server.py"), str(self.root), str(self.cache),
-             "--state", self.state, "--port", str(self.port)],
-            stdin=subprocess.DEVNULL,
-        )
+        self.served = launch([sys.executable, str(HERE / "bench_server.py"), str(self.root),
+                              str(self.cache), "--state", self.state, "--port", str(self.port)],
+                             self.port)
         self.session = aiohttp.ClientSession(self.base, timeout=aiohttp.ClientTimeout(total=600))
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:  # up, first scan published, nothing queued
-            with contextlib.suppress(aiohttp.ClientError):
-                status = await self.json("/api/status")
-                if status["generation"] and not status["scanning"] and not status["queued"]:
-                    return
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bench_server exited with {self.proc.returncode}")
-            await asyncio.sleep(0.1)
-        raise RuntimeError("bench_server did not become ready in 600 s")
+        # up, first scan published, nothing queued
+        await self.served.await_status(self.session, what="bench_server's index", timeout=600)
 
     async def stop(self) -> None:
         if self.session is not None:
             await self.session.close()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                await asyncio.to_thread(self.proc.wait, 30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.served is not None:
+            await asyncio.to_thread(self.served.stop)
         shutil.rmtree(self.cache, ignore_errors=True)
         (self.root / CHURN).unlink(missing_ok=True)
 
@@ -170,11 +129,7 @@ class Server:
 
     async def rescan_with_change(self) -> dict[str, Any]:
         """Change one file, then rescan it and wait: every such rescan publishes a delta."""
-        churn = self.root / CHURN
-        if churn.exists():
-            churn.unlink()
-        else:
-            churn.write_bytes(b"")
+        toggle_churn(self.root)
         self.churned += 1
         result = await self.json(f"/api/rescan?wait=1&path={CHURN}", method="POST")
         if result["status"] != "published" or result.get("mode") != "delta":
@@ -215,22 +170,6 @@ class Server:
         return {"files": pages, "file": lookups}
 
 
-def tag_pages(tags: list[dict[str, Any]], rng: random.Random, count: int) -> list[str]:
-    """``count`` pages of 100 at random offsets of All and up to 8 other tags (from
-    /api/tags' ``tags``): the load's page requests, the same for a given ``rng``."""
-    some = [tags[0], *rng.sample(tags[1:], min(8, len(tags) - 1))]
-    pages = []
-    for _ in range(count):
-        tag = rng.choice(some)
-        offset = rng.randrange(max(tag["count"] - 100, 1))
-        pages.append(f"/api/files?tag={q(tag['name'])}&offset={offset}&limit=100")
-    return pages
-
-
-def q(text: str) -> str:
-    return quote(text.encode("utf-8", "surrogateescape"), safe="")
-
-
 # -- load ----------------------------------------------------------------------
 
 async def load(server: Server, urls: list[str], concurrency: int, seconds: float,
@@ -247,64 +186,16 @@ async def load(server: Server, urls: list[str], concurrency: int, seconds: float
     return json.loads(out.read_text())
 
 
-def latency_stats(result: dict[str, Any]) -> dict[str, float]:
-    records = result["records"]
-    ok = sorted(r[1] for r in records if r[2] == 200)
+def load_stats(result: dict[str, Any]) -> dict[str, float]:
+    """bench_load.py's records: requests, failures, latency and requests per second."""
     seconds = result["ended"] - result["started"]
-    return {
-        "requests": len(records),
-        "failed": sum(1 for r in records if r[2] != 200),
-        "p50_ms": 1000 * percentile(ok, 50),
-        "p99_ms": 1000 * percentile(ok, 99),
-        "max_ms": 1000 * (ok[-1] if ok else float("nan")),
-        "rps": len(records) / seconds if seconds > 0 else float("nan"),
-    }
-
-
-def percentile(ordered: list[float], pct: float) -> float:
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]  # nearest rank
-
-
-WRK_SCRIPT = """
-local urls = {}
-for line in io.lines(os.getenv("BENCH_URLS")) do urls[#urls + 1] = line end
-local i = 0
-request = function()
-  i = i % #urls + 1
-  return wrk.format("GET", urls[i])
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, '
-    .. '"p99_us": %d, "max_us": %d}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
-end
-"""
+    rps = len(result["records"]) / seconds if seconds > 0 else float("nan")
+    return latency_stats(result["records"]) | {"rps": rps}
 
 
 async def wrk(server: Server, urls: list[str], seconds: int, work: Path) -> dict[str, float]:
-    """Throughput with wrk (C, one thread, 8 connections): the load generator is never the limit."""
-    (work / "wrk-urls.txt").write_text("\n".join(urls) + "\n")
-    (work / "bench.lua").write_text(WRK_SCRIPT)
-    env = {**os.environ, "BENCH_URLS": str(work / "wrk-urls.txt")}
-    proc = await asyncio.create_subprocess_exec(
-        "wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(work / "bench.lua"), server.base,
-        stdout=asyncio.subprocess.PIPE, env=env,
-    )
-    out, _ = await proc.communicate()
-    line = next(ln for ln in out.decode().splitlines() if ln.startswith("WRKJSON "))
-    raw = json.loads(line[len("WRKJSON "):])
-    return {
-        "requests": raw["requests"], "failed": raw["errors"],
-        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
-        "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
-        "max_ms": raw["max_us"] / 1000,
-    }
+    """Throughput with wrk, 8 connections."""
+    return await asyncio.to_thread(run_wrk, server.base, urls, seconds, 8, work)
 
 
 # -- one backend ---------------------------------------------------------------
@@ -352,10 +243,6 @@ def scan_windows(dump: dict[str, Any]) -> list[tuple[float, float]]:
     return windows
 
 
-def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-
-
 async def bench_backend(state: str, root: Path, work: Path, cfg: dict[str, Any]) -> dict[str, Any]:
     server = Server(root, work / f"serve-{state}", state)
     out: dict[str, Any] = {"state": state}
@@ -378,7 +265,7 @@ async def bench_backend(state: str, root: Path, work: Path, cfg: dict[str, Any])
                         else:
                             async with server.rescanning():
                                 result = await load(server, urls[ep], c, cfg["duration"], work)
-                        runs.append(latency_stats(result))
+                        runs.append(load_stats(result))
                     table.setdefault(f"c{c}", {})[ep] = median_of(runs) | {"runs": runs}
                     log(f"{state} {phase} c={c} {ep}: {bench_report.brief(table[f'c{c}'][ep])}")
             out[phase] = table
@@ -448,11 +335,7 @@ async def peak_rss(state: str, root: Path, work: Path, cfg: dict[str, Any]) -> d
 
 async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     (work / "plot").mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "loadavg_at_start": os.getloadavg()},
-        "config": cfg, "scan": {}, "backends": {},
-    }
+    results: dict[str, Any] = {"machine": machine(), "config": cfg, "scan": {}, "backends": {}}
     sizes = sorted(set(cfg["sizes"]) | {cfg["main"]})
     for n in sizes:
         root = library(work, n)
@@ -501,8 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg[key] = getattr(args, key)
     if args.sizes:
         cfg["sizes"] = [int(s) for s in args.sizes.split(",")]
-    cfg["command"] = " ".join(["python", "scripts/bench.py", *(sys.argv[1:] if argv is None
-                                                                else argv)])
+    cfg["command"] = command_line("bench.py", argv)
     if shutil.which("wrk") is None:
         print("bench: wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2

@@ -22,27 +22,19 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+from benchlib import empty_library, get_json, proc_stats, pyplot, serve
+
 TAG = "ChangeBench"  # a folder of its own, so the API's total for it counts our files
 POLL = 0.01
-
-
-def get(base: str, endpoint: str, **params: Any) -> dict[str, Any]:
-    url = base + endpoint + ("?" + urllib.parse.urlencode(params) if params else "")
-    with urllib.request.urlopen(url, timeout=60) as resp:
-        return json.loads(resp.read())
 
 
 def post(base: str, path: str) -> dict[str, Any]:
@@ -51,34 +43,13 @@ def post(base: str, path: str) -> dict[str, Any]:
         return json.loads(resp.read())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(check: Any, what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except OSError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bench_change: timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def idle(base: str) -> bool:
-    st = get(base, "/api/status")
-    return not st["scanning"] and st["queued"] is None
+def idle(status: dict[str, Any]) -> bool:
+    return not status["scanning"] and status["queued"] is None
 
 
 def tag_total(base: str) -> int:
     try:
-        return int(get(base, "/api/files", tag=TAG, limit=1)["total"])
+        return int(get_json(base, "/api/files", tag=TAG, limit=1)["total"])
     except urllib.error.HTTPError as exc:
         if exc.code == 404:  # the tag does not exist (yet)
             return 0
@@ -92,7 +63,7 @@ def timed_until(base: str, want: int, timeout: float = 60.0) -> float:
 
 def size_of(base: str, path: str) -> int | None:
     try:
-        return int(get(base, "/api/file", path=path)["file"]["size"])
+        return int(get_json(base, "/api/file", path=path)["file"]["size"])
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None
@@ -108,19 +79,8 @@ def timed(check: Any, timeout: float = 60.0) -> float:
     return time.perf_counter() - started
 
 
-def peak_rss_mb(pid: int) -> tuple[float, float]:
-    """(VmHWM, VmRSS) of a process, in MB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmHWM", "VmRSS"):
-            fields[key] = int(value.split()[0]) / 1024
-    return fields["VmHWM"], fields["VmRSS"]
-
-
 def phase_breakdown(root: Path, cache: Path, new: Path) -> list[tuple[str, float]]:
     """Seconds per phase of a targeted scan of one new file (in this process, full priority)."""
-    sys.path.insert(0, str(HERE.parent))
     from mediasrv.index.cachedir import CacheDir
     from mediasrv.scan.job import run_scan
 
@@ -143,24 +103,18 @@ def phase_breakdown(root: Path, cache: Path, new: Path) -> list[tuple[str, float
 def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace
             ) -> dict[str, Any]:
     """Start the server, time ``args.trials`` changes and ``args.rescans`` no-change rescans."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mediasrv", "serve", str(root), "--host", "127.0.0.1",
-         "--port", str(port), "--cache-dir", str(cache), "--rescan-interval", "0",
-         "--log-level", "warning", "--state", args.state],
-        stdin=subprocess.DEVNULL,
-    )
+    started = time.perf_counter()
+    server = serve(root, cache, "--rescan-interval", "0", "--log-level", "warning",
+                   "--state", args.state)
+    base = server.base
     try:
-        started = time.perf_counter()
-        wait_until(lambda: get(base, "/api/status")["generation"] is not None and idle(base),
-                   "the first index", 600)
+        server.wait(what="the first index", timeout=600)
         first = time.perf_counter() - started
-        watcher = wait_until(lambda: get(base, "/api/status")["watcher"]["state"] != "starting"
-                             and get(base, "/api/status")["watcher"], "the watcher", 120)
+        watcher = server.wait(lambda s: s["watcher"]["state"] != "starting", "the watcher",
+                              120)["watcher"]
         if watcher["state"] != "watching":
             raise SystemExit(f"bench_change: the watcher is {watcher}")
-        files = int(get(base, "/api/status")["files"])
+        files = int(get_json(base, "/api/status")["files"])
         print(f"indexed {files:,} files in {first:.1f}s (first start, includes server start-up)",
               file=sys.stderr)
 
@@ -171,11 +125,11 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace
         modes: set[str] = set()
 
         def settle() -> None:
-            wait_until(lambda: idle(base), "an idle server", 120)
+            server.wait(idle, "an idle server", 120)
             time.sleep(0.5)  # let the previous scan's last events settle
 
         def last_scan() -> None:
-            scan = get(base, "/api/status")["last_scan"]
+            scan = get_json(base, "/api/status")["last_scan"]
             scan_times.append(scan.get("scan_s") or scan["duration_s"])
             scope = "all" if scan["paths"] is None else "paths"
             modes.add(f"{scan.get('mode')}/{scope}")
@@ -197,9 +151,10 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace
             last_scan()
             print(f"trial {trial + 1}: added {adds[-1]:.2f}s, modified {edits[-1]:.2f}s, "
                   f"deleted {deletes[-1]:.2f}s (scans {scan_times[-3:]})", file=sys.stderr)
-        peak, now = peak_rss_mb(server.pid)
+        stats = proc_stats(server.proc.pid)
+        peak, now = stats["peak_rss_mb"], stats["rss_mb"]
 
-        wait_until(lambda: idle(base), "an idle server", 120)
+        server.wait(idle, "an idle server", 120)
         rescans: list[float] = []
         for _ in range(args.rescans):
             answer = post(base, "/api/rescan?wait=1")
@@ -210,21 +165,12 @@ def measure(root: Path, cache: Path, bench_dir: Path, args: argparse.Namespace
                 "scan_times": scan_times, "rescans": rescans, "modes": sorted(modes),
                 "peak_rss_mb": peak, "rss_mb": now, "first_s": first}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
 
 
 def plot(results: list[dict[str, Any]], out: Path) -> None:
     """Every trial's latency, per change kind, one column of dots per run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.2))
     kinds = [("adds", "created", "o", "tab:blue"), ("edits", "modified", "s", "tab:orange"),
              ("deletes", "deleted", "^", "tab:green")]
@@ -269,11 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     root = args.dir or work / "lib"
     bench_dir = root / TAG
     try:
-        if not root.exists() or not any(root.iterdir()):
-            print(f"making {args.files:,} empty files under {root} …", file=sys.stderr)
-            subprocess.run([sys.executable, str(HERE / "make_library.py"), str(root),
-                            "--files", str(args.files), "--empty"], check=True,
-                           stdout=subprocess.DEVNULL)
+        empty_library(root, args.files)
         if bench_dir.exists():
             shutil.rmtree(bench_dir)
         bench_dir.mkdir()

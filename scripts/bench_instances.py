@@ -26,12 +26,10 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,19 +37,21 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-from bench import (  # noqa: E402
+from benchlib import (
     CHURN,
-    free_port,
+    Served,
+    command_line,
+    cpu_seconds,
+    latency_stats,
     library,
     log,
-    percentile,
+    machine,
     proc_stats,
+    pyplot,
     q,
+    serve,
     tag_pages,
+    toggle_churn,
 )
 
 FULL = {"files": 100_000, "followers": 4, "clients": 2, "idle_s": 20.0, "rescan_s": 20.0,
@@ -69,50 +69,12 @@ LAG_MAX_S = 1.5
 
 # -- the instances ---------------------------------------------------------------
 
-class Instance:
-    """One `mediasrv serve` process; its log goes to a file."""
-
-    def __init__(self, name: str, root: Path, cache: Path, work: Path, *, follow: bool,
-                 nice: int = 0) -> None:
-        self.name = name
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "mediasrv", "serve", str(root), "--cache-dir", str(cache),
-                "--port", str(self.port), "--log-level", "warning"]
-        args += ["--follow"] if follow else ["--no-watch", "--rescan-interval", "0"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASRV_")}
-        env["PYTHONPATH"] = str(REPO)
-        self.log_path = work / f"{name}.log"
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
-                preexec_fn=(lambda: os.nice(nice)) if nice else None)
-
-    async def status(self, session: aiohttp.ClientSession) -> dict[str, Any]:
-        async with session.get(self.base + "/api/status") as resp:
-            return dict(await resp.json())
-
-    async def wait(self, session: aiohttp.ClientSession, what: str, check: Any,
-                   timeout: float = 600.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-2000:]}")
-            with contextlib.suppress(aiohttp.ClientError):
-                status = await self.status(session)
-                if check(status):
-                    return status
-            await asyncio.sleep(0.05)
-        raise RuntimeError(f"{self.name}: timed out waiting for {what}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def start_instance(name: str, root: Path, cache: Path, work: Path, *, follow: bool,
+                   nice: int = 0) -> Served:
+    """One `mediasrv serve` process, the leader or a follower; its log goes to a file."""
+    role = ["--follow"] if follow else ["--no-watch", "--rescan-interval", "0"]
+    return serve(root, cache, "--log-level", "warning", *role, log=work / f"{name}.log",
+                 nice=nice)
 
 
 async def request_urls(session: aiohttp.ClientSession, base: str, seed: int = 7) -> list[str]:
@@ -181,13 +143,9 @@ async def load(bases: list[str], urls: list[str], clients: int, seconds: float, 
 
 # -- the leader's rescans and the followers' swaps ---------------------------------------
 
-async def rescan_with_change(session: aiohttp.ClientSession, leader: Instance, root: Path,
+async def rescan_with_change(session: aiohttp.ClientSession, leader: Served, root: Path,
                              cache: Path) -> dict[str, Any]:
-    churn = root / CHURN
-    if churn.exists():
-        churn.unlink()
-    else:
-        churn.write_bytes(b"")
+    toggle_churn(root)
     started = time.time()
     async with session.post(leader.base + "/api/rescan?wait=1") as resp:
         result = await resp.json()
@@ -215,21 +173,6 @@ async def listen_for_swaps(session: aiohttp.ClientSession, base: str, index: int
 
 # -- the run --------------------------------------------------------------------------
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int, *, children: bool = False) -> float:
-    """CPU time of ``pid`` (user + system), with its finished children's if ``children``."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except FileNotFoundError:
-        return float("nan")
-    ticks = int(fields[11]) + int(fields[12])
-    if children:
-        ticks += int(fields[13]) + int(fields[14])  # scan processes the leader waited for
-    return ticks / TICKS
-
-
 def follower_stats(pid: int) -> dict[str, float]:
     """Open files (not sockets: this script's own connections come and go) and threads."""
     files = 0
@@ -247,25 +190,15 @@ def runqueue_wait_s(pid: int) -> float:
         return float("nan")
 
 
-def cpu_now(leader: Instance, followers: list[Instance], loader: int) -> dict[str, float]:
+def cpu_now(leader: Served, followers: list[Served], loader: int) -> dict[str, float]:
     own = os.times()
+    # children: the scan processes the leader waited for
     return {"leader and its scans": cpu_seconds(leader.proc.pid, children=True),
             **{f"follower {i + 1}": cpu_seconds(f.proc.pid) for i, f in enumerate(followers)},
             "load generator": cpu_seconds(loader),
             "this script": own.user + own.system,
             "followers' event loops waiting for a CPU": sum(
                 runqueue_wait_s(f.proc.pid) for f in followers)}
-
-
-def phase_stats(records: list[list[Any]]) -> dict[str, float]:
-    ok = sorted(r[1] for r in records if r[2] == 200)
-    return {
-        "requests": len(records),
-        "failed": sum(1 for r in records if r[2] != 200),
-        "p50_ms": 1000 * percentile(ok, 50),
-        "p99_ms": 1000 * percentile(ok, 99),
-        "max_ms": 1000 * (ok[-1] if ok else float("nan")),
-    }
 
 
 def went_back(records: list[list[Any]]) -> int:
@@ -284,31 +217,28 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     root = library(work, cfg["files"])
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
-    results: dict[str, Any] = {
-        "config": cfg,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "loadavg_at_start": os.getloadavg()},
-    }
-    instances: list[Instance] = []
+    results: dict[str, Any] = {"config": cfg, "machine": machine()}
+    instances: list[Served] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
         try:
             log(f"leader: first scan of {cfg['files']:,} files")
-            leader = Instance("leader", root, cache, work, follow=False,
-                              nice=cfg["leader_nice"])
+            leader = start_instance("leader", root, cache, work, follow=False,
+                                    nice=cfg["leader_nice"])
             instances.append(leader)
-            first = await leader.wait(session, "its first generation", lambda s: (
-                s["generation"] and not s["scanning"] and not s["queued"]))
+            first = await leader.await_status(session, what="the leader's first generation",
+                                              timeout=600)
             followed = cache
             if cfg["control"]:  # followers of a frozen copy: the same rescans, no swaps
                 followed = work / "frozen-cache"
                 shutil.rmtree(followed, ignore_errors=True)
                 shutil.copytree(cache, followed, symlinks=True)
-            followers = [Instance(f"follower{i + 1}", root, followed, work, follow=True)
+            followers = [start_instance(f"follower{i + 1}", root, followed, work,
+                                        follow=True)
                          for i in range(cfg["followers"])]
             instances += followers
             for f in followers:
-                await f.wait(session, "the leader's generation",
-                             lambda s: s["generation"] == first["generation"])
+                await f.await_status(session, lambda s: s["generation"] == first["generation"],
+                                     "the leader's generation", timeout=600)
             log(f"{len(followers)} followers serve generation {first['generation']}")
             urls = await request_urls(session, followers[0].base)
             results["files"] = first["files"]
@@ -346,8 +276,8 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
                         cpu[phase][k] = cpu[phase].get(k, 0.0) + v - cpu_before[k]
             (work / "load.stop").touch()
             last = rescans[-1]["generation"] if not cfg["control"] else first["generation"]
-            ends = [await f.wait(session, "the last generation",
-                                 lambda s: s["generation"] == last, timeout=30)
+            ends = [await f.await_status(session, lambda s: s["generation"] == last,
+                                         "the last generation", timeout=30)
                     for f in followers]
             if await loader.wait() != 0:
                 raise RuntimeError("the load generator failed")
@@ -382,8 +312,8 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     # over rounds stands up to bursts of other work on a shared machine.
     by_round = []
     for (a0, b0), (a1, b1) in zip(spans["idle"], spans["rescans"], strict=True):
-        quiet = phase_stats([r for r in records if a0 <= r[0] < b0])
-        loud = phase_stats([r for r in records if a1 <= r[0] < b1])
+        quiet = latency_stats([r for r in records if a0 <= r[0] < b0])
+        loud = latency_stats([r for r in records if a1 <= r[0] < b1])
         by_round.append({"idle_p99_ms": quiet["p99_ms"], "rescans_p99_ms": loud["p99_ms"],
                          "ratio": loud["p99_ms"] / quiet["p99_ms"]})
     lags = []
@@ -396,10 +326,10 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
                              "published_at": rescan["published_at"],
                              "lag_s": min(seen) - rescan["published_at"]})
     results.update({
-        "idle": phase_stats(idle) | {"seconds": seconds["idle"]},
-        "rescans": phase_stats(busy) | {"seconds": seconds["rescans"]},
-        "per_follower": [{"idle": phase_stats([r for r in idle if r[3] == i]),
-                          "rescans": phase_stats([r for r in busy if r[3] == i])}
+        "idle": latency_stats(idle) | {"seconds": seconds["idle"]},
+        "rescans": latency_stats(busy) | {"seconds": seconds["rescans"]},
+        "per_follower": [{"idle": latency_stats([r for r in idle if r[3] == i]),
+                          "rescans": latency_stats([r for r in busy if r[3] == i])}
                          for i in range(cfg["followers"])],
         "rounds": by_round,
         "round_ratio_median": statistics.median(x["ratio"] for x in by_round),
@@ -506,11 +436,7 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 def plot(r: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     records, windows = r["timeline"]["records"], r["timeline"]["rescans"]
     t0 = min(x[0] for x in records)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.4), sharex=True,
@@ -582,8 +508,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg[key] = value
     if args.seconds is not None:
         cfg["idle_s"] = cfg["rescan_s"] = args.seconds
-    cfg["command"] = " ".join(["python", "scripts/bench_instances.py",
-                               *(sys.argv[1:] if argv is None else argv)])
+    cfg["command"] = command_line("bench_instances.py", argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="mediasrv-instances-"))
     work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -24,26 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from benchlib import camera_jpeg
+
 from mediasrv.scan import probe, sniff
 from mediasrv.scan.walk import walk
-
-
-def camera_jpeg(folder: Path) -> bytes:
-    """A 24 MP camera-like JPEG (detail everywhere, ~13 MB) with an EXIF capture date."""
-    from bench_viewer import camera_jpeg as make  # the viewer benchmark's photo
-    from PIL import Image
-
-    folder.mkdir(parents=True, exist_ok=True)
-    plain = folder / "plain.jpg"
-    make(plain)
-    exif = Image.Exif()
-    exif[0x0110] = "bench camera"
-    exif.get_ifd(0x8769)[0x9003] = "2024:07:14 10:00:00"
-    out = io.BytesIO()
-    with Image.open(plain) as img:  # re-encoded once more, now with EXIF
-        img.save(out, "JPEG", quality=92, exif=exif.tobytes())
-    plain.unlink()
-    return out.getvalue()
 
 
 def h264_mp4() -> bytes:
@@ -89,7 +73,7 @@ def main() -> int:
     args = parser.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
     n = args.files
-    jpeg, mp4 = camera_jpeg(args.dir / "tmp"), h264_mp4()
+    jpeg, mp4 = camera_jpeg(exif_taken="2024:07:14 10:00:00"), h264_mp4()
     linked(args.dir / "jpeg", ".jpg", jpeg, n)
     linked(args.dir / "mp4", ".mp4", mp4, n)
     fakes = args.dir / "fake"

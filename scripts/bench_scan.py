@@ -9,6 +9,7 @@ that no run profits from objects or caches an earlier run left in memory.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -29,7 +30,11 @@ async def open_seconds(path: Path, state: str) -> float:
 
 
 def main() -> int:
-    root, cache_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="the library")
+    parser.add_argument("cache_dir", type=Path, help="a cache dir that does not exist yet")
+    args = parser.parse_args()
+    root, cache_dir = args.root, args.cache_dir
     if cache_dir.exists():
         print(f"bench_scan: {cache_dir} exists; a cold scan needs a new one", file=sys.stderr)
         return 2

@@ -21,19 +21,16 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+from benchlib import get_json, serve
+from benchlib import percentile as pct
 
 QUERIES = [
     # common words: most of the library matches
@@ -61,23 +58,11 @@ def make_library(root: Path, files: int) -> None:
         made += per_folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def get(base: str, endpoint: str, **params: Any) -> tuple[float, dict[str, Any]]:
-    url = base + endpoint + "?" + urllib.parse.urlencode(params)
+    """(seconds, answer) of one request."""
     started = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=120) as resp:
-        body = json.loads(resp.read())
+    body = get_json(base, endpoint, **params)
     return time.perf_counter() - started, body
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def table_sizes(db: Path) -> dict[str, float]:
@@ -111,31 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     if not root.exists() or not any(root.iterdir()):
         print(f"making {args.files:,} files under {root} …", file=sys.stderr)
         make_library(root, args.files)
-    env = dict(os.environ)
-    if args.checkout:
-        env["PYTHONPATH"] = str(args.checkout)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     cache = work / "cache"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mediasrv", "serve", str(root), "--port", str(port),
-         "--cache-dir", str(cache), "--no-watch", "--rescan-interval", "0",
-         "--state", args.state, "--log-level", "warning"],
-        stdin=subprocess.DEVNULL, env=env, cwd=str(args.checkout or HERE.parent),
-    )
+    server = serve(root, cache, "--no-watch", "--rescan-interval", "0", "--state", args.state,
+                   "--log-level", "warning", tree=args.checkout and args.checkout.resolve())
+    base = server.base
     try:
-        deadline = time.monotonic() + 900
-        while True:
-            try:
-                status = get(base, "/api/status")[1]
-                if status["generation"] is not None and not status["scanning"]:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("bench_search: no index after 15 minutes")
-            time.sleep(0.2)
-        files = status["files"]
+        files = server.wait(what="the index", timeout=900)["files"]
         times: dict[str, list[float]] = {q: [] for q in QUERIES}
         found: dict[str, int] = {}
         get(base, "/api/search", q="warm up", limit=50)
@@ -165,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             thread.join()
         sizes = table_sizes(Path(os.path.realpath(cache / "current.db")))
     finally:
-        server.terminate()
-        server.wait(60)
+        server.stop(60)
         # The cache, and the library too unless --dir named one outside it.
         shutil.rmtree(work, ignore_errors=True)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -30,8 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from benchlib import REPO, alternating, child_env, empty_library, export_tree, percentile
 
 
 async def swaps(db: Path, count: int, load: int) -> dict[str, Any]:
@@ -92,9 +90,10 @@ def child(db: str, count: int, load: int) -> None:
     print(json.dumps(asyncio.run(swaps(Path(db), count, load))))
 
 
-def percentile(runs: list[dict[str, Any]], q: float) -> str:
-    values = sorted(x for r in runs for x in r.get("latency_ms", []))
-    return f"{values[min(len(values) - 1, int(len(values) * q))]:.2f} ms" if values else "-"
+def query_ms(runs: list[dict[str, Any]], pct: float) -> str:
+    """The ``pct`` percentile of the page queries' latency over ``runs``."""
+    values = [x for r in runs for x in r.get("latency_ms", [])]
+    return f"{percentile(values, pct):.2f} ms" if values else "-"
 
 
 def main() -> int:
@@ -109,44 +108,32 @@ def main() -> int:
                         help="clients querying the current snapshot meanwhile (default 0)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-swap-") as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base),
-                        args.base], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        try:
-            lib = Path(tmp) / "lib"
-            subprocess.run([sys.executable, str(HERE / "make_library.py"), str(lib), "--files",
-                            "2000", "--empty"], check=True, stdout=subprocess.DEVNULL)
-            sys.path.insert(0, str(REPO))
-            from mediasrv.index.cachedir import CacheDir
-            from mediasrv.scan.job import run_scan
-            db = run_scan(lib, CacheDir(Path(tmp) / "cache")).db_path
-            results: dict[str, list[dict[str, Any]]] = {"base": [], "this": []}
-            trees = {"base": base, "this": REPO}
-            for run in range(args.runs):
-                for name in (("base", "this") if run % 2 == 0 else ("this", "base")):
-                    out = subprocess.run(
-                        [sys.executable, str(Path(__file__).resolve()), "--child", str(db),
-                         str(args.swaps), str(args.load)],
-                        env={**os.environ, "PYTHONPATH": str(trees[name])},
-                        check=True, capture_output=True, text=True)
-                    results[name].append(json.loads(out.stdout))
-        finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)],
-                           check=False)
+        trees = {"base": export_tree(args.base, Path(tmp) / "base"), "this": REPO}
+        lib, cache = empty_library(Path(tmp) / "lib", 2000), Path(tmp) / "cache"
+        subprocess.run([sys.executable, "-m", "mediasrv", "scan", str(lib), "--cache-dir",
+                        str(cache), "--log-level", "warning"], env=child_env(), cwd=REPO,
+                       check=True, stdout=subprocess.DEVNULL)
+        db = (cache / "current.db").resolve()  # the generation file, as the server opens it
+        results: dict[str, list[dict[str, Any]]] = {"base": [], "this": []}
+        for _, name in alternating(args.runs):
+            out = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--child", str(db),
+                 str(args.swaps), str(args.load)],
+                env=child_env(trees[name]), check=True, capture_output=True, text=True)
+            results[name].append(json.loads(out.stdout))
     print(f"    python scripts/bench_swap.py {' '.join(sys.argv[1:])}\n")
     print("| tree | stalls per swap | median stall | p99 stall | longest | loop time per swap |"
           " swap, wall | query p50 | query p99 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, runs in results.items():
-        stalls = sorted(s for r in runs for s in r["stalls_ms"])
+        stalls = [s for r in runs for s in r["stalls_ms"]]
         n = max(args.swaps, 1) * len(runs)
-        p99 = stalls[min(len(stalls) - 1, int(len(stalls) * 0.99))] if stalls else 0.0
+        p99 = percentile(stalls, 99, empty=0.0)
         print(f"| {name} | {len(stalls) / n:.1f} | {statistics.median(stalls or [0]):.2f} ms"
               f" | {p99:.2f} ms | {max(stalls or [0]):.2f} ms"
               f" | {statistics.median(r['loop_ms_per_swap'] for r in runs):.2f} ms"
               f" | {statistics.median(r['swap_ms'] for r in runs):.2f} ms"
-              f" | {percentile(runs, 0.5)} | {percentile(runs, 0.99)} |")
+              f" | {query_ms(runs, 50)} | {query_ms(runs, 99)} |")
     return 0
 
 

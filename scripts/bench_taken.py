@@ -32,24 +32,47 @@ import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from benchlib import REPO, alternating, child_env, empty_library, export_tree
+
 PHASES = ("create", "modify", "restore", "delete")
+
+
+def scan_modules() -> tuple[Any, Any]:
+    """(CacheDir, run_scan) of this process's mediasrv, in either layout."""
+    try:
+        from mediasrv.index.cachedir import CacheDir
+        from mediasrv.scan.job import run_scan
+    except ImportError:  # a tree from before the packages (commit deb7acf)
+        from mediasrv.cache import CacheDir  # type: ignore[no-redef]
+        from mediasrv.scanjob import run_scan  # type: ignore[no-redef]
+    return CacheDir, run_scan
+
+
+def order_modules() -> tuple[Any, Any] | None:
+    """(the full build's module, the order's module), or None in a tree without the order."""
+    try:
+        from mediasrv.index import dateorder
+        from mediasrv.scan import fullbuild
+    except ImportError:
+        try:  # the layout before the packages (commit deb7acf)
+            from mediasrv import builder as fullbuild  # type: ignore[no-redef]
+            from mediasrv import taken as dateorder  # type: ignore[no-redef]
+        except ImportError:
+            return None
+    return fullbuild, dateorder
 
 
 def child(root: Path, cache_dir: Path, trials: int, seed: int) -> dict[str, Any]:
     """One tree's measurements (run in a process whose ``mediasrv`` is that tree)."""
     import mediasrv
-    from mediasrv.index.cachedir import CacheDir
-    from mediasrv.scan.job import run_scan
 
+    CacheDir, run_scan = scan_modules()
     own: dict[str, float] = {"build": 0.0, "update": 0.0}
-    try:
-        from mediasrv.index import dateorder
-        from mediasrv.scan import fullbuild
-    except ImportError:
-        taken = None  # type: ignore[assignment]
-    if taken is not None:
+    order = order_modules()
+    taken = order is not None
+    if order is not None:
+        fullbuild, dateorder = order
+
         def timed(name: str, fn: Any) -> Any:
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 started = time.perf_counter()
@@ -58,7 +81,7 @@ def child(root: Path, cache_dir: Path, trials: int, seed: int) -> dict[str, Any]
                 finally:
                     own[name] += time.perf_counter() - started
             return wrapper
-        fullbuild._taken_orders = timed("build", fullbuild._taken_orders)  # type: ignore[attr-defined]
+        fullbuild._taken_orders = timed("build", fullbuild._taken_orders)
         dateorder.write_all = timed("build", dateorder.write_all)
         dateorder.update = timed("update", dateorder.update)
 
@@ -102,36 +125,21 @@ def child(root: Path, cache_dir: Path, trials: int, seed: int) -> dict[str, Any]
     conn = sqlite3.connect(db)
     try:
         chunks = conn.execute("SELECT count(*), coalesce(sum(length(files)), 0) FROM tag_taken"
-                              ).fetchone() if taken is not None else (0, 0)
+                              ).fetchone() if taken else (0, 0)
     finally:
         conn.close()
     return {"tree": str(Path(mediasrv.__file__).parent.parent), "files": cold.files,
-            "cold_s": cold_s, "order_build_s": build_s if taken is not None else None,
-            "delta_s": times, "order_update_s": updates if taken is not None else None,
+            "cold_s": cold_s, "order_build_s": build_s if taken else None,
+            "delta_s": times, "order_update_s": updates if taken else None,
             "db_bytes": db.stat().st_size, "chunks": chunks[0], "chunk_json_bytes": chunks[1]}
-
-
-def ensure_library(root: Path, files: int) -> None:
-    if root.is_dir() and any(root.iterdir()):
-        return
-    subprocess.run([sys.executable, str(HERE / "make_library.py"), str(root), "--files",
-                    str(files), "--empty"], check=True, stdout=subprocess.DEVNULL)
-
-
-def base_tree(rev: str, where: Path) -> Path:
-    if not where.exists():
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(where), rev],
-                       check=True, stdout=subprocess.DEVNULL)
-    return where
 
 
 def run_tree(tree: Path, root: Path, trials: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-taken-") as tmp:
-        env = {**os.environ, "PYTHONPATH": str(tree)}
         out = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--child", str(root),
+            [sys.executable, str(Path(__file__).resolve()), "--child", str(root.resolve()),
              str(Path(tmp) / "cache"), str(trials), str(seed)],
-            env=env, capture_output=True, text=True)
+            env=child_env(tree), capture_output=True, text=True)
         if out.returncode != 0:
             raise SystemExit(f"bench_taken: the run in {tree} failed:\n{out.stderr[-3000:]}")
         return dict(json.loads(out.stdout))
@@ -181,14 +189,13 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    ensure_library(args.dir, args.files)
-    trees = {"base": base_tree(args.base, args.dir.parent / f"mediasrv-{args.base}"),
+    empty_library(args.dir, args.files)
+    trees = {"base": export_tree(args.base, args.dir.parent / f"mediasrv-{args.base}"),
              "this": REPO}
     results: dict[str, list[dict[str, Any]]] = {"base": [], "this": []}
-    for run in range(args.runs):
-        for name in (("base", "this") if run % 2 == 0 else ("this", "base")):
-            print(f"[bench_taken] run {run + 1}/{args.runs}: {name}", file=sys.stderr)
-            results[name].append(run_tree(trees[name], args.dir, args.trials, seed=run))
+    for run, name in alternating(args.runs):
+        print(f"[bench_taken] run {run + 1}/{args.runs}: {name}", file=sys.stderr)
+        results[name].append(run_tree(trees[name], args.dir, args.trials, seed=run))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     command = "python scripts/bench_taken.py " + " ".join(sys.argv[1:])

@@ -26,19 +26,15 @@ Wi-Fi. Prints medians and a Markdown section for docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from benchlib import Served, camera_jpeg, export_tree, serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -55,48 +51,17 @@ VISIBLE = """() => new Promise(done => {
 })"""
 
 
-def camera_jpeg(path: Path) -> None:
-    """A 6000x4000 JPEG with detail everywhere (noise over a gradient), quality 92."""
-    from PIL import Image
-
-    size = (6000, 4000)
-    noise = Image.effect_noise(size, 40)
-    gradient = Image.linear_gradient("L").resize(size)
-    picture = Image.merge("RGB", (noise, gradient, Image.blend(noise, gradient, 0.5)))
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=92)
-    path.write_bytes(out.getvalue())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(root: Path, cache: Path,
-                 code: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """``mediasrv serve root`` (the code at ``code``, if given); (process, base URL)."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(code)} if code is not None else None
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mediasrv", "serve", str(root), "--cache-dir", str(cache),
-         "--port", str(port), "--no-watch", "--rescan-interval", "0", "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-        cwd=code or Path(__file__).resolve().parent.parent,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/api/status", timeout=5) as resp:
-                if b'"scanning": false' in resp.read():
-                    return proc, base
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("bench_viewer: the server did not become ready")
+def start_server(root: Path, cache: Path, code: Path | None = None) -> Served:
+    """``mediasrv serve root`` (the code at ``code``, if given), ready; its log beside
+    ``cache``."""
+    server = serve(root, cache, "--no-watch", "--rescan-interval", "0", "--log-level",
+                   "warning", tree=code, log=cache.with_suffix(".log"))
+    try:
+        server.wait(what="an index", timeout=60)
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
 
 
 def visit(p: Any, base: str, link: dict[str, Any] | None, *, original: bool,
@@ -130,16 +95,6 @@ def _visit(context: Any, link: dict[str, Any] | None, *, original: bool,
         assert src.startswith("/media/" if original else "/preview/"), src  # as intended
         times.append(float(page.evaluate(VISIBLE)))
     return times
-
-
-def export(commit: str, dest: Path) -> Path:
-    """The code of ``commit`` (this repository), exported to ``dest``."""
-    repo = Path(__file__).resolve().parent.parent
-    dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(repo), "archive", commit], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
 
 
 def measure(p: Any, base: str, before: str, thumbs: Path,
@@ -188,21 +143,18 @@ def main() -> int:
     shutil.rmtree(args.dir, ignore_errors=True)
     root = args.dir / "lib"
     root.mkdir(parents=True)
-    camera_jpeg(root / "big.jpg")
+    (root / "big.jpg").write_bytes(camera_jpeg())
     cache = args.dir / "cache"
     servers = []
     try:
-        server, base = start_server(root, cache)
-        servers.append(server)
-        old, before = start_server(root, args.dir / "cache-before",
-                                   export(args.before, args.dir / "before"))
-        servers.append(old)
+        servers.append(start_server(root, cache))
+        servers.append(start_server(root, args.dir / "cache-before",
+                                    export_tree(args.before, args.dir / "before")))
         with sync_playwright() as p:
-            found = measure(p, base, before, cache / "thumbs", args.runs)
+            found = measure(p, servers[0].base, servers[1].base, cache / "thumbs", args.runs)
     finally:
-        for proc in servers:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+        for server in servers:
+            server.stop()
     print(report(found, (root / "big.jpg").stat().st_size, args.runs))
     return 0
 

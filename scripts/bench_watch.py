@@ -29,17 +29,15 @@ import asyncio
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from benchlib import empty_library, proc_stats
 
-from mediasrv.watch.watcher import Watcher  # noqa: E402
+from mediasrv.watch.watcher import Watcher
 
 BACKENDS = ("inotify", "watchfiles")
 
@@ -47,13 +45,6 @@ BACKENDS = ("inotify", "watchfiles")
 def command_for(backend: str) -> Any:
     return lambda root, ignore, polling: [
         sys.executable, "-m", "mediasrv.watch", "--backend", backend, "--", root, *ignore]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def startup(root: Path, cache: Path, backend: str | None = None) -> tuple[float, float]:
@@ -107,7 +98,7 @@ async def latencies(root: Path, backend: str, trials: int) -> tuple[list[float],
     task = asyncio.create_task(watcher.run())
     await ready.wait()
     assert watcher.process is not None
-    rss = rss_mb(watcher.process.pid)
+    rss = proc_stats(watcher.process.pid)["rss_mb"]
     folder = root / "BenchWatch"
     folder.mkdir(exist_ok=True)
     await asyncio.sleep(0.5)
@@ -165,10 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     root = work / "lib"
     rows: dict[str, dict[str, Any]] = {}
     try:
-        print(f"making {args.files:,} empty files under {root} …", file=sys.stderr)
-        subprocess.run([sys.executable, str(HERE / "make_library.py"), str(root),
-                        "--files", str(args.files), "--empty"], check=True,
-                       stdout=subprocess.DEVNULL)
+        empty_library(root, args.files)
         folders = sum(len(dirs) for _, dirs, _ in os.walk(root)) + 1
         load = os.getloadavg()[0]
         for backend in BACKENDS:

@@ -20,10 +20,8 @@ import argparse
 import asyncio
 import json
 import os
-import platform
+import random
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,20 +29,22 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-from bench import WRK_SCRIPT, free_port, library, log, proc_stats, q, tag_pages  # noqa: E402
+from benchlib import (
+    command_line,
+    cpu_seconds,
+    library,
+    log,
+    machine,
+    median_of,
+    proc_stats,
+    q,
+    serve,
+    tag_pages,
+    wrk,
+)
 
 FULL = {"files": 100_000, "workers": [1, 2], "seconds": 8, "repeat": 3, "connections": 16}
 QUICK = {"files": 2_000, "workers": [1, 2], "seconds": 1, "repeat": 1, "connections": 16}
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def children(pid: int) -> list[int]:
@@ -83,8 +83,6 @@ async def wait_ready(base: str, workers: int) -> dict[str, Any]:
 
 
 async def urls(base: str) -> dict[str, list[str]]:
-    import random
-
     rng = random.Random(7)
     async with aiohttp.ClientSession(base) as session:
         async with session.get("/api/tags") as resp:
@@ -100,35 +98,12 @@ async def urls(base: str) -> dict[str, list[str]]:
     return {"files": pages, "file": lookups}
 
 
-def wrk(base: str, paths: list[str], seconds: int, connections: int, work: Path
-        ) -> dict[str, float]:
-    (work / "wrk-urls.txt").write_text("\n".join(paths) + "\n")
-    (work / "bench.lua").write_text(WRK_SCRIPT)
-    env = {**os.environ, "BENCH_URLS": str(work / "wrk-urls.txt")}
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s",
-                          str(work / "bench.lua"), base], capture_output=True, text=True,
-                         env=env, check=True).stdout
-    line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
-    raw = json.loads(line[len("WRKJSON "):])
-    return {"requests": raw["requests"], "failed": raw["errors"],
-            "rps": raw["requests"] / (raw["duration_us"] / 1e6),
-            "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
-            "max_ms": raw["max_us"] / 1000}
-
-
 def run_workers(n: int, root: Path, work: Path, cfg: dict[str, Any]) -> dict[str, Any]:
     cache = work / f"cache-{n}"
     shutil.rmtree(cache, ignore_errors=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASRV_")}
-    env["PYTHONPATH"] = str(REPO)
-    with open(work / f"workers-{n}.log", "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mediasrv", "serve", str(root), "--cache-dir", str(cache),
-             "--port", str(port), "--workers", str(n), "--no-watch", "--rescan-interval", "0",
-             "--log-level", "warning"], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-            env=env)
+    served = serve(root, cache, "--workers", str(n), "--no-watch", "--rescan-interval", "0",
+                   "--log-level", "warning", log=work / f"workers-{n}.log")
+    base, proc = served.base, served.proc
     try:
         log(f"{n} worker(s): first scan of {cfg['files']:,} files")
         asyncio.run(wait_ready(base, n))
@@ -143,15 +118,14 @@ def run_workers(n: int, root: Path, work: Path, cfg: dict[str, Any]) -> dict[str
                 runs.append(wrk(base, paths[ep], cfg["seconds"], cfg["connections"], work))
                 used = {p: cpu_seconds(p) - before[p] for p in servers}
                 shares.append([round(used[p], 2) for p in servers])
-            median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            median = median_of(runs)
             out_n[ep] = median | {"runs": runs, "cpu_s_per_process": shares}
             log(f"{n} worker(s) /api/{ep}: {median['rps']:.0f} req/s, p99 "
                 f"{median['p99_ms']:.1f} ms, CPU s per process {shares[-1]}")
         out_n["rss_mb"] = [round(proc_stats(p)["rss_mb"], 1) for p in servers]
         return out_n
     finally:
-        proc.terminate()
-        proc.wait(60)
+        served.stop(60)
         shutil.rmtree(cache, ignore_errors=True)
 
 
@@ -194,17 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg["files"] = args.files
     if args.workers:
         cfg["workers"] = [int(n) for n in args.workers.split(",")]
-    cfg["command"] = " ".join(["python", "scripts/bench_workers.py",
-                               *(sys.argv[1:] if argv is None else argv)])
+    cfg["command"] = command_line("bench_workers.py", argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="mediasrv-workers-"))
     work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    results: dict[str, Any] = {
-        "config": cfg, "files": cfg["files"],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "loadavg_at_start": os.getloadavg()},
-    }
+    results: dict[str, Any] = {"config": cfg, "files": cfg["files"], "machine": machine()}
     try:
         root = library(work, cfg["files"])
         results["runs"] = [run_workers(n, root, work, cfg) for n in cfg["workers"]]

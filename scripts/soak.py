@@ -40,30 +40,19 @@ import contextlib
 import json
 import os
 import random
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
+import make_library
+from benchlib import command_line, percentile, proc_stats, pyplot, q, serve
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-import make_library  # noqa: E402
-
-from mediasrv.children import child_env  # noqa: E402
-
-SERVING = re.compile(rb"serving .* at (http://127\.0\.0\.1:\d+)/")
 EXPECTED_404 = {"unknown_tag", "unknown_file", "file_gone"}
 FLAT = 0.10  # RSS, fds, threads: end within 10 % of the start (after warm-up)
 STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=60)
@@ -91,33 +80,6 @@ class Record:
 
 
 # -- the server -----------------------------------------------------------------
-
-
-def start_server(root: Path, cache: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    out = open(log, "wb")  # noqa: SIM115 (the server's stdout and stderr for its whole life)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mediasrv", "serve", str(root), "--port", "0",
-         "--cache-dir", str(cache), "--log-level", "info"],
-        stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=child_env(),
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = SERVING.search(log.read_bytes())
-        if found:
-            return proc, found.group(1).decode()
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"soak: the server did not start:\n{log.read_text()[-3000:]}")
-
-
-def proc_stats(pid: int) -> dict[str, int]:
-    """RSS (KB), open fds and threads of ``pid`` from /proc."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    return {"rss_kb": rss, "fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": threads}
 
 
 def open_generations(pid: int) -> set[str]:
@@ -165,10 +127,6 @@ class Files:
                 if resp.status == 200:
                     found += (await resp.json())["files"]
         self.files = found or self.files
-
-
-def q(text: str) -> str:
-    return quote(text.encode("utf-8", "surrogateescape"), safe="")
 
 
 def pick_request(rng: random.Random, files: Files) -> tuple[str, str, dict[str, str]]:
@@ -312,9 +270,11 @@ def sample(pid: int, cache: Path, rec: Record) -> None:
     (served or leased) or current.db points at it (published, being swapped in)."""
     try:
         current = os.readlink(cache / "current.db")
-        stats = proc_stats(pid)
+        server = proc_stats(pid)
+        stats = {"rss_kb": round(server["rss_mb"] * 1024), "fds": server["fds"],
+                 "threads": server["threads"]}
         live = open_generations(pid) | {current}
-    except (OSError, AttributeError):
+    except (OSError, KeyError):  # no current.db yet, or the server has ended
         return
     on_disk = sorted(p.name for p in cache.glob("gen-*.db"))
     thumbs, thumb_bytes = tree_size(cache / "thumbs")
@@ -327,10 +287,7 @@ def sample(pid: int, cache: Path, rec: Record) -> None:
 
 
 def pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+    return percentile(values, p, empty=0.0)
 
 
 def summarize(rec: Record, seconds: float, warmup: float, log_text: str) -> dict[str, Any]:
@@ -408,11 +365,7 @@ def windows(rec: Record, width: float) -> list[dict[str, float]]:
 
 
 def plot(rec: Record, summary: dict[str, Any], path: Path, width: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     win = windows(rec, width)
     fig, axes = plt.subplots(5, 1, figsize=(10, 13), sharex=True)
     ax = axes[0]
@@ -472,18 +425,15 @@ async def run(args: argparse.Namespace) -> int:
     make_library.make(root / "Real", args.real_files, seed=1)
     make_library.make(root / "Bulk", args.files, seed=2, empty=True)
     (root / "churn").mkdir()
-    proc, url = start_server(root, cache, log)
+    server = serve(root, cache, "--log-level", "info", log=log)
+    proc, url = server.proc, server.base
     rec = Record()
     seconds = args.minutes * 60
     try:
         timeout = aiohttp.ClientTimeout(total=30)
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-            while True:  # the first scan
-                status = await (await http.get(f"{url}/api/status")).json()
-                if status["generation"] is not None and not status["scanning"]:
-                    break
-                await asyncio.sleep(0.2)
+            await server.await_status(http, what="the first scan")
             files = Files()
             await files.refresh(http, url)
             rec.started = time.monotonic()
@@ -507,14 +457,10 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.sleep(2)
             sample(proc.pid, cache, rec)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
     warmup = seconds * 0.2  # 2 minutes of 10: thumbnails, caches and pools fill up first
     summary = summarize(rec, seconds, warmup, log.read_text(errors="replace"))
-    summary["command"] = " ".join(["python scripts/soak.py", *sys.argv[1:]])
+    summary["command"] = command_line("soak.py", None)
     summary["machine"] = {"cpus": os.cpu_count(), "load_end": os.getloadavg()[0],
                           "files": args.files + args.real_files}
     width = max(1.0, seconds / 60)

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import pytest
 
 from mediasrv.children import child_env
 from mediasrv.cli import build_parser, settings_from_args, settings_table
-from mediasrv.settings import Settings
+from mediasrv.settings import Settings, new_token
 
 from .conftest import SMALL_TREE, make_tree
 
@@ -92,6 +93,49 @@ def test_beyond_loopback_needs_a_token(lib: Path, tmp_path: Path) -> None:
         run("serve", str(lib), "--host", "0.0.0.0", "--cache-dir", str(tmp_path / "c"))
     )
     assert line.startswith("mediasrv: error: refusing to listen on 0.0.0.0 without an access token")
+
+
+@pytest.mark.parametrize("env", [{}, {"MEDIASRV_TOKEN": "abc"}])
+def test_a_short_token_is_refused_and_says_how_to_make_one(
+    lib: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    args = [] if env else ["--token", "abc"]
+    line = one_error_line(run("serve", str(lib), "--cache-dir", str(tmp_path / "c"), *args,
+                              env=env))
+    assert line == ("mediasrv: error: --token is too short (3 characters, at least 16 are "
+                    "needed: a short one is guessed); 'mediasrv token' prints a random one")
+    one_error_line(run("serve", str(lib), "--token", "0123456789abcde"))  # 15
+    one_error_line(run("serve", str(lib), "--token", ""))  # "$TOKEN" of an unset variable
+
+
+def test_mediasrv_token_prints_a_fresh_random_token() -> None:
+    tokens = [run("token") for _ in range(2)]
+    assert [proc.returncode for proc in tokens] == [0, 0]
+    first, second = (proc.stdout for proc in tokens)
+    assert re.fullmatch(r"[A-Za-z0-9]{32}\n", first), first
+    assert first != second
+    assert len(set(first)) > 10  # not one character repeated
+    settings = serve_settings([str(REPO), "--token", first.strip()])
+    assert settings.token == first.strip()
+
+
+def test_a_made_token_is_never_taken_for_a_flag() -> None:
+    tokens = {new_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert {t[0] for t in tokens} <= set(string.ascii_letters + string.digits)
+    assert len({t[0] for t in tokens}) > 50  # every first character occurs
+
+
+def test_trusted_proxies_are_networks_from_flags_or_the_environment(lib: Path) -> None:
+    settings = serve_settings([str(lib), "--trusted-proxy", "10.0.0.7/8",
+                               "--trusted-proxy", "[::1]", "--trusted-proxy", "192.0.2.1"])
+    assert settings.trusted_proxies == ("10.0.0.0/8", "::1/128", "192.0.2.1/32")
+    from_env = serve_settings([str(lib)], {"MEDIASRV_TRUSTED_PROXY": "127.0.0.1, fd00::/8"})
+    assert from_env.trusted_proxies == ("127.0.0.1/32", "fd00::/8")
+    assert serve_settings([str(lib)]).trusted_proxies == ()
+    line = one_error_line(run("serve", str(lib), "--trusted-proxy", "proxy.lan"))
+    assert line == ("mediasrv: error: --trusted-proxy 'proxy.lan' is not an IP address or "
+                    "network (such as 10.0.0.2 or 10.0.0.0/8)")
 
 
 def serve_settings(argv: list[str], environ: dict[str, str] | None = None) -> Settings:
@@ -300,7 +344,7 @@ def test_serve_with_a_token_says_how_to_sign_in_but_never_prints_it(
     proc = subprocess.Popen(
         [sys.executable, "-m", "mediasrv", "serve", str(lib), "--port", "0", "--no-watch",
          "--rescan-interval", "0", "--cache-dir", str(tmp_path / "c"),
-         "--token", "s3cret-do-not-print"],
+         "--token", "s3cret-0123456789-do-not-print"],
         stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
     )
     lines: list[str] = []
@@ -321,7 +365,7 @@ def test_serve_with_a_token_says_how_to_sign_in_but_never_prints_it(
     text = "".join(lines)
     assert re.search(r"mediasrv: serving .* at http://127\.0\.0\.1:\d+/\n", text), text
     assert "mediasrv: sign in there with the access token given to --token" in text
-    assert "s3cret-do-not-print" not in text
+    assert "s3cret-0123456789-do-not-print" not in text
 
 
 @pytest.mark.parametrize("command", ["serve", "scan", "db-path"])

@@ -288,6 +288,27 @@ def test_a_targeted_scan_of_nothing_new_publishes_nothing(tmp_path: Path) -> Non
     assert (result.status, result.generation, result.scope) == ("unchanged", 1, "paths")
 
 
+@pytest.mark.parametrize("paths", [["Trips/2024/new.jpg"], None])
+def test_a_scan_opens_the_current_generation_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paths: list[str] | None
+) -> None:
+    from mediasrv.index import db
+
+    root = make_tree(tmp_path / "lib", SMALL_TREE)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(root, cache)
+    opened: list[str] = []
+    for name in ("connect_ro", "validate"):
+        real = getattr(db, name)
+        monkeypatch.setattr(db, name, lambda path, *a, real=real, name=name, **kw: (
+            opened.append(f"{name} {Path(path).name}"), real(path, *a, **kw))[1])
+    make_tree(root, {"Trips/2024/new.jpg": "x"})
+    result = run_scan(root, cache, paths=paths)
+    assert (result.status, result.mode, result.scope) == (
+        "published", "delta", "all" if paths is None else "paths")
+    assert opened == ["connect_ro gen-000001.db"]
+
+
 def test_a_big_change_is_built_in_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mediasrv.scan import build
 

@@ -24,8 +24,7 @@ from PIL import Image
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.index.filerows import Probed
 from mediasrv.media import images
-from mediasrv.scan import probe
-from mediasrv.scan.fullbuild import build
+from mediasrv.scan import fullbuild, probe
 from mediasrv.scan.job import run_scan
 from mediasrv.scan.walk import walk
 from mediasrv.settings import Settings
@@ -153,8 +152,9 @@ def test_an_index_made_before_these_formats_were_read_is_probed_again(
     cache = CacheDir(tmp_path / "cache")
     cache.ensure()
     # probe_version 1 could not read HEIC: the file has no size in that index.
-    build(cache, cache.next_number(), list(walk(root)), root=str(root.resolve()),
-          meta={"probe_version": 1})
+    records, number = list(walk(root)), cache.next_number()
+    cache.publish(number, lambda tmp: fullbuild.write(
+        tmp, number, records, root=str(root.resolve()), meta={"probe_version": 1}))
     result = run_scan(root, cache)  # nothing changed on disk
     assert (result.status, result.probe["probed"]) == ("published", 1)
     conn = sqlite3.connect(cache.current)

@@ -55,7 +55,7 @@ async def test_no_generation_yet_is_index_not_ready() -> None:
 
 
 async def test_swap_repoints_new_requests(gens: Generations) -> None:
-    library = Library()
+    library = Library(gens.cache)
     library.swap(await gens.next())
     library.swap(await gens.next())
     async with library.snapshot() as snap:
@@ -65,7 +65,7 @@ async def test_swap_repoints_new_requests(gens: Generations) -> None:
 
 
 async def test_lease_keeps_reading_its_generation_across_a_swap(gens: Generations) -> None:
-    library = Library()
+    library = Library(gens.cache)
     library.swap(await gens.next())
     async with library.snapshot() as old:
         old_path = old.path
@@ -86,7 +86,7 @@ async def test_lease_keeps_reading_its_generation_across_a_swap(gens: Generation
 
 
 async def test_unleased_generation_is_retired_at_the_swap(gens: Generations) -> None:
-    library = Library()
+    library = Library(gens.cache)
     first = await gens.next()
     library.swap(first)
     library.swap(await gens.next())
@@ -95,7 +95,7 @@ async def test_unleased_generation_is_retired_at_the_swap(gens: Generations) -> 
 
 
 async def test_retirement_waits_for_the_last_of_many_leases(gens: Generations) -> None:
-    library = Library()
+    library = Library(gens.cache)
     library.swap(await gens.next())
     release = [asyncio.Event() for _ in range(5)]
 
@@ -118,8 +118,34 @@ async def test_retirement_waits_for_the_last_of_many_leases(gens: Generations) -
     await library.close()
 
 
-async def test_swapping_in_the_served_generation_is_refused(gens: Generations) -> None:
+async def test_without_a_cache_dir_nothing_is_deleted(gens: Generations) -> None:
+    """A follower's library: its leader deletes the files."""
     library = Library()
+    first = await gens.next()
+    library.swap(first)  # type: ignore[arg-type]
+    library.swap(await gens.next())  # type: ignore[arg-type]
+    await library.settled()
+    await library.close()
+    assert sorted(p.name for p in gens.cache.path.glob("gen-*")) == [
+        "gen-000001.db", "gen-000002.db"]
+
+
+async def test_a_generation_never_served_goes_at_the_next_swap(gens: Generations) -> None:
+    library = Library(gens.cache)
+    library.swap(await gens.next())  # type: ignore[arg-type]
+    async with library.snapshot():
+        unserved = await gens.next()  # published, never swapped in (its opening failed, say)
+        await unserved.close()  # type: ignore[attr-defined]
+        library.swap(await gens.next())  # type: ignore[arg-type]
+        # Generation 1 is still leased: only 2 goes.
+        assert sorted(p.name for p in gens.cache.path.glob("gen-*")) == [
+            "gen-000001.db", "gen-000003.db"]
+    assert sorted(p.name for p in gens.cache.path.glob("gen-*")) == ["gen-000003.db"]
+    await library.close()
+
+
+async def test_swapping_in_the_served_generation_is_refused(gens: Generations) -> None:
+    library = Library(gens.cache)
     snap = await gens.next()
     library.swap(snap)
     with pytest.raises(ValueError, match="already being served"):
@@ -129,7 +155,7 @@ async def test_swapping_in_the_served_generation_is_refused(gens: Generations) -
 
 @pytest.mark.parametrize("state", ["sqlite", "memory"])
 async def test_no_leak_across_100_delta_swaps(gens: Generations, state: str) -> None:
-    library = Library()
+    library = Library(gens.cache)
     library.swap(await gens.next(state))
     await library.settled()
     fds, nthreads = open_fds(), threads()
@@ -193,7 +219,7 @@ async def _published(gens: Generations) -> Path:
 
 
 async def test_files_found_gone_are_noted_on_their_generation(gens: Generations) -> None:
-    library = Library()
+    library = Library(gens.cache)
     first = await gens.next()
     library.swap(first)  # type: ignore[arg-type]
     number = first.generation  # type: ignore[attr-defined]

@@ -404,8 +404,8 @@ async def test_pages_on_the_memory_backend(started: Callable[..., Any], odd_libr
 async def test_pages_and_thumbnails_with_an_access_token(
     started: Callable[..., Any], odd_library: Path, settings_for: Callable[..., Settings],
 ) -> None:
-    client = await started(settings_for(odd_library, token="s3cret"))
+    client = await started(settings_for(odd_library, token="s3cret-0123456789"))
     assert (await client.get("/")).status == 401
-    await page(client, "/?token=s3cret")  # sets the cookie the page's own requests carry
+    await page(client, "/?token=s3cret-0123456789")  # sets the cookie the page's own requests carry
     assert (await client.get("/tag/Beach")).status == 200
     assert (await client.get("/thumb/Trips/Beach/img1.jpg")).status == 200

@@ -23,8 +23,7 @@ from PIL import Image, ImageFile
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.index.filerows import Probed
 from mediasrv.scan import build as scanbuild
-from mediasrv.scan import dates, probe, sniff
-from mediasrv.scan.fullbuild import build
+from mediasrv.scan import dates, fullbuild, probe, sniff
 from mediasrv.scan.job import run_scan
 from mediasrv.scan.walk import walk
 from mediasrv.server.keys import COORDINATOR
@@ -287,7 +286,9 @@ def test_a_generation_built_without_probing_is_probed_once(
     cache = CacheDir(tmp_path / "cache")
     cache.ensure()
     # An index from before probing existed: no sizes, no probe_version.
-    build(cache, cache.next_number(), list(walk(root)), root=str(root.resolve()))
+    records, number = list(walk(root)), cache.next_number()
+    cache.publish(number, lambda tmp: fullbuild.write(tmp, number, records,
+                                                      root=str(root.resolve())))
     make_tree(root, {"more.txt": "x"})
     first = run_scan(root, cache)
     assert (first.added, first.probe["probed"]) == (1, 4)

@@ -126,10 +126,10 @@ async def test_another_site_may_not_ask_for_a_path(recorded: TestClient) -> None
 async def test_the_token_is_required_for_a_path(
     started, settings_for, library: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    client: TestClient = await started(settings_for(library, token="s3cret"))
+    client: TestClient = await started(settings_for(library, token="s3cret-0123456789"))
     assert (await client.post("/api/rescan?path=Music")).status == 401
     resp = await client.post("/api/rescan?path=Music",
-                             headers={"Authorization": "Bearer s3cret"})
+                             headers={"Authorization": "Bearer s3cret-0123456789"})
     assert resp.status == 202
 
 

@@ -15,7 +15,7 @@ from mediasrv.server.middleware import _write_allowed
 
 
 async def tokened(started, settings_for, library: Path) -> TestClient:  # type: ignore[no-untyped-def]
-    return await started(settings_for(library, token="s3cret"))
+    return await started(settings_for(library, token="s3cret-0123456789"))
 
 
 async def test_no_token_is_401(started, settings_for, library: Path) -> None:  # type: ignore[no-untyped-def]
@@ -35,9 +35,9 @@ async def test_wrong_token_is_401(started, settings_for, library: Path) -> None:
 
 async def test_bearer_token_is_accepted(started, settings_for, library: Path) -> None:  # type: ignore[no-untyped-def]
     client = await tokened(started, settings_for, library)
-    resp = await client.get("/api/tags", headers={"Authorization": "Bearer s3cret"})
+    resp = await client.get("/api/tags", headers={"Authorization": "Bearer s3cret-0123456789"})
     assert resp.status == 200
-    resp = await client.post("/api/rescan", headers={"Authorization": "Bearer s3cret"})
+    resp = await client.post("/api/rescan", headers={"Authorization": "Bearer s3cret-0123456789"})
     assert resp.status == 202
 
 
@@ -47,10 +47,11 @@ async def test_token_in_the_url_sets_a_cookie_for_the_browser(
     library: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     client = await tokened(started, settings_for, library)
-    resp = await client.get("/api/tags?token=s3cret")
+    resp = await client.get("/api/tags?token=s3cret-0123456789")
     assert resp.status == 200
     cookie = resp.cookies["mediasrv_token"]
-    assert (cookie.value, cookie["httponly"], cookie["samesite"]) == ("s3cret", True, "Strict")
+    assert (cookie.value, cookie["httponly"], cookie["samesite"]) == (
+        "s3cret-0123456789", True, "Strict")
     # the client's cookie jar now carries it
     assert (await client.get("/media/notes.txt")).status == 200
 
@@ -214,7 +215,7 @@ async def test_with_a_token_any_host_may_serve_with_the_token(  # type: ignore[n
     lan = {"Host": "192.168.1.5:8080"}
     for route in ("/api/tags", "/media/notes.txt", "/"):
         assert (await client.get(route, headers=lan)).status == 401
-        resp = await client.get(route, headers={**lan, "Authorization": "Bearer s3cret"})
+        resp = await client.get(route, headers={**lan, "Authorization": "Bearer s3cret-0123456789"})
         assert resp.status == 200, route
     assert (await client.get("/api/tags", headers={"Host": "evil.example:8080"})).status == 401
 
@@ -223,7 +224,7 @@ async def test_with_a_token_the_servers_own_page_may_post_from_any_name(  # type
     started, settings_for, library: Path
 ) -> None:
     client = await tokened(started, settings_for, library)
-    auth = {"Host": "192.168.1.5:8080", "Authorization": "Bearer s3cret"}
+    auth = {"Host": "192.168.1.5:8080", "Authorization": "Bearer s3cret-0123456789"}
     resp = await client.post("/api/rescan", headers={**auth, "Origin": "http://192.168.1.5:8080"})
     assert resp.status == 202
     for origin in ("http://evil.example:8080", "http://192.168.1.5:9000", "null"):
@@ -255,7 +256,7 @@ async def test_write_from_another_origin_is_refused(
     assert (await resp.json())["error"]["code"] == "forbidden_origin"
 
 
-@pytest.mark.parametrize(("token", "allowed"), [(None, False), ("s3cret", True)])
+@pytest.mark.parametrize(("token", "allowed"), [(None, False), ("s3cret-0123456789", True)])
 def test_write_rule_trusts_an_origin_equal_to_the_host_only_after_the_token(
     settings_for, library: Path, token: str | None, allowed: bool  # type: ignore[no-untyped-def]
 ) -> None:
@@ -300,7 +301,7 @@ async def test_token_cookie_from_a_page_is_httponly_and_strict(  # type: ignore[
     started, settings_for, library: Path
 ) -> None:
     client = await tokened(started, settings_for, library)
-    resp = await client.get("/?token=s3cret")
+    resp = await client.get("/?token=s3cret-0123456789")
     assert resp.status == 200
     cookie = resp.cookies["mediasrv_token"]
     assert (cookie["httponly"], cookie["samesite"], cookie["path"]) == (True, "Strict", "/")

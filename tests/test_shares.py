@@ -385,3 +385,28 @@ async def test_revoking_stops_a_zip_download_under_way(
         while chunk := await resp.content.read(1 << 20):
             got += len(chunk)
     assert got == 30 + len("Big/a-large.mp4") + (64 << 20) + 16  # that member whole, no more
+
+
+async def test_unknown_share_ids_count_as_failed_attempts(owner: TestClient) -> None:
+    """Ten unknown ids a minute from one address, as ten wrong tokens: it waits (429), on
+    share links as elsewhere; the owner elsewhere, with the token, is not that address's
+    business here (one test address)."""
+    share = await make_share(owner)
+    json = {"Accept": "application/json"}
+    for n in range(10):
+        guess = await owner.get(f"/s/{n:032d}/", headers=json)
+        assert await code_of(guess) == (404, "share_not_found")
+    refused = await owner.get(share["url"], headers=json)
+    assert await code_of(refused) == (429, "too_many_attempts")
+    assert int(refused.headers["Retry-After"]) > 0
+    assert (await owner.get("/api/tags", headers=OWNER)).status == 429
+
+
+async def test_a_revoked_link_is_no_guess(owner: TestClient) -> None:
+    """A grid left open on a revoked link asks for its thumbnails: not counted."""
+    share = await make_share(owner)
+    assert (await owner.delete(f"/api/shares/{share['id']}", headers=OWNER)).status == 204
+    for _ in range(20):
+        thumb = await owner.get(share["url"] + "thumb/Trips/Beach/a.jpg")
+        assert await code_of(thumb) == (404, "share_not_found")
+    assert (await owner.get("/api/tags", headers=OWNER)).status == 200

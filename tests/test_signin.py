@@ -19,7 +19,7 @@ HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 @pytest.fixture
 async def tclient(started: Callable[..., Any], settings_for: Callable[..., Settings],
                   library: Path) -> TestClient:
-    return await started(settings_for(library, token="s3cret"))
+    return await started(settings_for(library, token="s3cret-0123456789"))
 
 
 async def test_a_page_without_the_token_is_the_sign_in_page(tclient: TestClient) -> None:
@@ -42,11 +42,12 @@ async def test_json_requests_keep_a_json_401_that_names_both_ways(tclient: TestC
 
 
 async def test_the_right_token_sets_the_cookie_and_goes_back(tclient: TestClient) -> None:
-    resp = await tclient.post("/signin", data={"token": "s3cret", "next": "/tag/Beach?page=1"},
-                              allow_redirects=False)
+    resp = await tclient.post("/signin", data={"token": "s3cret-0123456789",
+                                               "next": "/tag/Beach?page=1"}, allow_redirects=False)
     assert (resp.status, resp.headers["Location"]) == (303, "/tag/Beach?page=1")
     cookie = resp.cookies["mediasrv_token"]
-    assert (cookie.value, cookie["httponly"], cookie["samesite"]) == ("s3cret", True, "Strict")
+    assert (cookie.value, cookie["httponly"], cookie["samesite"]) == (
+        "s3cret-0123456789", True, "Strict")
     assert (await tclient.get("/tag/Beach?page=1", headers=HTML)).status == 200
 
 
@@ -63,7 +64,7 @@ async def test_a_wrong_token_says_so_and_sets_nothing(tclient: TestClient) -> No
                                       "/signin", "tag/Beach"])
 async def test_sign_in_only_goes_on_to_a_page_of_this_server(tclient: TestClient,
                                                             next_url: str) -> None:
-    resp = await tclient.post("/signin", data={"token": "s3cret", "next": next_url},
+    resp = await tclient.post("/signin", data={"token": "s3cret-0123456789", "next": next_url},
                               allow_redirects=False)
     assert (resp.status, resp.headers["Location"]) == (303, "/")
 
@@ -75,9 +76,10 @@ async def test_the_sign_in_page_itself_can_be_opened(tclient: TestClient) -> Non
 
 
 async def test_a_token_in_a_page_address_is_taken_out_of_it(tclient: TestClient) -> None:
-    resp = await tclient.get("/search?q=img&token=s3cret", headers=HTML, allow_redirects=False)
+    resp = await tclient.get("/search?q=img&token=s3cret-0123456789", headers=HTML,
+                             allow_redirects=False)
     assert (resp.status, resp.headers["Location"]) == (303, "/search?q=img")
-    assert resp.cookies["mediasrv_token"].value == "s3cret"
+    assert resp.cookies["mediasrv_token"].value == "s3cret-0123456789"
     assert (await tclient.get("/search?q=img", headers=HTML)).status == 200
 
 
@@ -87,7 +89,7 @@ async def test_without_a_token_signing_in_just_goes_on(client: TestClient) -> No
 
 
 async def test_a_sign_in_from_another_site_is_refused(tclient: TestClient) -> None:
-    resp = await tclient.post("/signin", data={"token": "s3cret"},
+    resp = await tclient.post("/signin", data={"token": "s3cret-0123456789"},
                               headers={"Origin": "https://evil.example",
                                        "Sec-Fetch-Site": "cross-site"})
     assert resp.status == 403

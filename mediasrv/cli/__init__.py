@@ -1,4 +1,4 @@
-"""The ``mediasrv`` command: serve, scan, db-path.
+"""The ``mediasrv`` command: serve, scan, db-path, token.
 
 Flags are generated from the ``settings.Settings`` dataclass (``options.py``);
 every flag can also be set with ``MEDIASRV_<FLAG>``. A user's mistake, or a
@@ -13,6 +13,7 @@ import os
 import sys
 
 from ..errors import MediasrvError
+from ..settings import new_token
 from .options import build_parser, settings_from_args, settings_table
 from .progress import ProgressLine
 from .scanning import db_path, scan
@@ -34,6 +35,9 @@ __all__ = [
 def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
     env = dict(os.environ if environ is None else environ)
     args = build_parser().parse_args(argv)
+    if args.command == "token":
+        print(new_token())
+        return 0
     try:
         settings = settings_from_args(args, env)
         logging.basicConfig(

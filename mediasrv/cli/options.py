@@ -21,6 +21,7 @@ COMMANDS = {
     "serve": "index ROOT and serve it over HTTP; rescans never block browsing",
     "scan": "build and publish a new generation of ROOT's index, print a summary",
     "db-path": "print the path of ROOT's current index (for sqlite3)",
+    "token": "print a fresh random access token, for --token",
 }
 
 
@@ -50,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                     p.add_argument(flag, dest=f.name, action="store_const", const=True,
                                    help=text)
             elif isinstance(f.default, tuple):
-                p.add_argument(flag, dest=f.name, action="append", metavar="NAME", help=text)
+                p.add_argument(flag, dest=f.name, action="append",
+                               metavar=f.metadata["metavar"] or "NAME", help=text)
             else:
                 kind: Any = type(f.default) if f.default is not None else str
                 if f.name == "cache_dir":

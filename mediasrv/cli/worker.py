@@ -10,10 +10,10 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import socket
 import sys
 
+from ..children import ignore_sigint
 from ..settings import Settings
 from . import run_server
 
@@ -36,8 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m mediasrv.cli.worker FD N (settings as JSON on stdin)",
               file=sys.stderr)
         return 2
-    # Ctrl-C reaches the whole process group; the parent stops us (SIGTERM) in order.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_sigint()  # the parent stops us (SIGTERM) in order
     line = _read_line(0)
     if not line:
         return 0  # the parent is gone before it told us anything

@@ -22,19 +22,18 @@ listens on a private loopback port for that too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import json
 import logging
 import os
 import signal
 import socket
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ..children import child_env
+from ..children import backoff, exit_reason
+from ..children import command as child_command
+from ..children.parent import send, spawn, stop
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,7 +99,7 @@ class Supervisor:
         self.settings = settings
         self.port = port
         self.leader_url = leader_url
-        self.command = command or [sys.executable, "-m", "mediasrv.cli.worker"]
+        self.command = command or child_command("cli.worker")
         self.children = [Child(n) for n in range(2, settings.workers + 1)]
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -125,22 +124,17 @@ class Supervisor:
     async def _spawn(self, child: Child) -> None:
         sock = bind(self.settings.host, self.port, reuse_port=True)
         try:
-            child.proc = await asyncio.create_subprocess_exec(
-                *self.command, str(sock.fileno()), str(child.number),
-                stdin=asyncio.subprocess.PIPE, pass_fds=(sock.fileno(),), env=child_env(),
-            )
+            child.proc = await spawn([*self.command, str(sock.fileno()), str(child.number)],
+                                     pass_fds=(sock.fileno(),))
         finally:
             # Ours must go: a listening socket nobody accepts on would still get connections.
             sock.close()
         child.started_at = time.time()
-        assert child.proc.stdin is not None
-        child.proc.stdin.write(json.dumps(self.child_message()).encode() + b"\n")
-        with contextlib.suppress(ConnectionError):
-            await child.proc.stdin.drain()
+        await send(child.proc, self.child_message())
         log.info("worker %d started (pid %d)", child.number, child.proc.pid)
 
     async def _keep(self, child: Child) -> None:
-        backoff = FIRST_BACKOFF_S
+        young_deaths = 0  # in a row: each doubles the wait before the next start
         while True:
             assert child.proc is not None
             code = await child.proc.wait()
@@ -149,13 +143,11 @@ class Supervisor:
             if self._stopping:
                 return
             lived = time.time() - child.started_at
-            if lived >= HEALTHY_AFTER_S:
-                backoff = FIRST_BACKOFF_S
-            how = f"signal {signal.Signals(-code).name}" if code < 0 else f"status {code}"
-            log.warning("worker %d (pid %d) exited with %s; starting it again in %gs",
-                        child.number, child.proc.pid, how, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(MAX_BACKOFF_S, backoff * 2)
+            young_deaths = 1 if lived >= HEALTHY_AFTER_S else young_deaths + 1
+            delay = backoff(FIRST_BACKOFF_S, young_deaths, MAX_BACKOFF_S)
+            log.warning("%s; starting it again in %gs",
+                        exit_reason(f"worker {child.number} (pid {child.proc.pid})", code), delay)
+            await asyncio.sleep(delay)
             if self._stopping:
                 return
             try:
@@ -173,20 +165,8 @@ class Supervisor:
         """Stop every child: SIGTERM, then SIGKILL after STOP_TIMEOUT_S."""
         self._stopping = True
         running = [c.proc for c in self.children if c.proc and c.proc.returncode is None]
-        for proc in running:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in running)), STOP_TIMEOUT_S)
-        except TimeoutError:
-            for proc in running:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            await asyncio.gather(*(p.wait() for p in running))
+        await asyncio.gather(*(stop(p, STOP_TIMEOUT_S, signal.SIGTERM) for p in running))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for proc in running:
-            if proc.stdin is not None:
-                proc.stdin.close()
         self._show()

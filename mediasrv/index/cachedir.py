@@ -10,13 +10,16 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import UserError
 from . import db
 
 log = logging.getLogger(__name__)
+
+Written = TypeVar("Written")
 
 _GEN = re.compile(r"^gen-(\d{6,})\.db(\.tmp)?$")
 _ANY_GEN = re.compile(r"^gen-(\d{6,})\.db")  # also set-aside files: numbers never repeat
@@ -112,7 +115,27 @@ class CacheDir:
             highest = max(highest, n)
         return highest + 1
 
-    def publish(self, tmp: Path, number: int, *, durable: bool = True) -> Path:
+    def publish(self, number: int, write: Callable[[Path], Written], *,
+                durable: bool = True) -> tuple[Path, Written]:
+        """Write generation ``number`` (``write(temp path)``), then make it current.
+
+        The one way a generation file comes to be, full build or delta: it is
+        written under its temp name and renamed into place only when whole; on
+        any error the temp file is removed and the current generation stays.
+        Returns the published file and what ``write`` returned.
+        """
+        tmp = self.tmp_path(number)
+        tmp.unlink(missing_ok=True)
+        try:
+            written = write(tmp)
+            final = self._make_current(tmp, number, durable=durable)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise
+        return final, written
+
+    def _make_current(self, tmp: Path, number: int, *, durable: bool) -> Path:
         """Make a finished build current (and durable, unless ``durable`` is off).
 
         Order matters for a crash at any point: fsync the file, rename it to
@@ -239,4 +262,17 @@ class CacheDir:
         for path in self.generations().values():
             if path.resolve() not in keep_real:
                 log.info("removing stale generation %s", path.name)
-                path.unlink(missing_ok=True)
+                self.delete_generation(path)
+
+    def delete_generation(self, path: Path) -> None:
+        """Delete a published generation file nobody reads any more.
+
+        The one place generation files are deleted; who decides when is the
+        server's library (after a generation's last lease, or once it is
+        stale) and start-up repair. Unlinking is safe even with connections
+        still open: they keep reading the inode until they close.
+        """
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not delete %s: %s", path.name, exc)

@@ -2,8 +2,8 @@
 
 The server reads generations through snapshots; everything the scan side
 needs from the current generation (its facts, its files' (path, size,
-mtime_ns), their probed metadata, its folders) is read here, through
-``db.connect_ro``.
+mtime_ns), their probed metadata, its folders) is read here, through one
+``db.connect_ro`` connection that ``open_current`` holds for the whole scan.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..names import from_db
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Current:
-    """The generation a scan starts from."""
+    """The generation a scan starts from, open (one read-only connection) for the whole scan."""
 
     path: Path
     number: int
@@ -33,11 +33,38 @@ class Current:
     tag_count: int
     probe_version: int  # 0: built without probing
     linked_folders: int  # folders its walk reached through symlinks
+    conn: sqlite3.Connection = field(repr=False, compare=False)
 
     @property
     def can_target(self) -> bool:
         """Whether a targeted scan may update it (a symlinked folder makes paths ambiguous)."""
         return self.linked_folders == 0
+
+    def file_stats(self) -> list[tuple[str, int, int]]:
+        return file_stats(self.conn)
+
+    def folder_paths(self) -> list[str]:
+        """Every folder that holds files, as exact relative paths ('' is the root)."""
+        return [from_db(p) for (p,) in self.conn.execute(
+            "SELECT coalesce(path_bytes, path) FROM folders")]
+
+    def probed(self, keep: set[str]) -> dict[str, Probed]:
+        """Probed metadata of the files in ``keep`` (unchanged since this was built)."""
+        try:
+            rows = self.conn.execute(
+                "SELECT coalesce(path_bytes, path), width, height, duration, thumb_key, taken_ns"
+                " FROM files WHERE width IS NOT NULL OR duration IS NOT NULL"
+                " OR thumb_key IS NOT NULL OR taken_ns IS NOT NULL"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("not carrying metadata over from %s: %s", self.path, exc)
+            return {}
+        found = {}
+        for raw, *columns in rows:
+            exact = from_db(raw)
+            if exact in keep:
+                found[exact] = Probed(*columns)
+        return found
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -47,15 +74,7 @@ def _int(value: object, default: int = 0) -> int:
         return default
 
 
-def read_current(path: Path | None) -> Current | None:
-    """The facts of the generation at ``path``, or None if there is none usable."""
-    if path is None or not path.exists():
-        return None
-    try:
-        meta = db.validate(path, thorough=False)
-    except db.InvalidGeneration as exc:
-        log.warning("not reusing %s: %s", path, exc)
-        return None
+def _current(path: Path, conn: sqlite3.Connection, meta: dict[str, object]) -> Current:
     try:
         walk = json.loads(str(meta.get("walk") or "{}"))
     except ValueError:
@@ -67,7 +86,31 @@ def read_current(path: Path | None) -> Current | None:
         tag_count=_int(meta.get("tag_count")),
         probe_version=_int(meta.get("probe_version")),
         linked_folders=_int(walk.get("linked_folders")) if isinstance(walk, dict) else 0,
+        conn=conn,
     )
+
+
+@contextmanager
+def open_current(path: Path | None) -> Iterator[Current | None]:
+    """The generation at ``path``, open until the ``with`` ends; None if there is none usable.
+
+    Opened once per scan: its facts, its files and folders are all read
+    through the one connection.
+    """
+    current, conn = None, None
+    if path is not None and path.exists():
+        try:
+            db.check_size(path)
+            conn = db.connect_ro(path)
+            current = _current(path, conn, db.checked_meta(conn, path, thorough=False))
+        except (db.InvalidGeneration, sqlite3.Error) as exc:
+            log.warning("not reusing %s: %s", path, exc)
+            current = None
+    try:
+        yield current
+    finally:
+        if conn is not None:
+            conn.close()
 
 
 @contextmanager
@@ -80,35 +123,7 @@ def reading(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def file_stats(path: Path) -> list[tuple[str, int, int]]:
+def file_stats(conn: sqlite3.Connection) -> list[tuple[str, int, int]]:
     """(exact path, size, mtime_ns) of every file, the shape of a walk's Records."""
-    with reading(path) as conn:
-        return [(from_db(p), size, mtime) for p, size, mtime in conn.execute(
-            "SELECT coalesce(path_bytes, path), size, mtime_ns FROM files")]
-
-
-def probed(path: Path, keep: set[str]) -> dict[str, Probed]:
-    """Probed metadata of the files in ``keep`` (unchanged since ``path`` was built)."""
-    try:
-        with reading(path) as conn:
-            rows = conn.execute(
-                "SELECT coalesce(path_bytes, path), width, height, duration, thumb_key, taken_ns"
-                " FROM files WHERE width IS NOT NULL OR duration IS NOT NULL"
-                " OR thumb_key IS NOT NULL OR taken_ns IS NOT NULL"
-            ).fetchall()
-    except sqlite3.Error as exc:
-        log.warning("not carrying metadata over from %s: %s", path, exc)
-        return {}
-    found = {}
-    for raw, *columns in rows:
-        exact = from_db(raw)
-        if exact in keep:
-            found[exact] = Probed(*columns)
-    return found
-
-
-def folder_paths(path: Path) -> list[str]:
-    """Every folder that holds files, as exact relative paths ('' is the root)."""
-    with reading(path) as conn:
-        return [from_db(p) for (p,) in conn.execute(
-            "SELECT coalesce(path_bytes, path) FROM folders")]
+    return [(from_db(p), size, mtime) for p, size, mtime in conn.execute(
+        "SELECT coalesce(path_bytes, path), size, mtime_ns FROM files")]

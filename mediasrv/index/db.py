@@ -172,6 +172,14 @@ def validate(path: Path, *, thorough: bool = True) -> dict[str, object]:
     except sqlite3.Error as exc:
         raise InvalidGeneration(f"cannot open {path}: {exc}") from exc
     try:
+        return checked_meta(conn, path, thorough=thorough)
+    finally:
+        conn.close()
+
+
+def checked_meta(conn: sqlite3.Connection, path: Path, *, thorough: bool) -> dict[str, object]:
+    """``validate``'s checks after the size, on a connection already open to ``path``."""
+    try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != schema_version():
             raise InvalidGeneration(
@@ -188,5 +196,3 @@ def validate(path: Path, *, thorough: bool = True) -> dict[str, object]:
         return meta
     except sqlite3.Error as exc:
         raise InvalidGeneration(f"{path} is unreadable: {exc}") from exc
-    finally:
-        conn.close()

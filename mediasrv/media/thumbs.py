@@ -199,14 +199,15 @@ class Thumbnailer:
         ``grace_s`` seconds (it may belong to a change the next scan will see).
         Blocking: call it off the event loop.
         """
-        from ..index.current import file_stats  # scan-side reading; the server never prunes
+        from ..index.current import file_stats, reading  # scan-side; the server never prunes
 
         cutoff = time.time() - grace_s
         old = [entry for entry in _walk_files(self.directory) if _older(entry, cutoff)]
         if not old:  # a new cache (a first scan): no need to read a million rows
             return 0
-        live = {thumb_key(path, size, mtime_ns, edge)
-                for path, size, mtime_ns in file_stats(generation_file) for edge in EDGES}
+        with reading(generation_file) as conn:
+            live = {thumb_key(path, size, mtime_ns, edge)
+                    for path, size, mtime_ns in file_stats(conn) for edge in EDGES}
         removed = 0
         for entry in old:
             if entry.name.partition(".")[0] not in live:

@@ -1,32 +1,36 @@
-"""A scan's second half: probe what is new, then build and publish the new generation.
+"""A scan's second half: from what was looked at to a published generation.
 
-``scanjob.py`` decides what changed; this module makes a generation of it,
-either as a delta of the current one (``delta/``: copy the file, patch the
-changed rows) or in full (``builder.py``), and says what it did in a
-``ScanResult``.
+``job.py`` decides what to look at and lists it; ``publish_region`` (only
+the folders changed paths touched) and ``publish_tree`` (the whole tree)
+decide here whether anything changed and how the next generation is made:
+as a delta of the current one (``delta/``: copy the file, patch the changed
+rows) when the change is small enough and a delta can be written, else in
+full (``fullbuild.py``). Either way what is new is probed (``probe.py``), the
+file is published by ``CacheDir.publish``, and a ``ScanResult`` says what
+was done.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from ..index import db
 from ..index.cachedir import CacheDir
-from ..index.current import Current, probed, reading
+from ..index.current import Current
 from ..index.filerows import Probed, write_meta
-from . import delta, moves
-from .delta import NeedFullBuild
-from .fullbuild import build
+from . import delta, fullbuild, moves
+from .fallback import NeedFullBuild, NeedFullWalk
 from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
 from .walk import Record, WalkStats
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[dict[str, object]], None]
+Rows = list[tuple[str, int, int]]  # (path, size, mtime_ns) of the current generation's files
 
 
 # A change of more than this share of the library (plus DELTA_MIN_FULL files)
@@ -73,7 +77,7 @@ class ScanResult:
 
 @dataclass
 class ScanRun:
-    """One run of ``scanjob.run_scan``: what every step needs."""
+    """One run of ``job.run_scan``: what every step needs."""
 
     root: str  # real path of the root
     cache: CacheDir
@@ -85,20 +89,93 @@ class ScanRun:
         return round(time.perf_counter() - self.started, 3)
 
 
-def unchanged(scan: ScanRun, current: Current, *, scope: str) -> ScanResult:
+def publish_region(
+    scan: ScanRun, current: Current, listings: dict[str, list[Record]]
+) -> ScanResult:
+    """Publish the touched folders' ``listings`` as a delta of ``current``.
+
+    Without the rest of the tree there is nothing to build in full from:
+    when a delta will not do, NeedFullWalk.
+    """
+    if current.probe_version < PROBE_VERSION:
+        raise NeedFullWalk("the index predates this prober: every file is looked at again")
+    try:
+        result = _delta(scan, current, listings)
+    except NeedFullBuild as exc:
+        raise NeedFullWalk(str(exc)) from exc
+    if result is None:
+        return _unchanged(scan, current, scope="paths")
+    result.scope = "paths"
+    return result
+
+
+def publish_tree(
+    scan: ScanRun, current: Current | None, records: list[Record], *,
+    defer_probing: bool, rebuild: bool = False,
+) -> ScanResult:
+    """Publish what a walk of the whole tree found, as a delta when it is small enough.
+
+    ``rebuild`` publishes a full build even when nothing changed.
+    """
+    scan.report({"phase": "comparing", "files": len(records)})
+    rows = current.file_stats() if current is not None else []
+    # Records are (path, size, mtime_ns) tuples like the rows: when nothing
+    # changed (the usual rescan) one comparison in C says so.
+    same = len(rows) == len(records) and set(rows) == set(records)
+    if current is not None and current.probe_version >= PROBE_VERSION and not rebuild:
+        if same:
+            return _unchanged(scan, current, scope="all")
+        listings = _changed_listings(rows, records)
+        if listings is not None:
+            try:
+                result = _delta(scan, current, listings)
+            except NeedFullBuild as exc:
+                log.info("building the index in full: %s", exc)
+            else:
+                if result is not None:
+                    return result
+    return _full(scan, current, rows, records, defer_probing=defer_probing)
+
+
+def _changed_listings(rows: Rows, records: list[Record]) -> dict[str, list[Record]] | None:
+    """The files now in each folder whose files differ between ``rows`` and ``records``;
+    None if too many files do for a delta."""
+    old = {path: (size, mtime) for path, size, mtime in rows}
+    folders: set[str] = set()
+    differ = matched = 0
+    for rec in records:
+        before = old.get(rec.path)
+        matched += before is not None
+        if before != (rec.size, rec.mtime_ns):
+            differ += 1
+            folders.add(rec.path.rpartition("/")[0])
+    gone = len(old) - matched
+    if not small_enough_for_delta(differ + gone, max(len(rows), len(records))):
+        return None
+    if gone:
+        now = {r.path for r in records}
+        folders.update(p.rpartition("/")[0] for p in old if p not in now)
+    listings: dict[str, list[Record]] = {f: [] for f in folders}
+    for rec in records:
+        folder = rec.path.rpartition("/")[0]
+        if folder in listings:
+            listings[folder].append(rec)
+    return listings
+
+
+def _unchanged(scan: ScanRun, current: Current, *, scope: str) -> ScanResult:
     return ScanResult(
         "unchanged", current.number, str(current.path), current.file_count, current.tag_count,
         0, 0, 0, scan.seconds(), scan.stats.as_dict(), scope=scope,
     )
 
 
-def delta_build(
+def _delta(
     scan: ScanRun, current: Current, listings: dict[str, list[Record]]
 ) -> ScanResult | None:
     """Publish ``listings`` (touched folders and their files now) as a delta; None: no change."""
     scan.report({"phase": "comparing", "files": sum(len(v) for v in listings.values())})
-    with reading(current.path) as conn:
-        the_plan = delta.plan(conn, listings)
+    the_plan = delta.plan(current.conn, listings)
     if the_plan.empty:
         return None
     size = len(the_plan.added) + len(the_plan.removed) + len(the_plan.changed)
@@ -108,9 +185,8 @@ def delta_build(
     fresh, probe_stats = _probe(scan, todo, len(todo))
     number = scan.cache.next_number()
     scan.report({"phase": "building", "files": current.file_count, "generation": number})
-    tmp = scan.cache.tmp_path(number)
-    tmp.unlink(missing_ok=True)
-    try:
+
+    def write(tmp: Path) -> tuple[str, delta.Applied]:
         how = delta.copy_file(current.path, tmp)
         conn = db.connect_build(tmp)
         try:
@@ -119,11 +195,9 @@ def delta_build(
         finally:
             conn.close()
         scan.report({"phase": "publishing", "files": applied.files})
-        final = scan.cache.publish(tmp, number, durable=False)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
+        return how, applied
+
+    final, (how, applied) = scan.cache.publish(number, write, durable=False)
     log.info("published generation %d as a delta of %d: +%d -%d ~%d files (%s)", number,
              current.number, len(the_plan.added), len(the_plan.removed),
              len(the_plan.changed), how)
@@ -146,9 +220,9 @@ def _meta(scan: ScanRun, probe_version: int, *, build: str) -> dict[str, object]
     }
 
 
-def full_build(
-    scan: ScanRun, current: Current | None, rows: list[tuple[str, int, int]],
-    records: list[Record], *, defer_probing: bool,
+def _full(
+    scan: ScanRun, current: Current | None, rows: Rows, records: list[Record], *,
+    defer_probing: bool,
 ) -> ScanResult:
     old = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
     changed = 0
@@ -164,7 +238,7 @@ def full_build(
             same.add(rec.path)
     added = len(fresh_records)
     removed = len(old) - (len(records) - added)
-    carried = probed(current.path, same) if current is not None else {}
+    carried = current.probed(same) if current is not None else {}
     retry_old = current is not None and current.probe_version < PROBE_VERSION
     todo = [r for r in records if r.path not in same
             or (retry_old and r.path not in carried)]
@@ -178,15 +252,22 @@ def full_build(
     carried.update(fresh)
     number = scan.cache.next_number()
     scan.report({"phase": "building", "files": len(records), "generation": number})
-    built = build(
-        scan.cache, number, records, root=scan.root, probed=carried,
-        meta=_meta(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
-        phase=lambda name: scan.report({"phase": name, "files": len(records)}),
-    )
+    started = time.perf_counter()
+
+    def write(tmp: Path) -> tuple[int, int]:
+        counts = fullbuild.write(
+            tmp, number, records, root=scan.root, probed=carried,
+            meta=_meta(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
+            phase=lambda name: scan.report({"phase": name, "files": len(records)}))
+        scan.report({"phase": "publishing", "files": len(records)})
+        return counts
+
+    final, (files, tags) = scan.cache.publish(number, write)
+    log.info("published generation %d: %d files, %d tags in %.2fs", number, files, tags,
+             time.perf_counter() - started)
     return ScanResult(
-        "published", built.number, str(built.path), built.files, built.tags,
-        added, removed, changed, scan.seconds(), scan.stats.as_dict(),
-        probe_stats.as_dict(), mode="full",
+        "published", number, str(final), files, tags, added, removed, changed, scan.seconds(),
+        scan.stats.as_dict(), probe_stats.as_dict(), mode="full",
         moves=moves.after_walk(rows, records, fresh_records) if removed else [],
     )
 

@@ -1,19 +1,15 @@
-"""Write one scan into a brand-new generation file and publish it."""
+"""A full build: every row of one scan written into a brand-new generation file."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import sqlite3
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from ..index import dateorder, db, months
-from ..index.cachedir import CacheDir
 from ..index.filerows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
 from ..index.tagruns import Run, merged, with_starts
 from ..names import (
@@ -29,19 +25,9 @@ from ..names import (
 )
 from .walk import Record
 
-log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Built:
-    number: int
-    path: Path
-    files: int
-    tags: int
-
-
-def build(
-    cache: CacheDir,
+def write(
+    path: Path,
     number: int,
     records: Sequence[Record],
     *,
@@ -49,41 +35,21 @@ def build(
     probed: Mapping[str, Probed] | None = None,
     meta: Mapping[str, object] | None = None,
     phase: Callable[[str], None] | None = None,
-) -> Built:
-    """Build generation ``number`` from ``records`` and publish it as current.
+) -> tuple[int, int]:
+    """Write generation ``number`` of ``records`` into the new file ``path``; (files, tags).
 
-    The file is written under a temp name, indexed after the load, analysed,
-    fsynced and renamed into place; on any error the temp file is removed and
-    the current generation is untouched.
+    The rows first, the indexes after the load, then sampled statistics;
+    ``CacheDir.publish`` gives the path and makes the file current.
     """
-    probed = probed or {}
-    tmp = cache.tmp_path(number)
-    tmp.unlink(missing_ok=True)
-    started = time.perf_counter()
+    conn = db.connect_build(path)
     try:
-        conn = db.connect_build(tmp)
-        try:
-            files, tags, indexes = _write_rows(conn, records, probed)
-            if phase:
-                phase("indexing")
-            _finish(conn, number, root, (files, tags), meta or {}, indexes)
-        finally:
-            conn.close()
+        files, tags, indexes = _write_rows(conn, records, probed or {})
         if phase:
-            phase("publishing")
-        final = cache.publish(tmp, number)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-    log.info(
-        "published generation %d: %d files, %d tags in %.2fs",
-        number,
-        files,
-        tags,
-        time.perf_counter() - started,
-    )
-    return Built(number, final, files, tags)
+            phase("indexing")
+        _finish(conn, number, root, (files, tags), meta or {}, indexes)
+    finally:
+        conn.close()
+    return files, tags
 
 
 @dataclass

@@ -15,8 +15,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 # The moves one scan reports, counted in characters of their paths: the
-# report travels as one JSON line from the scan worker (at most 1 MiB), and a
-# move of thousands of files is better left unreported than failing the scan.
+# report travels as one JSON line from the scan process (children.LINE_LIMIT,
+# 1 MiB), and a move of thousands of files is better left unreported than
+# failing the scan. (Names that are not UTF-8 grow sixfold as JSON; if the
+# line is still too long, the scan process drops the moves.)
 MAX_CHARS = 256_000
 
 Stat = tuple[str, int, int]  # (exact path, size, mtime_ns)

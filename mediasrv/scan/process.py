@@ -1,4 +1,4 @@
-"""The scan worker: one low-priority process that stays up and runs every scan the server asks for.
+"""The scan process: one low-priority process that stays up and runs every scan the server asks for.
 
 ``python -m mediasrv.scan.process ROOT CACHE_DIR`` lowers its priority once
 (nice 19, idle I/O), imports everything a scan needs, then reads one request a
@@ -16,7 +16,7 @@ at start-up, ``{"type": "ready", "id": null}`` when its imports are done)::
 
 A request that cannot be read is answered by an ``error`` (with ``"id": null``
 if it had none). After a result that published a generation, at most every
-``PRUNE_EVERY_S``, the worker deletes the thumbnails of files that changed or
+``PRUNE_EVERY_S``, the process deletes the thumbnails of files that changed or
 are gone and says ``{"type": "pruned", "id": 7, "removed": 3}``; that is after
 the result, so it never delays a swap. Then it gives the memory the scan
 used back to the system and waits for the next request; it exits with status
@@ -24,8 +24,9 @@ used back to the system and waits for the next request; it exits with status
 (~0.2 s) per scan; being a process of its own keeps the scan's CPU and GIL out
 of the server's.
 
-The server's end is ``scanclient.Worker``: it starts the process, sends one
-request at a time and turns the process's death into a failed scan with the reason.
+The server's end is ``serve/scanprocess.ScanProcess``: it starts the process, sends
+one request at a time and turns the process's death into a failed scan with the
+reason. Lines, start-up and stopping are the same as every child's (``children/``).
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ import gc
 import json
 import logging
 import os
-import signal
 import sqlite3
 import sys
 import time
 from pathlib import Path
 from typing import IO, Any
 
+from ..children import LineTooLong, emit, ignore_sigint
 from ..errors import MediasrvError
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def parse_request(line: bytes) -> tuple[int, list[str] | None]:
 
 
 class ScanService:
-    """The worker process's state: where to scan, and when thumbnails were last pruned."""
+    """The scan process's state: where to scan, and when thumbnails were last pruned."""
 
     def __init__(self, root: Path, cache_dir: Path, out: IO[str], *,
                  prune_every: float = PRUNE_EVERY_S) -> None:
@@ -88,8 +89,7 @@ class ScanService:
         self.last_prune = float("-inf")
 
     def emit(self, message: dict[str, Any]) -> None:
-        self.out.write(json.dumps(message) + "\n")
-        self.out.flush()
+        emit(self.out, message)
 
     def handle(self, line: bytes) -> None:
         """Answer one request line."""
@@ -115,7 +115,12 @@ class ScanService:
             self.emit({"type": "error", "id": request_id, "message": message})
             return
         answer = result.as_dict()
-        self.emit({"type": "result", "id": request_id, **answer})
+        try:
+            self.emit({"type": "result", "id": request_id, **answer})
+        except LineTooLong:  # the moves' paths, not escaped yet, were within moves.MAX_CHARS
+            log.warning("%d moved files are too many to report; favourites stay where they were",
+                        len(result.moves))
+            self.emit({"type": "result", "id": request_id, **answer, "moves": []})
         if answer.get("status") == "published":
             self.maybe_prune(request_id, Path(str(answer["db_path"])))
 
@@ -141,7 +146,7 @@ def release_memory() -> bool:
     """Give the memory a finished scan used back to the system; False if malloc cannot trim.
 
     A scan's records are freed when it ends, but glibc keeps the freed heap:
-    an idle worker stayed at 87 MB after scanning 100k files, 56 MB trimmed
+    an idle scan process stayed at 87 MB after scanning 100k files, 56 MB trimmed
     (46 MB before any scan). A one-shot scan process gave it all back by exiting.
     """
     gc.collect()
@@ -165,7 +170,7 @@ def _protocol_stream() -> IO[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The worker process: requests on stdin, JSON lines on stdout, logs on stderr."""
+    """The scan process: requests on stdin, JSON lines on stdout, logs on stderr."""
     parser = argparse.ArgumentParser(
         prog="python -m mediasrv.scan.process",
         description="Run scans for a mediasrv server: JSON requests on stdin, answers on stdout.",
@@ -176,8 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="prune thumbnails at most this often (default: %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="scan: %(message)s")
-    # Ctrl-C in the server's terminal reaches us too; the server decides when we stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_sigint()
     from . import job
 
     job.lower_priority()

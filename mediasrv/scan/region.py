@@ -18,11 +18,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from .fallback import NeedFullWalk
 from .walk import Record, WalkStats, list_folder, walk
-
-
-class NeedFullWalk(Exception):
-    """The change cannot be placed folder by folder (the reason says why)."""
 
 
 def touched(paths: Iterable[str], root_real: str) -> tuple[set[str], set[str]]:

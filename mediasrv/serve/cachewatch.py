@@ -29,12 +29,6 @@ NETWORK_FILESYSTEMS = frozenset({
     "lustre", "gpfs", "beegfs", "ocfs2", "gfs2", "virtiofs", "fuse",
 })
 
-# inotify(7)
-IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
-IN_DELETE_SELF, IN_MOVE_SELF, IN_UNMOUNT, IN_Q_OVERFLOW, IN_IGNORED = (
-    0x400, 0x800, 0x2000, 0x4000, 0x8000)
-IN_ONLYDIR = 0x01000000
-
 
 def filesystem_type(path: Path, mountinfo: str | None = None) -> str | None:
     """The type of the filesystem holding ``path`` (``ext4``, ``nfs4``, ``fuse.sshfs``…).
@@ -79,9 +73,6 @@ class DirWatch:
     """inotify on one folder, read on the event loop: calls ``wake`` when a name of interest
     is created, renamed or deleted there, or when the watch itself is lost."""
 
-    MASK = (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF
-            | IN_MOVE_SELF | IN_ONLYDIR)
-
     def __init__(self, folder: Path, wants: Callable[[str], bool],
                  wake: Callable[[], None]) -> None:
         self.folder = Path(folder)
@@ -89,21 +80,27 @@ class DirWatch:
         self.wake = wake
         self.fd: int | None = None  # the inotify descriptor while watching
         self._notify: INotify | None = None
+        # Event flags (set in start): the watch itself is gone; events were lost.
+        self._lost = self._overflow = 0
         self.alive = False
 
     def start(self) -> None:
         """Start watching; raises OSError if inotify cannot be used here."""
         try:
-            from inotify_simple import INotify
+            from inotify_simple import INotify, flags
         except ImportError as exc:  # not Linux: the caller polls
             raise OSError(f"no inotify: {exc}") from None
         notify = INotify(nonblocking=True)
         try:
-            notify.add_watch(self.folder, self.MASK)
+            notify.add_watch(self.folder, flags.CREATE | flags.DELETE | flags.MOVED_FROM
+                             | flags.MOVED_TO | flags.DELETE_SELF | flags.MOVE_SELF
+                             | flags.ONLYDIR)
         except OSError:
             notify.close()
             raise
         self._notify, self.fd, self.alive = notify, notify.fileno(), True
+        self._lost = flags.IGNORED | flags.DELETE_SELF | flags.MOVE_SELF | flags.UNMOUNT
+        self._overflow = flags.Q_OVERFLOW  # a name may be among the lost events: wake
         asyncio.get_running_loop().add_reader(self.fd, self._readable)
 
     def _readable(self) -> None:
@@ -116,10 +113,10 @@ class DirWatch:
             self.close()
             events, wake = [], True
         for event in events:
-            if event.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT):
+            if event.mask & self._lost:
                 self.alive = False  # the folder is gone: the follower watches again later
                 wake = True
-            elif event.mask & IN_Q_OVERFLOW or self.wants(event.name):
+            elif event.mask & self._overflow or self.wants(event.name):
                 wake = True
         if wake:
             self.wake()

@@ -29,7 +29,7 @@ from ..snapshot import open_snapshot
 from .events import Broadcaster, Event, Scan
 from .library import Library
 from .retries import RETRY_DELAYS, Retries
-from .scanprocess import Command, Worker, default_command
+from .scanprocess import Command, ScanProcess, default_command
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class RescanCoordinator(Broadcaster):
         self._next: Scan | None = None
         self._last: Scan | None = None
         self._task: asyncio.Task[None] | None = None
-        self._worker: Worker | None = None
+        self._worker: ScanProcess | None = None
         self._closed = False
         self._verify_task: asyncio.Task[None] | None = None
         self.scans_run = 0
@@ -169,8 +169,7 @@ class RescanCoordinator(Broadcaster):
             if result["generation"] != self.library.generation:
                 snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
                 await self._follow_moves(moved)
-                self.library.swap(snapshot)
-                self.cache.remove_stale_generations(self.library.live_paths())
+                self.library.swap(snapshot)  # and deletes what nobody reads any more
             scan.result = result
             scan.status = result["status"]
             if (result.get("probe") or {}).get("deferred"):
@@ -204,8 +203,9 @@ class RescanCoordinator(Broadcaster):
     async def _scan_in_worker(self, scan: Scan) -> dict[str, Any]:
         worker = self._worker
         if worker is None or not worker.alive:
-            worker = self._worker = await Worker.start(self._command(self.root, self.cache.path))
-            log.info("scan worker started (pid %d)", worker.pid)
+            argv = self._command(self.root, self.cache.path)
+            worker = self._worker = await ScanProcess.start(argv)
+            log.info("scan process started (pid %d)", worker.pid)
 
         def progress(message: dict[str, Any]) -> None:
             scan.progressed(message)

@@ -10,6 +10,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from ..errors import IndexNotReady
+from ..index.cachedir import CacheDir
 from ..snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -34,20 +35,22 @@ class Library:
 
     All bookkeeping happens on the event loop, so a lease count needs no lock:
     taking a lease and swapping can never interleave within one step. A
-    retired generation is disposed (file unlinked, connections closed) when
-    its last lease is returned, never earlier.
+    retired generation is disposed (file deleted by ``cache``, connections
+    closed) when its last lease is returned, never earlier; after each swap,
+    generation files nobody reads (a scan's that was never served) go too.
+    Without ``cache`` (a follower: its leader deletes) no file is deleted.
 
     ``view``, if given, is what a lease hands out instead of the snapshot
     itself (the server's adds the user's stars: ``starred.py``).
     """
 
-    def __init__(self, *, delete_retired: bool = True,
+    def __init__(self, cache: CacheDir | None = None, *,
                  view: Callable[[Snapshot], Snapshot] | None = None) -> None:
         self.view = view
         self._current: Generation | None = None
         self._live: dict[int, Generation] = {}
         self._closing: set[asyncio.Task[None]] = set()
-        self._delete_retired = delete_retired
+        self._cache = cache
         # What a request hears before the first generation is served.
         self.not_ready = "the first scan of this library has not finished yet"
 
@@ -113,6 +116,8 @@ class Library:
             old.retired = True
             if old.leases == 0:
                 self._dispose(old)
+        if self._cache is not None:
+            self._cache.remove_stale_generations(self.live_paths())
         log.info("serving generation %d (%s)", snapshot.generation, snapshot.state)
         return old.snapshot if old else None
 
@@ -121,14 +126,10 @@ class Library:
             return
         gen.disposed = True
         self._live.pop(gen.snapshot.generation, None)
-        if self._delete_retired:
-            # Unlinking is safe even with connections still open: they keep
-            # reading the inode until they close. Do it now, so that the file
-            # is gone the moment its last reader is.
-            try:
-                gen.snapshot.path.unlink(missing_ok=True)
-            except OSError as exc:
-                log.warning("could not delete retired %s: %s", gen.snapshot.path, exc)
+        if self._cache is not None:
+            # Now, before its connections close: the file is gone the moment
+            # its last reader is.
+            self._cache.delete_generation(gen.snapshot.path)
         task = asyncio.get_running_loop().create_task(gen.snapshot.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -145,7 +146,7 @@ class Library:
         for gen in list(self._live.values()):
             gen.disposed = True
             self._live.pop(gen.snapshot.generation, None)
-            if gen is not current and self._delete_retired:
-                gen.snapshot.path.unlink(missing_ok=True)
+            if gen is not current and self._cache is not None:
+                self._cache.delete_generation(gen.snapshot.path)
             await gen.snapshot.close()
         await self.settled()

@@ -1,52 +1,46 @@
-"""The server's end of the scan worker: ``Worker`` starts the process, asks it for one
+"""The server's end of the scan process: ``ScanProcess`` starts it, asks it for one
 scan at a time, watches that the scan moves, and turns the process's death
 into a failed scan with the reason.
 
-The other end, the process itself and its protocol, is ``scanworker.py``.
+The other end, the process itself and its protocol, is ``scan/process.py``;
+starting, reading and stopping a child are ``children/``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import os
-import signal
-import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..children import child_env, json_lines
+from ..children import command, exit_reason
+from ..children.parent import PIPE, json_lines, kill, send, spawn, stop
 from ..errors import ScanFailed
 
 log = logging.getLogger(__name__)
 
-# A new scan worker's start (an interpreter, PyAV, Pillow) took 0.2 s idle and
+# A new scan process's start (an interpreter, PyAV, Pillow) took 0.2 s idle and
 # over a second on a loaded machine: its silence until it says "ready" is
 # judged against at least this, not against a short --scan-timeout.
-WORKER_START_S = 60.0
+START_S = 60.0
+STOP_TIMEOUT_S = 5.0  # after its stdin closes, how long an idle scan process has to exit
 
-# (root, cache dir) -> the worker's argv
+# (root, cache dir) -> the scan process's argv
 Command = Callable[[Path, Path], list[str]]
 
 
 def default_command(root: Path, cache_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "mediasrv.scan.process",
-            os.fsdecode(root), os.fsdecode(cache_dir)]
+    return command("scan.process", os.fsdecode(root), os.fsdecode(cache_dir))
 
 
-def exit_reason(code: int) -> str:
-    """Why a worker that stopped answering did so, from its exit status."""
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            return f"scan process killed by signal {signal.Signals(-code).name}"
-        return f"scan process killed by signal {-code}"
+def why_it_ended(code: int) -> str:
+    """Why a scan process that stopped answering did so, from its exit status."""
     if code == 0:
         return "scan process exited before answering"
-    return f"scan process exited with status {code}"
+    return exit_reason("scan process", code)
 
 
 @dataclass
@@ -56,8 +50,8 @@ class _Pending:
     progress: Callable[[dict[str, Any]], None]
 
 
-class Worker:
-    """The server's handle on one scan worker process: one request at a time."""
+class ScanProcess:
+    """The server's handle on one scan process: one request at a time."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
@@ -71,12 +65,8 @@ class Worker:
         self._stderr = loop.create_task(self._relay_stderr())
 
     @classmethod
-    async def start(cls, argv: list[str]) -> Worker:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=child_env(), limit=1 << 20,
-        )
-        return cls(proc)
+    async def start(cls, argv: list[str]) -> ScanProcess:
+        return cls(await spawn(argv, stdout=PIPE, stderr=PIPE))
 
     @property
     def pid(self) -> int:
@@ -92,15 +82,12 @@ class Worker:
         if self.exit_reason is not None:
             raise ScanFailed(self.exit_reason)
         if self._pending is not None:
-            raise RuntimeError("the scan worker is busy")
+            raise RuntimeError("the scan process is busy")
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending = _Pending(request_id, answer, progress)
         request = {"id": request_id, "paths": None if paths is None else sorted(paths)}
         try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
-            with contextlib.suppress(ConnectionError):  # it died: _read() says how
-                await self.proc.stdin.drain()
+            await send(self.proc, request)  # if it died, _read() says how
             return await answer
         except asyncio.CancelledError:
             self._stopping = True
@@ -125,7 +112,7 @@ class Worker:
         try:
             while timeout > 0 and not task.done():
                 ready = self.ready_at
-                allowed = timeout if ready is not None else max(timeout, WORKER_START_S)
+                allowed = timeout if ready is not None else max(timeout, START_S)
                 step = max(heard, ready or heard) + allowed - loop.time()
                 if step > 0:
                     # Not ready yet: look again soon, it may say so any moment.
@@ -133,7 +120,7 @@ class Worker:
                                        else min(step, 0.25))
                     continue
                 # Stopped (SIGSTOP), deadlocked or stuck on a dead mount: it would
-                # hold every later scan up. A new worker takes the next one.
+                # hold every later scan up. A new process takes the next one.
                 log.error("scan %d made no progress for %g s; killing its process (pid %d)",
                           request_id, allowed, self.pid)
                 self.kill(f"the scan made no progress for {allowed:g} s (its process was "
@@ -155,12 +142,12 @@ class Worker:
             log.error("%s; stopping it", garbled)
             self.kill()
         code = await self.proc.wait()
-        self.exit_reason = garbled or self._kill_reason or exit_reason(code)
+        self.exit_reason = garbled or self._kill_reason or why_it_ended(code)
         pending = self._pending
         if pending is not None and not pending.answer.done():
             pending.answer.set_exception(ScanFailed(self.exit_reason))
         elif not self._stopping:
-            log.warning("the scan worker stopped (%s); the next scan starts a new one",
+            log.warning("the scan process stopped (%s); the next scan starts a new one",
                         self.exit_reason)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
@@ -191,20 +178,11 @@ class Worker:
         """SIGKILL the process (stopped or not); ``reason`` is what its scan fails with."""
         if reason is not None and self._kill_reason is None:
             self._kill_reason = reason
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.kill()
+        kill(self.proc)
 
-    async def stop(self, timeout: float = 5.0) -> None:
+    async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Close its stdin (it exits when idle), kill it if it has not after ``timeout``."""
         self._stopping = True
-        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
-            self.proc.stdin.close()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
-        except TimeoutError:
-            self.kill()
-            await self._reader
+        await stop(self.proc, timeout)
+        await self._reader
         await self._stderr
-        if self.proc.stdin is not None:
-            with contextlib.suppress(ConnectionError):
-                await self.proc.stdin.wait_closed()

@@ -23,7 +23,7 @@ from ..userdata.starred import Stars
 from ..userdata.store import FILE_NAME as USER_FILE
 from ..userdata.store import UserStore
 from ..watch.watcher import Watcher
-from . import api, favourites, limits, media, middleware, openapi, shares, zips
+from . import api, attempts, favourites, limits, media, middleware, openapi, shares, zips
 from . import following as follow
 from .httplog import ServerLog
 from .keys import (
@@ -75,10 +75,11 @@ def create_app(
     user_data = UserStore(cache.path / USER_FILE)  # the stars and the shares
     stars = Stars(Favourites(user_data))
     # A follower leaves deleting generation files to the leader (mediasrv.serve.follower).
-    library = Library(delete_retired=not settings.follow, view=stars.view)
+    library = Library(None if settings.follow else cache, view=stars.view)
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)
     app[REFUSALS] = RefusalLog()
+    app[attempts.ATTEMPTS] = attempts.Attempts(settings.trusted_proxies)
     app[CACHE] = cache
     app[LIBRARY] = library
     app[favourites.STARS] = stars
@@ -90,11 +91,8 @@ def create_app(
     app[STATUS_EXTRAS] = {"watcher": _watcher_entry({"state": "off", "backend": None,
                                                       "error": None, "restarts": 0})}
     app[RNG] = random.Random()
-    app.router.add_routes(api.routes)
-    app.router.add_routes(media.routes)
-    app.router.add_routes(openapi.routes)
-    app.router.add_routes(favourites.routes)
-    app.router.add_routes(zips.routes)
+    for part in (api, media, openapi, favourites, zips):
+        app.router.add_routes(part.routes)
     app.cleanup_ctx.append(_favourites_ctx)
     shares.setup(app, Shares(user_data))  # read after the stars' start made or upgraded it
     if settings.follow:

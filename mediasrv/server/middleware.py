@@ -9,8 +9,9 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from ..errors import MediasrvError
+from ..errors import MediasrvError, TooManyAttempts
 from ..hosts import host_name
+from . import attempts
 from .keys import HOSTS, REFUSALS, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,15 @@ async def error_answer(request: web.Request, status: int, code: str, message: st
     """The answer for an error: the HTML error page for pages and browsers, else JSON."""
     render = request.app.get(HTML_ERROR)
     if render is not None and wants_html(request):
-        return await render(request, status, code, message, exc)
+        page = await render(request, status, code, message, exc)
+        if isinstance(exc, TooManyAttempts):
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     response = error_response(status, code, message)
     if status == 503:
         response.headers["Retry-After"] = "2"
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
     allow = exc.headers.get(hdrs.ALLOW) if isinstance(exc, web.HTTPException) else None
     if allow is not None:  # a 405 says which methods would do
         response.headers[hdrs.ALLOW] = allow
@@ -141,8 +147,14 @@ def _given_token(request: web.Request) -> tuple[str, str]:
 
 
 def signed_in(request: web.Request, token: str) -> bool:
-    """Whether ``request`` carries ``token`` (header, query or cookie)."""
-    return hmac.compare_digest(_given_token(request)[0].encode(), token.encode())
+    """Whether ``request`` carries ``token`` (header, query or cookie); a wrong one
+    counts as a failed attempt of its client (``attempts``)."""
+    given = _given_token(request)[0]
+    if hmac.compare_digest(given.encode(), token.encode()):
+        return True
+    if given:
+        attempts.failed(request)
+    return False
 
 
 def _without_token(raw_path: str) -> str:
@@ -188,8 +200,16 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
     if not token:
         if (refused := _host_refused(request)) is not None:
             return refused
-    elif request.path != SIGN_IN and not signed_in(request, token):
-        return await error_answer(request, 401, UNAUTHORIZED, TOKEN_MESSAGE)
+    else:
+        try:
+            attempts.refuse_if_waiting(request)
+        except TooManyAttempts as exc:
+            return await error_answer(request, exc.status, exc.code, str(exc), exc)
+        if request.path != SIGN_IN and not signed_in(request, token):
+            answer = await error_answer(request, 401, UNAUTHORIZED, TOKEN_MESSAGE)
+            if source == "cookie":  # an old token (it was changed): counted once, not each time
+                answer.del_cookie(TOKEN_COOKIE, path="/")
+            return answer
     if request.method not in ("GET", "HEAD", "OPTIONS") and not _write_allowed(
         request, token_checked=bool(token)
     ):

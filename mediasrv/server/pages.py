@@ -25,7 +25,7 @@ from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from . import following, home, media, middleware, params, render, timeline
+from . import attempts, following, home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, THUMBS
 from .render import page, quote_segment, search_url, tag_url, tile, version, view_url
@@ -242,6 +242,8 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         return _see_other(next_url)
     given = str(form.get("token", "")).strip()
     if not hmac.compare_digest(given.encode(), token.encode()):
+        if given:  # an empty form is no guess
+            attempts.failed(request)
         return render.sign_in(request, 401, wrong=True, next_url=next_url)
     moved = _see_other(next_url)
     middleware.keep_token(moved, request, token)

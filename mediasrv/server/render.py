@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
-from ..errors import FileGone, FileNotIndexed, IndexNotReady, UnknownTag
+from ..errors import FileGone, FileNotIndexed, IndexNotReady, TooManyAttempts, UnknownTag
 from ..media.thumbs import SIZE_2X
 from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
@@ -244,6 +244,10 @@ async def render_error(request: web.Request, status: int, code: str, message: st
     elif isinstance(exc, FileGone | FileNotIndexed):
         context.update(heading="Not in the library",
                        detail=f"“{display(exc.path)}” is not in the library.")
+    elif isinstance(exc, TooManyAttempts):
+        context.update(title="Too many attempts", heading="Too many wrong tokens",
+                       detail="A wrong access token came from this address too often: try "
+                       f"again in {exc.retry_after} seconds.")
     elif status == 404:
         context.update(heading="No such page",
                        detail=f"There is no page at “{display(request.path)}”.")

@@ -26,7 +26,7 @@ from ..errors import FileNotIndexed, UnknownTag
 from ..names import display
 from ..snapshot import Snapshot
 from ..userdata.shares import Share, ShareExpired, ShareNotFound, ShareTagGone
-from . import media, middleware, render, zips
+from . import attempts, media, middleware, render, zips
 from .files import indexed_file
 from .keys import LIBRARY, STATIC
 from .shares import SHARES
@@ -50,9 +50,12 @@ async def _headers(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["Referrer-Policy"] = "no-referrer"
 
 
-def share_not_found() -> NoReturn:
-    """The one answer to an unknown or revoked id."""
-    # counts as a failed attempt
+def share_not_found(request: web.Request) -> NoReturn:
+    """The one answer to an unknown or revoked id. An unknown one is a guess, as a wrong
+    token is; a revoked one is not (a page left open on it asks for its thumbnails, and
+    the owner revoking a link from the same address must not be made to wait)."""
+    if not request.app[SHARES].was_revoked(request.match_info["id"]):
+        attempts.failed(request)  # counts as a failed attempt
     raise ShareNotFound()
 
 
@@ -67,8 +70,9 @@ async def opened(request: web.Request) -> Share:
         "static_url": lambda name: f"{STATIC_ROOT}/{name}?v={static[name][1]}",
     }
     request[render.SHARE_MODE] = mode  # an error page too shows nothing of the owner's
+    attempts.refuse_if_waiting(request)  # an address that guessed too often waits, here too
     if share is None:
-        share_not_found()
+        share_not_found(request)
     if share.expired(shares.clock()):
         raise ShareExpired()
     mode.update(base=f"/s/{share.id}", tag=display(share.tag), download=share.download,

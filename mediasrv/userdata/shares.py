@@ -104,6 +104,9 @@ class Shares:
         self._lock = asyncio.Lock()
         self._seen: store.Identity | None = None
         self._rereading: asyncio.Task[None] | None = None
+        # Digests of ids this process saw and then saw go: a page still open on a revoked
+        # link asking for its thumbnails is no guess (``was_revoked``).
+        self._revoked: set[bytes] = set()
 
     async def open(self) -> None:
         """Read every share (the stars, opened first, created or upgraded the file)."""
@@ -112,7 +115,9 @@ class Shares:
 
     async def _reload(self) -> None:
         shares, self._seen = await asyncio.to_thread(self.store.read, _read_all, [])
-        self._by_digest = {_digest(share.id): share for share in shares}
+        now = {_digest(share.id): share for share in shares}
+        self._revoked |= self._by_digest.keys() - now.keys()
+        self._by_digest = now
 
     async def refresh(self) -> None:
         """Read the shares again if the file changed (the leader wrote it): a stat, no more,
@@ -161,7 +166,12 @@ class Shares:
         async with self._lock, self.store.writing:
             await asyncio.to_thread(self.store.write, lambda conn: _delete(conn, found.id))
             self._by_digest.pop(_digest(found.id), None)
+            self._revoked.add(_digest(found.id))
         return True
+
+    def was_revoked(self, share_id: str) -> bool:
+        """Whether this id named a share that this process saw revoked (since it started)."""
+        return _digest(share_id) in self._revoked
 
 
 def _read_all(conn: sqlite3.Connection) -> list[Share]:

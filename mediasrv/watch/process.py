@@ -1,6 +1,7 @@
 """The watch process: ``python -m mediasrv.watch ROOT [IGNORE...] [--polling]``.
 
-It reports as JSON lines on stdout (see ``mediasrv.children``) and stops when
+It reports as JSON lines on stdout (``mediasrv.children``: at most
+``LINE_LIMIT`` bytes a line, written by ``emit``) and stops when
 its stdin ends, that is when the server closes it or dies:
 
 - ``{"type": "ready", "backend": "inotify"}``: every change from now on is reported.
@@ -24,14 +25,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import json
 import os
 import select
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Collection
+
+from ..children import LINE_LIMIT, LineTooLong, emit, ignore_sigint, json_line
 
 STEP_MS = 100
 DEBOUNCE_MS = 1_600
@@ -41,7 +42,6 @@ READY_TIMEOUT_MS = 500
 # naming 10,000 changes costs ~0.5 MB of JSON, and a change that large is better
 # met by a full rescan (a no-change walk of 100k files is ~1 s) than a targeted one.
 MAX_PATHS = 10_000
-MAX_LINE = 1 << 20
 
 Emit = Callable[[dict[str, object]], None]
 
@@ -55,8 +55,11 @@ def changes_message(paths: Collection[str] | None, *, unknown: str = "events wer
     message: dict[str, object] = {
         "type": "changes", "paths": sorted(paths) if paths is not None else None, "why": why,
     }
-    if paths is not None and len(json.dumps(message)) > MAX_LINE:
-        message.update(paths=None, why=f"the changed paths exceed {MAX_LINE:,} bytes")
+    if paths is not None:
+        try:
+            json_line(message)
+        except LineTooLong:
+            message.update(paths=None, why=f"the changed paths exceed {LINE_LIMIT:,} bytes")
     return message
 
 
@@ -182,26 +185,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--polling", action="store_true", help="poll (watchfiles)")
     parser.add_argument("--backend", choices=("auto", "inotify", "watchfiles"), default="auto")
     args = parser.parse_args(argv)
-    # Ctrl-C reaches the whole process group: the server decides when we stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_sigint()
 
-    def emit(message: dict[str, object]) -> None:
-        sys.stdout.write(json.dumps(message) + "\n")
-        sys.stdout.flush()
+    def say(message: dict[str, object]) -> None:
+        emit(sys.stdout, message)
 
     root = os.path.realpath(args.root)
     ignore = [os.path.realpath(p) for p in args.ignore]
     stdin = sys.stdin.fileno()
     try:
         if choose_backend(args.backend, args.polling) == "inotify":
-            watch_inotify(root, ignore, emit, stdin)
+            watch_inotify(root, ignore, say, stdin)
         else:
-            watch_watchfiles(root, ignore, emit, stdin, args.polling)
+            watch_watchfiles(root, ignore, say, stdin, args.polling)
     except BrokenPipeError:  # the server is gone; nobody reads stdout any more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # OSError above all: watch limit, permissions, the root gone
         with contextlib.suppress(BrokenPipeError):
-            emit({"type": "error", "message": describe(exc)})
+            say({"type": "error", "message": describe(exc)})
         return 1
     return 0

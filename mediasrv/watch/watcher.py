@@ -8,26 +8,24 @@ The watch runs in a process of its own: setting up the notifier walks the
 whole tree (0.28 s of held GIL for 100k files in 1,200 folders here; a polled
 network share can take minutes), which in the server's process would stall
 every request. When that process fails, it is started again after a backoff
-(``backoff``, doubling), and once it is ready, one catch-up (``None``) covers
-what happened meanwhile. After ``max_failures`` failures within ``window``
-seconds the watcher gives up: state ``failed``, and the server falls back to
-interval rescans.
+(``backoff``, doubling: ``children.backoff``), and once it is ready, one
+catch-up (``None``) covers what happened meanwhile. After ``max_failures``
+failures within ``window`` seconds the watcher gives up: state ``failed``,
+and the server falls back to interval rescans.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
-import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..children import child_env, json_lines
+from ..children import backoff, command, exit_reason
+from ..children.parent import PIPE, json_lines, spawn, stop
 from ..names import display
 
 log = logging.getLogger(__name__)
@@ -36,7 +34,6 @@ BACKOFF_S = 1.0  # the first restart's delay; each failure within the window dou
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 600.0
 STOP_TIMEOUT_S = 2.0  # after closing its stdin, how long the process has to exit
-LINE_LIMIT = 4 << 20  # the process caps a line at 1 MiB (process.MAX_LINE)
 
 # (root, folders to ignore, force polling) -> the watch process's argv
 Command = Callable[[str, list[str], bool], list[str]]
@@ -46,14 +43,7 @@ OnState = Callable[[dict[str, Any]], None]
 
 def default_command(root: str, ignore: list[str], polling: bool) -> list[str]:
     options = ["--polling"] if polling else []
-    return [sys.executable, "-m", "mediasrv.watch", *options, "--", root, *ignore]
-
-
-def exit_reason(code: int) -> str:
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            return f"the watch process was killed by {signal.Signals(-code).name}"
-    return f"the watch process exited with status {code}"
+    return command("watch", *options, "--", root, *ignore)
 
 
 class Watcher:
@@ -120,7 +110,7 @@ class Watcher:
                           display(self.root), len(failures), self.window, error)
                 self._set(state="failed", error=error)
                 return
-            delay = self.backoff * 2 ** (len(failures) - 1)
+            delay = backoff(self.backoff, len(failures))
             log.warning("the watch of %s stopped (%s); restarting it in %gs",
                         display(self.root), error, delay)
             self._set(state="restarting", error=error, restarts=self._status["restarts"] + 1)
@@ -129,11 +119,7 @@ class Watcher:
     async def _watch_once(self, *, catch_up: bool) -> str:
         """Run one watch process until it ends; returns why it ended."""
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self._command(self.root, self.ignore, self.polling),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                env=child_env(), limit=LINE_LIMIT,
-            )
+            proc = await spawn(self._command(self.root, self.ignore, self.polling), stdout=PIPE)
         except OSError as exc:
             return f"cannot start the watch process: {exc}"
         self.process = proc
@@ -156,23 +142,11 @@ class Watcher:
                     error = str(message.get("message"))
             code = await proc.wait()
         except ValueError as exc:  # a line beyond LINE_LIMIT: the process misbehaves
-            await self._stop(proc)
+            await stop(proc, STOP_TIMEOUT_S)
             return f"the watch process said too much at once ({exc})"
         except asyncio.CancelledError:
-            await self._stop(proc)
+            await stop(proc, STOP_TIMEOUT_S)
             raise
         finally:
             self.process = None
-        return error or exit_reason(code)
-
-    @staticmethod
-    async def _stop(proc: asyncio.subprocess.Process) -> None:
-        """Closing its stdin tells the watch process to stop; kill it if it lingers."""
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        return error or exit_reason("the watch process", code)

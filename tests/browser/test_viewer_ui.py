@@ -141,14 +141,14 @@ def test_signing_in_with_the_token_goes_back_to_the_page(tmp_path: Path, start_s
     from ..conftest import make_tree
     from .conftest import HOLIDAY
 
-    server = start_server(make_tree(tmp_path / "lib", HOLIDAY), token="s3cret")
+    server = start_server(make_tree(tmp_path / "lib", HOLIDAY), token="s3cret-0123456789")
     page = tabs(server).page
     assert page.goto("/tag/Holiday").status == 401
     assert page.locator("h1").inner_text() == "Sign in to mediasrv"
     page.fill("#token", "guess")
     page.click("#sign-in")
     page.locator("#wrong").wait_for()
-    page.fill("#token", "s3cret")
+    page.fill("#token", "s3cret-0123456789")
     page.click("#sign-in")
     page.wait_for_url("**/tag/Holiday")
     assert page.locator(".tile").count() == 5

@@ -36,10 +36,11 @@ from ...names import (
     search_words,
     tags_of,
 )
-from .order import Key, Keys, NeedFullBuild, new_ids, spliced
+from ..fallback import NeedFullBuild
+from .order import Key, Keys, new_ids, spliced
 from .plan import Plan, plan
 
-__all__ = ["Applied", "NeedFullBuild", "Plan", "apply", "copy_file", "plan"]
+__all__ = ["Applied", "Plan", "apply", "copy_file", "plan"]
 
 log = logging.getLogger(__name__)
 

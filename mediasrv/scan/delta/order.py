@@ -7,6 +7,7 @@ import sqlite3
 
 from ...index.tagruns import Run
 from ...names import from_db, natural_key
+from ..fallback import NeedFullBuild
 from .plan import FolderPlan, Plan
 
 # The step between the ids of new files appended one after another: leaves
@@ -15,10 +16,6 @@ from .plan import FolderPlan, Plan
 NEW_ID_STEP = 1 << 8
 
 Key = tuple[str, str]
-
-
-class NeedFullBuild(Exception):
-    """This change cannot be applied as a delta; a full build is needed (the reason says why)."""
 
 
 class Keys:
