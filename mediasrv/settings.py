@@ -140,6 +140,12 @@ class Settings:
         "the scan fails, so a stuck or stopped scan cannot hold up rescans (0: never)",
         metavar="SECONDS",
     )
+    shutdown_grace: float = _setting(
+        5.0,
+        "seconds that responses in flight (a download, a paused video) get to finish on "
+        "SIGTERM or SIGINT before they are cut; then the server exits",
+        metavar="SECONDS",
+    )
     full: bool = _setting(
         False,
         "scan only: rebuild the whole index from the files, not as a change to the current one",
@@ -164,6 +170,8 @@ class Settings:
             raise UserError("--rescan-interval must be 0 (never) or a number of seconds")
         if self.scan_timeout < 0:
             raise UserError("--scan-timeout must be 0 (never) or a number of seconds")
+        if self.shutdown_grace < 0:
+            raise UserError("--shutdown-grace must be 0 or a number of seconds")
         if self.pool_size < 1:
             raise UserError("--pool-size must be at least 1")
         if self.workers < 1:

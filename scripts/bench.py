@@ -91,8 +91,9 @@ def time_scans(work: Path, root: Path, repeat: int) -> dict[str, Any]:
 class Server:
     """bench_server.py in a child process, and a control session to it."""
 
-    def __init__(self, root: Path, cache: Path, state: str) -> None:
+    def __init__(self, root: Path, cache: Path, state: str, extra: tuple[str, ...] = ()) -> None:
         self.root, self.cache, self.state = root.resolve(), cache.resolve(), state
+        self.extra = extra  # more bench_server.py options
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.served: Served | None = None
@@ -107,8 +108,8 @@ class Server:
     async def start(self) -> None:
         shutil.rmtree(self.cache, ignore_errors=True)
         self.served = launch([sys.executable, str(HERE / "bench_server.py"), str(self.root),
-                              str(self.cache), "--state", self.state, "--port", str(self.port)],
-                             self.port)
+                              str(self.cache), "--state", self.state, "--port", str(self.port),
+                              *self.extra], self.port)
         self.session = aiohttp.ClientSession(self.base, timeout=aiohttp.ClientTimeout(total=600))
         # up, first scan published, nothing queued
         await self.served.await_status(self.session, what="bench_server's index", timeout=600)

@@ -32,7 +32,8 @@ from typing import Any
 from aiohttp import web
 
 from mediasrv.serve import coordinator
-from mediasrv.server import create_app
+from mediasrv.serve.leader import Leader
+from mediasrv.server import create_app, metrics
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
 
@@ -98,7 +99,9 @@ async def dump(request: web.Request) -> web.Response:
 async def serve(args: argparse.Namespace) -> None:
     settings = Settings(root=args.root, cache_dir=args.cache_dir, port=args.port,
                         state=args.state, watch=False, rescan_interval=0.0)
-    app = create_app(settings, components=[])
+    app = create_app(settings, Leader(settings), components=[])
+    if args.no_request_histogram:  # bench_metrics.py: the same server without it
+        app.middlewares.remove(metrics.timing)
     app[LAGS] = []
     app[EVENTS] = []
     app.cleanup_ctx.append(bench_ctx)
@@ -122,6 +125,8 @@ def main() -> int:
     parser.add_argument("cache_dir", type=Path)
     parser.add_argument("--state", choices=("sqlite", "memory"), default="sqlite")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--no-request-histogram", action="store_true",
+                        help="serve without /metrics' request-timing middleware")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="bench_server: %(message)s")
     asyncio.run(serve(args))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shutil
 import statistics
@@ -54,8 +55,8 @@ async def startup(root: Path, cache: Path, backend: str | None = None) -> tuple[
     """
     from aiohttp import web
 
+    from mediasrv.serve.leader import Leader, LeaderOptions
     from mediasrv.server import create_app
-    from mediasrv.server.keys import STATUS_EXTRAS
     from mediasrv.settings import Settings
 
     lags: list[float] = []
@@ -67,13 +68,16 @@ async def startup(root: Path, cache: Path, backend: str | None = None) -> tuple[
             lags.append(time.perf_counter() - before - 0.001)
 
     prober = asyncio.create_task(probe())
-    options = {} if backend is None else {"command": command_for(backend)}
-    app = create_app(Settings(root=root, cache_dir=cache, rescan_interval=0.0),
-                     startup_scan=False, watcher_options=options)
+    options = LeaderOptions(startup_scan=False)
+    if backend is not None:
+        options = dataclasses.replace(options, watch_command=command_for(backend))
+    settings = Settings(root=root, cache_dir=cache, rescan_interval=0.0)
+    leader = Leader(settings, options)
+    app = create_app(settings, leader)
     runner = web.AppRunner(app)
     started = time.perf_counter()
     await runner.setup()
-    while app[STATUS_EXTRAS]["watcher"]["state"] not in ("watching", "failed"):
+    while leader.watcher_status["state"] not in ("watching", "failed"):
         await asyncio.sleep(0.005)
     ready = time.perf_counter() - started
     prober.cancel()

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from mediasrv.serve.leader import Leader, LeaderOptions
 from mediasrv.server import create_app
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 from mediasrv.settings import Settings
@@ -73,6 +74,12 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
 AppFactory = Callable[..., "web.Application"]
 
 
+def make_app(settings: Settings, options: LeaderOptions | None = None,
+             **app_options: Any) -> web.Application:
+    """``create_app`` with a leader built from ``settings`` (as ``mediasrv serve`` does)."""
+    return create_app(settings, Leader(settings, options), **app_options)
+
+
 def worker_command(
     tmp_path: Path, prelude: str = "", *args: str
 ) -> Callable[[Path, Path], list[str]]:
@@ -126,10 +133,10 @@ def gated_command(tmp_path: Path, gate: Path) -> Callable[[Path, Path], list[str
 async def started(
     aiohttp_client: Callable[..., Any],
 ) -> AsyncIterator[Callable[..., Any]]:
-    """``await started(settings)``: a test client whose first scan has finished."""
+    """``await started(settings, options)``: a test client whose first scan has finished."""
 
-    async def start(settings: Settings, **app_options: Any) -> TestClient:
-        app = create_app(settings, **app_options)
+    async def start(settings: Settings, options: LeaderOptions | None = None) -> TestClient:
+        app = make_app(settings, options)
         client = await aiohttp_client(app)
         await app[COORDINATOR].wait_idle()
         return client

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.server import create_app
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR
 
-from .conftest import make_tree, rescan
+from .conftest import make_app, make_tree, rescan
 
 
 async def test_tags_with_counts_all_first(client: TestClient) -> None:
@@ -297,7 +297,7 @@ async def test_api_answers_503_until_the_first_index_exists(
     settings_for,
     library: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    app = create_app(settings_for(library), startup_scan=False)
+    app = make_app(settings_for(library), LeaderOptions(startup_scan=False))
     client = await aiohttp_client(app)
     resp = await client.get("/api/files")
     assert resp.status == 503
@@ -316,7 +316,7 @@ async def test_random_finds_the_last_survivor_among_many_deleted(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root = make_tree(tmp_path / "lib", {f"d/{i}.jpg": "" for i in range(300)})
-    client = await started(settings_for(root), startup_scan=True)
+    client = await started(settings_for(root), LeaderOptions(startup_scan=True))
     for i in range(300):
         if i != 123:
             (root / "d" / f"{i}.jpg").unlink()

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from mediasrv.serve.events import MAX_PATHS
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
 from .conftest import gated_command, make_tree, recording_command, worker_command
@@ -23,7 +24,7 @@ async def gated(started, settings_for, library: Path, tmp_path: Path):  # type: 
     gate = tmp_path / "gate"
     gate.touch()
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": gated_command(tmp_path, gate)}
+        settings_for(library), LeaderOptions(scan_command=gated_command(tmp_path, gate))
     )
     gate.unlink()
     return client, gate
@@ -117,7 +118,7 @@ async def test_failed_scan_is_reported_and_the_next_one_succeeds(
         "job.run_scan = run_scan\n",
     )
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": command}
+        settings_for(library), LeaderOptions(scan_command=command)
     )
     pid = client.app[COORDINATOR].process.pid
     broken.touch()
@@ -186,7 +187,7 @@ async def test_paths_reach_the_worker_and_new_result_keys_pass_through(
 ) -> None:
     """The worker hands the paths (exact, even not UTF-8) to run_scan; unknown keys come back."""
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": recording_command(tmp_path)}
+        settings_for(library), LeaderOptions(scan_command=recording_command(tmp_path))
     )
     coordinator = client.app[COORDINATOR]
     odd = b"caf\xe9/x.jpg".decode("utf-8", "surrogateescape")
@@ -239,3 +240,29 @@ async def test_a_failed_scan_is_not_a_look_at_the_library(gated, library: Path) 
     await scan.done.wait()
     assert scan.status == "failed"
     assert coordinator.checked_at == checked
+
+
+async def test_closing_during_a_scan_removes_its_temp_file(  # type: ignore[no-untyped-def]
+    started, settings_for, library: Path, tmp_path: Path
+) -> None:
+    """Shutdown kills a scan mid-build; the build it leaves must not wait for the next start."""
+    stuck = worker_command(
+        tmp_path,
+        "real_run_scan = job.run_scan\n"
+        "def stuck(root, cache, *args, **kwargs):\n"
+        "    if not cache.current.exists():\n"
+        "        return real_run_scan(root, cache, *args, **kwargs)\n"
+        "    with cache.lock('scan', wait=True):\n"
+        "        cache.tmp_path(2).write_bytes(b'half a generation')\n"
+        "        time.sleep(3600)\n"
+        "job.run_scan = stuck\n",
+    )
+    client = await started(settings_for(library), LeaderOptions(scan_command=stuck))
+    coordinator = client.app[COORDINATOR]
+    scan = coordinator.request("test")
+    cache = tmp_path / "cache"
+    while not (cache / "gen-000002.db.tmp").exists():
+        await asyncio.sleep(0.01)
+    assert coordinator.running is scan
+    await coordinator.close()
+    assert (scan.status, sorted(p.name for p in cache.glob("*.tmp"))) == ("failed", [])

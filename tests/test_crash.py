@@ -12,9 +12,10 @@ import pytest
 
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.scan.job import run_scan
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import CACHE, COORDINATOR, LIBRARY
 
-from .conftest import SMALL_TREE, make_tree, rescan, worker_command
+from .conftest import SMALL_TREE, make_app, make_tree, rescan, worker_command
 
 
 def many_files(root: Path, count: int) -> None:
@@ -79,7 +80,7 @@ async def test_stray_temp_file_is_deleted_at_startup(
 ) -> None:
     root, cache = published(tmp_path)
     (cache.path / "gen-000007.db.tmp").write_bytes(b"half a build")
-    client = await started(settings_for(root), startup_scan=False)
+    client = await started(settings_for(root), LeaderOptions(startup_scan=False))
     assert not (cache.path / "gen-000007.db.tmp").exists()
     assert (await (await client.get("/api/tags")).json())["generation"] == 1
 
@@ -94,9 +95,8 @@ async def test_truncated_current_db_is_set_aside_and_rebuilt(
     size = target.stat().st_size
     with open(target, "r+b") as f:
         f.truncate(size // 2)
-    from mediasrv.server import create_app
 
-    app = create_app(settings_for(root))
+    app = make_app(settings_for(root))
     client = await aiohttp_client(app)
     aside = [p.name for p in cache.path.glob("*.corrupt")]
     assert len(aside) == 1 and aside[0].startswith("gen-000001.db.")
@@ -151,9 +151,8 @@ async def test_valid_index_is_served_before_the_startup_scan_ends(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root, _ = published(tmp_path)
-    from mediasrv.server import create_app
 
-    app = create_app(settings_for(root), startup_scan=False)
+    app = make_app(settings_for(root), LeaderOptions(startup_scan=False))
     client = await aiohttp_client(app)
     assert app[LIBRARY].generation == 1
     assert (await client.get("/api/files")).status == 200
@@ -191,7 +190,7 @@ async def test_disk_full_fails_the_scan_and_keeps_serving(
         "    return conn\n"
         "db.connect_build = capped\n",
     )
-    client = await started(settings_for(root), coordinator_options={"command": command})
+    client = await started(settings_for(root), LeaderOptions(scan_command=command))
     make_tree(root, {f"more/{i}.jpg": "x" for i in range(300)})
     body = await rescan(client)
     assert body["status"] == "failed"
@@ -214,9 +213,8 @@ async def test_damaged_page_found_after_startup_is_set_aside_and_rebuilt(
     with open(target, "r+b") as f:  # scribble over pages in the middle of the file
         f.seek(size // 2 // 4096 * 4096)
         f.write(b"\xa5" * 4096 * 4)
-    from mediasrv.server import create_app
 
-    app = create_app(settings_for(root), startup_scan=False)
+    app = make_app(settings_for(root), LeaderOptions(startup_scan=False))
     client = await aiohttp_client(app)
     assert app[LIBRARY].generation == 1  # served at once
     coordinator = app[COORDINATOR]

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from mediasrv.server import api, create_app
+from mediasrv.server import api
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
+
+from .conftest import make_app
 
 
 class Live:
@@ -28,7 +30,7 @@ class Live:
 
 @pytest.fixture
 async def live(library: Path, settings_for: Callable[..., Settings]) -> AsyncIterator[Live]:
-    app = create_app(settings_for(library))
+    app = make_app(settings_for(library))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)  # as cli/serving.py does
     await runner.setup()
     sock = socket.create_server(("127.0.0.1", 0))

@@ -27,6 +27,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from mediasrv.scan.walk import RootGone, walk
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR
 
 from .conftest import SMALL_TREE, make_tree, worker_command
@@ -110,7 +111,7 @@ async def test_disk_full_while_writing_a_generation(started, settings_for, tmp_p
                                                     disk: Disk) -> None:
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     client = await started(settings_for(root, cache_dir=disk.path / "cache"),
-                           coordinator_options={"retry_delays": (0.5,)})
+                           LeaderOptions(retry_delays=(0.5,)))
     disk.fill()
     make_tree(root, {f"new/{i}.jpg": "x" for i in range(50)})
     body = await (await client.post("/api/rescan?wait=1")).json()
@@ -155,7 +156,7 @@ async def test_cache_dir_turned_read_only_while_serving(started, settings_for, t
                                                         disk: Disk) -> None:
     root = make_tree(tmp_path / "lib", {**SMALL_TREE, "pics/a.jpg": jpeg_bytes()})
     client = await started(settings_for(root, cache_dir=disk.path / "cache"),
-                           coordinator_options={"retry_delays": (0.5,)})
+                           LeaderOptions(retry_delays=(0.5,)))
     # The stars' database holds a file open for writing, and the kernel refuses
     # to remount a filesystem read-only while one is (a filesystem it turns
     # read-only after an error does not ask). This test is about the index
@@ -191,7 +192,7 @@ async def test_cache_dir_turned_read_only_while_serving(started, settings_for, t
 async def test_root_renamed_away_and_back_while_serving(started, settings_for,  # type: ignore[no-untyped-def]
                                                         tmp_path: Path) -> None:
     root = make_tree(tmp_path / "lib", SMALL_TREE)
-    client = await started(settings_for(root), coordinator_options={"retry_delays": (0.5,)})
+    client = await started(settings_for(root), LeaderOptions(retry_delays=(0.5,)))
     away = tmp_path / "elsewhere"
     root.rename(away)
     try:
@@ -232,7 +233,7 @@ async def test_a_stopped_scan_worker_is_killed_and_the_next_scan_runs(  # type: 
     started, settings_for, library: Path
 ) -> None:
     client = await started(settings_for(library, scan_timeout=120.0),
-                           coordinator_options={"retry_delays": ()})
+                           LeaderOptions(retry_delays=()))
     coordinator = client.app[COORDINATOR]
     assert coordinator.scan_timeout == 120.0  # from the setting
     # Short from now on (a worker's start on a busy machine may take a second or two).
@@ -261,7 +262,7 @@ async def test_a_slow_starting_worker_is_not_taken_for_a_stuck_one(  # type: ign
     """Silence before the worker says "ready" (imports on a loaded machine) is not a stall."""
     slow = worker_command(tmp_path, "time.sleep(4)")
     client = await started(settings_for(library, scan_timeout=2.0),
-                           coordinator_options={"command": slow, "retry_delays": ()})
+                           LeaderOptions(scan_command=slow, retry_delays=()))
     last = (await status_of(client))["last_scan"]
     assert (last["status"], last["error"]) == ("published", None)
 

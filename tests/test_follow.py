@@ -19,11 +19,10 @@ from aiohttp.test_utils import TestClient
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.scan.job import run_scan
 from mediasrv.serve.cachewatch import filesystem_type, needs_polling
-from mediasrv.server import create_app
 from mediasrv.server.following import LEADER_URL
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .conftest import SMALL_TREE, make_tree
+from .conftest import SMALL_TREE, make_app, make_tree
 
 
 class Leader:
@@ -333,7 +332,7 @@ async def test_a_workers_follower_passes_rescans_to_its_leader(
     started, settings_for, leader: Leader, aiohttp_client
 ) -> None:
     lead = await started(settings_for(leader.root))
-    app = create_app(settings_for(leader.root, follow=True))
+    app = make_app(settings_for(leader.root, follow=True))
     app[LEADER_URL] = str(lead.make_url("/"))
     client = await aiohttp_client(app)
     await serving(client, 1)
@@ -349,7 +348,7 @@ async def test_a_workers_follower_passes_rescans_to_its_leader(
 
 async def test_a_leader_out_of_reach_is_a_503(follow, leader: Leader, aiohttp_client,
                                               settings_for) -> None:
-    app = create_app(settings_for(leader.root, follow=True))
+    app = make_app(settings_for(leader.root, follow=True))
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         app[LEADER_URL] = f"http://127.0.0.1:{closed.getsockname()[1]}/"

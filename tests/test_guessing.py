@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.server import create_app
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.attempts import ATTEMPTS, Attempts
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, make_tree
+from .conftest import SMALL_TREE, make_app, make_tree
 from .openapi_check import check_json
 from .servers import Served, leader_args
 
@@ -54,7 +54,7 @@ def serve(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settin
 
     async def start(clock: Clock | None = None, **overrides: Any) -> TestClient:
         settings = settings_for(library, token=TOKEN, **overrides)
-        app = create_app(settings, startup_scan=False)
+        app = make_app(settings, LeaderOptions(startup_scan=False))
         if clock is not None:
             app[ATTEMPTS] = Attempts(settings.trusted_proxies, clock=clock)
         return await aiohttp_client(app)  # type: ignore[no-any-return]
@@ -163,7 +163,8 @@ async def test_an_old_token_in_the_cookie_is_forgotten_at_once(serve: Any) -> No
 
 async def test_without_a_token_nothing_is_counted(aiohttp_client: Any, settings_for: Any,
                                                   library: Path) -> None:
-    client = await aiohttp_client(create_app(settings_for(library), startup_scan=False))
+    client = await aiohttp_client(make_app(settings_for(library),
+                                           LeaderOptions(startup_scan=False)))
     for n in range(20):
         assert (await client.get("/api/status", headers=wrong(n))).status == 200
     assert len(client.app[ATTEMPTS]) == 0

@@ -13,11 +13,12 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from mediasrv import __version__, errors
-from mediasrv.server import create_app
+from mediasrv.serve import status as shapes
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.openapi import SPEC_FILE
 from mediasrv.settings import Settings
 
-from .conftest import make_tree
+from .conftest import make_app, make_tree
 from .openapi_check import check_event, check_json, read_events, spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,6 +60,38 @@ def documented() -> set[tuple[str, str]]:
     return {(method.upper(), path) for path, ops in spec()["paths"].items() for method in ops}
 
 
+def _schema(*where: str) -> dict[str, Any]:
+    """The schema at ``where``: a component, then properties (``[]``: an array's items,
+    ``?``: the object of an object-or-null)."""
+    schema: dict[str, Any] = spec()["components"]["schemas"][where[0]]
+    for step in where[1:]:
+        if step == "[]":
+            schema = schema["items"]
+        elif step == "?":
+            schema = schema["anyOf"][0]
+        else:
+            schema = schema["properties"][step]
+    return schema
+
+
+@pytest.mark.parametrize(("shape", "where"), [
+    (shapes.Status, ("Status",)),
+    (shapes.ScanInfo, ("Scan",)),
+    (shapes.WatcherStatus, ("Status", "watcher")),
+    (shapes.FollowerStatus, ("Status", "follower")),
+    (shapes.SwapInfo, ("Status", "follower", "last_swap", "?")),
+    (shapes.ThumbnailsStatus, ("Status", "thumbnails")),
+    (shapes.WorkersStatus, ("Status", "workers")),
+    (shapes.WorkerInfo, ("Status", "workers", "followers", "[]")),
+], ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_the_declared_status_and_its_description_have_the_same_keys(
+    shape: Any, where: tuple[str, ...]
+) -> None:
+    schema = _schema(*where)
+    assert list(schema["properties"]) == list(shape.__annotations__)
+    assert set(schema["required"]) == shape.__required_keys__
+
+
 def test_the_description_is_valid_openapi_3_1() -> None:
     document, _ = read_from_filename(str(SPEC_FILE))
     validate(document)
@@ -68,7 +101,7 @@ def test_the_description_is_valid_openapi_3_1() -> None:
 def test_every_route_is_described_and_every_described_path_is_routed(
     settings_for, library: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    app = create_app(settings_for(library))
+    app = make_app(settings_for(library))
     routes = routed(app)
     assert documented() - routes == set(), "described but not routed"
     assert routes - PAGES - documented() == set(), "routed but not described (or a page: PAGES)"
@@ -161,7 +194,8 @@ async def test_a_method_a_path_does_not_have_is_405_with_allow(client: TestClien
 async def test_index_not_ready_matches_the_description(
     aiohttp_client, settings_for, library: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    client = await aiohttp_client(create_app(settings_for(library), startup_scan=False))
+    app = make_app(settings_for(library), LeaderOptions(startup_scan=False))
+    client = await aiohttp_client(app)
     for template in ("/api/tags", "/api/files", "/api/search"):
         assert (await answer(client, "GET", template, template))["http"] == 503
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.server import create_app
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, rescan
+from .conftest import make_app, make_tree, rescan
 from .test_thumbs import h264_bytes, jpeg_bytes
 
 ODD = b"Odd/caf\xe9 <b>.jpg"  # not valid UTF-8, and markup in the name
@@ -330,7 +330,8 @@ async def test_search_without_matches(oclient: TestClient) -> None:
 async def test_first_build_shows_a_friendly_page(
     aiohttp_client: Callable[..., Any], library: Path, settings_for: Callable[..., Settings],
 ) -> None:
-    client = await aiohttp_client(create_app(settings_for(library), startup_scan=False))
+    app = make_app(settings_for(library), LeaderOptions(startup_scan=False))
+    client = await aiohttp_client(app)
     resp = await client.get("/tag/All")
     assert (resp.status, resp.headers["Retry-After"]) == (503, "2")
     html = await resp.text()

@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import search_words
 from mediasrv.scan.job import run_scan
-from mediasrv.server import create_app
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import LIBRARY, RNG
 from mediasrv.settings import Settings
 
-from .conftest import SMALL_TREE, Tree, make_tree
+from .conftest import SMALL_TREE, Tree, make_app, make_tree
 from .test_probe import OFFSET_ORIGINAL, ORIGINAL
 from .test_probe import dated as with_exif
 
@@ -81,10 +81,10 @@ async def compare_everything(root: Path, cache_dir: Path, *, scan: bool = True) 
     clients = {}
     try:
         for state in BACKENDS:
-            app = create_app(
+            app = make_app(
                 Settings(root=root, cache_dir=cache_dir, watch=False, rescan_interval=0.0,
                          state=state),
-                startup_scan=False, components=[],
+                LeaderOptions(startup_scan=False), components=[],
             )
             client = TestClient(TestServer(app, host="127.0.0.1"))
             await client.start_server()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR
 
 from .conftest import make_tree, recording_command
@@ -18,7 +19,7 @@ from .conftest import make_tree, recording_command
 async def recorded(started, settings_for, library: Path, tmp_path: Path) -> TestClient:  # type: ignore[no-untyped-def]
     """A client whose scan results say which paths the scan was given (``seen``)."""
     return await started(
-        settings_for(library), coordinator_options={"command": recording_command(tmp_path)}
+        settings_for(library), LeaderOptions(scan_command=recording_command(tmp_path))
     )
 
 

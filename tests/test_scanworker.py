@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from mediasrv.children import child_env
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR
 
 from .conftest import make_tree, rescan, worker_command
@@ -129,7 +130,7 @@ async def test_output_on_stdout_from_inside_a_scan_does_not_break_the_protocol(
         "job.run_scan = chatty\n",
     )
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": command}
+        settings_for(library), LeaderOptions(scan_command=command)
     )
     make_tree(library, {"new.jpg": "x"})
     body = await rescan(client)
@@ -146,7 +147,7 @@ async def test_a_worker_that_cannot_start_fails_the_scan_and_the_next_one_tries_
         return [sys.executable, "-c", "import sys; sys.exit(3)"]
 
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": command}
+        settings_for(library), LeaderOptions(scan_command=command)
     )
     first = client.app[COORDINATOR].last
     assert (first.status, first.error) == ("failed", "scan process exited with status 3")
@@ -170,7 +171,7 @@ async def test_a_worker_that_talks_nonsense_is_stopped_and_replaced(
         "job.run_scan = run_scan\n",
     )
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": command}
+        settings_for(library), LeaderOptions(scan_command=command)
     )
     coordinator = client.app[COORDINATOR]
     pid = coordinator.process.pid
@@ -202,7 +203,7 @@ async def test_an_idle_worker_gives_freed_memory_back(
         "process.release_memory = release_memory\n",
     )
     client: TestClient = await started(
-        settings_for(library), coordinator_options={"command": command}
+        settings_for(library), LeaderOptions(scan_command=command)
     )
     await rescan(client)
     await rescan(client)  # answered after the worker released what the one before used

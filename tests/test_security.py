@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, make_mocked_request
 
-from mediasrv.server import create_app
 from mediasrv.server.middleware import _write_allowed
+
+from .conftest import make_app
 
 
 async def tokened(started, settings_for, library: Path) -> TestClient:  # type: ignore[no-untyped-def]
@@ -261,7 +262,7 @@ def test_write_rule_trusts_an_origin_equal_to_the_host_only_after_the_token(
     settings_for, library: Path, token: str | None, allowed: bool  # type: ignore[no-untyped-def]
 ) -> None:
     # what a rebound page sends: its own name as Host and as Origin
-    app = create_app(settings_for(library, token=token), components=[])
+    app = make_app(settings_for(library, token=token), components=[])
     request = make_mocked_request("POST", "/api/rescan", app=app, headers={
         "Host": "evil.example:8080", "Origin": "http://evil.example:8080"})
     assert _write_allowed(request, token_checked=token is not None) is allowed

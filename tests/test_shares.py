@@ -309,11 +309,12 @@ async def test_a_workers_follower_passes_share_writes_to_its_leader(
         aiohttp_client: Callable[..., Any]) -> None:
     """With --workers the kernel chooses which process gets a request: a share made or
     revoked through a follower is made or revoked by the leader."""
-    from mediasrv.server import create_app
     from mediasrv.server.following import LEADER_URL
 
+    from .conftest import make_app
+
     leader = await started(settings_for(shared_tree))
-    app = create_app(settings_for(shared_tree, follow=True))
+    app = make_app(settings_for(shared_tree, follow=True))
     app[LEADER_URL] = str(leader.make_url("/"))
     worker = await aiohttp_client(app)
     resp = await worker.post("/api/shares?tag=Beach")

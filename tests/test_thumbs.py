@@ -20,6 +20,7 @@ from mediasrv.media import thumbs
 from mediasrv.media.thumbs import Thumbnailer, thumb_key
 from mediasrv.resources import resource_dir
 from mediasrv.scan.process import PRUNE_EVERY_S
+from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import THUMBS
 from mediasrv.settings import Settings
 
@@ -277,7 +278,7 @@ async def test_thumbnails_of_changed_and_deleted_files_are_pruned_after_a_rescan
     monkeypatch.setattr(Thumbnailer, "prune", lambda self, path, **kw: in_server.append(path))
     root = make_tree(tmp_path / "lib", {f"p/{n}.jpg": _small_jpeg(i) for i, n in enumerate("abc")})
     command = worker_command(tmp_path, "", "--prune-every", "0")
-    client = await started(settings_for(root), coordinator_options={"command": command})
+    client = await started(settings_for(root), LeaderOptions(scan_command=command))
     for n in "abc":
         assert (await client.get(f"/thumb/p/{n}.jpg")).status == 200
     thumbs_dir = client.app[CACHE].thumbs

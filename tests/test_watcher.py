@@ -17,7 +17,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from mediasrv.names import url_unquote
-from mediasrv.server.keys import COORDINATOR, WATCHER
+from mediasrv.serve.leader import LeaderOptions
+from mediasrv.server.keys import COORDINATOR, LEADER
 from mediasrv.settings import Settings
 
 from .conftest import SMALL_TREE, make_tree, paths, status, until
@@ -352,17 +353,17 @@ async def test_a_killed_watch_process_restarts_with_one_catch_up_rescan(
 ) -> None:
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     client = await started(settings_for(root, watch=True),
-                           watcher_options={"backoff": 0.05})
+                           LeaderOptions(watch_backoff=0.05))
     await watcher_state(client)
     coordinator = client.app[COORDINATOR]
     calls = spy(client)
     runs = coordinator.scans_run
-    first = client.app[WATCHER].process
+    first = client.app[LEADER].watcher.process
     assert first is not None
     first.send_signal(signal.SIGKILL)
     make_tree(root, {"while_down.jpg": b"w"})  # maybe unseen by any watch: the catch-up finds it
     await watcher_state(client, restarts=1)
-    assert client.app[WATCHER].process is not first
+    assert client.app[LEADER].watcher.process is not first
 
     async def seen() -> bool:
         return "while_down.jpg" in await paths(client)
@@ -387,7 +388,7 @@ async def test_injected_errors_restart_the_watch_with_a_backoff(
     root = make_tree(tmp_path / "lib", SMALL_TREE)
     command = injected(tmp_path, 2, "OSError(5, 'Input/output error')")
     client = await started(settings_for(root, watch=True),
-                           watcher_options={"command": command, "backoff": 0.05})
+                           LeaderOptions(watch_command=command, watch_backoff=0.05))
     await watcher_state(client, restarts=2)
     delays = [r.getMessage().rsplit(" ", 1)[1] for r in caplog.records
               if r.name == "mediasrv.watch.watcher" and "restarting" in r.getMessage()]
@@ -404,7 +405,7 @@ async def test_a_removed_root_is_watched_again_once_it_is_back(
     started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path,
 ) -> None:
     root = make_tree(tmp_path / "lib", SMALL_TREE)
-    client = await started(settings_for(root, watch=True), watcher_options={"backoff": 0.2})
+    client = await started(settings_for(root, watch=True), LeaderOptions(watch_backoff=0.2))
     await watcher_state(client)
     shutil.rmtree(root)
     await watcher_state(client, "restarting")
@@ -425,8 +426,9 @@ async def test_repeated_failures_fall_back_to_interval_rescans_loudly(
     command = injected(tmp_path, None, "OSError(28, 'No space left on device')")
     # --rescan-interval 0 (never): the fallback still rescans.
     client = await started(
-        settings_for(root, watch=True, rescan_interval=0.0), fallback_interval=0.3,
-        watcher_options={"command": command, "backoff": 0.01, "max_failures": 3},
+        settings_for(root, watch=True, rescan_interval=0.0),
+        LeaderOptions(watch_command=command, watch_backoff=0.01, watch_max_failures=3,
+                      fallback_interval=0.3),
     )
     await watcher_state(client, "failed")
     assert (await status(client))["watcher"] == {
@@ -435,7 +437,7 @@ async def test_repeated_failures_fall_back_to_interval_rescans_loudly(
                  "or use --force-polling)",
     }
     assert int((tmp_path / "starts").read_text()) == 3
-    (warning,) = [r for r in caplog.records if r.name == "mediasrv.server.app"]
+    (warning,) = [r for r in caplog.records if r.name == "mediasrv.serve.leader"]
     assert warning.getMessage().endswith(
         "(inotify watch limit reached (raise fs.inotify.max_user_watches, or use "
         "--force-polling)); rescanning every 0.3s instead")
@@ -456,7 +458,7 @@ async def test_a_failed_watcher_keeps_a_shorter_configured_interval(
     command = injected(tmp_path, None, "OSError('Error { kind: MaxFilesWatch, paths: [] }')")
     client = await started(
         settings_for(root, watch=True, rescan_interval=0.3),
-        watcher_options={"command": command, "backoff": 0.01, "max_failures": 2},
+        LeaderOptions(watch_command=command, watch_backoff=0.01, watch_max_failures=2),
     )
     await watcher_state(client, "failed")
     state = (await status(client))["watcher"]
@@ -519,3 +521,23 @@ async def test_random_never_offers_a_deleted_file_before_the_rescan(
         answers.append(await resp.json())
     assert answers[0]["generation"] == generation  # the deletions were not rescanned yet
     assert {a["file"]["path"] for a in answers} == {"Trips/2024/Beach/img10.jpg"}
+
+
+async def test_begin_stop_ends_the_watch_without_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stopping server ends the watch process at once (its stdin), and nothing restarts it."""
+    from mediasrv.watch.watcher import Watcher
+
+    states: list[str] = []
+    watcher = Watcher(make_tree(tmp_path / "lib", SMALL_TREE), on_changes=lambda paths: None,
+                      on_state=lambda state: states.append(state["state"]))
+    task = asyncio.get_running_loop().create_task(watcher.run())
+    while states[-1:] != ["watching"]:
+        await asyncio.sleep(0.01)
+    proc = watcher.process
+    assert proc is not None
+    watcher.begin_stop()
+    await asyncio.wait_for(task, 30)  # returns by itself: no cancel needed
+    assert (proc.returncode, states, watcher.process) == (0, ["watching"], None)
+    assert [r for r in caplog.records if r.levelno >= 30] == []

@@ -18,12 +18,15 @@ PIPE = asyncio.subprocess.PIPE
 
 
 async def spawn(argv: Sequence[str], *, stdout: int | None = None, stderr: int | None = None,
-                pass_fds: Collection[int] = ()) -> asyncio.subprocess.Process:
+                pass_fds: Collection[int] = (), own_group: bool = False,
+                ) -> asyncio.subprocess.Process:
     """Start ``argv`` with ``child_env()``, its stdin a pipe (closing it asks the child to
-    stop), its stdout read a line of at most ``LINE_LIMIT`` bytes at a time."""
+    stop), its stdout read a line of at most ``LINE_LIMIT`` bytes at a time; with
+    ``own_group``, in a process group of its own (signals to the server's group, Ctrl-C or
+    ``kill -- -PID``, are the server's to act on: it stops the child in order)."""
     return await asyncio.create_subprocess_exec(
         *argv, stdin=PIPE, stdout=stdout, stderr=stderr, pass_fds=tuple(pass_fds),
-        env=child_env(), limit=LINE_LIMIT,
+        env=child_env(), limit=LINE_LIMIT, process_group=0 if own_group else None,
     )
 
 

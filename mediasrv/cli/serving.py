@@ -17,11 +17,12 @@ from ..index.cachedir import CacheDir, LockBusy
 from ..names import display
 from ..settings import Settings
 from .addresses import start_lines
+from .notify import notify
 
 if TYPE_CHECKING:  # aiohttp is imported when serving starts, not by `mediasrv scan`
     from aiohttp import web
 
-    from .workers import Supervisor
+    from .workers import WorkerGroup
 
 log = logging.getLogger("mediasrv")
 
@@ -114,40 +115,57 @@ async def run_server(
     """
     from aiohttp import web
 
+    from ..serve.leader import Leader
     from ..server import create_app
     from ..server.following import LEADER_URL
 
     # Bind before anything starts, so a port in use costs no scan.
     sock = sock if sock is not None else listen(settings)
-    app = create_app(settings)
+    leader = Leader(settings)
+    app = create_app(settings, leader)
     if leader_url is not None:
         app[LEADER_URL] = leader_url
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # aiohttp's default shutdown_timeout (60 s) let one paused video hold up a
+    # restart for a minute. It waits that long twice for a request in flight:
+    # for it to finish, then for it to end once "cancelled" (which a response
+    # being written ignores), then it cuts it. Half the grace each, in all the grace.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=settings.shutdown_grace / 2)
     await runner.setup()
     # A socket that is only bound (a --workers child's) starts listening here,
     # once the app is set up: no connection reaches a server without its index.
     await web.SockSite(runner, sock).start()
     port = sock.getsockname()[1]
-    supervisor = await _start_group(settings, runner, port) if settings.workers > 1 else None
+    group = await _start_group(settings, runner, port) if settings.workers > 1 else None
+    if group is not None:
+        leader.workers_status = group.status
     # Handlers first: whoever reads the start-up lines may send SIGTERM at once.
     stopped = _stop_event(stop_on_stdin_eof)
     if announce:
         _announce(settings, port)
+        # systemd (Type=notify): started once listening; a --workers child is no unit of its own.
+        notify("READY=1", f"STATUS=serving {display(str(settings.root))} on port {port}")
     await stopped.wait()
     if announce:
+        notify("STOPPING=1", "STATUS=shutting down")
         print("mediasrv: shutting down", file=sys.stderr, flush=True)
-    if supervisor is not None:
-        await supervisor.stop()
-    await runner.cleanup()
+    # The group's followers stop while this process does, each within its own grace.
+    stopping = [runner.cleanup()]
+    if group is not None:
+        stopping.append(group.stop(settings.shutdown_grace + GROUP_STOP_MARGIN_S))
+    await asyncio.gather(*stopping)
     return 0
 
 
-async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> Supervisor:
+# A --workers follower gets its grace and this much more to exit before it is killed.
+GROUP_STOP_MARGIN_S = 2.0
+
+
+async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> WorkerGroup:
     """--workers: start the other servers of the group, which share ``port``."""
     from aiohttp import web
 
-    from ..server.keys import STATUS_EXTRAS
-    from .workers import Supervisor
+    from .workers import WorkerGroup
 
     own_url = None
     if not settings.follow:
@@ -155,10 +173,9 @@ async def _start_group(settings: Settings, runner: web.AppRunner, port: int) -> 
         private = socket.create_server(("127.0.0.1", 0))
         await web.SockSite(runner, private).start()
         own_url = f"http://127.0.0.1:{private.getsockname()[1]}/"
-    supervisor = Supervisor(settings, port, leader_url=own_url,
-                            status=runner.app[STATUS_EXTRAS].setdefault("workers", {}))
-    await supervisor.start()
-    return supervisor
+    group = WorkerGroup(settings, port, leader_url=own_url)
+    await group.start()
+    return group
 
 
 def _announce(settings: Settings, port: int) -> None:

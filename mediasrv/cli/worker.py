@@ -1,6 +1,6 @@
 """One server of a ``--workers`` group: ``python -m mediasrv.cli.worker FD N``.
 
-Started by ``workers.Supervisor`` with a bound socket (FD) and its settings as
+Started by ``workers.WorkerGroup`` with a bound socket (FD) and its settings as
 one JSON line on stdin; it serves until its parent stops it or goes away.
 """
 

@@ -34,6 +34,7 @@ from typing import Any
 from ..children import backoff, exit_reason
 from ..children import command as child_command
 from ..children.parent import send, spawn, stop
+from ..serve.status import WorkerInfo, WorkersStatus
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,18 +85,18 @@ class Child:
     restarts: int = 0
     last_exit: int | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> WorkerInfo:
         alive = self.proc is not None and self.proc.returncode is None
         return {"worker": self.number, "pid": self.proc.pid if alive and self.proc else None,
                 "started_at": self.started_at, "restarts": self.restarts,
                 "last_exit": self.last_exit}
 
 
-class Supervisor:
+class WorkerGroup:
     """Runs ``settings.workers - 1`` followers on ``host:port`` and keeps them running."""
 
     def __init__(self, settings: Settings, port: int, *, leader_url: str | None = None,
-                 status: dict[str, Any] | None = None, command: list[str] | None = None) -> None:
+                 command: list[str] | None = None) -> None:
         self.settings = settings
         self.port = port
         self.leader_url = leader_url
@@ -104,8 +105,7 @@ class Supervisor:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         # Shown by /api/status of this process (the children's own say "follower").
-        self.status = status if status is not None else {}
-        self.status.update(count=settings.workers, followers=[])
+        self.status = WorkersStatus(count=settings.workers, followers=[])
 
     def child_message(self) -> dict[str, Any]:
         """What a child is told on stdin: its settings, and the leader to pass rescans to."""
@@ -161,11 +161,11 @@ class Supervisor:
     def _show(self) -> None:
         self.status["followers"] = [c.as_dict() for c in self.children]
 
-    async def stop(self) -> None:
-        """Stop every child: SIGTERM, then SIGKILL after STOP_TIMEOUT_S."""
+    async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop every child: SIGTERM, then SIGKILL after ``timeout`` s."""
         self._stopping = True
         running = [c.proc for c in self.children if c.proc and c.proc.returncode is None]
-        await asyncio.gather(*(stop(p, STOP_TIMEOUT_S, signal.SIGTERM) for p in running))
+        await asyncio.gather(*(stop(p, timeout, signal.SIGTERM) for p in running))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

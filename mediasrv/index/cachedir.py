@@ -188,14 +188,19 @@ class CacheDir:
             raise LockBusy(name) from exc
         return fd
 
-    def remove_temp_files(self) -> int:
-        """Delete builds a crash left behind, unless a scan is running right now."""
+    def remove_temp_files(self, *, expected: bool = False) -> int:
+        """Delete builds a crash left behind, unless a scan is running right now.
+
+        ``expected``: the caller killed that scan itself (at shutdown), which is no news.
+        """
         removed = 0
+        level = logging.INFO if expected else logging.WARNING
         try:
             with self.lock("scan", wait=False):
                 for entry in os.scandir(self.path):
                     if entry.name.endswith(".tmp") or entry.name.endswith(".link"):
-                        log.warning("removing leftover %s from an interrupted scan", entry.name)
+                        log.log(level, "removing leftover %s from an interrupted scan",
+                                entry.name)
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(entry.path)
                         removed += 1

@@ -29,9 +29,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .images import register_formats
 from .thumbmake import make_image, make_video, undecodable_reason
+
+if TYPE_CHECKING:  # the shape /api/status shows it in
+    from ..serve.status import ThumbnailsStatus
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +134,7 @@ class Thumbnailer:
         self.made = 0  # thumbnails made (or found undecodable) by this process
         # Shown in /api/status: a cache that cannot be written (disk full, read-only)
         # costs time, not thumbnails, and clears by itself with the next write that works.
-        self.status: dict[str, object] = {"cache": "ok", "error": None, "failed_writes": 0}
+        self.status: ThumbnailsStatus = {"cache": "ok", "error": None, "failed_writes": 0}
 
     def paths(self, key: str) -> tuple[Path, Path]:
         folder = self.directory / key[:2]
@@ -226,9 +230,12 @@ class Thumbnailer:
             if self.status["cache"] == "ok":  # once per spell of failures, not per thumbnail
                 log.warning("cannot write thumbnail cache %s: %s; thumbnails are made but not "
                             "kept until it can be written again", dest, exc)
-            self.status.update(cache="failing", error=f"{exc.strerror or exc} ({dest.parent})",
-                               failed_writes=int(str(self.status["failed_writes"])) + 1)
+            self.status.update({
+                "cache": "failing",
+                "error": f"{exc.strerror or exc} ({dest.parent})",
+                "failed_writes": self.status["failed_writes"] + 1,
+            })
             return
         if self.status["cache"] != "ok":
             log.info("thumbnail cache %s is written again", self.directory)
-            self.status.update(cache="ok", error=None)
+            self.status.update({"cache": "ok", "error": None})

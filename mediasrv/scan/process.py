@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prune-every", type=float, default=PRUNE_EVERY_S, metavar="SECONDS",
                         help="prune thumbnails at most this often (default: %(default)s)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="scan: %(message)s")
+    # "LEVEL message": the server logs each line at that level (scanprocess.relay_level).
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     ignore_sigint()
     from . import job
 

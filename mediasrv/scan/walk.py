@@ -37,6 +37,13 @@ class Record(NamedTuple):
         return kind_of(ext_of_path(self.path))
 
 
+# How loud each kind of skip is. A file or folder deleted while the walk runs
+# is what a rescan is for (a delete seen by the watcher walks the gone folder):
+# counted, not news. A link out of the root is a choice someone made. A folder
+# we may not read, or another error, needs a person.
+NOTE_LEVELS = {"vanished": logging.DEBUG, "outside_links": logging.INFO}
+
+
 @dataclass
 class WalkStats:
     """What the walk passed over, and why. None of it ends a scan."""
@@ -63,7 +70,7 @@ class WalkStats:
         )
         if len(self.examples) < 20:
             self.examples.append(message)
-        log.warning("scan: %s", message)
+        log.log(NOTE_LEVELS.get(what, logging.WARNING), "%s", message)
 
     def as_dict(self) -> dict[str, object]:
         return {

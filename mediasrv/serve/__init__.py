@@ -1,2 +1,4 @@
-"""The server's machinery without HTTP: the rescan coordinator and its scan
-process, events and retries, the library that swaps generations, following."""
+"""The server's machinery without HTTP: the leader (``leader.py``: what keeps the
+library current), the rescan coordinator with its scan process, events, typed
+results, retries and interval timer, the library that swaps generations,
+following, and the declared shape of /api/status."""

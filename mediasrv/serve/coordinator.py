@@ -2,14 +2,14 @@
 
 Whoever asks (HTTP, the watcher, the interval timer, start-up), one scan runs
 at a time, in the scan worker, a separate low-priority process that stays up
-between scans (``scanworker.py``; started when first needed, started again if
-it died). Requests that arrive while a scan runs coalesce into at most one
-follow-up scan, which covers the union of the paths they name (or everything,
-if any of them names none). A finished scan's generation is opened and
-swapped in; a failed one leaves the current generation serving and says why.
-Each scan's state and how events reach subscribers: ``scanevents.py``; the
-retries after a failure: ``retries.py``; the server's end of the scan
-process: ``scanclient.py``.
+between scans (``mediasrv/scan/process.py``; started when first needed, started
+again if it died). Requests that arrive while a scan runs coalesce into at most
+one follow-up scan, which covers the union of the paths they name (or
+everything, if any of them names none). A finished scan's generation is opened
+and swapped in; a failed one leaves the current generation serving and says why.
+Each scan's state and how events reach subscribers: ``events.py``; what a scan
+reported, typed: ``outcome.py``; the retries after a failure: ``retries.py``;
+the server's end of the scan process: ``scanprocess.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ..index.cachedir import CacheDir
 from ..snapshot import open_snapshot
 from .events import Broadcaster, Event, Scan
 from .library import Library
+from .outcome import ScanOutcome
 from .retries import RETRY_DELAYS, Retries
 from .scanprocess import Command, ScanProcess, default_command
 
@@ -69,12 +70,15 @@ class RescanCoordinator(Broadcaster):
         self._task: asyncio.Task[None] | None = None
         self._worker: ScanProcess | None = None
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._verify_task: asyncio.Task[None] | None = None
         self.scans_run = 0
         self.scan_timeout = scan_timeout  # no word from a scan for this long: kill it (0: never)
         self._retries = Retries(retry_delays, self._retry)
         # When a scan last finished looking at the library (epoch s), whatever it found.
         self.checked_at: float | None = None
+        # Called with each scan that ended, whatever its outcome (metrics count them).
+        self.on_finished: list[Callable[[Scan], None]] = []
 
     # -- asking for scans -------------------------------------------------
 
@@ -122,12 +126,6 @@ class RescanCoordinator(Broadcaster):
         worker = self._worker
         return worker.proc if worker is not None and worker.alive else None
 
-    def find(self, scan_id: int) -> Scan | None:
-        for scan in (self._running, self._next, self._last):
-            if scan is not None and scan.id == scan_id:
-                return scan
-        return None
-
     # -- events -----------------------------------------------------------
 
     def _emit(self, event: str, scan: Scan) -> None:
@@ -151,6 +149,9 @@ class RescanCoordinator(Broadcaster):
                     self._retries.after(scan)
                 if scan.status in ("published", "unchanged"):
                     self.checked_at = scan.finished_at
+                    log.info("%s", scan.summary())
+                for hook in self.on_finished:
+                    hook(scan)
                 scan.done.set()
             self._emit("failed" if scan.status == "failed" else "finished", scan)
 
@@ -162,17 +163,15 @@ class RescanCoordinator(Broadcaster):
         scan.status, scan.started_at = "running", time.time()
         self._emit("started", scan)
         try:
-            result = await self._scan_in_worker(scan)
-            moved = [(str(old), str(new)) for old, new in result.pop("moves", None) or []]
-            result["moved"] = len(moved)  # the list itself is no business of /api/status
-            path = Path(result["db_path"])
-            if result["generation"] != self.library.generation:
-                snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
-                await self._follow_moves(moved)
+            result = ScanOutcome.from_message(await self._scan_in_worker(scan))
+            if result.generation != self.library.generation:
+                snapshot = await open_snapshot(Path(result.db_path), self.state,
+                                               pool_size=self.pool_size)
+                await self._follow_moves(result.moves)
                 self.library.swap(snapshot)  # and deletes what nobody reads any more
             scan.result = result
-            scan.status = result["status"]
-            if (result.get("probe") or {}).get("deferred"):
+            scan.status = result.status
+            if result.probe.get("deferred"):
                 self.request("probing")  # the first scan published names only
         except asyncio.CancelledError:
             scan.status, scan.error = "failed", "cancelled: the server is shutting down"
@@ -223,6 +222,7 @@ class RescanCoordinator(Broadcaster):
         path, _ = found
         snapshot = await open_snapshot(path, self.state, pool_size=self.pool_size)
         self.library.swap(snapshot)
+        log.info("serving generation %d (%s) from %s", snapshot.generation, self.state, path.name)
         self._verify_task = asyncio.get_running_loop().create_task(self._verify(path))
         return True
 
@@ -246,8 +246,18 @@ class RescanCoordinator(Broadcaster):
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
+    def begin_close(self) -> asyncio.Task[None]:
+        """Start closing (once; later calls return the same task): a server that is
+        stopping lets its scan go while responses in flight have their grace."""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        return self._closing
+
     async def close(self) -> None:
         """Stop: abandon a running scan (killing its worker), forget the queue, stop the worker."""
+        await asyncio.shield(self.begin_close())
+
+    async def _close(self) -> None:
         self._closed = True
         self._next = None
         self._retries.cancel()
@@ -255,9 +265,16 @@ class RescanCoordinator(Broadcaster):
             self._verify_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._verify_task
+        abandoned = self._running is not None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._worker is not None:
             await self._worker.stop()
+        if abandoned:
+            # The killed scan's temp file would wait for the next start-up otherwise.
+            try:
+                await asyncio.to_thread(self.cache.remove_temp_files, expected=True)
+            except OSError as exc:
+                log.warning("cannot remove the abandoned scan's temp file: %s", exc)

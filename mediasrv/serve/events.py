@@ -16,7 +16,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from .outcome import ScanOutcome
+from .status import ScanInfo
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ class Scan:
     queued_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
-    result: dict[str, Any] | None = None
+    result: ScanOutcome | None = None  # what the scan process reported, once it finished
     error: str | None = None
     retry_at: float | None = None  # a failed scan: when it is tried again (epoch seconds)
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -74,14 +77,31 @@ class Scan:
                      self.id, MAX_PATHS)
             self.paths = None
 
+    def summary(self) -> str:
+        """The one log line of a finished scan (a failed one has its own, an error)."""
+        result = self.result
+        head = f"scan {self.id} ({', '.join(self.reasons)}):"
+        took = f"{self.finished_at - self.queued_at:.2f} s" if self.finished_at else "?"
+        walk = result.walk if result is not None else {}
+        # Only what needs a person: files deleted during the walk are what it is for.
+        unread = (walk.get("unreadable") or 0) + (walk.get("errors") or 0)
+        skipped = f"; {unread} could not be read (see /api/status)" if unread else ""
+        if result is None:
+            return f"{head} {self.status}, {took}{skipped}"
+        if self.status == "unchanged":
+            return f"{head} no change, {result.files} files, {took}{skipped}"
+        return (f"{head} generation {result.generation} served, "
+                f"{result.files} files (+{result.added} -{result.removed} "
+                f"~{result.changed}), {took}{skipped}")
+
     def progressed(self, message: dict[str, Any]) -> None:
         """Take in a progress message from the scan process."""
         self.phase = str(message.get("phase"))
         self.files_seen = int(message.get("files", self.files_seen))
         self.phase_done, self.phase_total = message.get("done"), message.get("total")
 
-    def as_dict(self) -> dict[str, Any]:
-        result = self.result or {}
+    def as_dict(self) -> ScanInfo:
+        result = self.result
         known = {
             "id": self.id,
             "reasons": list(self.reasons),
@@ -94,23 +114,24 @@ class Scan:
             "queued_at": self.queued_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "generation": result.get("generation"),
-            "files": result.get("files"),
-            "added": result.get("added"),
-            "removed": result.get("removed"),
-            "changed": result.get("changed"),
+            "generation": result.generation if result else None,
+            "files": result.files if result else None,
+            "added": result.added if result else None,
+            "removed": result.removed if result else None,
+            "changed": result.changed if result else None,
             # From the (first) request to the new generation being served: what a caller waits.
             "duration_s": (round(self.finished_at - self.queued_at, 3)
                            if self.finished_at is not None else None),
-            "scan_s": result.get("duration_s"),  # the scan process's own share of it
-            "walk": result.get("walk"),
-            "probe": result.get("probe"),
-            "mode": result.get("mode"),
+            "scan_s": result.duration_s if result else None,  # the scan process's own share
+            "walk": result.walk if result else None,
+            "probe": result.probe if result else None,
+            "mode": result.mode if result else None,
             "error": self.error,
             "retry_at": self.retry_at,
         }
-        # Whatever else the scan reported (newer keys) is passed on as it is.
-        return {**{k: v for k, v in result.items() if k not in known}, **known}
+        # What else the scan reported (its index file, its scope, newer keys) comes first.
+        reported = result.reported() if result else {}
+        return cast(ScanInfo, {**{k: v for k, v in reported.items() if k not in known}, **known})
 
 
 class Broadcaster:

@@ -35,6 +35,7 @@ from ..names import display
 from ..snapshot import open_snapshot
 from .cachewatch import DirWatch, filesystem_type, needs_polling
 from .library import Library
+from .status import FollowerStatus, SwapInfo
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class Follower:
                              "yet; waiting for the leader")
         self.swaps = 0
         # What /api/status shows under "follower"; updated in place at every look.
-        self.info: dict[str, Any] = {
+        self.info: FollowerStatus = {
             "cache_dir": display(str(cache.path)),
             "watch": None,
             "watch_error": None,
@@ -126,7 +127,7 @@ class Follower:
 
     def _ensure_watch(self) -> None:
         if self._polling:
-            self.info.update(watch="polling")
+            self.info.update({"watch": "polling"})
             return
         if self._watch is not None and self._watch.alive:
             return
@@ -140,10 +141,10 @@ class Follower:
             if self.info["watch_error"] is None:
                 log.info("not watching %s (%s); looking every %gs", self.cache.path,
                          exc.strerror or exc, self.poll_s)
-            self.info.update(watch="polling", watch_error=str(exc.strerror or exc))
+            self.info.update({"watch": "polling", "watch_error": str(exc.strerror or exc)})
             return
         self._watch = watch
-        self.info.update(watch="inotify", watch_error=None)
+        self.info.update({"watch": "inotify", "watch_error": None})
 
     async def _run(self) -> None:
         while True:
@@ -217,10 +218,11 @@ class Follower:
 
     def _swap(self, snapshot: Any, pointer: Pointer) -> None:
         old = self.library.swap(snapshot)
+        log.info("serving generation %d (%s)", snapshot.generation, snapshot.state)
         now = time.time()
         published = pointer.published_at
         self.swaps += 1
-        last = {
+        last: SwapInfo = {
             "generation": snapshot.generation,
             "previous": old.generation if old is not None else None,
             "files": snapshot.file_count,
@@ -228,7 +230,7 @@ class Follower:
             "swapped_at": now,
             "lag_s": round(max(0.0, now - published), 4) if published is not None else None,
         }
-        self.info.update(swaps=self.swaps, last_swap=last)
+        self.info.update({"swaps": self.swaps, "last_swap": last})
         self._note(pointer)
         if self.on_swap is not None:
             try:
@@ -244,13 +246,13 @@ class Follower:
         newest = pointer.number if pointer is not None else self.info["cache_generation"]
         behind = newest is not None and newest != served
         published = pointer.published_at if pointer is not None else None
-        self.info.update(
-            cache_generation=newest,
-            behind=max(0, newest - (served or 0)) if behind and newest is not None else 0,
-            lag_s=round(now - published, 3) if behind and published is not None else 0.0,
-            checked_at=now,
-            error=error,
-        )
+        self.info.update({
+            "cache_generation": newest,
+            "behind": max(0, newest - (served or 0)) if behind and newest is not None else 0,
+            "lag_s": round(now - published, 3) if behind and published is not None else 0.0,
+            "checked_at": now,
+            "error": error,
+        })
         key = (newest, error or "")
         if error is not None and key != self._logged:
             serving = f"serving generation {served}" if served is not None else "nothing served yet"

@@ -16,8 +16,9 @@ from ..snapshot import Snapshot
 log = logging.getLogger(__name__)
 
 
-class Generation:
-    """A snapshot, the count of requests currently reading it, and its files found gone."""
+class LeasedSnapshot:
+    """A snapshot being served or still read: the count of requests reading it (its
+    leases), and its files found gone. ("Generation" is the published file and its number.)"""
 
     __slots__ = ("disposed", "gone", "leases", "retired", "snapshot")
 
@@ -47,10 +48,11 @@ class Library:
     def __init__(self, cache: CacheDir | None = None, *,
                  view: Callable[[Snapshot], Snapshot] | None = None) -> None:
         self.view = view
-        self._current: Generation | None = None
-        self._live: dict[int, Generation] = {}
+        self._current: LeasedSnapshot | None = None
+        self._live: dict[int, LeasedSnapshot] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._cache = cache
+        self.swaps = 0  # generations put into service (for /metrics)
         # What a request hears before the first generation is served.
         self.not_ready = "the first scan of this library has not finished yet"
 
@@ -62,12 +64,13 @@ class Library:
     def generation(self) -> int | None:
         return self._current.snapshot.generation if self._current else None
 
+    def retired_leases(self) -> int:
+        """Requests still reading a generation that was swapped out (for /metrics)."""
+        return sum(g.leases for g in self._live.values() if g.retired)
+
     def live_paths(self) -> set[Path]:
         """Files of every generation still open (current or leased)."""
         return {g.snapshot.path for g in self._live.values()}
-
-    def leases(self) -> dict[int, int]:
-        return {n: g.leases for n, g in self._live.items()}
 
     def gone(self, generation: int) -> AbstractSet[str]:
         """Paths of ``generation`` found missing on disk since it was published (read-only)."""
@@ -109,7 +112,8 @@ class Library:
         old = self._current
         if old is not None and old.snapshot.generation == snapshot.generation:
             raise ValueError(f"generation {snapshot.generation} is already being served")
-        gen = Generation(snapshot)
+        gen = LeasedSnapshot(snapshot)
+        self.swaps += 1
         self._live[snapshot.generation] = gen
         self._current = gen
         if old is not None:
@@ -118,10 +122,11 @@ class Library:
                 self._dispose(old)
         if self._cache is not None:
             self._cache.remove_stale_generations(self.live_paths())
-        log.info("serving generation %d (%s)", snapshot.generation, snapshot.state)
+        # Whoever swaps says so in the log, with why (a scan's summary, a follower).
+        log.debug("serving generation %d (%s)", snapshot.generation, snapshot.state)
         return old.snapshot if old else None
 
-    def _dispose(self, gen: Generation) -> None:
+    def _dispose(self, gen: LeasedSnapshot) -> None:
         if gen.disposed:
             return
         gen.disposed = True

@@ -43,6 +43,20 @@ def why_it_ended(code: int) -> str:
     return exit_reason("scan process", code)
 
 
+def relay_level(line: str, previous: int) -> tuple[int, str]:
+    """(level, message) of a line the scan process wrote to stderr.
+
+    Its log lines start with their level's name; a line that does not (a
+    traceback's, or anything written to stderr directly) continues the
+    previous one and keeps its level.
+    """
+    name, _, rest = line.partition(" ")
+    level = logging.getLevelName(name)
+    if isinstance(level, int) and rest:
+        return level, rest
+    return previous, line
+
+
 @dataclass
 class _Pending:
     id: int
@@ -66,7 +80,9 @@ class ScanProcess:
 
     @classmethod
     async def start(cls, argv: list[str]) -> ScanProcess:
-        return cls(await spawn(argv, stdout=PIPE, stderr=PIPE))
+        # A group of its own: a signal to the server's (Ctrl-C, kill -- -PID) is the
+        # server's to act on; it stops the scan process in its own time.
+        return cls(await spawn(argv, stdout=PIPE, stderr=PIPE, own_group=True))
 
     @property
     def pid(self) -> int:
@@ -156,8 +172,9 @@ class ScanProcess:
         if kind == "ready":
             self.ready_at = asyncio.get_running_loop().time()
         elif kind == "pruned":
-            log.info("removed %s thumbnails of files that changed or are gone",
-                     message.get("removed"))
+            log.log(logging.INFO if message.get("removed") else logging.DEBUG,
+                    "removed %s thumbnails of files that changed or are gone",
+                    message.get("removed"))
         elif pending is None or message_id != pending.id or pending.answer.done():
             log.debug("scan process: unexpected %s message for request %r", kind, message_id)
         elif kind == "progress":
@@ -169,10 +186,12 @@ class ScanProcess:
 
     async def _relay_stderr(self) -> None:
         assert self.proc.stderr is not None
+        level = logging.WARNING
         async for line in self.proc.stderr:
             text = line.decode("utf-8", "replace").rstrip()
             if text:
-                log.warning("%s", text)
+                level, text = relay_level(text, level)
+                log.log(level, "scan: %s", text)
 
     def kill(self, reason: str | None = None) -> None:
         """SIGKILL the process (stopped or not); ``reason`` is what its scan fails with."""

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,17 +18,18 @@ from ..errors import BadParameter
 from ..index.months import with_offsets
 from ..names import ALL_TAG, display
 from ..serve.events import Event
+from ..serve.status import Status
 from ..snapshot.base import SORTS
 from . import following as follow
 from . import params
 from .files import pick_existing
-from .keys import CACHE, COORDINATOR, LIBRARY, SETTINGS, STATUS_EXTRAS
+from .keys import CACHE, COORDINATOR, LEADER, LIBRARY, SETTINGS, THUMBS
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
-def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+def _json(data: Mapping[str, Any], status: int = 200) -> web.Response:
     return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
 
 
@@ -102,14 +104,14 @@ async def search(request: web.Request) -> web.Response:
                       "files": found})
 
 
-def status_dict(app: web.Application) -> dict[str, Any]:
-    extras: dict[str, Any] = app[STATUS_EXTRAS]
-    library, coordinator = app[LIBRARY], app[COORDINATOR]
+def status_dict(app: web.Application) -> Status:
+    """What /api/status answers: what is served, the scans, then each part that runs here."""
+    library, coordinator, leader = app[LIBRARY], app[COORDINATOR], app[LEADER]
     snap = library.current
     running, last = coordinator.running, coordinator.last
     meta = snap.meta if snap else {}
     checked = coordinator.checked_at
-    return {
+    status: Status = {
         "generation": library.generation,
         "state": app[SETTINGS].state,
         "root": display(str(app[SETTINGS].root)),
@@ -123,8 +125,16 @@ def status_dict(app: web.Application) -> dict[str, Any]:
         "scan": running.as_dict() if running else None,
         "queued": coordinator.queued.id if coordinator.queued else None,
         "last_scan": last.as_dict() if last else None,
-        **extras,
+        "watcher": leader.watcher_status,
+        "role": leader.role,
     }
+    if leader.follower is not None:
+        status["follower"] = leader.follower.info
+    if THUMBS in app:  # the web UI's
+        status["thumbnails"] = app[THUMBS].status
+    if leader.workers_status is not None:
+        status["workers"] = leader.workers_status
+    return status
 
 
 @routes.get("/api/status")
@@ -234,6 +244,6 @@ async def _stream(request: web.Request, response: web.StreamResponse,
         idle = 0.0
 
 
-async def _send(response: web.StreamResponse, event: str, data: dict[str, Any]) -> None:
+async def _send(response: web.StreamResponse, event: str, data: Mapping[str, Any]) -> None:
     wire = data.wire if isinstance(data, Event) else None  # a scan event: encoded once for all
     await response.write(wire or f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())

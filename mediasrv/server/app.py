@@ -1,42 +1,19 @@
-"""The application factory: ``create_app(settings)`` wires every part together."""
+"""The application factory: ``create_app(settings, leader)`` routes requests to the leader."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from aiohttp import web
 
 from ..hosts import HostPolicy, RefusalLog
-from ..index.cachedir import CacheDir
-from ..names import display
-from ..serve.coordinator import RescanCoordinator
-from ..serve.library import Library
+from ..serve.leader import Leader
 from ..settings import Settings
-from ..userdata.favourites import Favourites
-from ..userdata.shares import Shares
-from ..userdata.starred import Stars
-from ..userdata.store import FILE_NAME as USER_FILE
-from ..userdata.store import UserStore
-from ..watch.watcher import Watcher
-from . import api, attempts, favourites, limits, media, middleware, openapi, shares, zips
-from . import following as follow
+from . import api, attempts, favourites, limits, media, metrics, middleware, openapi, shares, zips
 from .httplog import ServerLog
-from .keys import (
-    CACHE,
-    COORDINATOR,
-    HOSTS,
-    LIBRARY,
-    REFUSALS,
-    RNG,
-    SETTINGS,
-    STATUS_EXTRAS,
-    WATCHER,
-)
+from .keys import CACHE, COORDINATOR, HOSTS, LEADER, LIBRARY, REFUSALS, RNG, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -44,66 +21,42 @@ log = logging.getLogger(__name__)
 # that adds its routes and cleanup contexts to the app.
 Component = Callable[[web.Application], None]
 
-# Rescan period when the watcher has given up and --rescan-interval is 0 or
-# longer: a no-change rescan of 100k files costs about a second of one
-# low-priority core, so every five minutes is cheap and keeps staleness bounded.
-FALLBACK_INTERVAL = 300.0
-
 
 def create_app(
     settings: Settings,
+    leader: Leader,
     *,
-    startup_scan: bool = True,
     components: list[Component] | None = None,
-    coordinator_options: dict[str, Any] | None = None,
-    watcher_options: dict[str, Any] | None = None,
-    fallback_interval: float = FALLBACK_INTERVAL,
 ) -> web.Application:
-    """A ready-to-run application for ``settings``.
+    """A ready-to-run application for ``settings``, serving what ``leader`` keeps current.
 
-    The library, the cache dir and the rescan coordinator are created here
-    and reached by handlers through typed app keys. On start-up the last
-    published generation is served at once and a scan runs in the background.
-    ``watcher_options`` go to the ``Watcher``; ``fallback_interval`` is the
-    rescan period once the watcher has given up.
+    Handlers reach the library, the cache dir and the rescan coordinator
+    (all the leader's) through typed app keys. The leader starts with the
+    app (the last published generation is served at once; a leader scans in
+    the background, a follower follows) and stops after its components.
     """
     app = web.Application(
         middlewares=[limits.url_length, middleware.security, middleware.errors],
         handler_args={"logger": ServerLog(), "max_line_size": limits.READ_LINE},
     )
-    cache = CacheDir(settings.resolved_cache_dir())
-    user_data = UserStore(cache.path / USER_FILE)  # the stars and the shares
-    stars = Stars(Favourites(user_data))
-    # A follower leaves deleting generation files to the leader (mediasrv.serve.follower).
-    library = Library(None if settings.follow else cache, view=stars.view)
     app[SETTINGS] = settings
     app[HOSTS] = HostPolicy(settings.allowed_hosts)
     app[REFUSALS] = RefusalLog()
     app[attempts.ATTEMPTS] = attempts.Attempts(settings.trusted_proxies)
-    app[CACHE] = cache
-    app[LIBRARY] = library
-    app[favourites.STARS] = stars
-    app[COORDINATOR] = RescanCoordinator(
-        settings.root, cache, library, state=settings.state, pool_size=settings.pool_size,
-        scan_timeout=settings.scan_timeout, on_moves=stars.favourites.follow,
-        **(coordinator_options or {}),
-    )
-    app[STATUS_EXTRAS] = {"watcher": _watcher_entry({"state": "off", "backend": None,
-                                                      "error": None, "restarts": 0})}
+    app[LEADER] = leader
+    app[CACHE] = leader.cache
+    app[LIBRARY] = leader.library
+    app[COORDINATOR] = leader.coordinator
+    app[favourites.STARS] = leader.stars
     app[RNG] = random.Random()
-    for part in (api, media, openapi, favourites, zips):
-        app.router.add_routes(part.routes)
-    app.cleanup_ctx.append(_favourites_ctx)
-    shares.setup(app, Shares(user_data))  # read after the stars' start made or upgraded it
-    if settings.follow:
-        follow.setup(app)  # serves what the leader publishes: no scans here, no watcher
-    else:
-        app[STATUS_EXTRAS]["role"] = "leader"
-        app.cleanup_ctx.append(_library_ctx(startup_scan))
-        timer = RescanTimer(settings.rescan_interval, fallback_interval)
-        app.cleanup_ctx.append(_timer_ctx(timer))
-        if settings.watch:
-            _wire_watcher(app, timer, watcher_options or {})
+    app.router.add_routes(api.routes)
+    app.router.add_routes(media.routes)
+    app.router.add_routes(openapi.routes)
+    app.router.add_routes(favourites.routes)
+    app.router.add_routes(zips.routes)
+    shares.setup(app, leader.shares)
+    metrics.setup(app)
+    app.cleanup_ctx.append(_leader_ctx)
     for component in components if components is not None else default_components():
         component(app)
     app.on_shutdown.append(_end_streams)
@@ -124,117 +77,16 @@ def default_components() -> list[Component]:
     return [pages_setup, shared_setup, shared_pages_setup, shares_page_setup]
 
 
-async def _favourites_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The user's stars: open before the first scan can move one, closed after the last."""
-    stars = app[favourites.STARS].favourites
-    await asyncio.to_thread(app[CACHE].ensure)
-    await stars.open(upgrade=not app[SETTINGS].follow)  # only the leader writes the file
+async def _leader_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The leader's parts: up before the first request, down after the components."""
+    leader = app[LEADER]
+    await leader.start()
     yield
-    await stars.close()
-
-
-def _library_ctx(startup_scan: bool) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        coordinator = app[COORDINATOR]
-        loaded = await coordinator.load_current()
-        if not loaded:
-            log.info("no usable index in %s yet; building one", app[CACHE].path)
-        if startup_scan:
-            coordinator.request("startup")
-        yield
-        await coordinator.close()
-        await app[LIBRARY].close()
-
-    return ctx
-
-
-class RescanTimer:
-    """The one interval timer: every --rescan-interval seconds, and at least every
-    ``fallback`` seconds once the watcher has given up."""
-
-    def __init__(self, interval: float, fallback: float) -> None:
-        self.interval = interval  # 0: never
-        self.fallback = fallback
-        self.watcher_failed = False
-        self._changed = asyncio.Event()
-
-    @property
-    def covered(self) -> bool:
-        """Whether --rescan-interval alone is at least as frequent as the fallback."""
-        return 0 < self.interval <= self.fallback
-
-    @property
-    def period(self) -> float | None:
-        if self.watcher_failed and not self.covered:
-            return self.fallback
-        return self.interval or None
-
-    def watcher_gave_up(self) -> float:
-        """Rescan at the fallback period from now on; returns the period in force."""
-        self.watcher_failed = True
-        self._changed.set()
-        return self.period or self.fallback
-
-    async def run(self, request: Callable[[str], object]) -> None:
-        while True:
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), self.period)
-            except TimeoutError:
-                covered = self.covered or not self.watcher_failed
-                with contextlib.suppress(RuntimeError):  # shutting down
-                    request("interval" if covered else "interval (watcher failed)")
-
-
-def _timer_ctx(timer: RescanTimer) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Periodic rescans: the backstop for filesystem events that were missed."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.get_running_loop().create_task(timer.run(app[COORDINATOR].request))
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return ctx
-
-
-def _watcher_entry(state: dict[str, Any], fallback: float | None = None) -> dict[str, Any]:
-    """The ``watcher`` entry of /api/status."""
-    return {**state, "fallback_interval_s": fallback}
-
-
-def _wire_watcher(app: web.Application, timer: RescanTimer, options: dict[str, Any]) -> None:
-    """Watch the root: each batch of changes asks for a rescan of those paths."""
-    settings = app[SETTINGS]
-
-    def changed(paths: list[str] | None) -> None:
-        with contextlib.suppress(RuntimeError):  # shutting down
-            app[COORDINATOR].request("watch", paths=paths)
-
-    def report(state: dict[str, Any]) -> None:
-        fallback = None
-        if state["state"] == "failed":
-            fallback = timer.watcher_gave_up()
-            log.warning("cannot watch %s for changes (%s); rescanning every %gs instead",
-                        display(str(settings.root)), state["error"], fallback)
-        app[STATUS_EXTRAS]["watcher"] = _watcher_entry(state, fallback)
-
-    watcher = Watcher(settings.root, ignore=[app[CACHE].path], polling=settings.force_polling,
-                      on_changes=changed, on_state=report, **options)
-    app[WATCHER] = watcher
-    report(watcher.status)
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.get_running_loop().create_task(watcher.run())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    app.cleanup_ctx.append(ctx)
+    await leader.close()
 
 
 async def _end_streams(app: web.Application) -> None:
-    """Let open event streams finish, so shutdown does not wait for them."""
-    app[COORDINATOR].end_streams()
+    """Let open event streams finish, so shutdown does not wait for them; and begin
+    stopping the scan and the watcher while responses in flight have their grace."""
+    app[LEADER].end_streams()
+    app[LEADER].begin_stop()

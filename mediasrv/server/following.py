@@ -1,57 +1,25 @@
-"""A follower in the web layer: its app keys, its start and stop, and rescans asked of it.
+"""A follower in the web layer: rescans asked of it, refused or passed on to the leader.
 
-The following itself (watching the cache dir, swapping) is ``mediasrv/serve/follower.py``.
+The following itself (watching the cache dir, swapping) is ``mediasrv/serve/follower.py``,
+started and stopped by ``mediasrv/serve/leader.py``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
 from ..errors import LeaderUnavailable, NotLeader
 from ..names import display
-from ..serve.follower import Follower
 
 log = logging.getLogger(__name__)
 
-FOLLOWER = web.AppKey("follower", Follower)
 # A --workers follower's leader (its private address): rescans asked here are passed on.
 LEADER_URL = web.AppKey("leader_url", str)
 # What a rescan passed on to the leader carries of the request.
 FORWARDED = ("Host", "Origin", "Authorization", "Cookie", "Accept", "Content-Type")
-
-
-def setup(app: web.Application) -> None:
-    """Make ``app`` a follower: no scans, no watcher; the cache dir decides what is served."""
-    from .keys import CACHE, COORDINATOR, LIBRARY, SETTINGS, STATUS_EXTRAS
-
-    settings = app[SETTINGS]
-    coordinator = app[COORDINATOR]
-    follower = Follower(
-        app[CACHE], app[LIBRARY], state=settings.state, pool_size=settings.pool_size,
-        polling=True if settings.force_polling else None,
-        on_swap=coordinator.broadcast,
-    )
-    app[FOLLOWER] = follower
-    app[STATUS_EXTRAS]["role"] = "follower"
-    app[STATUS_EXTRAS]["follower"] = follower.info
-    app.cleanup_ctx.append(_follow_ctx)
-
-
-async def _follow_ctx(app: web.Application) -> AsyncIterator[None]:
-    from .keys import COORDINATOR, LIBRARY
-
-    # A follower never scans: its coordinator is shut from the start, so any
-    # request for a scan (a vanished file, …) is refused instead of run here.
-    await app[COORDINATOR].close()
-    follower = app[FOLLOWER]
-    await follower.start()  # a generation already published is served before we listen
-    yield
-    await follower.close()
-    await app[LIBRARY].close()
 
 
 def can_rescan(app: web.Application) -> bool:

@@ -27,7 +27,7 @@ from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
 from . import attempts, following, home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
-from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, STATUS_EXTRAS, THUMBS
+from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, THUMBS
 from .render import page, quote_segment, search_url, tag_url, tile, version, view_url
 from .viewer import Place, locate
 
@@ -47,7 +47,6 @@ def setup(app: web.Application) -> None:
     icons = web_dir / "static" / "icons"
     app[ICON_SVG] = {name: (icons / f"{name}.svg").read_bytes() for name in ICONS}
     app[THUMBS] = Thumbnailer(app[CACHE].thumbs)
-    app[STATUS_EXTRAS]["thumbnails"] = app[THUMBS].status
     app.router.add_routes(routes)
     app.router.add_routes(home.routes)
     app.router.add_routes(media.ui_routes)
@@ -105,7 +104,7 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
             sections=timeline.sections(files, tiles, first, months), tiles=tiles,
             years=timeline.scrubber(tag, months, PAGE_SIZE, shown) if months else [],
             month_action=f"/tag/{quote_segment(tag)}",
-            page=number, pages=pages,
+            page=number, pages=pages, page_size=PAGE_SIZE,
             prev_url=tag_url(tag, number - 1, sort) if number > 1 else None,
             next_url=tag_url(tag, number + 1, sort) if number < pages else None,
             first_url=tag_url(tag, sort=sort), last_url=tag_url(tag, pages, sort),

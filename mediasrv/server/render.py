@@ -131,6 +131,9 @@ def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any
         "name": display(file["name"]),
         "title": file["display_path"],
         "kind": file["kind"],
+        # The picture's shape, for rows that keep it (grid.js); None: unknown, a square.
+        "shape": (file["width"], file["height"]) if pictured and file.get("width")
+        and file.get("height") else None,
         "favourite": bool(file.get("favourite")),
         "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/") if star else None,
     }

@@ -110,7 +110,7 @@ async def grid(request: web.Request) -> web.StreamResponse:
             request, "grid.html", snap=snap, title=display(tag), tag=display(tag),
             tag_raw_url=grid_url(base, sort=sort), total=total, first=first,
             tiles=tiles, sections=timeline.sections(files, tiles, first, months), years=[],
-            month_action="", zip_url=None, page=number, pages=pages,
+            month_action="", zip_url=None, page=number, pages=pages, page_size=PAGE_SIZE,
             prev_url=grid_url(base, number - 1, sort) if number > 1 else None,
             next_url=grid_url(base, number + 1, sort) if number < pages else None,
             first_url=grid_url(base, sort=sort), last_url=grid_url(base, pages, sort),

@@ -7,8 +7,6 @@ writes). What a link's recipient sees is ``shared.py``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from aiohttp import web
 
 from ..errors import BadParameter, NotLeader
@@ -24,14 +22,9 @@ routes = web.RouteTableDef()
 
 
 def setup(app: web.Application, shares: Shares) -> None:
+    """The owner's share routes on ``shares`` (the leader's: it opens them at start)."""
     app[SHARES] = shares
     app.router.add_routes(routes)
-    app.cleanup_ctx.append(_shares_ctx)
-
-
-async def _shares_ctx(app: web.Application) -> AsyncIterator[None]:
-    await app[SHARES].open()
-    yield
 
 
 def _json(data: object, status: int = 200) -> web.Response:

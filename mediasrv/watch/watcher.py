@@ -72,6 +72,7 @@ class Watcher:
         self.max_failures = max_failures
         self.window = window
         self.process: asyncio.subprocess.Process | None = None
+        self._stopping = False
         self._status: dict[str, Any] = {
             "state": "starting", "backend": None, "error": None, "restarts": 0,
         }
@@ -94,12 +95,15 @@ class Watcher:
             log.exception("the watcher's change callback failed")
 
     async def run(self) -> None:
-        """Watch until cancelled; returns only after giving up (state ``failed``)."""
+        """Watch until cancelled or ``begin_stop``; else returns only after giving up
+        (state ``failed``)."""
         loop = asyncio.get_running_loop()
         failures: deque[float] = deque()
         started = 0
-        while True:
+        while not self._stopping:
             error = await self._watch_once(catch_up=started > 0)
+            if self._stopping:
+                return
             started += 1
             now = loop.time()
             failures.append(now)
@@ -116,10 +120,20 @@ class Watcher:
             self._set(state="restarting", error=error, restarts=self._status["restarts"] + 1)
             await asyncio.sleep(delay)
 
+    def begin_stop(self) -> None:
+        """Tell the watch process to exit (its stdin ends); ``run`` then returns, restarting
+        nothing. A server that is stopping does this while responses have their grace."""
+        self._stopping = True
+        proc = self.process
+        if proc is not None and proc.stdin is not None:
+            proc.stdin.close()
+
     async def _watch_once(self, *, catch_up: bool) -> str:
         """Run one watch process until it ends; returns why it ended."""
         try:
-            proc = await spawn(self._command(self.root, self.ignore, self.polling), stdout=PIPE)
+            # the server stops it (ScanProcess.start says why)
+            proc = await spawn(self._command(self.root, self.ignore, self.polling), stdout=PIPE,
+                               own_group=True)
         except OSError as exc:
             return f"cannot start the watch process: {exc}"
         self.process = proc

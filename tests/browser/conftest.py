@@ -222,8 +222,10 @@ def screenshot(page: Any, name: str, tmp_path: Path, *, full_page: bool = False)
 
 
 def thumbnails_loaded(page: Any) -> None:
+    """Every thumbnail in the window has loaded (ones scrolled past may never load: lazy)."""
     page.wait_for_function(
         "() => Array.from(document.querySelectorAll('.tile img'))"
-        ".filter(i => i.getBoundingClientRect().top < innerHeight)"
+        ".filter(i => { const r = i.getBoundingClientRect();"
+        " return r.top < innerHeight && r.bottom > 0; })"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )

@@ -95,6 +95,10 @@ def test_the_scan_banner_leaves_the_last_tile_visible(sample: Server, tabs: Any,
                                                       viewport: dict[str, int]) -> None:
     page = tabs(sample, viewport).page
     page.goto("/tag/All")
+    # The end of the grid: scrolling loads the pages after this one, until the last.
+    while page.locator("#more").count():
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        page.wait_for_timeout(100)
     page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
     thumbnails_loaded(page)
     page.click("#rescan")
