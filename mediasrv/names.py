@@ -10,10 +10,11 @@ through SQLite, URLs and HTML without losing a byte.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import quote, unquote_to_bytes
 
 ALL_TAG = "All"
+ALL_KEY = "all"  # tag_key(ALL_TAG)
 
 KINDS: dict[str, frozenset[str]] = {
     "image": frozenset(
@@ -112,17 +113,43 @@ def bracket_tags(stem: str) -> list[str]:
 
 
 def folder_tags(folder: str) -> list[str]:
-    """Tags a folder gives its files: ``All`` and each folder name on the way."""
+    """Tag names a folder gives its files: ``All`` and each folder name on the way, as
+    spelled (``tag_keys`` says which tags they are)."""
     return list(dict.fromkeys([ALL_TAG, *(folder.split("/") if folder else ())]))
 
 
 def tags_of(path: str) -> list[str]:
-    """All tags of a relative ``/``-path, ``All`` first, without duplicates."""
+    """All tag names of a relative ``/``-path as spelled, ``All`` first, without duplicates."""
     folder, _, name = path.rpartition("/")
     tags = folder_tags(folder)
     if "[" in name:
         tags = list(dict.fromkeys([*tags, *bracket_tags(split_ext(name)[0])]))
     return tags
+
+
+def tag_key(name: str) -> str:
+    """What makes two tag names one tag: letter case is ignored (``Beach`` is ``beach``).
+
+    A name that is not valid UTF-8 is compared by its display text, so the
+    key is always valid UTF-8 (the ``tags.key`` column).
+    """
+    return name.casefold() if name.isascii() else display(name).casefold()
+
+
+def tag_keys(spellings: Iterable[str]) -> list[str]:
+    """The tags (keys) that ``spellings`` name, in order, without duplicates."""
+    return list(dict.fromkeys(map(tag_key, spellings)))
+
+
+def shown_spelling(counts: Mapping[str, int]) -> str:
+    """The name a tag is shown by: its spelling on the most files, ties in natural order.
+
+    ``counts`` are the files carrying each spelling of one tag. ``All`` keeps
+    its name whatever folders spell it otherwise (every file carries it).
+    """
+    if ALL_TAG in counts:
+        return ALL_TAG
+    return min(counts, key=lambda s: (-counts[s], natural_key(s)))
 
 
 def _pad_number(match: re.Match[str]) -> str:

@@ -133,10 +133,12 @@ def gated_command(tmp_path: Path, gate: Path) -> Callable[[Path, Path], list[str
 async def started(
     aiohttp_client: Callable[..., Any],
 ) -> AsyncIterator[Callable[..., Any]]:
-    """``await started(settings, options)``: a test client whose first scan has finished."""
+    """``await started(settings, options, **app_options)``: a test client whose first scan
+    has finished (``app_options`` go to ``create_app``: ``components=``)."""
 
-    async def start(settings: Settings, options: LeaderOptions | None = None) -> TestClient:
-        app = make_app(settings, options)
+    async def start(settings: Settings, options: LeaderOptions | None = None,
+                    **app_options: Any) -> TestClient:
+        app = make_app(settings, options, **app_options)
         client = await aiohttp_client(app)
         await app[COORDINATOR].wait_idle()
         return client

@@ -23,8 +23,7 @@ async def test_tags_with_counts_all_first(client: TestClient) -> None:
         {"name": "Favourites", "count": 0},
         {"name": "2023", "count": 1},
         {"name": "2024", "count": 4},
-        {"name": "Beach", "count": 4},
-        {"name": "beach", "count": 1},
+        {"name": "Beach", "count": 4},  # the folder, and [beach] (one tag, one file in both)
         {"name": "family", "count": 1},
         {"name": "Lake", "count": 1},
         {"name": "Music", "count": 1},

@@ -205,7 +205,7 @@ def test_the_months_are_read_by_their_primary_key(dated_library: Path, tmp_path:
     from mediasrv.snapshot import sqlite as backend
 
     plan = " ".join(r[-1] for r in conn.execute(
-        f"EXPLAIN QUERY PLAN {backend._MONTHS}", {"tag": "All", "tag_bytes": None}))
+        f"EXPLAIN QUERY PLAN {backend._MONTHS}", {"tag_key": "all"}))
     assert "SEARCH m USING PRIMARY KEY (tag_id=?)" in plan, plan
     assert "TEMP B-TREE" not in plan and "files" not in plan, plan
     assert conn.execute('SELECT tag, month, count, "offset" FROM tag_months_v'

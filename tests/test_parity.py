@@ -113,6 +113,10 @@ async def walk_api(pair: Pair) -> None:
         assert sorted(f["path"] for f in newest["files"]) == sorted(members)
         months = (await pair.ok(f"/api/months?tag={q(tag)}"))["months"]
         assert sum(m["count"] for m in months) == total
+        for other in {tag.upper(), tag.lower()} - {tag}:  # any spelling is the same tag
+            assert (await pair.ok(f"/api/files?tag={q(other)}&limit=1000"))["files"] == \
+                page["files"]
+            assert (await pair.ok(f"/api/months?tag={q(other)}"))["months"] == months
         for offset, limit in [(0, 1), (1, 2), (3, 1), (total // 2, 2), (max(total - 1, 0), 1),
                               (max(total - 1, 0), 5), (total, 5), (total + 7, 1)]:
             await pair.ok(f"/api/files?tag={q(tag)}&offset={offset}&limit={limit}")
@@ -194,6 +198,12 @@ FIXED_TREES: dict[str, Tree] = {
         "Cam/b[x].jpg": with_exif({ORIGINAL: "2021:01:01 08:00:00"}),
         "Cam/c.jpg": with_exif({}), "Cam/old/d.jpg": with_exif({ORIGINAL: "2001:02:03 04:05:06"}),
         "e.txt": b"no date",
+    },
+    "one tag per word": {  # tags that differ only in letter case are one
+        "Beach/a.jpg": b"1", "Beach/b.jpg": b"22", "x/c[beach].jpg": b"333",
+        "Family/d[family].jpg": b"4", "y/e[FAMILY].jpg": b"5", "y/f[family].jpg": b"66",
+        "favourites/g.jpg": b"7", "ALL/h.jpg": b"8", b"caf\xe9/i.jpg": b"9",
+        b"CAF\xe9/j[Caf\xe9].jpg": b"10",
     },
     "one file": {"only.jpg": b"x"},
     "empty": {},

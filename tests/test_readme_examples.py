@@ -134,7 +134,9 @@ async def test_the_sample_has_what_the_readme_promises(
     tops = [p.name for p in sample.iterdir()]
     assert {"Trips", "Family", "Pets", "Music"} <= set(tops)
     assert all(tags[top] < tags["All"] for top in tops if top in tags)
-    assert {"beach", "family", "anna", "cat"} <= set(tags)  # bracket tags
+    # Bracket tags; [beach] and [family] are the folders Beach and Family (one tag per word).
+    assert {"beach", "family", "anna", "cat"} <= {name.casefold() for name in tags}
+    assert len({name.casefold() for name in tags}) == len(tags)
     files = (await (await client.get("/api/files?tag=All&limit=1000")).json())["files"]
     kinds = {f["kind"] for f in files}
     assert kinds == {"image", "video", "audio", "other"}

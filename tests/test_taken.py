@@ -146,7 +146,7 @@ def test_a_page_and_a_file_s_place_are_index_lookups(tmp_path: Path) -> None:
     run_scan(root, cache)
     conn = sqlite3.connect(cache.current)
     assert conn.execute("SELECT count(*) FROM tag_taken").fetchone()[0] > 6  # several chunks
-    params = {"tag": "All", "tag_bytes": None, "offset": 2000, "end": 2010,
+    params = {"tag_key": "all", "offset": 2000, "end": 2010,
               "path": "d7/img33.jpg", "path_bytes": None}
     for sql in (backend._PAGE_TAKEN, backend._NEIGHBOURS_TAKEN):
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]

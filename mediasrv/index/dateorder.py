@@ -20,7 +20,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from ..names import ALL_TAG
+from ..names import ALL_KEY
 
 # Files per chunk from a full build: a page reads one or two chunks (~6 KB of
 # JSON each at a million files), and a change shifts the starts of at most
@@ -41,11 +41,11 @@ def tag_orders(
 ) -> dict[str, list[Key]]:
     """Each tag's files, oldest first, from (time, id, folder id) of every file.
 
-    ``folder_tags`` are the tags of each folder's files (``All`` among them),
+    ``folder_tags`` are the tags (``tag_key``s) of each folder's files (``All`` among them),
     ``extra_tags`` those a file's name adds (bracket tags) by file id. One
     sort of the library, then each file joins its tags' lists in order.
     """
-    orders: dict[str, list[Key]] = {ALL_TAG: []}
+    orders: dict[str, list[Key]] = {ALL_KEY: []}
     lists_of: dict[int, list[list[Key]]] = {}  # folder id -> its tags' lists
     for time, file_id, folder_id in sorted(files):
         key = (time, file_id)

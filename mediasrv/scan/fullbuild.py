@@ -13,15 +13,19 @@ from ..index import dateorder, db, months
 from ..index.filerows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
 from ..index.tagruns import Run, merged, with_starts
 from ..names import (
+    ALL_KEY,
     ALL_TAG,
+    bracket_tags,
     db_text,
     folder_tags,
     kind_of,
     natural_keys,
     search_words,
+    shown_spelling,
     split_ext,
+    tag_key,
+    tag_keys,
     tag_order,
-    tags_of,
 )
 from .walk import Record
 
@@ -57,9 +61,11 @@ class _Rows:
     """One pass over a scan's files in natural order: everything the tables need."""
 
     files: int = 0
-    # folder path -> [id, folder tags, folder words, files so far, their ids]
+    # folder path -> [id, folder tags (keys), folder words, files so far, their ids]
     folders: dict[str, list[Any]] = field(default_factory=dict)
     all_runs: list[Run] = field(default_factory=list)  # All's runs
+    # (folder id, pos, bracket tags): as spelled from _collect, keys its folder lacks after
+    # _spellings
     bracketed: list[tuple[int, int, list[str]]] = field(default_factory=list)
     # folder id -> word -> file ids: the words of each name that its folder lacks
     by_folder: dict[int, dict[str, list[int]]] = field(default_factory=dict)
@@ -75,8 +81,11 @@ def _write_rows(
     ordered = [records[i] for i in sorted(range(len(records)), key=keys.__getitem__)]
     del keys
     rows = _collect(ordered, probed)
+    spellings = _spellings(rows)
     tag_runs = _tag_runs(rows.all_runs, rows.folders, rows.bracketed)
-    tag_names = tag_order(tag_runs)
+    # Only All can have no spelling (a library with no files).
+    shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tag_runs}
+    tag_keys_in_order = [shown[name] for name in tag_order(shown)]
 
     conn.execute("BEGIN")
     conn.executemany(PLAIN_FILE, rows.plain_rows)
@@ -86,24 +95,29 @@ def _write_rows(
         ((fid, *db_text(folder), count, ids[0])
          for folder, (fid, _, _, count, ids) in rows.folders.items()),
     )
+    tag_ids = {key: i for i, key in enumerate(tag_keys_in_order, 1)}
+    names = {key: name for name, key in shown.items()}
     conn.executemany(
-        "INSERT INTO tags VALUES (?, ?, ?, ?)",
-        ((tag_id, *db_text(name), sum(r.length for r in tag_runs[name]))
-         for tag_id, name in enumerate(tag_names, 1)),
+        "INSERT INTO tags (id, name, name_bytes, file_count, key) VALUES (?, ?, ?, ?, ?)",
+        ((tag_id, *db_text(names[key]), sum(r.length for r in tag_runs[key]), key)
+         for key, tag_id in tag_ids.items()),
+    )
+    conn.executemany(
+        "INSERT INTO tag_spellings VALUES (?, ?, ?, ?)",
+        ((tag_ids[key], *db_text(name), n) for key in tag_keys_in_order
+         for name, n in sorted(spellings.get(key, {}).items())),
     )
     conn.executemany(
         "INSERT INTO tag_runs VALUES (?, ?, ?, ?, ?)",
-        ((tag_id, *run) for tag_id, name in enumerate(tag_names, 1)
-         for run in with_starts(tag_runs[name])),
+        ((tag_id, *run) for key, tag_id in tag_ids.items() for run in with_starts(tag_runs[key])),
     )
-    tag_ids = {name: i for i, name in enumerate(tag_names, 1)}
     orders = _taken_orders(rows)
     dateorder.write_all(conn, tag_ids, orders)
     months.write_all(conn, tag_ids, orders)
     rows.plain_rows = rows.other_rows = []
     _insert_words(conn, rows)
     conn.execute("COMMIT")
-    return rows.files, len(tag_names), indexes
+    return rows.files, len(tag_ids), indexes
 
 
 def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
@@ -124,10 +138,10 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
         folder, _, name = path.rpartition("/")
         known = folders.get(folder)
         if known is None:
-            known = folders[folder] = [len(folders) + 1, folder_tags(folder),
+            known = folders[folder] = [len(folders) + 1, tag_keys(folder_tags(folder)),
                                        search_words(folder), 0, []]
             by_folder[known[0]] = {}
-        folder_id, tags, file_words, pos, ids = known
+        folder_id, _, file_words, pos, ids = known
         known[3] += 1
         ids.append(file_id)
         if folder_id == run_folder and pos == run_first + run_count:
@@ -137,9 +151,9 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
                 rows.all_runs.append(Run(run_folder, run_first, run_count))
             run_folder, run_first, run_count = folder_id, pos, 1
         if "[" in name:
-            extra_tags = [t for t in tags_of(path)[len(tags):] if t not in tags]
-            if extra_tags:
-                rows.bracketed.append((folder_id, pos, extra_tags))
+            spelled = bracket_tags(split_ext(name)[0])
+            if spelled:
+                rows.bracketed.append((folder_id, pos, spelled))
         about = names.get(name)
         if about is None:
             ext = split_ext(name)[1]
@@ -159,6 +173,46 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
     if run_count > 0:
         rows.all_runs.append(Run(run_folder, run_first, run_count))
     return rows
+
+
+def _spellings(rows: _Rows) -> dict[str, dict[str, int]]:
+    """How many files carry each spelling of each tag (key -> spelling -> files).
+
+    Turns ``rows.bracketed`` from spellings into the tags (keys) each name
+    adds to its folder's.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    spelled_in: dict[int, tuple[set[str], list[str]]] = {}  # folder id -> spellings, keys
+    for folder, (folder_id, keys, _, files, _) in rows.folders.items():
+        names = folder_tags(folder)
+        spelled_in[folder_id] = (set(names), keys)
+        for name in names:
+            found = counts.setdefault(tag_key(name), {})
+            found[name] = found.get(name, 0) + files
+    bracketed: list[tuple[int, int, list[str]]] = []
+    key_of: dict[str, str] = {}
+    # (folder id, bracket tags) -> (spellings its folder lacks, keys its folder lacks):
+    # names in a folder repeat their brackets ([anna], [anna cat]), so each is worked out once.
+    done: dict[tuple[int, tuple[str, ...]], tuple[list[str], list[str]]] = {}
+    for folder_id, pos, bracket in rows.bracketed:
+        memo = (folder_id, tuple(bracket))
+        worked = done.get(memo)
+        if worked is None:
+            spelled, keys = spelled_in[folder_id]
+            for name in bracket:
+                if name not in key_of:
+                    key_of[name] = tag_key(name)
+            worked = done[memo] = (
+                [name for name in dict.fromkeys(bracket) if name not in spelled],
+                [key for key in dict.fromkeys(key_of[n] for n in bracket) if key not in keys])
+        new, extra = worked
+        for name in new:
+            spellings = counts.setdefault(key_of[name], {})
+            spellings[name] = spellings.get(name, 0) + 1
+        if extra:
+            bracketed.append((folder_id, pos, extra))
+    rows.bracketed = bracketed
+    return counts
 
 
 def _taken_orders(rows: _Rows) -> dict[str, list[dateorder.Key]]:
@@ -212,7 +266,7 @@ def _tag_runs(
     brackets: dict[int, list[tuple[int, list[str]]]] = {}
     for folder_id, pos, extra in bracketed:
         brackets.setdefault(folder_id, []).append((pos, extra))
-    pieces: dict[str, list[Run]] = {ALL_TAG: []}
+    pieces: dict[str, list[Run]] = {ALL_KEY: []}
     for run in all_runs:
         for tag in tags_of_folder[run.folder_id]:
             pieces.setdefault(tag, []).append(run)

@@ -51,6 +51,7 @@ async def files(request: web.Request) -> web.Response:
     limit = params.integer(q, "limit", 100, low=1, high=params.MAX_LIMIT)
     sort = params.choice(q, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
+        tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
         total, page = await snap.page(tag, offset, limit, sort)
         return _json({
             "generation": snap.generation, "tag": tag, "sort": sort, "total": total,
@@ -63,6 +64,7 @@ async def months(request: web.Request) -> web.Response:
     q = params.query(request)
     tag = q.get("tag") or ALL_TAG
     async with request.app[LIBRARY].snapshot() as snap:
+        tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
         found = await snap.months(tag)
         return _json({"generation": snap.generation, "tag": tag,
                       "months": with_offsets(found)})
@@ -75,6 +77,7 @@ async def file(request: web.Request) -> web.Response:
     tag = q.get("tag") or ALL_TAG
     sort = params.choice(q, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
+        tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
         found = await snap.neighbours(path, tag, sort)
         return _json({
             "generation": snap.generation, "file": found.file, "tag": found.tag, "sort": sort,
@@ -88,6 +91,7 @@ async def random_file(request: web.Request) -> web.Response:
     q = params.query(request)
     tag = q.get("tag") or ALL_TAG
     async with request.app[LIBRARY].snapshot() as snap:
+        tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
         chosen = await pick_existing(request.app, snap, tag)
         return _json({"generation": snap.generation, "tag": tag, "file": chosen})
 
@@ -99,6 +103,7 @@ async def search(request: web.Request) -> web.Response:
     limit = params.integer(q, "limit", 50, low=1, high=params.MAX_LIMIT)
     tag = q.get("tag") or ALL_TAG
     async with request.app[LIBRARY].snapshot() as snap:
+        tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
         found = await snap.search(text, limit, tag)
         return _json({"generation": snap.generation, "q": text, "tag": tag, "limit": limit,
                       "files": found})

@@ -87,6 +87,10 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
     month = query.get("month")
     sort = "taken" if month is not None else params.choice(query, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
+        name = await snap.tag_name(tag)
+        if name != tag:  # another spelling of the tag: the page lives at the shown one
+            raise web.HTTPFound(f"/tag/{quote_segment(name)}"
+                                + (f"?{request.query_string}" if request.query_string else ""))
         months = await snap.months(tag) if sort == "taken" else None
         if month is not None and months is not None:
             wanted = timeline.month_param(month)
@@ -182,6 +186,7 @@ async def random_view(request: web.Request) -> web.StreamResponse:
     sort = params.choice(query, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
         if q is None:
+            tag = await snap.tag_name(tag)
             chosen = await pick_existing(request.app, snap, tag)
         else:
             found = await snap.search(q, SEARCH_LIMIT)

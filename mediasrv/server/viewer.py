@@ -90,6 +90,9 @@ async def locate(request: web.Request, snap: Snapshot, q: str | None, search_lim
         return await _elsewhere(request, snap, [f"{tag}/{path}"],
                                 (tag_url(tag, sort=sort), f"Back to {display(tag)}"),
                                 missing=path, sort=sort)
+    shown = await snap.tag_name(tag)
+    if shown != tag:  # another spelling of the tag: the viewer lives at the shown one
+        raise web.HTTPFound(view_url(shown, found.file, sort=sort))
     back = tag_url(tag, found.position // page_size + 1, sort) + f"#f{found.position}"
     return Place(found.file, tag, None, found.position, found.total, found.prev, found.next,
                  back, sort)

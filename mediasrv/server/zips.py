@@ -112,7 +112,7 @@ async def api_zip(request: web.Request) -> web.StreamResponse:
     """``?tag=T``: the tag's files as one zip (``All`` when empty or absent)."""
     tag = params.query(request).get("tag") or ALL_TAG
     async with request.app[LIBRARY].snapshot() as snap:
-        plan = await plan_zip(request, snap, tag)
+        plan = await plan_zip(request, snap, await snap.tag_name(tag))
     return await send_zip(request, plan)  # the lease is back: the files are on disk
 
 

@@ -82,6 +82,11 @@ class Snapshot(abc.ABC):
         """Every tag with its file count, ``All`` first, then natural name order."""
 
     @abc.abstractmethod
+    async def tag_name(self, tag: str) -> str:
+        """The name ``tag`` is shown by, for any spelling of it (letter case does not tell
+        tags apart: ``names.tag_key``); UnknownTag if there is no such tag."""
+
+    @abc.abstractmethod
     async def page(
         self, tag: str, offset: int, limit: int, sort: str = "name",
     ) -> tuple[int, list[dict[str, Any]]]:

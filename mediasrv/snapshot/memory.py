@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
 from ..index import db
-from ..names import ALL_TAG, from_db, tag_order
+from ..names import ALL_KEY, from_db, tag_key, tag_order
 from .base import Neighbours, Snapshot, file_dict, folder_names, prefix_range
 
 _COLUMNS = (
@@ -41,6 +41,7 @@ class _Tag:
     ``months`` (YYYYMM, files) newest first (``tag_months``).
     """
 
+    name: str  # the spelling it is shown by
     count: int
     members: array
     taken: array
@@ -52,7 +53,7 @@ class _Index:
     files: list[tuple[Any, ...]]  # index = rank in natural order (ORDER BY id); file_dict rows
     ranks: dict[str, int]  # exact path -> rank
     times: array  # index = rank: the time sort=taken orders by
-    tags: dict[str, _Tag]
+    tags: dict[str, _Tag]  # by tag_key: any spelling finds the tag
     tag_list: list[tuple[str, int]]  # All first, then natural order
     folders: tuple[frozenset[str], frozenset[str]]  # top folder names, every folder name
     words: list[str]  # sorted search words
@@ -102,7 +103,7 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
         "SELECT tag_id, month, count FROM tag_months ORDER BY tag_id, month DESC"
     ):
         months.setdefault(tag_id, []).append((month, count))
-    tags = {name: _tag(name, count, members[tag_id], taken[tag_id], months[tag_id])
+    tags = {tag_key(name): _tag(name, count, members[tag_id], taken[tag_id], months[tag_id])
             for tag_id, (name, count) in names.items()}
 
     words: list[tuple[str, array]] = [
@@ -117,7 +118,8 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
         ranks=ranks_by_path,
         times=times,
         tags=tags,
-        tag_list=[(name, tags[name].count) for name in tag_order(tags)],
+        tag_list=[(name, tags[tag_key(name)].count)
+                  for name in tag_order([t.name for t in tags.values()])],
         folders=folder_names([from_db(p) for (p,) in conn.execute(
             "SELECT coalesce(path_bytes, path) FROM folders")]),
         words=[w for w, _ in words],
@@ -154,7 +156,7 @@ def _tag(name: str, count: int, members: array, taken: array,
                                    f" not {count}")
     if any(a >= b for a, b in itertools.pairwise(members)):
         raise db.InvalidGeneration(f"tag {name!r}: files are not in natural (id) order")
-    return _Tag(count, members, taken, months)
+    return _Tag(name, count, members, taken, months)
 
 
 class MemorySnapshot(Snapshot):
@@ -183,13 +185,16 @@ class MemorySnapshot(Snapshot):
         return file_dict(self._ix.files[rank])
 
     def _find_tag(self, tag: str) -> _Tag:
-        found = self._ix.tags.get(tag)
+        found = self._ix.tags.get(tag_key(tag))
         if found is None:
             raise UnknownTag(tag)
         return found
 
     async def tags(self) -> list[tuple[str, int]]:
         return list(self._ix.tag_list)
+
+    async def tag_name(self, tag: str) -> str:
+        return self._find_tag(tag).name
 
     async def page(
         self, tag: str, offset: int, limit: int, sort: str = "name",
@@ -203,7 +208,7 @@ class MemorySnapshot(Snapshot):
         return found.count, [self._file(fid) for fid in found.members[start:end]]
 
     async def _neighbours(self, path: str, tag: str, sort: str) -> Neighbours | None:
-        found = self._ix.tags.get(tag)
+        found = self._ix.tags.get(tag_key(tag))
         rank = self._ix.ranks.get(path)
         if found is None or rank is None:
             return None
@@ -225,7 +230,7 @@ class MemorySnapshot(Snapshot):
         )
 
     async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
-        return tag in self._ix.tags, path in self._ix.ranks
+        return tag_key(tag) in self._ix.tags, path in self._ix.ranks
 
     async def get(self, path: str) -> dict[str, Any]:
         rank = self._ix.ranks.get(path)
@@ -239,7 +244,7 @@ class MemorySnapshot(Snapshot):
         return [self._file(rank) for rank in sorted(found)]
 
     async def covers(self) -> dict[str, dict[str, Any]]:
-        return {name: self._file(tag.taken[-1]) for name, tag in self._ix.tags.items()
+        return {tag.name: self._file(tag.taken[-1]) for tag in self._ix.tags.values()
                 if tag.count}
 
     async def folder_names(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -275,7 +280,7 @@ class MemorySnapshot(Snapshot):
             if not matches:
                 return []
         assert matches is not None
-        if tag != ALL_TAG:
+        if tag_key(tag) != ALL_KEY:
             matches &= set(within.members)
         return [self._file(rank) for rank in sorted(matches)[:limit]]
 

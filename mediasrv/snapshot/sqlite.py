@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
-from ..names import ALL_TAG, db_text, from_db, tag_order
+from ..names import ALL_KEY, db_text, from_db, tag_key, tag_order
 from .base import Neighbours, Snapshot, file_dict, folder_names
 from .readers import Pool, Reader
 from .search import search
@@ -23,7 +23,7 @@ from .search import search
 # The file columns every query returns, in file_dict's order.
 _F = "coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width, f.height," \
      " f.duration, f.taken_ns"
-_TAG = "t.name = :tag AND t.name_bytes IS :tag_bytes"
+_TAG = "t.key = :tag_key"  # any spelling of the tag (tags_key)
 
 # Files at positions [:offset, :end) of the tag: the run holding :offset, the
 # runs after it that start before :end, and each one's range of files.
@@ -138,8 +138,7 @@ JOIN files AS f ON f.id = json_extract(c.files, '$[#-1]')
 
 
 def _tag_params(tag: str) -> dict[str, Any]:
-    shown, raw = db_text(tag)
-    return {"tag": shown, "tag_bytes": raw}
+    return {"tag_key": tag_key(tag)}
 
 
 def _path_params(path: str) -> dict[str, Any]:
@@ -156,6 +155,7 @@ class SqliteSnapshot(Snapshot):
         super().__init__(path, meta)
         self._pool = Pool(self.path, pool_size)
         self._tags: list[tuple[str, int]] | None = None  # the file never changes: read once
+        self._names: dict[str, str] = {}  # tag key -> the name it is shown by
         self._covers: dict[str, dict[str, Any]] | None = None
         self._folders: tuple[frozenset[str], frozenset[str]] | None = None
         # Search has a reader of its own: a search that visits many folders
@@ -174,11 +174,20 @@ class SqliteSnapshot(Snapshot):
     async def tags(self) -> list[tuple[str, int]]:
         if self._tags is None:
             rows = await self._pool.fetch(
-                "SELECT coalesce(name_bytes, name), file_count FROM tags"
+                "SELECT coalesce(name_bytes, name), file_count, key FROM tags"
             )
-            counts = {from_db(name): count for name, count in rows}
+            counts = {from_db(name): count for name, count, _ in rows}
+            self._names = {key: from_db(name) for name, _, key in rows}
             self._tags = [(name, counts[name]) for name in tag_order(counts)]
         return list(self._tags)
+
+    async def tag_name(self, tag: str) -> str:
+        if self._tags is None:
+            await self.tags()
+        found = self._names.get(tag_key(tag))
+        if found is None:
+            raise UnknownTag(tag)
+        return found
 
     async def page(
         self, tag: str, offset: int, limit: int, sort: str = "name",
@@ -246,7 +255,7 @@ class SqliteSnapshot(Snapshot):
 
     async def months(self, tag: str) -> list[tuple[int, int]]:
         rows = await self._pool.fetch(_MONTHS, _tag_params(tag))
-        if not rows and tag != ALL_TAG:
+        if not rows and tag_key(tag) != ALL_KEY:
             raise UnknownTag(tag)
         return [(month, count) for month, count in rows]
 
@@ -269,9 +278,8 @@ def _search_in(
 ) -> list[dict[str, Any]]:
     """(In the search reader's thread.)"""
     tag_id = None
-    if tag != ALL_TAG:
-        row = conn.execute("SELECT id FROM tags WHERE name = ? AND name_bytes IS ?",
-                           db_text(tag)).fetchone()
+    if tag_key(tag) != ALL_KEY:
+        row = conn.execute("SELECT id FROM tags WHERE key = ?", (tag_key(tag),)).fetchone()
         if row is None:
             raise UnknownTag(tag)
         tag_id = row[0]

@@ -20,11 +20,16 @@ from typing import Any
 
 from ..index.dateorder import sort_time
 from ..index.months import month_of
-from ..names import ALL_TAG, search_words
+from ..names import ALL_TAG, search_words, tag_key
 from ..snapshot import Neighbours, Snapshot
 from .favourites import Favourites
 
 FAVOURITES_TAG = "Favourites"
+
+
+def _starred(tag: str) -> bool:
+    """Whether ``tag`` names the stars' tag, in any letter case (as every tag is named)."""
+    return tag_key(tag) == "favourites"
 
 
 class Stars:
@@ -74,15 +79,18 @@ class StarredSnapshot(Snapshot):
 
     async def tags(self) -> list[tuple[str, int]]:
         found = [(name, count) for name, count in await self._inner.tags()
-                 if name != FAVOURITES_TAG]
+                 if not _starred(name)]
         at = 1 if found and found[0][0] == ALL_TAG else 0
         found.insert(at, (FAVOURITES_TAG, len(await self._stars.present(self._inner))))
         return found
 
+    async def tag_name(self, tag: str) -> str:
+        return FAVOURITES_TAG if _starred(tag) else await self._inner.tag_name(tag)
+
     async def page(
         self, tag: str, offset: int, limit: int, sort: str = "name",
     ) -> tuple[int, list[dict[str, Any]]]:
-        if tag == FAVOURITES_TAG:
+        if _starred(tag):
             files = await self._favourites(sort)
             return len(files), files[max(offset, 0):max(offset + limit, 0)]
         total, files = await self._inner.page(tag, offset, limit, sort)
@@ -95,7 +103,7 @@ class StarredSnapshot(Snapshot):
         return self._mark(await self._inner.lookup(paths))
 
     async def random(self, tag: str, draws: Sequence[float]) -> list[dict[str, Any]]:
-        if tag != FAVOURITES_TAG:
+        if not _starred(tag):
             return self._mark(await self._inner.random(tag, draws))
         files = await self._stars.present(self._inner)
         at = [int(draw * len(files)) for draw in draws]  # as the backends pick
@@ -105,7 +113,8 @@ class StarredSnapshot(Snapshot):
         found = {tag: self._marked(dict(file))  # a copy: the backend keeps its answer
                  for tag, file in (await self._inner.covers()).items()}
         newest = await self._favourites("taken")
-        found.pop(FAVOURITES_TAG, None)  # a folder of that name is hidden behind the stars
+        # A folder of that name, in any letter case, is hidden behind the stars.
+        found = {tag: file for tag, file in found.items() if not _starred(tag)}
         if newest:
             found[FAVOURITES_TAG] = newest[0]
         return {tag: file for tag, file in found.items() if file is not None}
@@ -114,7 +123,7 @@ class StarredSnapshot(Snapshot):
         return await self._inner.folder_names()
 
     async def months(self, tag: str) -> list[tuple[int, int]]:
-        if tag != FAVOURITES_TAG:
+        if not _starred(tag):
             return await self._inner.months(tag)
         found: dict[int, int] = {}
         for file in await self._favourites("taken"):  # newest first: months come in order
@@ -136,7 +145,7 @@ class StarredSnapshot(Snapshot):
         return files
 
     async def _neighbours(self, path: str, tag: str, sort: str) -> Neighbours | None:
-        if tag != FAVOURITES_TAG:
+        if not _starred(tag):
             found = await self._inner._neighbours(path, tag, sort)
             if found is None:
                 return None
@@ -150,12 +159,12 @@ class StarredSnapshot(Snapshot):
                           files[at + 1] if at + 1 < len(files) else None)
 
     async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
-        if tag != FAVOURITES_TAG:
+        if not _starred(tag):
             return await self._inner._known(path, tag)
         return True, (await self._inner._known(path, ALL_TAG))[1]
 
     async def _search(self, words: list[str], limit: int, tag: str) -> list[dict[str, Any]]:
-        if tag != FAVOURITES_TAG:
+        if not _starred(tag):
             return self._mark(await self._inner._search(words, limit, tag))
         found = []
         for file in await self._stars.present(self._inner):

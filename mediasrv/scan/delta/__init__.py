@@ -27,18 +27,20 @@ from ...index import dateorder, months
 from ...index.filerows import Probed, file_row, insert_files
 from ...index.tagruns import Run, merged, with_starts
 from ...names import (
-    ALL_TAG,
+    ALL_KEY,
     db_text,
     folder_tags,
     from_db,
     name_only_words,
     natural_key,
     search_words,
+    tag_keys,
     tags_of,
 )
 from ..fallback import NeedFullBuild
 from .order import Key, Keys, new_ids, spliced
 from .plan import Plan, plan
+from .spellings import write_spellings
 
 __all__ = ["Applied", "Plan", "apply", "copy_file", "plan"]
 
@@ -90,20 +92,19 @@ def apply(
         for pos, rec in enumerate(fp.new):
             touched[(folder_of[fp.path], pos)] = rec.path
     keys = Keys(conn, touched)
-    tag_ids = {from_db(n): i for i, n in conn.execute(
-        "SELECT id, coalesce(name_bytes, name) FROM tags")}
+    tag_ids = {key: i for i, key in conn.execute("SELECT id, key FROM tags")}
 
-    # Which tags hold a file of a touched folder, before or after, and its new members.
+    # Which tags (keys) hold a file of a touched folder, before or after, and its new members.
     elements: dict[str, list[tuple[Key, Run]]] = {}
-    affected: set[str] = {ALL_TAG}
+    affected: set[str] = {ALL_KEY}
     for fp in the_plan.folders.values():
         for f in fp.old:
-            affected.update(tags_of(f.path))
-        base = folder_tags(fp.path)
+            affected.update(tag_keys(tags_of(f.path)))
+        base = tag_keys(folder_tags(fp.path))
         folder_id = folder_of[fp.path]
         for pos, rec in enumerate(fp.new):
             key = natural_key(rec.path)
-            own = tags_of(rec.path) if "[" in rec.path.rpartition("/")[2] else base
+            own = tag_keys(tags_of(rec.path)) if "[" in rec.path.rpartition("/")[2] else base
             for tag in own:
                 elements.setdefault(tag, []).append((key, Run(folder_id, pos, 1)))
     affected.update(elements)
@@ -120,15 +121,15 @@ def apply(
         mine = sorted(elements.get(tag, ()), key=lambda e: e[0])
         new_runs[tag] = spliced(kept, mine, keys)
 
-    ids = new_ids(the_plan, new_runs[ALL_TAG], folder_of, keys)
+    ids = new_ids(the_plan, new_runs[ALL_KEY], folder_of, keys)
     _write_files(conn, the_plan, folder_of, touched_old, ids, probed)
     had_tags = dict(tag_ids)
     for tag in affected:
         runs = merged(new_runs[tag])
         _write_runs(conn, tag, tag_ids, old_runs[tag], runs)
+    write_spellings(conn, the_plan, tag_ids)
     _write_taken(conn, the_plan, folder_of, had_tags, tag_ids)
-    files = conn.execute("SELECT file_count FROM tags WHERE name = ? AND name_bytes IS NULL",
-                         (ALL_TAG,)).fetchone()[0]
+    files = conn.execute("SELECT file_count FROM tags WHERE key = ?", (ALL_KEY,)).fetchone()[0]
     tags = conn.execute("SELECT count(*) FROM tags").fetchone()[0]
     write_meta(conn, (files, tags))
     conn.execute("COMMIT")
@@ -221,16 +222,16 @@ def _write_taken(
     for fp in the_plan.folders.values():
         for f in fp.old:
             key = (dateorder.sort_time(f.probed.taken_ns, f.mtime_ns), f.id)
-            for tag in tags_of(f.path):
+            for tag in tag_keys(tags_of(f.path)):
                 before.setdefault(tag, set()).add(key)
         if fp.new:
             for file_id, time, raw in conn.execute(
                 "SELECT id, coalesce(taken_ns, mtime_ns), coalesce(path_bytes, path)"
                 " FROM files WHERE folder_id = ?", (folder_of[fp.path],)
             ):
-                for tag in tags_of(from_db(raw)):
+                for tag in tag_keys(tags_of(from_db(raw))):
                     after.setdefault(tag, set()).add((time, file_id))
-    live = {from_db(n) for (n,) in conn.execute("SELECT coalesce(name_bytes, name) FROM tags")}
+    live = {key for (key,) in conn.execute("SELECT key FROM tags")}
     if not months.same_zone(conn):  # its months were cut in another time zone
         raise NeedFullBuild(f"the local time zone is now {months.zone()}")
     for tag, tag_id in had_tags.items():  # first: a new tag may take a dropped one's id
@@ -259,10 +260,14 @@ def _write_runs(
         if not runs:
             return
         tag_id = (conn.execute("SELECT max(id) FROM tags").fetchone()[0] or 0) + 1
-        conn.execute("INSERT INTO tags VALUES (?, ?, ?, ?)", (tag_id, *db_text(tag), total))
+        # Named by its key until _write_spellings picks the shown spelling.
+        conn.execute("INSERT INTO tags (id, name, name_bytes, file_count, key)"
+                     " VALUES (?, ?, NULL, ?, ?)", (tag_id, tag, total, tag))
         tag_ids[tag] = tag_id
-    elif not runs and tag != ALL_TAG:
+    elif not runs and tag != ALL_KEY:
         conn.execute("DELETE FROM tags WHERE id = ?", (tag_id,))
+        conn.execute("DELETE FROM tag_spellings WHERE tag_id = ?", (tag_id,))
+        del tag_ids[tag]  # a new tag may take its id
     else:
         conn.execute("UPDATE tags SET file_count = ? WHERE id = ?", (total, tag_id))
     new = list(with_starts(runs))
