@@ -21,11 +21,11 @@ async def test_a_leader_serves_scans_and_stops_every_part(
     await leader.start()
     await leader.coordinator.wait_idle()
     assert (leader.library.generation, leader.library.current.file_count) == (1, 7)
-    assert leader.stars.favourites._conn is not None
+    assert leader.stars.favourites._open
     await leader.close()
     with pytest.raises(RuntimeError, match="shut down"):
         leader.coordinator.request("http")
-    assert (leader.library.current, leader.stars.favourites._conn) == (None, None)
+    assert (leader.library.current, leader.stars.favourites._open) == (None, False)
     await leader.close()  # a second close is nothing
 
 
@@ -58,6 +58,6 @@ async def test_a_part_that_cannot_start_stops_those_started_before_it(
     monkeypatch.setattr(leader.coordinator, "load_current", unreadable)
     with pytest.raises(OSError, match="Input/output error"):
         await leader.start()
-    assert leader.stars.favourites._conn is None  # opened first, closed again
+    assert not leader.stars.favourites._open  # opened first, closed again
     with pytest.raises(RuntimeError, match="shut down"):
         leader.coordinator.request("http")

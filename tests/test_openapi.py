@@ -34,6 +34,14 @@ PAGES = {
     ("GET", "/static/{name}"),
     ("GET", "/signin"),
     ("POST", "/signin"),
+    ("GET", "/shares"),
+    # a share link's pages: the same pages for its recipient
+    ("GET", "/s/{id}"),
+    ("GET", "/s/{id}/"),
+    ("GET", "/s/{id}/view/{path}"),
+    ("GET", "/s/{id}/random"),
+    ("GET", "/s/{id}/search"),
+    ("GET", "/s/static/{name}"),
 }
 
 

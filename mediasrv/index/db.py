@@ -115,12 +115,18 @@ def connect_ro(path: Path) -> sqlite3.Connection:
 def connect_user(path: Path) -> sqlite3.Connection:
     """A connection that writes user data (favourites.db), never a generation.
 
-    WAL, unlike generations: the server writes while it (and other processes
-    of the same cache dir) read, and a reader never waits for a writer.
+    Rollback journal (``journal_mode=DELETE``), not WAL: the file is written
+    as a private copy and renamed into place (``mediasrv.userdata.store``), so
+    it must be whole without a ``-wal`` beside it.
     """
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")  # a star, once answered, survives a power cut
+    try:
+        # Leaving WAL (a file of version 1) moves what its -wal holds into it.
+        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("PRAGMA synchronous = FULL")  # once answered, it survives a power cut
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

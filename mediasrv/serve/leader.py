@@ -24,9 +24,11 @@ from typing import Any
 from ..index.cachedir import CacheDir
 from ..names import display
 from ..settings import Settings
-from ..userdata.favourites import FILE_NAME as FAVOURITES_FILE
 from ..userdata.favourites import Favourites
+from ..userdata.shares import Shares
 from ..userdata.starred import Stars
+from ..userdata.store import FILE_NAME as USER_FILE
+from ..userdata.store import UserStore
 from ..watch import watcher as watch
 from .coordinator import RescanCoordinator
 from .follower import Follower
@@ -60,7 +62,9 @@ class Leader:
         self.settings = settings
         self.options = options = options or LeaderOptions()
         self.cache = CacheDir(settings.resolved_cache_dir())
-        self.stars = Stars(Favourites(self.cache.path / FAVOURITES_FILE))
+        user_data = UserStore(self.cache.path / USER_FILE)  # the stars and the share links
+        self.stars = Stars(Favourites(user_data))
+        self.shares = Shares(user_data)
         # A follower leaves deleting generation files to the leader (serve/follower.py).
         self.library = Library(None if settings.follow else self.cache, view=self.stars.view)
         self.coordinator = RescanCoordinator(
@@ -134,9 +138,11 @@ class Leader:
 
     @contextlib.asynccontextmanager
     async def _favourites(self) -> AsyncIterator[None]:
-        """The user's stars: open before the first scan can move one, closed after the last."""
+        """The user's stars: open before the first scan can move one, closed after the last;
+        and the share links. Only a leader creates or upgrades the user database."""
         await asyncio.to_thread(self.cache.ensure)
-        await self.stars.favourites.open()
+        await self.stars.favourites.open(upgrade=not self.settings.follow)
+        await self.shares.open()
         try:
             yield
         finally:

@@ -11,7 +11,7 @@ from aiohttp import web
 from ..hosts import HostPolicy, RefusalLog
 from ..serve.leader import Leader
 from ..settings import Settings
-from . import api, attempts, favourites, limits, media, metrics, middleware, openapi, zips
+from . import api, attempts, favourites, limits, media, metrics, middleware, openapi, shares, zips
 from .httplog import ServerLog
 from .keys import CACHE, COORDINATOR, HOSTS, LEADER, LIBRARY, REFUSALS, RNG, SETTINGS
 
@@ -54,6 +54,7 @@ def create_app(
     app.router.add_routes(openapi.routes)
     app.router.add_routes(favourites.routes)
     app.router.add_routes(zips.routes)
+    shares.setup(app, leader.shares)
     metrics.setup(app)
     app.cleanup_ctx.append(_leader_ctx)
     for component in components if components is not None else default_components():
@@ -69,8 +70,11 @@ def default_components() -> list[Component]:
     Jinja's start-up; a UI that fails to import fails the server loudly.
     """
     from .pages import setup as pages_setup
+    from .shared import setup as shared_setup
+    from .sharedpages import setup as shared_pages_setup
+    from .sharespage import setup as shares_page_setup
 
-    return [pages_setup]
+    return [pages_setup, shared_setup, shared_pages_setup, shares_page_setup]
 
 
 async def _leader_ctx(app: web.Application) -> AsyncIterator[None]:

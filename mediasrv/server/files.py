@@ -83,18 +83,22 @@ def report_gone(app: web.Application, generation: int, path: str) -> None:
             app[COORDINATOR].request("vanished file", paths=[path])
 
 
-async def indexed_file(request: web.Request, prefix: str) -> tuple[str, str]:
+async def indexed_file(request: web.Request, prefix: str,
+                       tag: str | None = None) -> tuple[str, str]:
     """(indexed path, real path) of the file named after ``prefix``, or a 404.
 
-    Only a path of the current index is looked at, and only if it still
-    resolves inside the root: ``..``, encoded slashes, absolute paths and
-    symlinks leading out never match.
+    Only a path of the current index is looked at (with ``tag``, only a file
+    of that tag), and only if it still resolves inside the root: ``..``,
+    encoded slashes, absolute paths and symlinks leading out never match.
     """
     path = params.tail(request, prefix)
     if "\x00" in path:  # no file name has one; never let it near the filesystem
         raise FileNotIndexed(path)
     async with request.app[LIBRARY].snapshot() as snap:
-        await snap.get(path)  # FileNotIndexed -> 404
+        if tag is None:
+            await snap.get(path)  # FileNotIndexed -> 404
+        else:
+            await snap.neighbours(path, tag)  # UnknownTag, FileNotIndexed -> 404
         real = await asyncio.to_thread(on_disk, request.app, path)
         if real is None:
             report_gone(request.app, snap.generation, path)

@@ -42,11 +42,17 @@ async def rescan_elsewhere(request: web.Request) -> web.Response:
             "a rescan (POST /api/rescan there, or mediasrv scan where it runs)"
         )
     log.info("passing a rescan on to the leader")
+    return await pass_on(request, leader)
+
+
+async def pass_on(request: web.Request, leader: str) -> web.Response:
+    """``request`` sent on to ``leader`` (a --workers group's), and its answer."""
     headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
     timeout = aiohttp.ClientTimeout(total=None, connect=5)  # ?wait=1 lasts as long as the scan
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session, session.post(
-            leader.rstrip("/") + request.path_qs, headers=headers, data=await request.read(),
+        async with aiohttp.ClientSession(timeout=timeout) as session, session.request(
+            request.method, leader.rstrip("/") + request.path_qs, headers=headers,
+            data=await request.read(),
         ) as resp:
             body = await resp.read()
             return web.Response(body=body, status=resp.status, headers={

@@ -58,10 +58,10 @@ async def media(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(real, headers=MEDIA_HEADERS)
 
 
-async def _picture(request: web.Request, prefix: str, edge: int, *,
-                   pictures_only: bool = False) -> tuple[Thumb, dict[str, str]] | web.Response:
+async def _picture(request: web.Request, prefix: str, edge: int, *, pictures_only: bool = False,
+                   tag: str | None = None) -> tuple[Thumb, dict[str, str]] | web.Response:
     """The picture of the file after ``prefix`` at ``edge``, and its headers; or a 304."""
-    path, real = await indexed_file(request, prefix)
+    path, real = await indexed_file(request, prefix, tag)
     thumbs = request.app[THUMBS]
     kind = kind_of(split_ext(path.rpartition("/")[2])[1])
     if pictures_only and kind != "image":
@@ -80,11 +80,17 @@ async def _picture(request: web.Request, prefix: str, edge: int, *,
 
 @ui_routes.get(r"/thumb/{path:[\s\S]+}")  # a name may hold a newline
 async def thumb(request: web.Request) -> web.StreamResponse:
-    """A thumbnail of an indexed file: JPEG when one can be made, else a kind icon (SVG)."""
+    return await thumb_of(request, "/thumb/")
+
+
+async def thumb_of(request: web.Request, prefix: str,
+                   tag: str | None = None) -> web.StreamResponse:
+    """A thumbnail of an indexed file (of ``tag``, if given): JPEG when one can be made, else
+    a kind icon (SVG)."""
     edge = params.integer(params.query(request), "w", SIZE, low=1, high=SIZE_2X)
     if edge not in THUMB_EDGES:
         raise BadParameter(f"w must be one of {', '.join(map(str, THUMB_EDGES))}, not {edge}")
-    found = await _picture(request, "/thumb/", edge)
+    found = await _picture(request, prefix, edge, tag=tag)
     if isinstance(found, web.Response):
         return found
     made, headers = found
@@ -97,8 +103,13 @@ async def thumb(request: web.Request) -> web.StreamResponse:
 
 @ui_routes.get(r"/preview/{path:[\s\S]+}")
 async def preview(request: web.Request) -> web.StreamResponse:
+    return await preview_of(request, "/preview/")
+
+
+async def preview_of(request: web.Request, prefix: str,
+                     tag: str | None = None) -> web.StreamResponse:
     """A picture fitted to a large screen (JPEG); 422 ``undecodable`` saying why if none can be."""
-    found = await _picture(request, "/preview/", PREVIEW, pictures_only=True)
+    found = await _picture(request, prefix, PREVIEW, pictures_only=True, tag=tag)
     if isinstance(found, web.Response):
         return found
     made, headers = found
@@ -110,7 +121,11 @@ async def preview(request: web.Request) -> web.StreamResponse:
 @ui_routes.get("/static/{name:.+}")
 async def static(request: web.Request) -> web.StreamResponse:
     """Files of web/static (and only those): cached for good when asked by version."""
-    found = request.app[STATIC].get(request.match_info["name"])
+    return static_file(request, request.match_info["name"])
+
+
+def static_file(request: web.Request, name: str) -> web.StreamResponse:
+    found = request.app[STATIC].get(name)
     if found is None:
         raise web.HTTPNotFound()
     path, digest = found

@@ -25,7 +25,7 @@ from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from . import attempts, home, media, middleware, params, render, timeline
+from . import attempts, following, home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, THUMBS
 from .render import page, quote_segment, search_url, tag_url, tile, version, view_url
@@ -59,7 +59,8 @@ AS_THEY_ARE = frozenset(["gif", "svg"])  # a JPEG would lose their animation or 
 
 
 def preview_url(file: dict[str, Any]) -> str:
-    return f"/preview/{file['url'].removeprefix('/media/')}?v={version(file)}"
+    # file["url"] is /media/… or, on a share's pages, /s/{id}/media/…: the same place for both.
+    return f"{file['url'].replace('/media/', '/preview/', 1)}?v={version(file)}"
 
 
 def picture_url(file: dict[str, Any]) -> str:
@@ -116,6 +117,9 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
             zip_url=render.with_query("/api/zip", tag=tag),
             orders=[{"sort": key, "label": label, "title": title, "current": key == sort,
                      "url": tag_url(tag, sort=key)} for key, label, title in ORDERS],
+            # the Share dialog, where shares can be made (not on a plain follower)
+            share_api=render.with_query("/api/shares", tag=tag)
+            if following.can_rescan(request.app) else None,
         )
 
 
@@ -133,10 +137,11 @@ async def view(request: web.Request) -> web.StreamResponse:
         if await asyncio.to_thread(on_disk, request.app, path) is None:
             report_gone(request.app, snap.generation, path)
             return render.missing_file(request, snap, path, place.way_back, gone=True)
-        return _viewer(request, snap, place)
+        return viewer(request, snap, place)
 
 
-def _viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
+def viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
+    shared = request.get(render.SHARE_MODE) is not None
     file, prev_file, next_file = place.file, place.prev, place.next
     following = None
     if next_file is not None and next_file["kind"] == "image":
@@ -150,9 +155,11 @@ def _viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
         prev_url=place.link(prev_file) if prev_file else None,
         next_url=place.link(next_file) if next_file else None,
         poster=f"{file['thumb_url']}?v={version(file)}",
-        month=_month_link(place),
-        api_file=render.with_query("/api/file", path=file["path"], tag=place.tag,
-                                   sort=render.sort_param(place.sort)),
+        # A share's viewer links to nothing of the owner's: no month of the owner's grid, and
+        # no /api/file, which app.js asks after a scan (a share's pages follow no scans).
+        month=None if shared else _month_link(place),
+        api_file="" if shared else render.with_query(
+            "/api/file", path=file["path"], tag=place.tag, sort=render.sort_param(place.sort)),
     )
 
 

@@ -39,6 +39,9 @@ PAGE_HEADERS = {
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SEARCH_MAX = 500  # characters the search box takes (its URL stays far below the 8 KB limit)
+# Set by a share link's handlers (shared.py): the page is rendered for its recipient, with
+# every link under /s/{id}/ and none of the owner's parts (templates test ``share``).
+SHARE_MODE = web.RequestKey("share_mode", dict[str, Any])
 
 
 def setup(app: web.Application, web_dir: Path) -> None:
@@ -116,8 +119,9 @@ def version(file: dict[str, Any]) -> str:
     return f"{file['size']}-{file['mtime_ns']}"
 
 
-def tile(file: dict[str, Any], href: str) -> dict[str, Any]:
-    """What a grid tile shows for ``file``; every string is printable."""
+def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
+    """What a grid tile shows for ``file`` (``star``: with its ★ button); every string is
+    printable."""
     thumb = f"{file['thumb_url']}?v={version(file)}"
     pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
     return {
@@ -131,7 +135,7 @@ def tile(file: dict[str, Any], href: str) -> dict[str, Any]:
         "shape": (file["width"], file["height"]) if pictured and file.get("width")
         and file.get("height") else None,
         "favourite": bool(file.get("favourite")),
-        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/"),
+        "star_api": "/api/favourites?path=" + file["url"].removeprefix("/media/") if star else None,
     }
 
 
@@ -203,9 +207,13 @@ def render(request: web.Request, template: str, *, status: int = 200,
     page = request.app[TEMPLATES].get_template(template)
     if snap is None:
         snap = request.app[LIBRARY].current
+    share = request.get(SHARE_MODE)
+    if share is not None:  # its static files too are reached through the link
+        context.setdefault("static_url", share["static_url"])
     # A follower has no Rescan button: rescans happen on the leader.
     html = page.render(footer=footer(request.app, snap), follower=request.app[SETTINGS].follow,
-                       can_rescan=following.can_rescan(request.app), **context)
+                       can_rescan=share is None and following.can_rescan(request.app),
+                       share=share, **context)
     # Every name went through display(); "replace" is only a last line of defence.
     return web.Response(body=html.encode("utf-8", "replace"), status=status,
                         content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)

@@ -1,1 +1,1 @@
-"""The user's own data, kept beside the generations: favourites."""
+"""The user's own data beside the generations, in one database (store.py): stars, shares."""

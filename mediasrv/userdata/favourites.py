@@ -1,7 +1,7 @@
 """Favourites: the files a user starred, kept in their own database beside the generations.
 
 Favourites are user data, not index data: ``favourites.db`` in the cache dir
-is written only by the server (never by a scan), in WAL mode, and no
+is written only by the server (never by a scan; ``store.py``), and no
 generation, rebuild or deleted generation file touches it. A star names a
 file by its exact path, stored like the index stores paths (``path`` valid
 UTF-8 for any SQLite client, ``path_bytes`` the exact bytes of a name that is
@@ -16,10 +16,10 @@ if a file comes back at that path. When a scan sees a file move (``moves.py``)
 its star moves with it.
 
 The server holds the set of starred paths in memory: every request reads it
-without touching the disk. Writes go through one connection in a worker
-thread, one at a time. A write by another process (a follower reads the
-leader's stars) is noticed by ``refresh``, which compares SQLite's
-``data_version``.
+without touching the disk. Writes go through the store (``store.py``: a new
+whole file each time) in a worker thread, one at a time. A write by another
+process (a follower reads the leader's stars) is noticed by ``refresh``,
+which compares the file's identity.
 """
 
 from __future__ import annotations
@@ -32,39 +32,27 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import UserError
-from ..index import db
 from ..names import db_text, from_db
+from . import store
+from .store import FILE_NAME as FILE_NAME
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "favourites.db"
 # How often, at most, reading the stars checks whether another process wrote them.
 REFRESH_S = 1.0
 
-# Version 1 of favourites.db. Its own schema, apart from migrations/: it is
-# never rebuilt, so a later version changes it in place (user_version says which).
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS favourites (
-    path       TEXT    NOT NULL,  -- relative to the root, '/'-separated, as files.path
-    path_bytes BLOB,              -- exact bytes of path when it is not valid UTF-8, else NULL
-    starred_at INTEGER NOT NULL   -- when it was starred (or last moved), Unix seconds
-);
--- One row per exact path (path_bytes is NULL for most, and NULLs are never equal).
-CREATE UNIQUE INDEX IF NOT EXISTS favourites_path ON favourites (path, ifnull(path_bytes, x''));
-PRAGMA user_version = 1;
-"""
-
 
 class Favourites:
-    """The starred paths: a set in memory, written through to ``favourites.db``."""
+    """The starred paths: a set in memory, written through to the user database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | store.UserStore) -> None:
+        self.store = path if isinstance(path, store.UserStore) else store.UserStore(path)
+        self.path = self.store.path
         self.version = 0  # changes whenever the set does
         self._paths: set[str] = set()
-        self._conn: sqlite3.Connection | None = None
+        self._open = False
         self._lock = asyncio.Lock()
-        self._seen_data_version: int | None = None
+        self._seen: store.Identity | None = None
         self._checked = 0.0
         self._checking: asyncio.Task[bool] | None = None
 
@@ -74,64 +62,50 @@ class Favourites:
     def paths(self) -> frozenset[str]:
         return frozenset(self._paths)
 
-    async def open(self) -> None:
-        """Open (or create) the database and read every star; UserError if it cannot be."""
+    async def open(self, *, upgrade: bool = True) -> None:
+        """Read every star (``upgrade``: the leader first creates or upgrades the file);
+        UserError if it cannot be."""
         async with self._lock:
             try:
-                self._conn = await asyncio.to_thread(self._connect)
+                if upgrade:
+                    async with self.store.writing:
+                        await asyncio.to_thread(self.store.upgrade)
                 await self._reload()
             except sqlite3.Error as exc:
                 raise UserError(f"cannot open the favourites in {self.path}: {exc}") from exc
+            self._open = True
 
     async def close(self) -> None:
-        """Close the connection; idempotent."""
+        """Stop reading; idempotent."""
         if self._checking is not None:
             await asyncio.gather(self._checking, return_exceptions=True)
         async with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                await asyncio.to_thread(conn.close)
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = db.connect_user(self.path)
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:  # a new file
-                conn.executescript(SCHEMA)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+            self._open = False
 
     async def _reload(self) -> None:
-        conn = self._require()
-        paths, version = await asyncio.to_thread(_read_all, conn)
+        paths, self._seen = await asyncio.to_thread(self.store.read, _read_all, set())
         if paths != self._paths:
             self._paths = paths
             self.version += 1
-        self._seen_data_version = version
 
-    def _require(self) -> sqlite3.Connection:
-        if self._conn is None:
+    def _require(self) -> None:
+        if not self._open:
             raise RuntimeError(f"{self.path} is not open")
-        return self._conn
 
     def notice_changes(self) -> None:
         """Look for another process's writes in the background, at most every REFRESH_S."""
         now = time.monotonic()
         busy = self._checking is not None and not self._checking.done()
-        if self._conn is None or busy or now - self._checked < REFRESH_S:
+        if not self._open or busy or now - self._checked < REFRESH_S:
             return
         self._checked = now
         self._checking = asyncio.get_running_loop().create_task(self.refresh())
         self._checking.add_done_callback(_log_failure)
 
     async def refresh(self) -> bool:
-        """Read the stars again if another process changed them; True if it did."""
+        """Read the stars again if the file changed (another process); True if they did."""
         async with self._lock:
-            if self._conn is None:  # closed meanwhile (shutting down)
-                return False
-            now = await asyncio.to_thread(_data_version, self._conn)
-            if now == self._seen_data_version:
+            if not self._open or self.store.identity() == self._seen:
                 return False
             before = self.version
             await self._reload()
@@ -139,22 +113,24 @@ class Favourites:
 
     async def star(self, path: str, on: bool) -> None:
         """Star ``path`` (or take its star away); doing it twice is fine."""
-        async with self._lock:
-            conn = self._require()
-            await asyncio.to_thread(_write, conn, [(path, on)])
-            self._apply([(path, on)])
+        await self._write([(path, on)])
 
     async def follow(self, moves: Iterable[tuple[str, str]]) -> int:
         """Move the star of each (old, new) path pair that has one; returns how many moved."""
-        async with self._lock:
-            starred = [(old, new) for old, new in moves if old in self._paths]
-            if not starred:
-                return 0
-            changes = [change for old, new in starred for change in ((old, False), (new, True))]
-            await asyncio.to_thread(_write, self._require(), changes)
-            self._apply(changes)
+        starred = [(old, new) for old, new in moves if old in self._paths]
+        if not starred:
+            return 0
+        await self._write([change for old, new in starred
+                           for change in ((old, False), (new, True))])
         log.info("%d starred files moved; their stars went with them", len(starred))
         return len(starred)
+
+    async def _write(self, changes: list[tuple[str, bool]]) -> None:
+        async with self._lock, self.store.writing:
+            self._require()
+            await asyncio.to_thread(self.store.write, lambda conn: _write(conn, changes))
+            self._seen = self.store.identity()
+            self._apply(changes)
 
     def _apply(self, changes: list[tuple[str, bool]]) -> None:
         changed = False
@@ -171,29 +147,20 @@ def _log_failure(task: asyncio.Task[bool]) -> None:
         log.warning("could not read the favourites again: %s", task.exception())
 
 
-def _read_all(conn: sqlite3.Connection) -> tuple[set[str], int]:
-    """(every starred path, the data_version it was read at), in one read transaction."""
-    with conn:
-        conn.execute("BEGIN")
-        rows = conn.execute("SELECT coalesce(path_bytes, path) FROM favourites").fetchall()
-        version = _data_version(conn)
-    return {from_db(raw) for (raw,) in rows}, version
-
-
-def _data_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+def _read_all(conn: sqlite3.Connection) -> set[str]:
+    """Every starred path."""
+    rows = conn.execute("SELECT coalesce(path_bytes, path) FROM favourites").fetchall()
+    return {from_db(raw) for (raw,) in rows}
 
 
 def _write(conn: sqlite3.Connection, changes: list[tuple[str, bool]]) -> None:
-    """Apply ``changes`` (path, starred) in one transaction, in order."""
+    """Apply ``changes`` (path, starred) in order (in the store's transaction)."""
     now = int(time.time())
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
-        for path, on in changes:
-            shown, raw = db_text(path)
-            if on:
-                conn.execute("INSERT OR REPLACE INTO favourites (path, path_bytes, starred_at)"
-                             " VALUES (?, ?, ?)", (shown, raw, now))
-            else:
-                conn.execute("DELETE FROM favourites WHERE path = ? AND path_bytes IS ?",
-                             (shown, raw))
+    for path, on in changes:
+        shown, raw = db_text(path)
+        if on:
+            conn.execute("INSERT OR REPLACE INTO favourites (path, path_bytes, starred_at)"
+                         " VALUES (?, ?, ?)", (shown, raw, now))
+        else:
+            conn.execute("DELETE FROM favourites WHERE path = ? AND path_bytes IS ?",
+                         (shown, raw))

@@ -245,7 +245,8 @@
   }
 
   function connect() {
-    if (!window.EventSource) return;
+    // A share link's pages follow no scans: its recipient may not read /api/events.
+    if (!window.EventSource || body.dataset.share) return;
     const events = new EventSource("/api/events");
     events.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
