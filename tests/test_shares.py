@@ -19,8 +19,7 @@ from mediasrv.scan.job import run_scan
 from mediasrv.server.shares import SHARES
 from mediasrv.settings import Settings
 
-from .conftest import make_tree, rescan
-from .test_thumbs import h264_bytes, jpeg_bytes
+from .support import h264_bytes, jpeg_bytes, make_tree, rescan
 
 TOKEN = "a-token-long-enough-1234"
 OWNER = {"Authorization": f"Bearer {TOKEN}"}
@@ -311,7 +310,7 @@ async def test_a_workers_follower_passes_share_writes_to_its_leader(
     revoked through a follower is made or revoked by the leader."""
     from mediasrv.server.following import LEADER_URL
 
-    from .conftest import make_app
+    from .support import make_app
 
     leader = await started(settings_for(shared_tree))
     app = make_app(settings_for(shared_tree, follow=True))

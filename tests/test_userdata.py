@@ -13,7 +13,7 @@ from typing import Any
 from mediasrv.settings import Settings
 from mediasrv.userdata import store
 
-from .conftest import make_tree
+from .support import make_tree
 
 
 def held(copy: Path) -> tuple[set[str], set[str]]:

@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 
-from ..conftest import make_tree
-from ..test_thumbs import h264_bytes, jpeg_bytes
-from .conftest import COLORS, PHONE, screenshot, thumbnails_loaded
-from .test_slideshow_ui import RECORD, wait_shown
+from ..support import h264_bytes, jpeg_bytes, make_tree
+from ..support.browser import COLORS, PHONE, RECORD, screenshot, thumbnails_loaded, wait_shown
 
 pytestmark = pytest.mark.browser
 
