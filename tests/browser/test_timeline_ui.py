@@ -151,8 +151,9 @@ def test_rows_keep_each_pictures_shape_and_show_names_on_hover(server: LiveServe
     for top, *_ in boxes:
         rows[round(top)] = rows.get(round(top), 0) + 1
     assert len(rows) >= 2 and max(rows.values()) >= 3  # several to a row
-    name = page.locator("#sections li .name").first
-    assert name.evaluate("e => getComputedStyle(e).opacity") == "0"
+    page.mouse.move(5, 5)  # over the header, away from every tile
+    page.wait_for_function("() => getComputedStyle("
+                           "document.querySelector('#sections li .name')).opacity === '0'")
     page.locator("#sections li .tile").first.hover()
     page.wait_for_function("() => getComputedStyle("
                            "document.querySelector('#sections li .name')).opacity === '1'")
