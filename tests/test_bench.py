@@ -49,3 +49,17 @@ def test_zip_benchmark_runs_and_reports_its_goals() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| zip >= 0.9x plain throughput |" in done.stdout
     assert "| 1 | " in done.stdout  # the run's row
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_months_benchmark_quick_runs_and_reports_its_goals() -> None:
+    """``scripts/bench_months.py --quick``: 5k files, the table and the goals (issue 22)."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_months.py"), "--quick"],
+        capture_output=True, text=True, timeout=110,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| 5,000 (" in done.stdout
+    assert "| 240, 5,000 |" in done.stdout  # every month, every file counted
+    assert "one-file delta's month update at 5,000" in done.stdout
