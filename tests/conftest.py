@@ -5,7 +5,9 @@ Plain helpers (trees, media bytes, waiting, live servers) live in ``tests/suppor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +65,21 @@ async def client(
 ) -> TestClient:
     """A client on ``lib_root`` (the small tree), index built."""
     return await started(settings_for(lib_root))
+
+
+@pytest.fixture
+def local_zone() -> Iterator[Callable[[str], None]]:
+    """``local_zone(tz)`` sets this process's local time zone (``TZ``, also what a scan
+    process started from here inherits); the old one comes back after the test."""
+    before = os.environ.get("TZ")
+
+    def use(tz: str) -> None:
+        os.environ["TZ"] = tz
+        time.tzset()
+
+    yield use
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,23 +23,6 @@ from mediasrv.settings import Settings
 from .support import make_tree, rescan
 
 ZONES = ["UTC", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Chatham"]
-
-
-@pytest.fixture
-def zone() -> Iterator[Callable[[str], None]]:
-    """``zone(name)`` sets the process's local time zone; the old one comes back after."""
-    before = os.environ.get("TZ")
-
-    def set_zone(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    yield set_zone
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
 
 
 def local(year: int, month: int, day: int = 1, hour: int = 0, minute: int = 0) -> int:
@@ -73,13 +56,13 @@ def test_counting_between_month_starts_equals_asking_each_file(times: list[int],
         time.tzset()
 
 
-def test_a_month_starts_at_local_midnight(zone: Callable[[str], None]) -> None:
-    zone("America/New_York")
+def test_a_month_starts_at_local_midnight(local_zone: Callable[[str], None]) -> None:
+    local_zone("America/New_York")
     first = local(2023, 12)
     keys = [(first - 1, 1), (first, 2), (local(2024, 1) - 1, 3), (local(2024, 1), 4)]
     assert months.counts(keys) == {202311: 1, 202312: 2, 202401: 1}
     # 05:00 UTC on 1 December is midnight in New York, still November in Honolulu
-    zone("Pacific/Honolulu")
+    local_zone("Pacific/Honolulu")
     assert months.counts(keys) == {202311: 2, 202312: 2}
 
 
@@ -103,8 +86,8 @@ DATES = {
 
 
 @pytest.fixture
-def dated_library(tmp_path: Path, zone: Callable[[str], None]) -> Path:
-    zone("Europe/Paris")
+def dated_library(tmp_path: Path, local_zone: Callable[[str], None]) -> Path:
+    local_zone("Europe/Paris")
     root = make_tree(tmp_path / "lib", dict.fromkeys(DATES, b"x"))
     for rel, when in DATES.items():
         seconds = local(*when) // 1_000_000_000
@@ -214,12 +197,12 @@ def test_the_months_are_read_by_their_primary_key(dated_library: Path, tmp_path:
 
 
 def test_a_delta_in_another_time_zone_builds_in_full(
-    dated_library: Path, tmp_path: Path, zone: Callable[[str], None],
+    dated_library: Path, tmp_path: Path, local_zone: Callable[[str], None],
 ) -> None:
     cache = CacheDir(tmp_path / "cache")
     run_scan(dated_library, cache)
     (dated_library / "Home" / "h.jpg").write_bytes(b"z")
-    zone("America/New_York")
+    local_zone("America/New_York")
     result = run_scan(dated_library, cache, paths=["Home/h.jpg"])
     assert result.mode == "full"
     conn = sqlite3.connect(cache.current)

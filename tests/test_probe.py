@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import sqlite3
 import struct
-import time
 import warnings
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -423,23 +421,6 @@ def utc_ns(*wall: int, hours: float = 0, fraction_ns: int = 0) -> int:
     """ns since the epoch of wall-clock time ``wall`` at UTC offset ``hours``."""
     zone = timezone(timedelta(hours=hours))
     return int(datetime(*wall, tzinfo=zone).timestamp()) * 1_000_000_000 + fraction_ns
-
-
-@pytest.fixture
-def local_zone() -> Iterator[Callable[[str], None]]:
-    """Sets this process's local time zone (``TZ``, POSIX rules); puts it back after."""
-    before = os.environ.get("TZ")
-
-    def use(tz: str) -> None:
-        os.environ["TZ"] = tz
-        time.tzset()
-
-    yield use
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
 
 
 def probed(tmp_path: Path, name: str, data: bytes, kind: str = "image") -> Probed:

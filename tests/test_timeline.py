@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +27,11 @@ NEWEST_FIRST = ["a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg", "g.jpg", "f.jpg"]
 
 
 @pytest.fixture
-def in_paris() -> Iterator[None]:
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Paris"
-    time.tzset()
-    yield
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
-
-
-@pytest.fixture
-async def client(in_paris: None, started: Callable[..., Any], tmp_path: Path,
+async def client(local_zone: Callable[[str], None], started: Callable[..., Any],
+                 tmp_path: Path,
                  settings_for: Callable[..., Settings],
                  monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    local_zone("Europe/Paris")
     monkeypatch.setattr(pages, "PAGE_SIZE", 3)
     root = make_tree(tmp_path / "lib", {f"Trip/{name}": b"x" for name in DATES})
     for name, (y, m, d) in DATES.items():
