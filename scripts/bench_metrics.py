@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import statistics
 import sys
@@ -46,9 +47,12 @@ async def run(files: int, rounds: int, seconds: float, work: Path) -> dict[str, 
             for variant in order:
                 for endpoint in bench.ENDPOINTS:
                     result = await bench.load(servers[variant], urls[endpoint], 8, seconds, work)
-                    stats = bench.latency_stats(result)
+                    stats = bench.load_stats(result)
                     if stats["failed"]:
-                        raise RuntimeError(f"{stats['failed']} requests failed ({variant})")
+                        statuses = collections.Counter(
+                            r[2] for r in result["records"] if r[2] != 200)
+                        raise RuntimeError(f"{stats['failed']} requests failed ({variant}):"
+                                           f" {dict(statuses)} (0: no connection)")
                     rps.setdefault((variant, endpoint), []).append(stats["rps"])
                     bench.log(f"round {n + 1} {variant} {endpoint}: {stats['rps']:.0f} req/s")
     finally:

@@ -63,3 +63,17 @@ def test_months_benchmark_quick_runs_and_reports_its_goals() -> None:
     assert "| 5,000 (" in done.stdout
     assert "| 240, 5,000 |" in done.stdout  # every month, every file counted
     assert "one-file delta's month update at 5,000" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_metrics_benchmark_quick_runs_and_reports_both_servers() -> None:
+    """``scripts/bench_metrics.py --quick``: with and without the request histogram, and the
+    middleware's own cost (issue 24; it had stopped running unnoticed when bench.py changed)."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_metrics.py"), "--quick"],
+        capture_output=True, text=True, timeout=140,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| lookups (`/api/file`) |" in done.stdout
+    assert "The middleware alone:" in done.stdout
