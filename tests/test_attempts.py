@@ -11,15 +11,7 @@ from aiohttp.test_utils import make_mocked_request
 from mediasrv.server.attempts import Attempts
 from mediasrv.server.forwarded import TrustedProxies
 
-
-class Clock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from .support.clock import Clock
 
 
 @pytest.fixture

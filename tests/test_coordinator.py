@@ -16,6 +16,7 @@ from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
 from .support import gated_command, make_tree, recording_command, until, worker_command
+from .support.openapi import read_events
 
 
 @pytest.fixture
@@ -69,18 +70,11 @@ async def test_events_stream_scan_start_progress_and_end(client: TestClient,
     resp = await client.get("/api/events")
     assert resp.headers["Content-Type"] == "text/event-stream"
 
-    async def next_event() -> tuple[str, dict[str, Any]]:
-        import json
+    events = read_events(resp.content)
 
-        name, data = "", ""
-        while True:
-            line = (await asyncio.wait_for(resp.content.readline(), 30)).decode().rstrip("\n")
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = line[6:]
-            elif line == "" and name:
-                return name, json.loads(data)
+    async def next_event() -> tuple[str, dict[str, Any]]:
+        name, data = await asyncio.wait_for(anext(events), 30)
+        return name, dict(data)
 
     name, first = await next_event()
     assert (name, first["generation"]) == ("status", 1)

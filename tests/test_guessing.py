@@ -19,6 +19,7 @@ from mediasrv.server.attempts import ATTEMPTS, Attempts
 from mediasrv.settings import Settings
 
 from .support import SMALL_TREE, LiveServer, leader_args, make_app, make_tree
+from .support.clock import Clock
 from .support.openapi import check_json
 
 TOKEN = "s3cret-0123456789"
@@ -37,13 +38,6 @@ def via(address: str, headers: dict[str, str] | None = None) -> dict[str, str]:
     """Headers of a request passed on by the proxy (the test client's 127.0.0.1)."""
     return {**(headers or {}), "X-Forwarded-For": address}
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
