@@ -178,6 +178,11 @@ class Thumbnailer:
 
     async def _produce(self, key: str, real: str, kind: str, edge: int) -> Thumb:
         async with self._slots:
+            # A request that looked in the cache while the same key was being made can
+            # ask after that work is done and gone from ``_making``: it is on disk now.
+            done = await asyncio.to_thread(self.cached, key)
+            if done is not None:
+                return done
             self.made += 1
             return await asyncio.to_thread(self._make, key, real, kind, edge)
 
