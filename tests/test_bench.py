@@ -77,3 +77,19 @@ def test_metrics_benchmark_quick_runs_and_reports_both_servers() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| lookups (`/api/file`) |" in done.stdout
     assert "The middleware alone:" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_details_benchmark_quick_runs_against_main(tmp_path: Path) -> None:
+    """``scripts/bench_details.py --quick``: 2,000 JPEGs and 300 songs, main beside this."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_details.py"), "--quick", "--dir",
+         str(tmp_path / "lib")],
+        capture_output=True, text=True, timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| 2,000 JPEGs 640x480 with EXIF |" in done.stdout
+    assert "| 1,000 of 2,000 |" in done.stdout  # half of them name a camera
+    assert "| 300 of 300 |" in done.stdout  # every song's tags read
+    assert not (tmp_path / "lib").exists()  # the library is deleted afterwards

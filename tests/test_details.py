@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import sqlite3
 from pathlib import Path
@@ -18,6 +19,7 @@ from PIL.TiffImagePlugin import IFDRational
 
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.index.filerows import Audio, Details, Probed
+from mediasrv.scan import exif as exif_reader
 from mediasrv.scan import probe
 from mediasrv.scan.job import run_scan
 from mediasrv.snapshot.base import file_dict
@@ -303,3 +305,45 @@ def test_the_description_names_every_key_of_audio_and_details() -> None:
     schemas = spec()["components"]["schemas"]
     assert set(song["audio"]) == set(schemas["Audio"]["required"]) == set(Audio._fields)
     assert set(schemas["Details"]["required"]) == set(Details._fields) == set(NO_DETAILS)
+
+
+# -- the EXIF reader: Pillow's values, faster ---------------------------------------
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_the_exif_reader_reads_what_pillow_reads(endian: str) -> None:
+    exif = Image.Exif()
+    exif.endian = endian
+    exif[0x010F] = "Canon"
+    exif.get_ifd(0x8769).update({
+        0x9003: "2024:01:02 03:04:05", 0x9011: "+02:00", 0x9291: "5",  # inline, elsewhere
+        0xA434: "A lens", 0x829A: IFDRational(1, 250), 0x829D: IFDRational(0, 0),
+        0x8827: (100, 200), 0x9000: b"0232", 0xA002: 640})
+    exif.get_ifd(0x8825).update({1: "S", 2: (IFDRational(1), IFDRational(2), IFDRational(3))})
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "JPEG", exif=exif.tobytes())
+    with Image.open(out) as im:
+        raw, parsed = im.info["exif"], im.getexif()
+        wanted = {0x9003, 0x9011, 0x9291, 0xA434, 0x829A, 0x829D, 0x8827, 0xA002}
+        fast = exif_reader.sub_ifd(parsed, raw, exif_reader.EXIF_IFD, wanted)
+        pillow = {k: v for k, v in parsed.get_ifd(0x8769).items() if k in wanted}
+        gps = exif_reader.sub_ifd(parsed, raw, exif_reader.GPS_IFD, {1, 2})
+    assert fast.keys() == pillow.keys() == wanted
+    for tag, value in fast.items():
+        expected = pillow[tag]
+        if tag == 0x829D:  # 0/0: NaN either way
+            assert math.isnan(value) and math.isnan(float(expected))
+        elif isinstance(expected, tuple):
+            assert value == tuple(expected)
+        else:
+            assert value == (float(expected) if isinstance(expected, IFDRational)
+                             else expected), hex(tag)
+    assert gps == {1: "S", 2: (1.0, 2.0, 3.0)}
+
+
+@pytest.mark.parametrize("raw", [b"", b"Exif\x00\x00XX*\x00", b"Exif\x00\x00II*\x00\x08"])
+def test_the_exif_reader_leaves_what_is_not_tiff_data_to_pillow(raw: bytes) -> None:
+    with Image.open(io.BytesIO(camera_jpeg())) as im:
+        parsed = im.getexif()
+        found = exif_reader.sub_ifd(parsed, raw, exif_reader.EXIF_IFD, {0xA434, 0x8827})
+    assert found == {0xA434: "EF24-105mm f/4L IS USM", 0x8827: 200}

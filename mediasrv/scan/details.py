@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
 
 from ..index.filerows import Details
+from .exif import GPS_IFD, sub_ifd
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,9 @@ MAX_TEXT = 200  # characters kept of a text value (a maker's note is not a model
 _MAKE, _MODEL = 0x010F, 0x0110  # IFD0
 # The Exif IFD: LensModel, FocalLength, FNumber, ExposureTime, ISOSpeedRatings
 _LENS, _FOCAL, _F_NUMBER, _EXPOSURE, _ISO = 0xA434, 0x920A, 0x829D, 0x829A, 0x8827
-_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+EXPOSURE_TAGS = (_LENS, _FOCAL, _F_NUMBER, _EXPOSURE, _ISO)
 _LAT_REF, _LAT, _LON_REF, _LON = 1, 2, 3, 4  # in the GPS IFD
+_GPS_TAGS = frozenset([_LAT_REF, _LAT, _LON_REF, _LON])
 
 # Where phones and cameras put these in a video's metadata (QuickTime keys, then plain).
 _VIDEO_MAKE = ("com.apple.quicktime.make", "make", "manufacturer", "com.android.manufacturer")
@@ -44,6 +47,8 @@ def text(value: object) -> str | None:
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return None
+    if value.isascii() and value.isprintable() and value.strip() == value:
+        return value[:MAX_TEXT] or None  # nearly every camera's make and model
     # Lone surrogates (from a broken UTF-16 tag) cannot be stored as TEXT: '?' instead.
     value = " ".join(value.replace("\x00", " ").split()).encode("utf-8", "replace").decode()
     return value[:MAX_TEXT] or None
@@ -53,24 +58,41 @@ def positive(value: object) -> float | None:
     """A positive, finite number (a rational, an int, the first of several); else None."""
     if isinstance(value, tuple):
         value = value[0] if value else None
+    number = _number(value)
+    return number if number else None
+
+
+def _number(value: object) -> float | None:
+    """A finite number >= 0 (a rational, an int); else None."""
+    if type(value) is float:  # _gps_ifd's
+        return value if value >= 0 and math.isfinite(value) else None
+    if isinstance(value, IFDRational):  # what EXIF mostly holds: skip Fraction's float()
+        if not value.denominator:
+            return None
+        value = float(value.numerator) / float(value.denominator)  # type: ignore[arg-type]
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, ZeroDivisionError):
+    except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) and number > 0 else None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
-def exif_details(exif: Image.Exif) -> Details | None:
-    """``image_details`` of a picture's EXIF; a broken sub-IFD leaves what the rest says
-    (``get_ifd`` keeps what it parsed: the probe reads the Exif IFD for dates, too)."""
-    ifds: list[Mapping[int, Any]] = []
-    for ifd in (_EXIF_IFD, _GPS_IFD):
-        try:
-            ifds.append(exif.get_ifd(ifd) if ifd in exif else {})
-        except Exception as exc:  # whatever a broken IFD makes Pillow raise
-            log.debug("unreadable IFD %#x: %s: %s", ifd, type(exc).__name__, exc)
-            ifds.append({})
-    return image_details(exif, *ifds)
+def exif_details(
+    exif: Image.Exif, exif_ifd: Mapping[int, Any], raw: bytes | None = None
+) -> Details | None:
+    """The details of a picture from its IFD0 (``exif``), its Exif IFD (which the probe
+    read for the date) and its GPS IFD; None if it states none. A broken GPS IFD leaves
+    what the rest says. ``raw``: the EXIF block (``im.info["exif"]``), where the GPS
+    IFD is read (``exif.sub_ifd``).
+
+    Every picture of a library passes here, so what it does not state costs a few
+    lookups: its camera, lens and exposure are read only when one of their tags is there.
+    """
+    gps = sub_ifd(exif, raw, GPS_IFD, _GPS_TAGS) if GPS_IFD in exif else {}
+    camera = _MAKE in exif or _MODEL in exif
+    if not (camera or gps or any(tag in exif_ifd for tag in EXPOSURE_TAGS)):
+        return None
+    return image_details(exif if camera else {}, exif_ifd, gps)
 
 
 def image_details(
@@ -78,11 +100,13 @@ def image_details(
 ) -> Details | None:
     """The details of a picture from its IFD0, Exif IFD and GPS IFD; None if it states none."""
     iso = positive(exif_ifd.get(_ISO))
-    lat = _degrees(gps_ifd.get(_LAT), gps_ifd.get(_LAT_REF), "S", 90)
-    lon = _degrees(gps_ifd.get(_LON), gps_ifd.get(_LON_REF), "W", 180)
+    lat = lon = None
+    if gps_ifd:
+        lat = _degrees(gps_ifd.get(_LAT), gps_ifd.get(_LAT_REF), "S", 90)
+        lon = _degrees(gps_ifd.get(_LON), gps_ifd.get(_LON_REF), "W", 180)
     found = Details(
-        camera_make=text(exif.get(_MAKE)),
-        camera_model=text(exif.get(_MODEL)),
+        camera_make=text(exif[_MAKE]) if _MAKE in exif else None,
+        camera_model=text(exif[_MODEL]) if _MODEL in exif else None,
         lens=text(exif_ifd.get(_LENS)),
         focal_length_mm=positive(exif_ifd.get(_FOCAL)),
         f_number=positive(exif_ifd.get(_F_NUMBER)),
@@ -98,12 +122,11 @@ def _degrees(dms: object, ref: object, negative: str, limit: int) -> float | Non
     """Degrees from EXIF's (degrees, minutes, seconds) and its N/S or E/W reference."""
     if not isinstance(dms, tuple) or len(dms) != 3:
         return None
-    try:
-        d, m, s = (float(v) for v in dms)
-    except (TypeError, ValueError, ZeroDivisionError):
+    d, m, s = (_number(v) for v in dms)
+    if d is None or m is None or s is None:
         return None
     value = d + m / 60 + s / 3600
-    if not math.isfinite(value) or value > limit or min(d, m, s) < 0:
+    if value > limit:
         return None
     if isinstance(ref, bytes):
         ref = ref.decode("ascii", "replace")

@@ -17,19 +17,18 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import BinaryIO
-
-from PIL import Image
+from typing import Any, BinaryIO
 
 from ..index.filerows import Probed
 from ..media.images import open_image, register_formats
 from ..names import display
 from . import sniff, songs
 from .dates import exif_time, video_taken
-from .details import exif_details, video_details
+from .details import EXPOSURE_TAGS, exif_details, video_details
+from .exif import EXIF_IFD, sub_ifd
 from .walk import Record
 
 log = logging.getLogger(__name__)
@@ -51,11 +50,11 @@ DEFER_OVER = 1000
 
 _ORIENTATION = 0x0112  # the EXIF tag
 _SIDEWAYS = (5, 6, 7, 8)  # orientations that turn the picture by 90 degrees
-_EXIF_IFD = 0x8769  # the Exif sub-IFD, where the dates taken are
 # When a photo was taken, best first: (the date, its UTC offset, its fraction
 # of a second) of DateTimeOriginal, then of DateTimeDigitized. IFD0's DateTime
 # (0x0132) is when the file was last edited: never read as the date taken.
 _TAKEN_TAGS = ((0x9003, 0x9011, 0x9291), (0x9004, 0x9012, 0x9292))
+_EXIF_TAGS = frozenset([*(tag for tags in _TAKEN_TAGS for tag in tags), *EXPOSURE_TAGS])
 
 
 class ProbeError(Exception):
@@ -129,14 +128,17 @@ def _probe_image(path: str) -> Probed:
             # the size as the picture is shown.
             if exif.get(_ORIENTATION) in _SIDEWAYS:
                 width, height = height, width
-            taken, details = _exif_taken(exif), exif_details(exif)
+            exif_ifd = sub_ifd(exif, im.info["exif"], EXIF_IFD, _EXIF_TAGS)
+            taken = _exif_taken(exif_ifd)
+            details = exif_details(exif, exif_ifd, im.info["exif"])
     if width <= 0 or height <= 0:
         raise ProbeError(f"bad image size {width}x{height}")
     return Probed(width=int(width), height=int(height), taken_ns=taken, details=details)
 
 
-def _exif_taken(exif: Image.Exif) -> int | None:
-    """ns since the epoch (UTC) when the photo was taken, by its EXIF; None if it says not.
+def _exif_taken(ifd: Mapping[int, Any]) -> int | None:
+    """ns since the epoch (UTC) when the photo was taken, by its Exif IFD; None if it says
+    not.
 
     DateTimeOriginal with OffsetTimeOriginal and SubSecTimeOriginal; failing
     that (absent or unreadable), DateTimeDigitized with its own two. A time
@@ -146,13 +148,12 @@ def _exif_taken(exif: Image.Exif) -> int | None:
     never costs the picture its size.
     """
     try:
-        ifd = exif.get_ifd(_EXIF_IFD)
         for date, offset, subsec in _TAKEN_TAGS:
             ns = exif_time(ifd.get(date), ifd.get(offset), ifd.get(subsec))
             if ns is not None:
                 return ns
-    except Exception as exc:  # whatever a broken IFD makes Pillow raise
-        log.debug("unreadable Exif IFD: %s: %s", type(exc).__name__, exc)
+    except Exception as exc:  # whatever a garbage value makes the parser raise
+        log.debug("unreadable date taken: %s: %s", type(exc).__name__, exc)
     return None
 
 

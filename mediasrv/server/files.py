@@ -98,7 +98,7 @@ async def indexed_file(request: web.Request, prefix: str,
         if tag is None:
             await snap.get(path)  # FileNotIndexed -> 404
         else:
-            await snap.neighbours(path, tag)  # UnknownTag, FileNotIndexed -> 404
+            await snap.neighbours(path, tag, details=False)  # UnknownTag, FileNotIndexed -> 404
         real = await asyncio.to_thread(on_disk, request.app, path)
         if real is None:
             report_gone(request.app, snap.generation, path)

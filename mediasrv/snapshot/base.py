@@ -107,25 +107,29 @@ class Snapshot(abc.ABC):
         """(files in the tag, the files at positions offset .. offset+limit-1 in ``sort``
         order)."""
 
-    async def neighbours(self, path: str, tag: str, sort: str = "name") -> Neighbours:
-        """The file at ``path`` within ``tag`` (with its ``details``), with its previous and
-        next file in ``sort`` order."""
+    async def neighbours(self, path: str, tag: str, sort: str = "name", *,
+                         details: bool = True) -> Neighbours:
+        """The file at ``path`` within ``tag`` (with its ``details`` unless told not to),
+        with its previous and next file in ``sort`` order."""
         found = await self._neighbours(path, tag, sort)
         if found is not None:
+            if not details:
+                return found
             return dataclasses.replace(found, file=await self.with_details(found.file))
         tag_known, file_known = await self._known(path, tag)
         if not tag_known:
             raise UnknownTag(tag)
         raise FileNotIndexed(path, tag if file_known else None)
 
+    @abc.abstractmethod
     async def get(self, path: str) -> dict[str, Any]:
-        """The file at ``path``, with its ``details``; FileNotIndexed if there is none."""
-        return await self.with_details(await self._get(path))
+        """The file at ``path``; FileNotIndexed if there is none. (Media requests ask it:
+        without ``details``.)"""
 
     async def with_details(self, file: dict[str, Any]) -> dict[str, Any]:
         """``file`` (a ``file_dict``) with ``details``: its camera, lens, exposure and place,
         each None where it states nothing; None for songs and other files. Lists leave
-        it out: the single-file answers (``get``, ``neighbours``' file) carry it."""
+        it out: the single-file answers (``neighbours``' file, /api/random's) carry it."""
         if "details" in file:
             return file
         details = None
@@ -171,10 +175,6 @@ class Snapshot(abc.ABC):
         """Release everything; idempotent."""
 
     # -- what each backend answers -----------------------------------------
-
-    @abc.abstractmethod
-    async def _get(self, path: str) -> dict[str, Any]:
-        """The file at ``path`` (a ``file_dict``); FileNotIndexed if there is none."""
 
     @abc.abstractmethod
     async def _details(self, path: str) -> Sequence[Any] | None:

@@ -232,7 +232,7 @@ class MemorySnapshot(Snapshot):
     async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
         return tag_key(tag) in self._ix.tags, path in self._ix.ranks
 
-    async def _get(self, path: str) -> dict[str, Any]:
+    async def get(self, path: str) -> dict[str, Any]:
         rank = self._ix.ranks.get(path)
         if rank is None:
             raise FileNotIndexed(path)

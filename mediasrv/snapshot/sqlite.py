@@ -223,7 +223,7 @@ class SqliteSnapshot(Snapshot):
         )
         return bool(rows[0][0]), bool(rows[0][1])
 
-    async def _get(self, path: str) -> dict[str, Any]:
+    async def get(self, path: str) -> dict[str, Any]:
         rows = await self._pool.fetch(
             f"SELECT {_F} FROM files AS f {base.AUDIO_JOIN}"
             " WHERE f.path = :path AND f.path_bytes IS :path_bytes",
