@@ -2,10 +2,12 @@
 
 mutagen reads the tags at the head of a file (ID3, a FLAC's metadata blocks,
 an Ogg stream's comment packet, an MP4's ``moov``) and the stream's header
-for the duration, without decoding a frame: about five times faster than
-asking FFmpeg to open the container (docs/BENCHMARKS.md, "Probing songs"),
-and its ``easy`` interface names the tags alike in every format. A file
-mutagen cannot read is handed to PyAV, as every song was before.
+for the duration, without decoding a frame: faster than asking FFmpeg to
+open the container (docs/BENCHMARKS.md, "Probing cameras and songs"), and
+its ``easy`` interface names the tags alike in every format. A file
+mutagen cannot read is handed to PyAV, as every song was before. Its length
+counts an encoder's priming and padding (FFmpeg's gapless handling hides
+them): an MP3 lasts ~40 ms longer, an M4A one AAC frame.
 """
 
 from __future__ import annotations
