@@ -48,21 +48,55 @@ def jpegs() -> list[bytes]:
         exif = Image.Exif()
         if variant < 3:  # what a camera or phone writes beside the date (~20 tags)
             exif[0x0112], exif[0x0131], exif[0x0132] = 1, "Firmware 1.6", "2024:07:20 09:00:00"
-            exif.get_ifd(0x8769).update({
-                0x9000: b"0232", 0x9003: f"2024:07:1{variant} 10:00:00",
-                0x9004: f"2024:07:1{variant} 10:00:00", 0x9010: "+02:00", 0x9011: "+02:00",
-                0x9291: "25", 0x8822: 2, 0x9207: 5, 0x9209: 16, 0xA001: 1, 0xA002: 640,
-                0xA003: 480, 0xA402: 0, 0xA403: 0, 0xA406: 0, 0x9204: R(0, 1),
-                0x9202: R(4, 1), 0xA405: 35})
+            exif.get_ifd(0x8769).update(
+                {
+                    0x9000: b"0232",
+                    0x9003: f"2024:07:1{variant} 10:00:00",
+                    0x9004: f"2024:07:1{variant} 10:00:00",
+                    0x9010: "+02:00",
+                    0x9011: "+02:00",
+                    0x9291: "25",
+                    0x8822: 2,
+                    0x9207: 5,
+                    0x9209: 16,
+                    0xA001: 1,
+                    0xA002: 640,
+                    0xA003: 480,
+                    0xA402: 0,
+                    0xA403: 0,
+                    0xA406: 0,
+                    0x9204: R(0, 1),
+                    0x9202: R(4, 1),
+                    0xA405: 35,
+                }
+            )
         if variant < 2:
             exif[0x010F], exif[0x0110] = "Canon", f"EOS R{variant + 5}"
-            exif.get_ifd(0x8769).update({0xA434: "RF24-105mm F4 L IS USM", 0x920A: R(35, 1),
-                                         0x829D: R(56, 10), 0x829A: R(1, 320), 0x8827: 400})
+            exif.get_ifd(0x8769).update(
+                {
+                    0xA434: "RF24-105mm F4 L IS USM",
+                    0x920A: R(35, 1),
+                    0x829D: R(56, 10),
+                    0x829A: R(1, 320),
+                    0x8827: 400,
+                }
+            )
         if variant == 0:  # a phone's place: position, altitude, time, direction
-            exif.get_ifd(0x8825).update({
-                0: b"\x02\x02\x00\x00", 1: "N", 2: (R(48), R(8), R(30)), 3: "E",
-                4: (R(11), R(34), R(3, 2)), 5: 0, 6: R(5191, 10),
-                7: (R(8), R(0), R(0)), 29: "2024:07:10", 16: "T", 17: R(12345, 100)})
+            exif.get_ifd(0x8825).update(
+                {
+                    0: b"\x02\x02\x00\x00",
+                    1: "N",
+                    2: (R(48), R(8), R(30)),
+                    3: "E",
+                    4: (R(11), R(34), R(3, 2)),
+                    5: 0,
+                    6: R(5191, 10),
+                    7: (R(8), R(0), R(0)),
+                    29: "2024:07:10",
+                    16: "T",
+                    17: R(12345, 100),
+                }
+            )
         picture = Image.effect_noise((640, 480), 30 + variant).convert("RGB")
         out = io.BytesIO()
         picture.save(out, "JPEG", quality=85, exif=exif.tobytes())
@@ -94,9 +128,15 @@ def mp3s() -> list[bytes]:
     for n in range(3):
         song = io.BytesIO(out.getvalue())
         tags = ID3()
-        for frame in (TIT2(text=f"Song {n}"), TPE1(text="Band"), TPE2(text="Band"),
-                      TALB(text="Album 2019"), TRCK(text=f"{n + 1}/12"), TDRC(text="2019"),
-                      TCON(text="Rock")):
+        for frame in (
+            TIT2(text=f"Song {n}"),
+            TPE1(text="Band"),
+            TPE2(text="Band"),
+            TALB(text="Album 2019"),
+            TRCK(text=f"{n + 1}/12"),
+            TDRC(text="2019"),
+            TCON(text="Rock"),
+        ):
             tags.add(frame)
         if n < 2:
             tags.add(APIC(mime="image/jpeg", type=3, desc="", data=cover.getvalue()))
@@ -135,18 +175,28 @@ def worker(folder: Path) -> None:
     started = time.perf_counter()
     found, stats = probe.probe_records(str(folder), records)
     seconds = time.perf_counter() - started
-    print(json.dumps({
-        "files": len(records), "seconds": seconds, "probed": stats.probed,
-        "failed": stats.failed,
-        "details": sum(1 for p in found.values() if getattr(p, "details", None)),
-        "audio": sum(1 for p in found.values() if getattr(p, "audio", None)),
-    }))
+    print(
+        json.dumps(
+            {
+                "files": len(records),
+                "seconds": seconds,
+                "probed": stats.probed,
+                "failed": stats.failed,
+                "details": sum(1 for p in found.values() if getattr(p, "details", None)),
+                "audio": sum(1 for p in found.values() if getattr(p, "audio", None)),
+            }
+        )
+    )
 
 
 def measure(tree: Path, folder: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, "--worker", str(folder)],
-                          env=benchlib.child_env(tree), capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", str(folder)],
+        env=benchlib.child_env(tree),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -168,15 +218,21 @@ def main() -> int:
     if args.quick:
         args.jpegs, args.songs, args.runs = 2_000, 300, 1
     counts = {"jpeg": args.jpegs, "song": args.songs}
-    base_rev = subprocess.run(["git", "-C", str(benchlib.REPO), "rev-parse", "--short",
-                               args.base], check=True, capture_output=True,
-                              text=True).stdout.strip()
-    trees = {"base": benchlib.export_tree(base_rev, args.dir / f"tree-{base_rev}"),
-             "this": benchlib.REPO}
+    base_rev = subprocess.run(
+        ["git", "-C", str(benchlib.REPO), "rev-parse", "--short", args.base],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    trees = {
+        "base": benchlib.export_tree(base_rev, args.dir / f"tree-{base_rev}"),
+        "this": benchlib.REPO,
+    }
     benchlib.log(f"making {counts} under {args.dir}")
     make_library(args.dir, counts)
-    results: dict[str, dict[str, list[dict[str, Any]]]] = {k: {"base": [], "this": []}
-                                                            for k in KINDS}
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {
+        k: {"base": [], "this": []} for k in KINDS
+    }
     try:
         for run, name in benchlib.alternating(args.runs):
             for kind in KINDS:
@@ -188,29 +244,44 @@ def main() -> int:
             shutil.rmtree(args.dir, ignore_errors=True)
     report(results, base_rev, counts, args.runs)
     if args.json:
-        args.json.write_text(json.dumps({"base": base_rev, "counts": counts,
-                                         "results": results}, indent=1))
+        args.json.write_text(
+            json.dumps({"base": base_rev, "counts": counts, "results": results}, indent=1)
+        )
     return 0
 
 
-def report(results: dict[str, dict[str, list[dict[str, Any]]]], base_rev: str,
-           counts: dict[str, int], runs: int) -> None:
-    print(f"(base {base_rev} against this checkout; median of {runs} run(s) each, "
-          f"alternating; warm page cache; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f})\n")
-    print("| files | base files/s | this files/s | time per file, this/base | goal ≤ 1.10 |"
-          " read by this (details / tags) |")
+def report(
+    results: dict[str, dict[str, list[dict[str, Any]]]],
+    base_rev: str,
+    counts: dict[str, int],
+    runs: int,
+) -> None:
+    print(
+        f"(base {base_rev} against this checkout; median of {runs} run(s) each, "
+        f"alternating; warm page cache; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f})\n"
+    )
+    print(
+        "| files | base files/s | this files/s | time per file, this/base | goal ≤ 1.10 |"
+        " read by this (details / tags) |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
-    labels = {"jpeg": f"{counts['jpeg']:,} JPEGs 640x480 with EXIF",
-              "song": f"{counts['song']:,} MP3s 30 s with ID3 tags"}
+    labels = {
+        "jpeg": f"{counts['jpeg']:,} JPEGs 640x480 with EXIF",
+        "song": f"{counts['song']:,} MP3s 30 s with ID3 tags",
+    }
     for kind in KINDS:
-        rate = {name: statistics.median(r["files"] / r["seconds"] for r in found)
-                for name, found in results[kind].items()}
+        rate = {
+            name: statistics.median(r["files"] / r["seconds"] for r in found)
+            for name, found in results[kind].items()
+        }
         ratio = rate["base"] / rate["this"]
         last = results[kind]["this"][-1]
         read = last["details"] if kind == "jpeg" else last["audio"]
-        print(f"| {labels[kind]} | {rate['base']:,.0f} | {rate['this']:,.0f} | {ratio:.2f} |"
-              f" {'met' if ratio <= GOAL else 'missed'} | {read:,} of {last['files']:,} |")
+        print(
+            f"| {labels[kind]} | {rate['base']:,.0f} | {rate['this']:,.0f} | {ratio:.2f} |"
+            f" {'met' if ratio <= GOAL else 'missed'} | {read:,} of {last['files']:,} |"
+        )
 
 
 if __name__ == "__main__":

@@ -315,10 +315,19 @@ def test_the_exif_reader_reads_what_pillow_reads(endian: str) -> None:
     exif = Image.Exif()
     exif.endian = endian
     exif[0x010F] = "Canon"
-    exif.get_ifd(0x8769).update({
-        0x9003: "2024:01:02 03:04:05", 0x9011: "+02:00", 0x9291: "5",  # inline, elsewhere
-        0xA434: "A lens", 0x829A: IFDRational(1, 250), 0x829D: IFDRational(0, 0),
-        0x8827: (100, 200), 0x9000: b"0232", 0xA002: 640})
+    exif.get_ifd(0x8769).update(
+        {
+            0x9003: "2024:01:02 03:04:05",
+            0x9011: "+02:00",
+            0x9291: "5",  # inline, elsewhere
+            0xA434: "A lens",
+            0x829A: IFDRational(1, 250),
+            0x829D: IFDRational(0, 0),
+            0x8827: (100, 200),
+            0x9000: b"0232",
+            0xA002: 640,
+        }
+    )
     exif.get_ifd(0x8825).update({1: "S", 2: (IFDRational(1), IFDRational(2), IFDRational(3))})
     out = io.BytesIO()
     Image.new("RGB", (8, 8)).save(out, "JPEG", exif=exif.tobytes())
@@ -336,8 +345,9 @@ def test_the_exif_reader_reads_what_pillow_reads(endian: str) -> None:
         elif isinstance(expected, tuple):
             assert value == tuple(expected)
         else:
-            assert value == (float(expected) if isinstance(expected, IFDRational)
-                             else expected), hex(tag)
+            assert value == (float(expected) if isinstance(expected, IFDRational) else expected), (
+                hex(tag)
+            )
     assert gps == {1: "S", 2: (1.0, 2.0, 3.0)}
 
 
