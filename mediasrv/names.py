@@ -130,10 +130,11 @@ def tags_of(path: str) -> list[str]:
 def tag_key(name: str) -> str:
     """What makes two tag names one tag: letter case is ignored (``Beach`` is ``beach``).
 
-    A name that is not valid UTF-8 is compared by its display text, so the
-    key is always valid UTF-8 (the ``tags.key`` column).
+    A name that is not valid UTF-8 is compared by its ``printable`` text (U+FFFD for
+    each byte that does not decode), so the key is always valid UTF-8 (the
+    ``tags.key`` column).
     """
-    return name.casefold() if name.isascii() else display(name).casefold()
+    return name.casefold() if name.isascii() else printable(name).casefold()
 
 
 def tag_keys(spellings: Iterable[str]) -> list[str]:
@@ -191,8 +192,37 @@ def natural_keys(paths: Iterable[str]) -> list[tuple[str, str]]:
     return keys
 
 
+# Names that are not UTF-8 were nearly always written by an old camera or by Windows in
+# Windows-1252 (Latin-1 with punctuation at 0x80-0x9F: 0x92 is ’); the five bytes it
+# leaves undefined stay as Latin-1 reads them, so every byte shows as one character.
+GUESSED_AS = "Windows-1252"
+_CP1252_HIGH = {
+    b: char for b in range(0x80, 0xA0) if (char := bytes([b]).decode("cp1252", "ignore"))
+}
+
+
 def display(text: str) -> str:
-    """``text`` made safe to print: undecodable bytes become U+FFFD."""
+    """``text`` as people read it: each ``/``-separated name that is not valid UTF-8 is
+    decoded as Windows-1252 (``GUESSED_AS``), a best guess; valid names are themselves.
+
+    Only for showing: lookups, keys and URLs use the exact name or ``printable``. Each
+    name is decoded whole (one program wrote it); its folders may be another's.
+    """
+    if text.isascii() or is_clean(text):
+        return text
+    return "/".join(part if is_clean(part) else _guess(part) for part in text.split("/"))
+
+
+def _guess(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").decode("latin-1").translate(_CP1252_HIGH)
+
+
+def printable(text: str) -> str:
+    """``text`` as the index stores it: each byte that is not UTF-8 becomes U+FFFD.
+
+    Tag keys and search words are made from it, so they stay what every generation
+    holds (a delta build carries them over): ``Caf\\xe9`` is found by ``caf``, not ``café``.
+    """
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -255,7 +285,7 @@ def url_unquote(text: str) -> str:
 
 def search_words(text: str) -> set[str]:
     """The words a file can be found by: runs of letters and runs of digits, case-folded."""
-    return set(_WORD.findall(display(text).casefold()))
+    return set(_WORD.findall(printable(text).casefold()))
 
 
 def name_only_words(path: str) -> set[str]:
@@ -266,4 +296,4 @@ def name_only_words(path: str) -> set[str]:
 
 def query_words(query: str) -> list[str]:
     """The words of a search query, in the same form as ``search_words``."""
-    return sorted(set(_WORD.findall(display(query).casefold())))
+    return sorted(set(_WORD.findall(printable(query).casefold())))

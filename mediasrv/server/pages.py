@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from ..media.thumbs import ICONS, PREVIEW, Thumbnailer
-from ..names import ALL_TAG, display
+from ..names import ALL_TAG, display, is_clean
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
@@ -104,7 +104,8 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
         shown = timeline.file_month(files[0]) if files and months else None
         return render.render(
             request, "grid.html", snap=snap, title=display(tag),
-            tag=display(tag), tag_raw_url=tag_url(tag, sort=sort), total=total,
+            tag=display(tag), tag_guessed=not is_clean(tag), tag_raw_url=tag_url(tag, sort=sort),
+            total=total,
             sections=timeline.sections(files, tiles, first, months), tiles=tiles,
             years=timeline.scrubber(tag, months, PAGE_SIZE, shown) if months else [],
             month_action=f"/tag/{quote_segment(tag)}",

@@ -1,8 +1,8 @@
 """Rendering pages: the Jinja environment, its filters, URLs of pages, and the error pages.
 
 Everything a page shows is escaped (autoescape) and made printable with
-``names.display``; URLs are percent-encoded byte for byte, so names that are
-not valid UTF-8 round-trip.
+``names.display`` (a name that is not UTF-8 is a guess, marked as one: ``is guessed``,
+``GUESS_NOTE``); URLs are percent-encoded byte for byte, so such names round-trip.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..errors import FileGone, FileNotIndexed, IndexNotReady, TooManyAttempts, UnknownTag
 from ..media.thumbs import SIZE_2X
-from ..names import ALL_TAG, display
+from ..names import ALL_TAG, GUESSED_AS, display, is_clean
 from ..snapshot import Snapshot
 from . import following, middleware
 from .keys import COORDINATOR, LIBRARY, SETTINGS, STATIC, TEMPLATES
@@ -42,6 +42,7 @@ SEARCH_MAX = 500  # characters the search box takes (its URL stays far below the
 # Set by a share link's handlers (shared.py): the page is rendered for its recipient, with
 # every link under /s/{id}/ and none of the owner's parts (templates test ``share``).
 SHARE_MODE = web.RequestKey("share_mode", dict[str, Any])
+GUESS_NOTE = f"name not UTF-8, shown as {GUESSED_AS} (a best guess)"
 
 
 def setup(app: web.Application, web_dir: Path) -> None:
@@ -71,7 +72,8 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
         return f"/static/{name}?v={static[name][1]}"
 
     env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG,
-                       SEARCH_MAX=SEARCH_MAX)
+                       SEARCH_MAX=SEARCH_MAX, GUESS_NOTE=GUESS_NOTE)
+    env.tests["guessed"] = lambda name: not is_clean(name)  # shown as a guess: mark it
     env.filters.update(bytes=human_bytes, when=human_time, iso=iso_time,
                        duration=human_duration, number=lambda n: f"{n:,}")
     return env
@@ -129,7 +131,8 @@ def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any
         "thumb": thumb,
         "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured else None,
         "name": display(file["name"]),
-        "title": file["display_path"],
+        "guessed": not is_clean(file["name"]),
+        "title": file["display_path"] + (f" — {GUESS_NOTE}" if file["name_guessed"] else ""),
         "kind": file["kind"],
         # The picture's shape, for rows that keep it (grid.js); None: unknown, a square.
         "shape": (file["width"], file["height"]) if pictured and file.get("width")

@@ -32,6 +32,7 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
     """
     path = from_db(row[0])
     quoted = url_quote(path)
+    shown = display(path)  # ``path`` itself when it is valid UTF-8
     return {
         "path": path,
         "name": path.rpartition("/")[2],
@@ -43,7 +44,8 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
         "height": row[6],
         "duration": row[7],
         "taken_ns": row[8],
-        "display_path": display(path),
+        "display_path": shown,
+        "name_guessed": shown != path,  # a name in it is not UTF-8: shown as Windows-1252
         "url": f"/media/{quoted}",
         "thumb_url": f"/thumb/{quoted}",
     }
