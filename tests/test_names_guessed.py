@@ -6,7 +6,9 @@ exact bytes (or the index's U+FFFD form), so every lookup works as before.
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,15 @@ from mediasrv.names import display, is_clean, printable, query_words, search_wor
 from mediasrv.settings import Settings
 
 from .support import jpeg_bytes, make_tree, page, parse
-from .test_zip import unzip
 
 NOTE = "name not UTF-8, shown as Windows-1252 (a best guess)"
 NOEL = b"Caf\xe9/\xe9t\xe9 \x96 No\xebl.jpg"  # written in Windows-1252: Café/été – Noël.jpg
 NOEL_URL = "Caf%E9/%E9t%E9%20%96%20No%EBl.jpg"
+
+
+def unzip(body: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
 
 
 def escaped(raw: bytes) -> str:
