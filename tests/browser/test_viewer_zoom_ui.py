@@ -200,3 +200,32 @@ def test_on_a_phone_a_tap_toggles_the_toolbar(photos: LiveServer, tabs: Any) -> 
     page.wait_for_function("() => !document.body.classList.contains('bare')")
     page.tap("#stage", position={"x": 195, "y": 300})
     page.wait_for_function("() => document.body.classList.contains('bare')")
+
+
+def touch(page: Any, moves: list[list[tuple[int, int]]]) -> None:
+    """Fingers on the screen (Chrome's DevTools protocol): where each is, move by move."""
+    cdp = page.context.new_cdp_session(page)
+    for step, points in enumerate(moves):
+        kind = "touchStart" if step == 0 else "touchMove"
+        cdp.send(
+            "Input.dispatchTouchEvent",
+            {
+                "type": kind,
+                "touchPoints": [
+                    {"x": x, "y": y, "id": finger} for finger, (x, y) in enumerate(points)
+                ],
+            },
+        )
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_on_a_phone_a_pinch_zooms_and_a_swipe_steps(photos: LiveServer, tabs: Any) -> None:
+    page = tabs(photos, PHONE, touch=True).page
+    fitted = open_picture(page, BIG)
+    touch(page, [[(150 - i * 20, 450), (240 + i * 20, 450)] for i in range(6)])
+    wider_than(page, fitted[2] * 1.5)  # fingers 90 px apart, then 290: about 3 times
+    page.keyboard.press("0")
+    page.wait_for_function(f"() => Math.round(({BOX})()[2]) === {fitted[2]}")
+    with page.expect_navigation():
+        touch(page, [[(300 - i * 40, 450)] for i in range(6)])  # right to left: the next
+    assert page.url.endswith("/view/Photos/Photos/camera.jpg")

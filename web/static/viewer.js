@@ -34,8 +34,7 @@
   let idle = null;
 
   function inUse() {
-    return bar.matches(":hover") || bar.querySelector(":focus-visible") !== null ||
-      (document.activeElement && document.activeElement.tagName === "SELECT" && bar.contains(document.activeElement));
+    return bar.matches(":hover") || bar.querySelector(":focus-visible") !== null;
   }
   function bare(on) {
     clearTimeout(idle);
