@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from mediasrv.errors import UserError
 from mediasrv.server.viewer import Detail, camera_name, details, exposure_time
 from mediasrv.settings import Settings
 
-from .support import jpeg_bytes, make_tree, one_error_line, page, parse, run
+from .support import camera_jpeg, jpeg_bytes, make_tree, one_error_line, page, parse, run
 
 OSM = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}"
 CAMERA = {
@@ -153,3 +154,29 @@ async def test_the_viewer_page_has_the_details_panel(
     assert '<dd id="dimensions">1600 × 1200 (1.9 MP)</dd>' in html
     assert ids["size"]["tag"] == "dd"
     assert "map" not in ids  # this file says nowhere
+
+
+async def test_a_photos_camera_and_place_from_the_index(
+    started: Callable[..., Any], settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    root = make_tree(tmp_path / "lib", {"Trip/cam.jpg": camera_jpeg(size=(1600, 1200))})
+    client: TestClient = await started(settings_for(root, map_url=OSM))
+    html = await page(client, "/view/Trip/Trip/cam.jpg")
+    shown = {key: text for key, text in re.findall(r'<dd id="d-([a-z]+)">(.*?)</dd>', html)}
+    assert shown == {
+        "camera": "Canon EOS 5D Mark IV",
+        "lens": "EF24-105mm f/4L IS USM",
+        "focal": "50 mm",
+        "aperture": "f/4",
+        "shutter": "1/250 s",
+        "iso": "200",
+        "place": '<a href="https://www.openstreetmap.org/?mlat=48.141667&amp;mlon=-11.567083'
+        '#map=15/48.141667/-11.567083" id="map" target="_blank" rel="noopener noreferrer" '
+        'title="Open this place on a map">48.14167° N, 11.56708° W</a>',
+    }
+    # A share's recipient sees the camera, not where the photo was taken.
+    resp = await client.post("/api/shares?tag=Trip")
+    assert resp.status == 201, await resp.text()
+    shared = await page(client, (await resp.json())["url"] + "view/Trip/cam.jpg")
+    assert 'id="d-camera">Canon EOS 5D Mark IV<' in shared
+    assert 'id="d-place"' not in shared and "48.14" not in shared

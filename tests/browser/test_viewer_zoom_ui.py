@@ -3,7 +3,7 @@ details panel, a video that starts by itself, the toolbar that steps aside.
 
 Headless Chromium drives ``python -m mediasrv serve`` on a library made here: a 640 x 480
 photo, a 3000 x 2000 one (shown as a 2048-pixel preview), a photo with a camera's EXIF
-and a clip.
+(and a place, linked to a map service given with --map-url) and a clip.
 """
 
 from __future__ import annotations
@@ -14,33 +14,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, TiffImagePlugin
+from PIL import Image, ImageDraw
 
-from ..support import LiveServer, big_jpeg, h264_bytes, jpeg_bytes, make_tree
-from ..support.browser import PHONE, browser_server, screenshot
+from ..support import LiveServer, big_jpeg, camera_jpeg, h264_bytes, jpeg_bytes, make_tree
+from ..support.browser import PHONE, screenshot
 
 pytestmark = pytest.mark.browser
 
 WINDOW = {"width": 1280, "height": 900}
 BIG = "/view/Photos/Photos/big.jpg"
+OSM = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}"
 BOX = (
     "() => { const r = document.getElementById('media').getBoundingClientRect();"
     " return [r.x, r.y, r.width, r.height]; }"
 )
 
 
-def camera_jpeg() -> bytes:
-    """A real 1600 x 1200 JPEG with what a camera writes: make, model, lens, exposure, GPS."""
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110] = "Canon", "Canon EOS R5"  # Make, Model
-    taken = exif.get_ifd(0x8769)
-    taken[0xA434] = "RF24-105mm F4 L IS USM"  # LensModel
-    taken[0x920A] = TiffImagePlugin.IFDRational(50, 1)  # FocalLength
-    taken[0x829D] = TiffImagePlugin.IFDRational(28, 10)  # FNumber
-    taken[0x829A] = TiffImagePlugin.IFDRational(1, 250)  # ExposureTime
-    taken[0x8827] = 200  # ISOSpeedRatings
+def scene_with_a_camera() -> bytes:
+    """A 1600 x 1200 picture of a sunset (for the README's screenshot) with camera_jpeg()'s
+    EXIF: camera, lens, exposure, place."""
+    picture = Image.new("RGB", (1600, 1200))
+    draw = ImageDraw.Draw(picture)
+    for y in range(800):  # the sky, from dusk blue to orange
+        t = y / 800
+        draw.line(
+            [(0, y), (1600, y)], fill=(int(40 + 200 * t), int(40 + 110 * t), int(110 - 40 * t))
+        )
+    draw.rectangle([0, 800, 1600, 1200], fill=(30, 45, 90))  # the sea
+    draw.ellipse([1050, 430, 1300, 680], fill=(255, 200, 90))  # the sun
     out = io.BytesIO()
-    Image.new("RGB", (1600, 1200), (90, 120, 160)).save(out, "JPEG", exif=exif)
+    picture.save(out, "JPEG", quality=88, exif=Image.open(io.BytesIO(camera_jpeg())).getexif())
     return out.getvalue()
 
 
@@ -51,12 +54,24 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         base / "lib",
         {
             "Photos/big.jpg": big_jpeg(),
-            "Photos/camera.jpg": camera_jpeg(),
+            "Photos/camera.jpg": scene_with_a_camera(),
             "Photos/small.jpg": jpeg_bytes((640, 480)),
             "Clips/clip.mp4": h264_bytes(3.0, (320, 240)),
         },
     )
-    server = browser_server(root, base / "cache")
+    # As browser_server() starts it, with a map service for the details' place.
+    server = LiveServer(
+        root,
+        "--cache-dir",
+        base / "cache",
+        "--port",
+        "0",
+        "--no-watch",
+        "--rescan-interval",
+        "0",
+        "--map-url",
+        OSM,
+    )
     try:
         server.wait_idle()
         yield server
@@ -162,6 +177,12 @@ def test_i_shows_the_details_panel(photos: LiveServer, tabs: Any, tmp_path: Path
     details.wait_for(state="visible")
     assert page.locator("#dimensions").inner_text() == "1600 × 1200 (1.9 MP)"
     assert page.locator("#size").inner_text().endswith("KB")
+    assert page.locator("#d-camera").inner_text() == "Canon EOS 5D Mark IV"  # from its EXIF
+    assert page.locator("#d-shutter").inner_text() == "1/250 s"
+    assert page.locator("#map").inner_text() == "48.14167° N, 11.56708° W"
+    assert page.locator("#map").get_attribute("href") == (
+        "https://www.openstreetmap.org/?mlat=48.141667&mlon=-11.567083#map=15/48.141667/-11.567083"
+    )
     # The stage makes room for the panel: the picture is fitted again, beside it.
     page.wait_for_function(f"() => ({BOX})()[2] < {fitted[2]}")
     assert box(page)[0] + box(page)[2] <= details.bounding_box()["x"]
