@@ -41,22 +41,6 @@
     }
   });
 
-  // Swipe left or right on the viewer's stage to step (phones).
-  const stage = $("stage");
-  if (stage) {
-    let startX = null, startY = null;
-    stage.addEventListener("touchstart", (e) => {
-      if (e.touches.length !== 1) { startX = null; return; }
-      startX = e.touches[0].clientX; startY = e.touches[0].clientY;
-    }, { passive: true });
-    stage.addEventListener("touchend", (e) => {
-      if (startX === null || e.target.tagName === "VIDEO" || e.target.tagName === "AUDIO") return;
-      const dx = e.changedTouches[0].clientX - startX, dy = e.changedTouches[0].clientY - startY;
-      startX = null;
-      if (Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy)) follow(dx < 0 ? "next" : "prev", e);
-    });
-  }
-
   // -- the viewer's picture: the same "broken" icon as the grid, and why ----
 
   const media = $("media");
@@ -91,6 +75,7 @@
   }
 
   // A playing video keeps its whole picture: the ‹ › overlays step aside.
+  const stage = $("stage");
   if (media && media.tagName === "VIDEO" && stage) {
     const sync = () => stage.classList.toggle("playing", !media.paused && !media.ended);
     for (const name of ["play", "playing", "pause", "ended"]) media.addEventListener(name, sync);
