@@ -170,7 +170,7 @@ async def test_utf8_names_are_not_marked(gclient: TestClient) -> None:
     assert "guessed" not in html and NOTE not in html
     view = await page(gclient, "/view/Caf%C3%A9/Caf%C3%A9/utf8.jpg")
     assert '<h1 id="name">utf8.jpg</h1>' in view
-    assert "<span>Café</span>" in view
+    assert "<dt>Folder</dt><dd>Café</dd>" in view
     assert "guessed" not in view
 
 
@@ -178,12 +178,12 @@ async def test_the_viewer_shows_the_guess_marked(gclient: TestClient) -> None:
     html = await page(gclient, f"/view/Caf%E9/{NOEL_URL}")
     assert "<title>été – Noël.jpg · mediasrv</title>" in html
     assert f'<h1 id="name" class="guessed" title="{NOTE}">été – Noël.jpg</h1>' in html
-    assert f'<span class="guessed" title="{NOTE}">Café</span>' in html  # the folder
+    assert f'<dt>Folder</dt><dd class="guessed" title="{NOTE}">Café</dd>' in html
     assert parse(html).ids["media"]["alt"] == "été – Noël.jpg"
     assert parse(html).ids["original"]["href"] == f"/media/{NOEL_URL}"
     plain = await page(gclient, "/view/Caf%E9/Caf%E9/plain.jpg")
     assert '<h1 id="name">plain.jpg</h1>' in plain
-    assert f'<span class="guessed" title="{NOTE}">Café</span>' in plain
+    assert f'<dt>Folder</dt><dd class="guessed" title="{NOTE}">Café</dd>' in plain
 
 
 async def test_home_and_search_show_the_guess_marked(gclient: TestClient) -> None:
