@@ -23,6 +23,7 @@ from ..names import ALL_TAG, display
 from ..snapshot import Snapshot
 from . import following, middleware
 from .keys import COORDINATOR, LIBRARY, SETTINGS, STATIC, TEMPLATES
+from .songs import song_of
 
 # Pages run no inline script and load nothing from elsewhere.
 PAGE_HEADERS = {
@@ -73,7 +74,7 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
     env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG,
                        SEARCH_MAX=SEARCH_MAX)
     env.filters.update(bytes=human_bytes, when=human_time, iso=iso_time,
-                       duration=human_duration, number=lambda n: f"{n:,}")
+                       duration=human_duration, number=lambda n: f"{n:,}", song=song_of)
     return env
 
 
@@ -124,11 +125,14 @@ def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any
     printable."""
     thumb = f"{file['thumb_url']}?v={version(file)}"
     pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
+    song = song_of(file) if file["kind"] == "audio" else None
     return {
         "href": href,
         "thumb": thumb,
-        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured else None,
-        "name": display(file["name"]),
+        # a song's cover art is a picture too (or the music icon, sharp at any size)
+        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured or song else None,
+        "name": song["title"] if song else display(file["name"]),
+        "artist": song["artist"] if song else None,
         "title": file["display_path"],
         "kind": file["kind"],
         # The picture's shape, for rows that keep it (grid.js); None: unknown, a square.
