@@ -63,8 +63,8 @@ def test_a_file_dict_from_before_tags_were_indexed_shows_its_name() -> None:
 def test_a_song_tile_shows_title_and_artist_and_asks_for_a_sharp_cover() -> None:
     shown = tile(song_file(audio=TAGS), "/view/Album/Album/01%20a.mp3")
     assert (shown["name"], shown["artist"]) == ("Blue Evening", "The Testers")
-    assert shown["thumb"] == "/thumb/Album/01 a.mp3?v=10-5"
-    assert shown["thumb_2x"] == "/thumb/Album/01 a.mp3?v=10-5&w=640"
+    assert shown["thumb"] == "/thumb/Album/01 a.mp3?v=10-5-song"
+    assert shown["thumb_2x"] == "/thumb/Album/01 a.mp3?v=10-5-song&w=640"
 
 
 def test_other_tiles_have_no_artist() -> None:
