@@ -118,12 +118,15 @@ def folder_tags(folder: str) -> list[str]:
     return list(dict.fromkeys([ALL_TAG, *(folder.split("/") if folder else ())]))
 
 
-def tags_of(path: str) -> list[str]:
-    """All tag names of a relative ``/``-path as spelled, ``All`` first, without duplicates."""
+def tags_of(path: str, extra: Collection[str] = ()) -> list[str]:
+    """All tag names of a relative ``/``-path as spelled, ``All`` first, without duplicates;
+    ``extra``: the tags the file's contents give it (a song's artist, album, genre)."""
     folder, _, name = path.rpartition("/")
     tags = folder_tags(folder)
     if "[" in name:
         tags = list(dict.fromkeys([*tags, *bracket_tags(split_ext(name)[0])]))
+    if extra:
+        tags = list(dict.fromkeys([*tags, *extra]))
     return tags
 
 

@@ -53,6 +53,7 @@ async def test_files_page_in_natural_order(client: TestClient) -> None:
         "height": None,
         "duration": None,
         "taken_ns": None,
+        "audio": None,
         "display_path": "Trips/2024/Beach/img2.jpg",
         "url": "/media/Trips/2024/Beach/img2.jpg",
         "thumb_url": "/thumb/Trips/2024/Beach/img2.jpg",

@@ -19,7 +19,7 @@ from mediasrv.index import dateorder
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.scan.job import run_scan
 
-from .support import SMALL_TREE, make_tree
+from .support import SMALL_TREE, camera_jpeg, make_tree, song_bytes
 from .support.generations import content, full_rebuild
 
 
@@ -44,7 +44,34 @@ NAMES = [b"a", b"b2", b"b10", b"img1", b"IMG_2", b"sun[beach]", b"x[beach fam]",
 FOLDERS = [b"", b"A", b"A/B", b"A/B/C", b"Beach", b"caf\xe9", b"A/b10", b"A/b2", b"beach",
            b"a", b"a/BEACH", b"CAF\xe9", b"all", b"A/FAM"]
 
+# Real songs and photos, so that delta builds carry file_audio and file_details and a
+# song's tags (its artist, album artist, album, genre: tags like a folder's name, in any
+# letter case, one also a folder's name, one spelling All) as exactly as a full build.
+MEDIA: list[tuple[str, dict[str, str]]] = [
+    ("mp3", {"artist": "Band", "album": "Album 2019", "genre": "Rock", "title": "One"}),
+    ("mp3", {"artist": "band", "album": "Album 2019", "genre": "Rock\0Pop", "tracknumber": "2"}),
+    ("mp3", {"artist": "Other", "albumartist": "BAND", "album": "beach", "date": "2001"}),
+    ("mp3", {"artist": "all", "genre": "Fam"}),
+    ("mp3", {}),
+    ("jpg", {"model": "EOS R5"}),
+    ("jpg", {"model": "EOS R6", "gps": ""}),
+]
+_MEDIA_BYTES: dict[int, bytes] = {}
+
+
+def media(i: int) -> tuple[str, bytes]:
+    """(extension, bytes) of MEDIA[i], made once."""
+    ext, tags = MEDIA[i]
+    if i not in _MEDIA_BYTES:
+        _MEDIA_BYTES[i] = song_bytes("mp3", 0.2, **tags) if ext == "mp3" else camera_jpeg(
+            tags["model"], gps="gps" not in tags)
+    return ext, _MEDIA_BYTES[i]
+
+
 op = st.one_of(
+    st.tuples(st.just("media"), st.sampled_from(FOLDERS), st.sampled_from(NAMES),
+              st.integers(0, len(MEDIA) - 1)),
+    st.tuples(st.just("retag"), st.integers(0, 1000), st.integers(0, len(MEDIA) - 1)),
     st.tuples(st.just("create"), st.sampled_from(FOLDERS), st.sampled_from(NAMES),
               st.integers(1, 50)),
     st.tuples(st.just("modify"), st.integers(0, 1000), st.integers(51, 99)),
@@ -78,6 +105,24 @@ def perform(root: Path, step: tuple[Any, ...]) -> list[bytes] | None:
         # ~28 days apart: some the same, some in other months (the timeline's months)
         write(root, rel, b"x" * size, mtime=1_600_000_000 + size % 7 * 2_400_000)
         return [*made[:1], rel]
+    if kind == "media":
+        _, folder, name, i = step
+        ext, data = media(i)
+        rel = os.path.join(folder, name + b"." + ext.encode()) if folder else \
+            name + b"." + ext.encode()
+        if os.path.isdir(os.path.join(broot, rel)) or os.path.exists(os.path.join(broot, rel)):
+            return None
+        made = [d for d in _missing_dirs(broot, os.path.dirname(rel))]
+        write(root, rel, data, mtime=1_600_000_000 + i * 2_400_000)
+        return [*made[:1], rel]
+    if kind == "retag":  # a song's (or photo's) tags change in place: same path, new mtime
+        ext, data = media(step[2])
+        same = [p for p in existing if p.endswith(b"." + ext.encode())]
+        if not same:
+            return None
+        rel = same[step[1] % len(same)]
+        write(root, rel, data, mtime=1_650_000_000 + step[2] * 2_400_000)
+        return [rel]
     if kind in ("modify", "delete", "rename") and not existing:
         return None
     if kind == "modify":

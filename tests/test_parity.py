@@ -28,7 +28,16 @@ from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import LIBRARY, RNG
 from mediasrv.settings import Settings
 
-from .support import OFFSET_ORIGINAL, ORIGINAL, SMALL_TREE, Tree, make_app, make_tree
+from .support import (
+    OFFSET_ORIGINAL,
+    ORIGINAL,
+    SMALL_TREE,
+    Tree,
+    camera_jpeg,
+    make_app,
+    make_tree,
+    song_bytes,
+)
 from .support import dated as with_exif
 
 BACKENDS = ("sqlite", "memory")
@@ -197,6 +206,13 @@ FIXED_TREES: dict[str, Tree] = {
         "Cam/b[x].jpg": with_exif({ORIGINAL: "2021:01:01 08:00:00"}),
         "Cam/c.jpg": with_exif({}), "Cam/old/d.jpg": with_exif({ORIGINAL: "2001:02:03 04:05:06"}),
         "e.txt": b"no date",
+    },
+    "cameras and songs": {  # file_details and file_audio; a song's artist, album, genre as tags
+        "Cam/a.jpg": camera_jpeg(), "Cam/b.jpg": camera_jpeg("EOS R6", gps=False),
+        "Music/a.mp3": song_bytes("mp3", artist="Band", album="Cam", genre="Rock\0Pop",
+                                  tracknumber="1"),
+        "Music/b.ogg": song_bytes("ogg", artist="band", album="Live", title="Two"),
+        "Music/c.flac": song_bytes("flac"), "Cam/c.mp3": song_bytes("mp3", artist="Beach"),
     },
     "one tag per word": {  # tags that differ only in letter case are one
         "Beach/a.jpg": b"1", "Beach/b.jpg": b"22", "x/c[beach].jpg": b"333",

@@ -43,10 +43,12 @@ def test_the_readme_s_queries_run_on_a_generation(tmp_path: Path) -> None:
     from mediasrv.index.cachedir import CacheDir
     from mediasrv.scan.job import run_scan
 
-    from .support import SMALL_TREE, make_tree
+    from .support import SMALL_TREE, make_tree, song_bytes
 
     cache = CacheDir(tmp_path / "cache")
-    run_scan(make_tree(tmp_path / "lib", SMALL_TREE), cache)
+    # A real tagged song, for the query of the songs view.
+    tree = {**SMALL_TREE, "Music/tagged.mp3": song_bytes("mp3", artist="Band", title="Song")}
+    run_scan(make_tree(tmp_path / "lib", tree), cache)
     queries = readme_queries()
     assert len(queries) >= 3 and any("taken_order" in q for q in queries)
     conn = sqlite3.connect(cache.current)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..names import from_db
 from . import db
-from .filerows import Probed
+from .filerows import CONTENTS_JOIN, PROBED_COLUMNS, Probed, read_probed
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,10 @@ class Current:
         """Probed metadata of the files in ``keep`` (unchanged since this was built)."""
         try:
             rows = self.conn.execute(
-                "SELECT coalesce(path_bytes, path), width, height, duration, thumb_key, taken_ns"
-                " FROM files WHERE width IS NOT NULL OR duration IS NOT NULL"
-                " OR thumb_key IS NOT NULL OR taken_ns IS NOT NULL"
+                f"SELECT coalesce(f.path_bytes, f.path), {PROBED_COLUMNS}"
+                f" FROM files AS f {CONTENTS_JOIN} WHERE f.width IS NOT NULL"
+                " OR f.duration IS NOT NULL OR f.thumb_key IS NOT NULL"
+                " OR f.taken_ns IS NOT NULL OR d.file_id IS NOT NULL OR a.file_id IS NOT NULL"
             ).fetchall()
         except sqlite3.Error as exc:
             log.warning("not carrying metadata over from %s: %s", self.path, exc)
@@ -63,7 +64,7 @@ class Current:
         for raw, *columns in rows:
             exact = from_db(raw)
             if exact in keep:
-                found[exact] = Probed(*columns)
+                found[exact] = read_probed(columns)
         return found
 
 

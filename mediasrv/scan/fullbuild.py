@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ..index import dateorder, db, months
+from ..index import dateorder, db, filerows, months
 from ..index.filerows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
 from ..index.tagruns import Run, merged, with_starts
 from ..names import (
@@ -64,8 +64,8 @@ class _Rows:
     # folder path -> [id, folder tags (keys), folder words, files so far, their ids]
     folders: dict[str, list[Any]] = field(default_factory=dict)
     all_runs: list[Run] = field(default_factory=list)  # All's runs
-    # (folder id, pos, bracket tags): as spelled from _collect, keys its folder lacks after
-    # _spellings
+    # (folder id, pos, a file's own tags: its name's bracket tags, a song's artist, album,
+    # genre): as spelled from _collect, keys its folder lacks after _spellings
     bracketed: list[tuple[int, int, list[str]]] = field(default_factory=list)
     # folder id -> word -> file ids: the words of each name that its folder lacks
     by_folder: dict[int, dict[str, list[int]]] = field(default_factory=dict)
@@ -90,6 +90,8 @@ def _write_rows(
     conn.execute("BEGIN")
     conn.executemany(PLAIN_FILE, rows.plain_rows)
     insert_files(conn, rows.other_rows)
+    filerows.insert_contents(conn, [(rank * ID_SPACING, found) for rank, rec in enumerate(
+        ordered, start=1) if (found := probed.get(rec.path)) is not None])  # ids as _collect's
     conn.executemany(
         "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
         ((fid, *db_text(folder), count, ids[0])
@@ -150,10 +152,12 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
             if run_count > 0:
                 rows.all_runs.append(Run(run_folder, run_first, run_count))
             run_folder, run_first, run_count = folder_id, pos, 1
+        extra = probed.get(path)
+        spelled = filerows.tag_names(extra)  # a song's artist, album, genre
         if "[" in name:
-            spelled = bracket_tags(split_ext(name)[0])
-            if spelled:
-                rows.bracketed.append((folder_id, pos, spelled))
+            spelled = [*bracket_tags(split_ext(name)[0]), *spelled]
+        if spelled:
+            rows.bracketed.append((folder_id, pos, spelled))
         about = names.get(name)
         if about is None:
             ext = split_ext(name)[1]
@@ -163,7 +167,6 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
         for word in own:
             if word not in file_words:
                 mine.setdefault(word, []).append(file_id)
-        extra = probed.get(path)
         if extra is None and path.isascii():  # nearly every file: nothing to work out
             rows.plain_rows.append((file_id, folder_id, pos, path, None, name, ext, kind,
                                     rec.size, rec.mtime_ns))
@@ -252,15 +255,14 @@ def _insert_words(conn: sqlite3.Connection, rows: _Rows) -> None:
     )
 
 
-def _tag_runs(
-    all_runs: list[Run], folders: Mapping[str, list[Any]],
-    bracketed: list[tuple[int, int, list[str]]],
-) -> dict[str, list[Run]]:
-    """Every tag's runs, from the runs of ``All`` and the files with bracket tags.
+def _tag_runs(all_runs: list[Run], folders: Mapping[str, list[Any]],
+              bracketed: list[tuple[int, int, list[str]]]) -> dict[str, list[Run]]:
+    """Every tag's runs, from the runs of ``All`` and the files with tags of their own.
 
     A folder tag holds whole folders, so it takes whole runs of ``All``; a
-    bracket tag takes single files. Both are visited in ``All`` order, so each
-    tag's pieces arrive in its own order and only need merging.
+    file's own tag (a bracket tag, a song's artist) takes single files. Both
+    are visited in ``All`` order, so each tag's pieces arrive in its own order
+    and only need merging.
     """
     tags_of_folder = {fid: tags for fid, tags, _, _, _ in folders.values()}
     brackets: dict[int, list[tuple[int, list[str]]]] = {}

@@ -1,5 +1,6 @@
 """Read the cheap metadata of media files: image size, video size and duration, audio
-duration, and when a photo or video was taken (``dates.py`` reads the dates).
+duration, when a photo or video was taken (``dates.py``), a photo's or video's camera
+and place (``details.py``), a song's tags (``songs.py``).
 
 The scan process probes only new and changed files (unchanged ones carry their
 metadata over from the current generation). A probe reads headers, never
@@ -26,8 +27,9 @@ from PIL import Image
 from ..index.filerows import Probed
 from ..media.images import open_image, register_formats
 from ..names import display
-from . import sniff
+from . import sniff, songs
 from .dates import exif_time, video_taken
+from .details import exif_details, video_details
 from .walk import Record
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,8 @@ MAX_WORKERS = 4
 # Bump when probing learns something new: files of older generations are probed again.
 # 2: HEIC and HEIF (pillow-heif) and AVIF are read.
 # 3: the date taken (EXIF DateTimeOriginal, a video's creation_time).
-PROBE_VERSION = 3
+# 4: camera, lens, exposure and place (file_details); songs' tags (file_audio, mutagen).
+PROBE_VERSION = 4
 # A server's first scan of more media files than this publishes before probing
 # them: a big library is browsable at once (probing 100k photos on a cold disk
 # can take minutes), and the metadata follows in the next scan.
@@ -93,6 +96,11 @@ def probe_file(path: str, kind: str) -> Probed:
     try:
         if kind == "image":
             return _probe_image(path)
+        if kind == "audio" and _by_mutagen(path):
+            try:
+                return songs.probe_song(path)
+            except songs.NotASong as exc:  # perhaps FFmpeg can read it
+                log.debug("mutagen cannot read %s (%s): asking PyAV", display(path), exc)
         if kind in ("video", "audio"):
             return _probe_av(path, kind)
     except ProbeError:
@@ -102,9 +110,14 @@ def probe_file(path: str, kind: str) -> Probed:
     raise ProbeError(f"no prober for kind {kind!r}")
 
 
+def _by_mutagen(path: str) -> bool:
+    return path.rpartition(".")[2].lower() in songs.EXTS
+
+
 def _probe_image(path: str) -> Probed:
-    """A picture's shown size, and when it was taken by its EXIF (see ``_exif_taken``)."""
-    taken = None
+    """A picture's shown size, when it was taken by its EXIF (see ``_exif_taken``), and its
+    camera, lens, exposure and place (``details.image_details``)."""
+    taken = details = None
     # open() reads the header only; pixels are decoded by load(), never called here.
     with open_image(path) as im:
         width, height = im.size
@@ -116,10 +129,10 @@ def _probe_image(path: str) -> Probed:
             # the size as the picture is shown.
             if exif.get(_ORIENTATION) in _SIDEWAYS:
                 width, height = height, width
-            taken = _exif_taken(exif)
+            taken, details = _exif_taken(exif), exif_details(exif)
     if width <= 0 or height <= 0:
         raise ProbeError(f"bad image size {width}x{height}")
-    return Probed(width=int(width), height=int(height), taken_ns=taken)
+    return Probed(width=int(width), height=int(height), taken_ns=taken, details=details)
 
 
 def _exif_taken(exif: Image.Exif) -> int | None:
@@ -151,7 +164,7 @@ def _probe_av(path: str, kind: str) -> Probed:
         total = getattr(container, "duration", None)  # an input container's, in time_base
         if total is not None and total > 0:
             duration = total / av.time_base
-        width = height = taken = None
+        width = height = taken = details = None
         if kind == "video":
             video = next(iter(container.streams.video), None)
             if video is None:
@@ -160,13 +173,14 @@ def _probe_av(path: str, kind: str) -> Probed:
             if duration is None and video.duration and video.time_base:
                 duration = float(video.duration * video.time_base)
             taken = video_taken(container.metadata)  # songs have no "date taken"
+            details = video_details(container.metadata)
         elif not container.streams.audio:
             raise ProbeError("no audio stream")
     if duration is None and width is None:
         raise ProbeError("neither a duration nor a picture size")
     return Probed(width=width, height=height,
                   duration=round(duration, 3) if duration is not None else None,
-                  taken_ns=taken)
+                  taken_ns=taken, details=details)
 
 
 @contextlib.contextmanager
@@ -258,13 +272,14 @@ def _run(todo: list[Record], one: Callable[[Record], None], tick: Callable[[], N
          count: int) -> None:
     """Call ``one`` on each of ``todo``: videos and songs on ``count`` threads, if that pays.
 
-    Images are parsed in Python, under the GIL: threads only slow them down
-    (measured: 330 warm JPEGs 0.039 s serial, 0.064 s on 4 threads). FFmpeg
-    opens containers without the GIL: threads overlap them (300 MP4s 0.17 s
-    serial, 0.10 s on 2 threads), and overlap waiting on a slow disk.
+    Images (and songs mutagen reads) are parsed in Python, under the GIL:
+    threads only slow them down (measured: 330 warm JPEGs 0.039 s serial,
+    0.064 s on 4 threads). FFmpeg opens containers without the GIL: threads
+    overlap them (300 MP4s 0.17 s serial, 0.10 s on 2 threads), and overlap
+    waiting on a slow disk.
     """
-    av_todo = [r for r in todo if r.kind != "image"]
-    image_todo = [r for r in todo if r.kind == "image"]
+    image_todo = [r for r in todo if r.kind == "image" or r.ext in songs.EXTS]
+    av_todo = [r for r in todo if not (r.kind == "image" or r.ext in songs.EXTS)]
     # Decoders may warn about odd files; a warning is not a reason to give up on one.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

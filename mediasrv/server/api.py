@@ -92,7 +92,7 @@ async def random_file(request: web.Request) -> web.Response:
     tag = q.get("tag") or ALL_TAG
     async with request.app[LIBRARY].snapshot() as snap:
         tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
-        chosen = await pick_existing(request.app, snap, tag)
+        chosen = await snap.with_details(await pick_existing(request.app, snap, tag))
         return _json({"generation": snap.generation, "tag": tag, "file": chosen})
 
 

@@ -105,7 +105,7 @@ async def _in_search(request: web.Request, snap: Snapshot, q: str, path: str,
     for position, file in enumerate(results):
         if file["path"] == path:
             return Place(
-                file, ALL_TAG, q, position, len(results),
+                await snap.with_details(file), ALL_TAG, q, position, len(results),
                 results[position - 1] if position > 0 else None,
                 results[position + 1] if position + 1 < len(results) else None,
                 search_url(q, position),

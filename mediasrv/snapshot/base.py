@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import abc
 import bisect
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
+from ..index.filerows import Audio, Details
 from ..names import ALL_TAG, display, from_db, query_words, url_quote
 
 # The orders of a tag: natural path order, and by time taken, newest first.
@@ -23,12 +25,23 @@ SORTS = ("name", "taken")
 
 WORD_END = "\U0010ffff"  # sorts after every character: [w, w+END) is "starts with w"
 
+# The columns of a file ``f`` that ``file_dict`` reads, in its order: a song's tags come
+# from ``AUDIO_JOIN``.
+FILE_COLUMNS = ("coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width,"
+                " f.height, f.duration, f.taken_ns" + "".join(f", a.{c}" for c in Audio._fields))
+AUDIO_JOIN = "LEFT JOIN file_audio AS a ON a.file_id = f.id"
+# A ``file_details`` row ``d`` as ``Snapshot._details`` answers it.
+DETAILS_COLUMNS = ", ".join(f"d.{c}" for c in Details._fields)
+_NO_DETAILS = (None,) * len(Details._fields)
+
 
 def file_dict(row: Sequence[Any]) -> dict[str, Any]:
     """A file as the API shows it.
 
     ``row`` is (exact path as ``coalesce(path_bytes, path)``, ext, kind, size,
-    mtime_ns, width, height, duration, taken_ns).
+    mtime_ns, width, height, duration, taken_ns, then ``Audio``'s fields).
+    ``audio`` is a dict for every song (its values None where the song states
+    nothing), None for every other file.
     """
     path = from_db(row[0])
     quoted = url_quote(path)
@@ -43,6 +56,7 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
         "height": row[6],
         "duration": row[7],
         "taken_ns": row[8],
+        "audio": dict(zip(Audio._fields, row[9:17], strict=True)) if row[2] == "audio" else None,
         "display_path": display(path),
         "url": f"/media/{quoted}",
         "thumb_url": f"/thumb/{quoted}",
@@ -94,19 +108,31 @@ class Snapshot(abc.ABC):
         order)."""
 
     async def neighbours(self, path: str, tag: str, sort: str = "name") -> Neighbours:
-        """The file at ``path`` within ``tag``, with its previous and next file in ``sort``
-        order."""
+        """The file at ``path`` within ``tag`` (with its ``details``), with its previous and
+        next file in ``sort`` order."""
         found = await self._neighbours(path, tag, sort)
         if found is not None:
-            return found
+            return dataclasses.replace(found, file=await self.with_details(found.file))
         tag_known, file_known = await self._known(path, tag)
         if not tag_known:
             raise UnknownTag(tag)
         raise FileNotIndexed(path, tag if file_known else None)
 
-    @abc.abstractmethod
     async def get(self, path: str) -> dict[str, Any]:
-        """The file at ``path``; FileNotIndexed if there is none."""
+        """The file at ``path``, with its ``details``; FileNotIndexed if there is none."""
+        return await self.with_details(await self._get(path))
+
+    async def with_details(self, file: dict[str, Any]) -> dict[str, Any]:
+        """``file`` (a ``file_dict``) with ``details``: its camera, lens, exposure and place,
+        each None where it states nothing; None for songs and other files. Lists leave
+        it out: the single-file answers (``get``, ``neighbours``' file) carry it."""
+        if "details" in file:
+            return file
+        details = None
+        if file["kind"] in ("image", "video"):
+            row = await self._details(file["path"])
+            details = dict(zip(Details._fields, row or _NO_DETAILS, strict=True))
+        return {**file, "details": details}
 
     @abc.abstractmethod
     async def lookup(self, paths: Collection[str]) -> list[dict[str, Any]]:
@@ -145,6 +171,14 @@ class Snapshot(abc.ABC):
         """Release everything; idempotent."""
 
     # -- what each backend answers -----------------------------------------
+
+    @abc.abstractmethod
+    async def _get(self, path: str) -> dict[str, Any]:
+        """The file at ``path`` (a ``file_dict``); FileNotIndexed if there is none."""
+
+    @abc.abstractmethod
+    async def _details(self, path: str) -> Sequence[Any] | None:
+        """The ``file_details`` row (``Details``' fields) of the file at ``path``, if any."""
 
     @abc.abstractmethod
     async def _neighbours(self, path: str, tag: str, sort: str) -> Neighbours | None:

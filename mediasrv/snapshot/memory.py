@@ -24,11 +24,8 @@ from typing import Any
 from ..errors import FileNotIndexed, UnknownTag
 from ..index import db
 from ..names import ALL_KEY, from_db, tag_key, tag_order
+from . import base
 from .base import Neighbours, Snapshot, file_dict, folder_names, prefix_range
-
-_COLUMNS = (
-    "coalesce(path_bytes, path), ext, kind, size, mtime_ns, width, height, duration, taken_ns"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +49,7 @@ class _Tag:
 class _Index:
     files: list[tuple[Any, ...]]  # index = rank in natural order (ORDER BY id); file_dict rows
     ranks: dict[str, int]  # exact path -> rank
+    details: dict[int, tuple[Any, ...]]  # rank -> its file_details row (Details' fields)
     times: array  # index = rank: the time sort=taken orders by
     tags: dict[str, _Tag]  # by tag_key: any spelling finds the tag
     tag_list: list[tuple[str, int]]  # All first, then natural order
@@ -74,7 +72,8 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
     rank_of_id: dict[int, int] = {}
     in_folder: dict[int, list[int]] = {}  # folder id -> ranks of its files, index = pos
     for rank, (file_id, folder_id, pos, *columns) in enumerate(
-        conn.execute(f"SELECT id, folder_id, pos, {_COLUMNS} FROM files ORDER BY id")
+        conn.execute(f"SELECT f.id, f.folder_id, f.pos, {base.FILE_COLUMNS} FROM files AS f"
+                     f" {base.AUDIO_JOIN} ORDER BY f.id")
     ):
         files.append(tuple(columns))
         rank_of_id[file_id] = rank
@@ -95,8 +94,7 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
         if start != len(found) or first + count > len(in_folder.get(folder_id, ())):
             raise db.InvalidGeneration(f"tag {tag_id}: runs do not cover 0 .. file_count-1")
         found.extend(in_folder[folder_id][first:first + count])
-    times = array("q", (mtime if taken is None else taken for *_, mtime, _w, _h, _d, taken
-                        in files))
+    times = array("q", (row[4] if row[8] is None else row[8] for row in files))  # file_dict's
     taken = _read_taken(conn, names, rank_of_id, times)
     months: dict[int, list[tuple[int, int]]] = {tag_id: [] for tag_id in names}
     for tag_id, month, count in conn.execute(
@@ -116,6 +114,8 @@ def _read_index(conn: sqlite3.Connection) -> _Index:
     return _Index(
         files=files,
         ranks=ranks_by_path,
+        details={rank_of_id[file_id]: tuple(row) for file_id, *row in conn.execute(
+            f"SELECT d.file_id, {base.DETAILS_COLUMNS} FROM file_details AS d")},
         times=times,
         tags=tags,
         tag_list=[(name, tags[tag_key(name)].count)
@@ -232,11 +232,14 @@ class MemorySnapshot(Snapshot):
     async def _known(self, path: str, tag: str) -> tuple[bool, bool]:
         return tag_key(tag) in self._ix.tags, path in self._ix.ranks
 
-    async def get(self, path: str) -> dict[str, Any]:
+    async def _get(self, path: str) -> dict[str, Any]:
         rank = self._ix.ranks.get(path)
         if rank is None:
             raise FileNotIndexed(path)
         return self._file(rank)
+
+    async def _details(self, path: str) -> Sequence[Any] | None:
+        return self._ix.details.get(self._ix.ranks.get(path, -1))  # ranks start at 0
 
     async def lookup(self, paths: Collection[str]) -> list[dict[str, Any]]:
         ranks = self._ix.ranks

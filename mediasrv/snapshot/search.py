@@ -22,16 +22,13 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .base import WORD_END
+from .base import AUDIO_JOIN, FILE_COLUMNS, WORD_END
 
 # A word found in the names of at most this many folders (one index range of
 # name_word_folders) narrows the folders to visit; above it, any may match.
 RARE = 2_000
 
-_COLUMNS = (
-    "f.id, f.pos, coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width,"
-    " f.height, f.duration, f.taken_ns"
-)
+_COLUMNS = "f.id, f.pos, " + FILE_COLUMNS
 
 
 def _ids(conn: sqlite3.Connection, sql: str, params: Iterable[Any]) -> set[int]:
@@ -108,8 +105,8 @@ def _matches_in(
         rows: list[tuple[Any, ...]] = []
         for first, end in sorted(allowed):
             rows += conn.execute(
-                f"SELECT {_COLUMNS} FROM files AS f WHERE f.folder_id = ? AND f.pos >= ?"
-                " AND f.pos < ? ORDER BY f.pos LIMIT ?",
+                f"SELECT {_COLUMNS} FROM files AS f {AUDIO_JOIN}"
+                " WHERE f.folder_id = ? AND f.pos >= ? AND f.pos < ? ORDER BY f.pos LIMIT ?",
                 (folder_id, first, end, limit - len(rows))).fetchall()
             if len(rows) >= limit:
                 break
@@ -124,6 +121,7 @@ def _matches_in(
             return []
     assert ids is not None
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM files AS f WHERE f.id IN (SELECT value FROM json_each(?))"
+        f"SELECT {_COLUMNS} FROM files AS f {AUDIO_JOIN}"
+        " WHERE f.id IN (SELECT value FROM json_each(?))"
         " ORDER BY f.id", (json.dumps(sorted(ids)),)).fetchall()
     return [r for r in rows if any(a <= r[1] < b for a, b in allowed)][:limit]

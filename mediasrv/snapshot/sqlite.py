@@ -16,13 +16,12 @@ from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
 from ..names import ALL_KEY, db_text, from_db, tag_key, tag_order
-from .base import Neighbours, Snapshot, file_dict, folder_names
+from . import base
+from .base import FILE_COLUMNS, Neighbours, Snapshot, file_dict, folder_names
 from .readers import Pool, Reader
 from .search import search
 
-# The file columns every query returns, in file_dict's order.
-_F = "coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width, f.height," \
-     " f.duration, f.taken_ns"
+_F = FILE_COLUMNS  # what every query returns of a file f (and AUDIO_JOIN)
 _TAG = "t.key = :tag_key"  # any spelling of the tag (tags_key)
 
 # Files at positions [:offset, :end) of the tag: the run holding :offset, the
@@ -36,6 +35,7 @@ LEFT JOIN tag_runs AS r ON r.tag_id = t.id
 LEFT JOIN files AS f ON f.folder_id = r.folder_id
     AND f.pos >= r.first + max(:offset - r.start, 0)
     AND f.pos < r.first + min(r.count, :end - r.start)
+{base.AUDIO_JOIN}
 WHERE {_TAG}
 ORDER BY position
 """
@@ -58,6 +58,7 @@ FROM hit JOIN tag_runs AS r ON r.tag_id = hit.tag_id
 JOIN files AS f ON f.folder_id = r.folder_id
     AND f.pos >= r.first + max(hit.p - 1 - r.start, 0)
     AND f.pos < r.first + min(r.count, hit.p + 2 - r.start)
+{base.AUDIO_JOIN}
 ORDER BY position
 """
 
@@ -74,6 +75,7 @@ LEFT JOIN tag_taken AS c ON c.tag_id = t.id
 LEFT JOIN json_each(c.files) AS j ON c.start + j.key >= t.file_count - :end
     AND c.start + j.key < t.file_count - :offset
 LEFT JOIN files AS f ON f.id = j.value
+{base.AUDIO_JOIN}
 WHERE {_TAG}
 ORDER BY position
 """
@@ -100,6 +102,7 @@ FROM hit JOIN tag_taken AS r ON r.tag_id = hit.tag_id
     AND r.start <= hit.p + 1
 JOIN json_each(r.files) AS j ON r.start + j.key BETWEEN hit.p - 1 AND hit.p + 1
 JOIN files AS f ON f.id = j.value
+{base.AUDIO_JOIN}
 ORDER BY position
 """
 
@@ -113,6 +116,7 @@ LEFT JOIN tag_runs AS r ON r.tag_id = t.id
     AND r.start = (SELECT max(start) FROM tag_runs WHERE tag_id = t.id AND start <= {_AT})
     AND {_AT} < r.start + r.count
 LEFT JOIN files AS f ON f.folder_id = r.folder_id AND f.pos = r.first + {_AT} - r.start
+{base.AUDIO_JOIN}
 WHERE {_TAG}
 ORDER BY d.key
 """
@@ -134,6 +138,7 @@ FROM tags AS t
 JOIN tag_taken AS c ON c.tag_id = t.id
     AND c.start = (SELECT max(start) FROM tag_taken WHERE tag_id = t.id)
 JOIN files AS f ON f.id = json_extract(c.files, '$[#-1]')
+{base.AUDIO_JOIN}
 """
 
 
@@ -218,14 +223,23 @@ class SqliteSnapshot(Snapshot):
         )
         return bool(rows[0][0]), bool(rows[0][1])
 
-    async def get(self, path: str) -> dict[str, Any]:
+    async def _get(self, path: str) -> dict[str, Any]:
         rows = await self._pool.fetch(
-            f"SELECT {_F} FROM files AS f WHERE f.path = :path AND f.path_bytes IS :path_bytes",
+            f"SELECT {_F} FROM files AS f {base.AUDIO_JOIN}"
+            " WHERE f.path = :path AND f.path_bytes IS :path_bytes",
             _path_params(path),
         )
         if not rows:
             raise FileNotIndexed(path)
         return file_dict(rows[0])
+
+    async def _details(self, path: str) -> Sequence[Any] | None:
+        rows = await self._pool.fetch(
+            f"SELECT {base.DETAILS_COLUMNS} FROM files AS f JOIN file_details AS d"
+            " ON d.file_id = f.id WHERE f.path = :path AND f.path_bytes IS :path_bytes",
+            _path_params(path),
+        )
+        return rows[0] if rows else None
 
     async def lookup(self, paths: Collection[str]) -> list[dict[str, Any]]:
         if not paths:
@@ -233,8 +247,8 @@ class SqliteSnapshot(Snapshot):
         # By the shown path (the index files_path), then exactly: two names that are not
         # UTF-8 may show alike.
         rows = await self._pool.fetch(
-            f"SELECT {_F} FROM files AS f WHERE f.path IN (SELECT value FROM json_each(?))"
-            " ORDER BY f.id",
+            f"SELECT {_F} FROM files AS f {base.AUDIO_JOIN}"
+            " WHERE f.path IN (SELECT value FROM json_each(?)) ORDER BY f.id",
             (json.dumps([db_text(path)[0] for path in paths]),),
         )
         wanted = set(paths)

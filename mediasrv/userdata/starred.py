@@ -96,8 +96,11 @@ class StarredSnapshot(Snapshot):
         total, files = await self._inner.page(tag, offset, limit, sort)
         return total, self._mark(files)
 
-    async def get(self, path: str) -> dict[str, Any]:
-        return self._mark([await self._inner.get(path)])[0]
+    async def _get(self, path: str) -> dict[str, Any]:
+        return self._mark([await self._inner._get(path)])[0]
+
+    async def _details(self, path: str) -> Sequence[Any] | None:
+        return await self._inner._details(path)
 
     async def lookup(self, paths: Collection[str]) -> list[dict[str, Any]]:
         return self._mark(await self._inner.lookup(paths))

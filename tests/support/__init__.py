@@ -13,20 +13,24 @@ from .commands import gated_command, one_error_line, recording_command, run, wor
 from .following import Leader
 from .live import TRACEBACK, LiveServer, leader_args, serves
 from .media import (
+    CAMERA,
     EDITED,
     EXIF_IFD,
     OFFSET_ORIGINAL,
     ORIGINAL,
     SUBSEC_ORIGINAL,
     big_jpeg,
+    camera_jpeg,
     dated,
     h264_bytes,
     jpeg_bytes,
+    song_bytes,
 )
 from .trees import SMALL_TREE, Tree, make_tree, many_files
 from .waiting import WAIT, until
 
 __all__ = [
+    "CAMERA",
     "EDITED",
     "EXIF_IFD",
     "OFFSET_ORIGINAL",
@@ -40,6 +44,7 @@ __all__ = [
     "LiveServer",
     "Tree",
     "big_jpeg",
+    "camera_jpeg",
     "dated",
     "gated_command",
     "h264_bytes",
@@ -57,6 +62,7 @@ __all__ = [
     "run",
     "serves",
     "serving",
+    "song_bytes",
     "status",
     "until",
     "worker_command",

@@ -46,6 +46,10 @@ def content(db_path: Path) -> dict[str, Any]:
             "words": sorted((w, path_of[i]) for w, i in conn.execute(
                 "SELECT word, file_id FROM search_words")),
             "view": sorted(conn.execute("SELECT path, tag, position FROM file_tags_v").fetchall()),
+            "details": sorted((path_of[r[0]], *r[1:]) for r in conn.execute(
+                "SELECT * FROM file_details")),
+            "audio": sorted((path_of[r[0]], *r[1:]) for r in conn.execute(
+                "SELECT * FROM file_audio")),
             "taken": taken_order(conn, tag, path_of),
             "months": months_of(conn, tag),
         }

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...index import dateorder, months
-from ...index.filerows import Probed, file_row, insert_files
+from ...index import dateorder, filerows, months
+from ...index.filerows import Probed, file_row, insert_files, tag_names
 from ...index.tagruns import Run, merged, with_starts
 from ...names import (
     ALL_KEY,
@@ -93,18 +93,20 @@ def apply(
             touched[(folder_of[fp.path], pos)] = rec.path
     keys = Keys(conn, touched)
     tag_ids = {key: i for i, key in conn.execute("SELECT id, key FROM tags")}
+    now = _probed_now(the_plan, probed)
 
     # Which tags (keys) hold a file of a touched folder, before or after, and its new members.
     elements: dict[str, list[tuple[Key, Run]]] = {}
     affected: set[str] = {ALL_KEY}
     for fp in the_plan.folders.values():
         for f in fp.old:
-            affected.update(tag_keys(tags_of(f.path)))
+            affected.update(tag_keys(tags_of(f.path, tag_names(f.probed))))
         base = tag_keys(folder_tags(fp.path))
         folder_id = folder_of[fp.path]
         for pos, rec in enumerate(fp.new):
             key = natural_key(rec.path)
-            own = tag_keys(tags_of(rec.path)) if "[" in rec.path.rpartition("/")[2] else base
+            extra = tag_names(now[rec.path])  # a song's artist, album, genre
+            own = tag_keys(tags_of(rec.path, extra)) if extra or "[" in rec.name else base
             for tag in own:
                 elements.setdefault(tag, []).append((key, Run(folder_id, pos, 1)))
     affected.update(elements)
@@ -122,13 +124,13 @@ def apply(
         new_runs[tag] = spliced(kept, mine, keys)
 
     ids = new_ids(the_plan, new_runs[ALL_KEY], folder_of, keys)
-    _write_files(conn, the_plan, folder_of, touched_old, ids, probed)
+    _write_files(conn, the_plan, folder_of, touched_old, ids, now)
     had_tags = dict(tag_ids)
     for tag in affected:
         runs = merged(new_runs[tag])
         _write_runs(conn, tag, tag_ids, old_runs[tag], runs)
-    write_spellings(conn, the_plan, tag_ids)
-    _write_taken(conn, the_plan, folder_of, had_tags, tag_ids)
+    write_spellings(conn, the_plan, tag_ids, now)
+    _write_taken(conn, the_plan, folder_of, had_tags, tag_ids, now)
     files = conn.execute("SELECT file_count FROM tags WHERE key = ?", (ALL_KEY,)).fetchone()[0]
     tags = conn.execute("SELECT count(*) FROM tags").fetchone()[0]
     write_meta(conn, (files, tags))
@@ -161,27 +163,37 @@ def _write_folders(conn: sqlite3.Connection, the_plan: Plan) -> dict[str, int]:
     return folder_of
 
 
-def _write_files(
-    conn: sqlite3.Connection, the_plan: Plan, folder_of: dict[str, int], touched_old: set[int],
-    ids: dict[str, int], probed: Mapping[str, Probed],
-) -> None:
-    for folder_id in touched_old:
-        conn.execute("DELETE FROM files WHERE folder_id = ?", (folder_id,))
-    rows = []
+def _probed_now(the_plan: Plan, probed: Mapping[str, Probed]) -> dict[str, Probed | None]:
+    """What is known of each file of a touched folder: just probed, or kept when unchanged."""
+    now: dict[str, Probed | None] = {}
     changed = {r.path for r in the_plan.changed}
-    removed = {f.path for f in the_plan.removed}
     for fp in the_plan.folders.values():
         kept = {f.path: f.probed for f in fp.old}
-        folder_id = folder_of[fp.path]
-        for pos, rec in enumerate(fp.new):
+        for rec in fp.new:
             extra = probed.get(rec.path)
             if extra is None and rec.path in kept and rec.path not in changed:
                 extra = kept[rec.path]
-            if extra == Probed():
-                extra = None
-            rows.append(file_row(ids[rec.path], folder_id, pos, rec.path, extra, rec.size,
-                                 rec.mtime_ns))
+            now[rec.path] = None if extra == Probed() else extra
+    return now
+
+
+def _write_files(
+    conn: sqlite3.Connection, the_plan: Plan, folder_of: dict[str, int], touched_old: set[int],
+    ids: dict[str, int], now: Mapping[str, Probed | None],
+) -> None:
+    for folder_id in touched_old:
+        filerows.delete_contents(conn, folder_id)
+        conn.execute("DELETE FROM files WHERE folder_id = ?", (folder_id,))
+    rows = []
+    removed = {f.path for f in the_plan.removed}
+    for fp in the_plan.folders.values():
+        folder_id = folder_of[fp.path]
+        for pos, rec in enumerate(fp.new):
+            rows.append(file_row(ids[rec.path], folder_id, pos, rec.path, now[rec.path],
+                                 rec.size, rec.mtime_ns))
     insert_files(conn, rows)
+    filerows.insert_contents(conn, [(ids[path], extra) for path, extra in now.items()
+                                    if extra is not None])
     gone = [(fp.old_id, f) for fp in the_plan.folders.values() for f in fp.old
             if f.path in removed]
     dropped = [(folder_id, word, f.id) for folder_id, f in gone
@@ -209,7 +221,7 @@ def _write_files(
 
 def _write_taken(
     conn: sqlite3.Connection, the_plan: Plan, folder_of: dict[str, int],
-    had_tags: dict[str, int], tag_ids: dict[str, int],
+    had_tags: dict[str, int], tag_ids: dict[str, int], now: Mapping[str, Probed | None],
 ) -> None:
     """The ``sort=taken`` chunks and months of every tag a touched folder's files were or are
     in.
@@ -222,14 +234,15 @@ def _write_taken(
     for fp in the_plan.folders.values():
         for f in fp.old:
             key = (dateorder.sort_time(f.probed.taken_ns, f.mtime_ns), f.id)
-            for tag in tag_keys(tags_of(f.path)):
+            for tag in tag_keys(tags_of(f.path, tag_names(f.probed))):
                 before.setdefault(tag, set()).add(key)
         if fp.new:
             for file_id, time, raw in conn.execute(
                 "SELECT id, coalesce(taken_ns, mtime_ns), coalesce(path_bytes, path)"
                 " FROM files WHERE folder_id = ?", (folder_of[fp.path],)
             ):
-                for tag in tag_keys(tags_of(from_db(raw))):
+                path = from_db(raw)
+                for tag in tag_keys(tags_of(path, tag_names(now[path]))):
                     after.setdefault(tag, set()).add((time, file_id))
     live = {key for (key,) in conn.execute("SELECT key FROM tags")}
     if not months.same_zone(conn):  # its months were cut in another time zone

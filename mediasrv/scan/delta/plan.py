@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ...index.filerows import Probed
+from ...index.filerows import CONTENTS_JOIN, PROBED_COLUMNS, Probed, read_probed
 from ...names import from_db, natural_key
 from ..walk import Record
 
@@ -48,17 +48,13 @@ class Plan:
         return [*self.added, *self.changed]
 
 
-_FILE_COLUMNS = (
-    "id, pos, coalesce(path_bytes, path), size, mtime_ns, width, height, duration, thumb_key,"
-    " taken_ns"
-)
-
-
 def _old_files(conn: sqlite3.Connection, folder_id: int) -> list[OldFile]:
     return [
-        OldFile(i, pos, from_db(path), size, mtime, Probed(w, h, d, t, taken))
-        for i, pos, path, size, mtime, w, h, d, t, taken in conn.execute(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE folder_id = ? ORDER BY pos", (folder_id,)
+        OldFile(i, pos, from_db(path), size, mtime, read_probed(probed))
+        for i, pos, path, size, mtime, *probed in conn.execute(
+            f"SELECT f.id, f.pos, coalesce(f.path_bytes, f.path), f.size, f.mtime_ns,"
+            f" {PROBED_COLUMNS} FROM files AS f {CONTENTS_JOIN}"
+            " WHERE f.folder_id = ? ORDER BY f.pos", (folder_id,)
         )
     ]
 

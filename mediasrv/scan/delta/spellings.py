@@ -8,14 +8,18 @@ is the spelling on the most of them (migrations/0006_one_tag_per_word.sql).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
+from ...index.filerows import Probed, tag_names
 from ...names import db_text, from_db, shown_spelling, tag_key, tags_of
 from ..fallback import NeedFullBuild
 from .plan import Plan
 
 
-def write_spellings(conn: sqlite3.Connection, the_plan: Plan, tag_ids: dict[str, int]) -> None:
-    """Each spelling's file count, and the name each tag is shown by, for the touched files.
+def write_spellings(conn: sqlite3.Connection, the_plan: Plan, tag_ids: dict[str, int],
+                    now: Mapping[str, Probed | None]) -> None:
+    """Each spelling's file count, and the name each tag is shown by, for the touched files
+    (``now``: what is known of each file of a touched folder, a song's tags).
 
     Only the spellings a touched file carried or carries change; the shown
     name is chosen again from the tag's whole (small) list of spellings.
@@ -23,10 +27,10 @@ def write_spellings(conn: sqlite3.Connection, the_plan: Plan, tag_ids: dict[str,
     change: dict[str, int] = {}  # exact spelling -> files gained (lost when negative)
     for fp in the_plan.folders.values():
         for f in fp.old:
-            for name in tags_of(f.path):
+            for name in tags_of(f.path, tag_names(f.probed)):
                 change[name] = change.get(name, 0) - 1
         for rec in fp.new:
-            for name in tags_of(rec.path):
+            for name in tags_of(rec.path, tag_names(now[rec.path])):
                 change[name] = change.get(name, 0) + 1
     by_tag: dict[int, dict[str, int]] = {}
     for name, n in change.items():
