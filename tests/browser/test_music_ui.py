@@ -152,6 +152,7 @@ def test_when_a_song_ends_the_next_song_plays_in_the_same_player(
     assert page.locator("#song-title").inner_text() == "Second Wind"
     assert page.url == music.url + "/view/Proofs/Proofs/02%20second.mp3"
     assert page.locator("#position").inner_text() == "3 / 3"
+    assert page.locator("#name").inner_text() == "02 second.mp3"
     assert page.evaluate("navigator.mediaSession.metadata.title") == "Second Wind"
     loaded(page, "#cover")
     assert near(colour_of(page, page.locator("#cover").get_attribute("src")), GREEN)

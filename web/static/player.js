@@ -19,10 +19,13 @@
   const KEY = "mediasrv.continue";
   const SKIP_AT_MOST = 50; // files that are not songs passed over to find the next song
   const RESTART_AFTER_S = 3; // "previous" past this point starts the song again
-  // The parts of the page that name the viewed file, taken from the next page as they are.
-  const PARTS = ["#back", ".stepper", ".info", "#star"];
+  // The parts of the page that name the viewed file, refilled from the next page.
+  const PARTS = ["#back", "#name", ".stepper", ".info", "#details", "#star"];
 
   toggle.checked = localStorage.getItem(KEY) !== "off";
+  // The toggle is the song's own control, not a gesture on the stage (which may capture the
+  // pointer for its zoom and swipes, and then the click never reaches the checkbox).
+  toggle.closest("label").addEventListener("pointerdown", (event) => event.stopPropagation());
   toggle.addEventListener("change", () => localStorage.setItem(KEY, toggle.checked ? "on" : "off"));
 
   // What the queue is doing, for people reading the page with tools (and for the tests).
@@ -55,11 +58,22 @@
     return el ? el.textContent.trim() : "";
   }
 
+  // `old` made to read as `fresh` (attributes and content), staying the same element: other
+  // scripts keep their hands on it (the details panel's toggle, the star's state).
+  function refill(old, fresh) {
+    for (const { name } of Array.from(old.attributes)) {
+      if (!fresh.hasAttribute(name)) old.removeAttribute(name);
+    }
+    for (const { name, value } of Array.from(fresh.attributes)) {
+      if (name !== "hidden" || old.id !== "details") old.setAttribute(name, value); // open stays open
+    }
+    old.replaceChildren(...Array.from(fresh.childNodes, (node) => document.importNode(node, true)));
+  }
+
   function replace(selector, doc) {
     const old = document.querySelector(selector);
     const fresh = doc.querySelector(selector);
-    if (old && fresh) old.replaceWith(document.importNode(fresh, true));
-    else if (old) old.remove();
+    if (old && fresh) refill(old, fresh);
   }
 
   // Show the song of the viewer page `doc` (at `url`) in this page, in the same player.
