@@ -352,8 +352,8 @@ async def test_no_broken_links(oclient: TestClient) -> None:
                 if url.startswith("/view/") and link.startswith("/view/"):
                     continue  # neighbours are views of their own; stop the walk there
                 queue.append(link)
-    # every file's thumbnail, and the high-density one of each picture and video
-    assert len([u for u in seen if u.startswith("/thumb/")]) == 9 + 7
+    # every file's thumbnail, and the high-density one of each picture, video and song (a cover)
+    assert len([u for u in seen if u.startswith("/thumb/")]) == 9 + 8
     # every file in every tag in both orders (the grid's switch), and the results of the search
     assert len([u for u in seen if u.startswith("/view/")]) == 21 * 2 + 3
     assert len([u for u in seen if u.startswith("/view/") and u.endswith("?sort=taken")]) == 21

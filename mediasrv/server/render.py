@@ -23,6 +23,7 @@ from ..names import ALL_TAG, GUESSED_AS, display, is_clean
 from ..snapshot import Snapshot
 from . import following, middleware
 from .keys import COORDINATOR, LIBRARY, SETTINGS, STATIC, TEMPLATES
+from .songs import song_of
 
 # Pages run no inline script and load nothing from elsewhere.
 PAGE_HEADERS = {
@@ -75,7 +76,7 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
                        SEARCH_MAX=SEARCH_MAX, GUESS_NOTE=GUESS_NOTE)
     env.tests["guessed"] = lambda name: not is_clean(name)  # shown as a guess: mark it
     env.filters.update(bytes=human_bytes, when=human_time, iso=iso_time,
-                       duration=human_duration, number=lambda n: f"{n:,}")
+                       duration=human_duration, number=lambda n: f"{n:,}", song=song_of)
     return env
 
 
@@ -117,8 +118,12 @@ def search_url(q: str, position: int | None = None) -> str:
 
 
 def version(file: dict[str, Any]) -> str:
-    """What changes when the file does: thumbnails and previews are cached for good by it."""
-    return f"{file['size']}-{file['mtime_ns']}"
+    """What changes when the file does: thumbnails and previews are cached for good by it.
+
+    A song's cover may change without the song (a folder.jpg added): the server
+    never matches its ``-song`` version, so browsers revalidate (and the music icons
+    that servers before covers let them keep for good are not reused)."""
+    return f"{file['size']}-{file['mtime_ns']}" + ("-song" if file.get("kind") == "audio" else "")
 
 
 def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
@@ -126,12 +131,17 @@ def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any
     printable."""
     thumb = f"{file['thumb_url']}?v={version(file)}"
     pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
+    song = song_of(file) if file["kind"] == "audio" else None
     return {
         "href": href,
         "thumb": thumb,
-        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured else None,
-        "name": display(file["name"]),
-        "guessed": not is_clean(file["name"]),
+        # a song's cover art is a picture too (or the music icon, sharp at any size)
+        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured or song else None,
+        "name": song["title"] if song else display(file["name"]),
+        # a song titled by its tags shows no file name to mark
+        "guessed": not is_clean(file["name"])
+        and not (song and (file.get("audio") or {}).get("title")),
+        "artist": song["artist"] if song else None,
         "title": file["display_path"] + (f" — {GUESS_NOTE}" if file["name_guessed"] else ""),
         "kind": file["kind"],
         # The picture's shape, for rows that keep it (grid.js); None: unknown, a square.
