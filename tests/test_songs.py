@@ -16,6 +16,7 @@ def song_file(name: str = "01 a.mp3", audio: dict[str, Any] | None = None) -> di
         "size": 10,
         "mtime_ns": 5,
         "display_path": f"Album/{name}",
+        "name_guessed": False,
         "url": f"/media/Album/{name}",
         "thumb_url": f"/thumb/Album/{name}",
         "width": None,
@@ -50,7 +51,7 @@ def test_without_an_artist_the_album_artist_shows() -> None:
 
 def test_an_untagged_song_shows_its_file_name() -> None:
     for audio in (None, {key: None for key in TAGS}, {**TAGS, "title": "  "}):
-        assert song_of(song_file("caf\udce9.mp3", audio))["title"] == "caf\ufffd.mp3"
+        assert song_of(song_file("caf\udce9.mp3", audio))["title"] == "café.mp3"  # a guess
     assert song_of(song_file(audio=None)) == {"title": "01 a.mp3", "artist": None, "album": None}
 
 
