@@ -25,6 +25,7 @@ from ..index.current import Current, open_current
 from ..names import display
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
 from .fallback import NeedFullWalk
+from .progressive import Prefixes
 from .region import list_region, touched
 from .walk import Record, WalkStats, walk
 
@@ -62,12 +63,32 @@ def run_scan(
             except NeedFullWalk as exc:
                 log.info("walking the whole library instead: %s", exc)
                 scan.stats = WalkStats()
-        scan.report({"phase": "walking", "files": 0})
-        records: list[Record] = list(walk(
-            Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
-            progress=lambda s: scan.report({"phase": "walking", "files": s.files}),
-        ))
+        records = _walk(scan, current)
         return publish_tree(scan, current, records, defer_probing=defer_probing, rebuild=full)
+
+
+def _walk(scan: ScanRun, current: Current | None) -> list[Record]:
+    """Every file of the tree; a first walk (no complete generation) publishes as it goes."""
+    records: list[Record] = []
+    first = current is None or not current.complete
+    prefixes = Prefixes(scan, shown=current.file_count if current is not None else 0)
+
+    def progress(stats: WalkStats) -> None:
+        # Between two folders: ``records`` holds every file found so far.
+        if first and prefixes.due(stats.files):
+            prefixes.publish(records)
+        else:
+            scan.report({"phase": "walking", "files": stats.files, "folders": stats.folders})
+
+    scan.report({"phase": "walking", "files": 0, "folders": 0})
+    add = records.append
+    for record in walk(Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
+                       progress=progress):
+        add(record)
+    if prefixes.published:
+        log.info("%d incomplete generations published during the walk, built in %.2f s",
+                 prefixes.published, prefixes.seconds)
+    return records
 
 
 def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:
