@@ -79,6 +79,11 @@ async def test_a_first_walk_is_browsable_before_it_ends_and_complete_after(
     # The walk listed the root and f0, found f0's 3 files.
     assert status["indexing"] == {"files": 3, "files_found": 3, "folders_found": 2}
     assert status["scan"]["folders_seen"] == 2
+    # A page of what the walk has not come to yet waits for it (and reloads itself).
+    page = await client.get("/tag/f5", headers={"Accept": "text/html"})
+    text = await page.text()
+    assert page.status == 404
+    assert "<h1>Not found yet</h1>" in text and 'data-page="notyet"' in text
 
     gate.touch()
     await app[COORDINATOR].wait_idle()

@@ -57,7 +57,9 @@ def run_scan(
         ) from exc
     cache.ensure()
     with cache.lock("scan", wait=True), open_current(cache.current_target()) as current:
-        if paths is not None and not full and current is not None and current.can_target:
+        # A part of a first walk is completed by walking everything, never patched.
+        if (paths is not None and not full and current is not None and current.can_target
+                and current.complete):
             try:
                 return _targeted(scan, current, paths)
             except NeedFullWalk as exc:
