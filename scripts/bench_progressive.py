@@ -70,8 +70,12 @@ def serve(root: Path, work: Path) -> dict[str, Any]:
             if not parts or parts[-1][1] != page["total"] or parts[-1][2] != page["complete"]:
                 parts.append((round(now, 2), page["total"], page["complete"]))
             if page["complete"]:
-                return {"first_s": first, "complete_s": now, "parts": parts,
-                        "uptime": os.getloadavg()}
+                return {
+                    "first_s": first,
+                    "complete_s": now,
+                    "parts": parts,
+                    "uptime": os.getloadavg(),
+                }
             time.sleep(0.02)
     finally:
         served.stop()
@@ -86,9 +90,14 @@ def main_serve(args: argparse.Namespace) -> dict[str, Any]:
         finds = [timed_find(root) for _ in range(2)]
         found = serve(root, work)
         find_s = statistics.median(finds)
-        return {"files": args.files, "folders": folders, "find_s": [round(f, 2) for f in finds],
-                **found, "first_to_find": round(found["first_s"] / find_s, 3),
-                "complete_to_find": round(found["complete_s"] / find_s, 3)}
+        return {
+            "files": args.files,
+            "folders": folders,
+            "find_s": [round(f, 2) for f in finds],
+            **found,
+            "first_to_find": round(found["first_s"] / find_s, 3),
+            "complete_to_find": round(found["complete_s"] / find_s, 3),
+        }
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -98,6 +107,7 @@ def main_strategies(args: argparse.Namespace) -> dict[str, Any]:
     from mediasrv.index import db
     from mediasrv.index.filerows import write_meta
     from mediasrv.scan import delta, fullbuild, progressive
+    from mediasrv.scan.fallback import NeedFullBuild
     from mediasrv.scan.walk import Record, WalkStats, walk
 
     work = Path(tempfile.mkdtemp(prefix="bench-progressive-", dir=args.work))
@@ -117,8 +127,12 @@ def main_strategies(args: argparse.Namespace) -> dict[str, Any]:
         records.extend(walk(root, progress=progress))
         walk_s = time.perf_counter() - started
         points.append(len(records))
-        out: dict[str, Any] = {"files": len(records), "walk_s": round(walk_s, 2),
-                               "parts": points, "growth": progressive.GROWTH}
+        out: dict[str, Any] = {
+            "files": len(records),
+            "walk_s": round(walk_s, 2),
+            "parts": points,
+            "growth": progressive.GROWTH,
+        }
 
         prefix_s = []
         for n, count in enumerate(points, 1):
@@ -128,14 +142,14 @@ def main_strategies(args: argparse.Namespace) -> dict[str, Any]:
             (work / f"p{n}.db").unlink()
         out["prefix_s"], out["prefix_total_s"] = prefix_s, round(sum(prefix_s), 2)
 
-        delta_s = []
+        delta_s: list[tuple[float, str]] = []
         started = time.perf_counter()
-        fullbuild.write(work / "d1.db", 1, records[:points[0]], root=str(root))
-        delta_s.append(round(time.perf_counter() - started, 2))
+        fullbuild.write(work / "d1.db", 1, records[: points[0]], root=str(root))
+        delta_s.append((round(time.perf_counter() - started, 2), "full"))
         for n in range(1, len(points)):
             started = time.perf_counter()
             listings: dict[str, list[Record]] = {}
-            for rec in records[points[n - 1]:points[n]]:
+            for rec in records[points[n - 1] : points[n]]:
                 listings.setdefault(rec.path.rpartition("/")[0], []).append(rec)
             conn = db.connect_ro(work / f"d{n}.db")
             try:
@@ -144,14 +158,24 @@ def main_strategies(args: argparse.Namespace) -> dict[str, Any]:
                 conn.close()
             delta.copy_file(work / f"d{n}.db", work / f"d{n + 1}.db")
             conn = db.connect_build(work / f"d{n + 1}.db")
+            how = "delta"
             try:
-                delta.apply(conn, the_plan, {}, lambda c, counts, n=n: write_meta(
-                    c, n + 1, str(root), counts, {}))
+                delta.apply(
+                    conn,
+                    the_plan,
+                    {},
+                    lambda c, counts, n=n: write_meta(c, n + 1, str(root), counts, {}),
+                )
+            except NeedFullBuild as exc:  # as build.py does: this part is built in full
+                conn.close()
+                how = f"full ({exc})"
+                (work / f"d{n + 1}.db").unlink()
+                fullbuild.write(work / f"d{n + 1}.db", n + 1, records[: points[n]], root=str(root))
             finally:
                 conn.close()
             (work / f"d{n}.db").unlink()
-            delta_s.append(round(time.perf_counter() - started, 2))
-        out["delta_s"], out["delta_total_s"] = delta_s, round(sum(delta_s), 2)
+            delta_s.append((round(time.perf_counter() - started, 2), how))
+        out["delta_s"], out["delta_total_s"] = delta_s, round(sum(t for t, _ in delta_s), 2)
         out["loadavg"] = os.getloadavg()
         return out
     finally:
@@ -165,8 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=None, help="where the library is made")
     parser.add_argument("--keep", action="store_true", help="keep the library afterwards")
-    parser.add_argument("--lib", type=Path, default=None,
-                        help="an existing library to measure instead (left as it is)")
+    parser.add_argument(
+        "--lib",
+        type=Path,
+        default=None,
+        help="an existing library to measure instead (left as it is)",
+    )
     args = parser.parse_args(argv)
     print(benchlib.command_line("bench_progressive.py", argv), file=sys.stderr)
     result = main_serve(args) if args.what == "serve" else main_strategies(args)

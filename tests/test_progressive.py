@@ -1,8 +1,9 @@
 """A first walk publishes what it has found so far (scan/progressive.py), in process.
 
-The walk is made to report after every folder (``progress_every=0``, injected
-by wrapping ``job.walk``), so that prefixes are published at folder
-boundaries a test can name, whatever the machine's speed.
+The first part is let out as soon as a folder of files is found (the
+module's ``FIRST_AFTER_S`` and ``FIRST_FILES`` set to nothing), so that
+prefixes are published at folder boundaries a test can name, whatever the
+machine's speed.
 """
 
 from __future__ import annotations
@@ -31,14 +32,10 @@ SIX = {f"f{i}/img{j}.jpg": "" for i in range(6) for j in range(3)}
 
 
 @pytest.fixture(autouse=True)
-def every_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The walk reports progress after every folder, not every 0.2 s."""
-    real = job.walk
-
-    def reporting(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        return real(*args, **{**kwargs, "progress_every": 0})
-
-    monkeypatch.setattr(job, "walk", reporting)
+def from_the_first_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first part as soon as a folder of files is found (not after 0.1 s and 1,000)."""
+    monkeypatch.setattr(progressive, "FIRST_AFTER_S", 0)
+    monkeypatch.setattr(progressive, "FIRST_FILES", 1)
 
 
 def scan(root: Path, cache: Path, **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -162,3 +159,12 @@ def test_every_part_is_a_full_build_of_the_files_found_so_far(
             expected = Counter(key for r in found for key in {tag_key(t) for t in tags_of(r.path)})
             assert counts == {**expected, "all": len(found)}
             assert walked["files"] >= len(found)
+
+
+def test_a_small_library_is_published_once_however_slow_its_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progressive, "FIRST_FILES", 1_000)  # the default
+    root = make_tree(tmp_path / "lib", SIX)
+    result, parts = scan(root, tmp_path / "cache")
+    assert (parts, result.generation, result.files) == ([], 1, 18)

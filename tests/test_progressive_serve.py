@@ -1,8 +1,9 @@
 """A server on an empty cache serves a first walk's files before the walk ends.
 
 The scan process's walk is held after its first folder (a wrapped
-``job.walk`` waits for a gate file, and reports after every folder): the part
-published by then is served, marked incomplete, until the gate opens.
+``job.walk`` waits for a gate file; the first part is let out after one
+folder): the part published by then is served, marked incomplete, until the
+gate opens.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ SIX = {f"f{i}/img{j}.jpg": "" for i in range(6) for j in range(3)}
 
 
 def held_walk(tmp_path: Path, gate: Path) -> Any:
-    """A scan process whose walk reports after every folder and, past its first folder of
-    files, waits for ``gate``."""
+    """A scan process that publishes a first part as soon as it has a folder of files and,
+    past its first folder of files, waits for ``gate``."""
     return worker_command(
         tmp_path,
+        "from mediasrv.scan import progressive\n"
+        "progressive.FIRST_AFTER_S, progressive.FIRST_FILES = 0, 1\n"
         "real_walk = job.walk\n"
         "def held(*args, **kwargs):\n"
         "    seen = set()\n"
-        "    for record in real_walk(*args, **{**kwargs, 'progress_every': 0}):\n"
+        "    for record in real_walk(*args, **kwargs):\n"
         "        folder = record.path.rpartition('/')[0]\n"
         "        if seen and folder not in seen:\n"
         f"            while not os.path.exists({str(gate)!r}):\n"

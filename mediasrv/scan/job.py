@@ -31,6 +31,8 @@ from .walk import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)
 
+REPORT_EVERY_S = 0.2  # walk progress at most this often
+
 
 def run_scan(
     root: Path, cache: CacheDir, progress: Progress | None = None, *,
@@ -75,17 +77,21 @@ def _walk(scan: ScanRun, current: Current | None) -> list[Record]:
     first = current is None or not current.complete
     prefixes = Prefixes(scan, shown=current.file_count if current is not None else 0)
 
+    report_at = 0.0
+
     def progress(stats: WalkStats) -> None:
-        # Between two folders: ``records`` holds every file found so far.
+        # After each folder: ``records`` holds every file found so far.
+        nonlocal report_at
         if first and prefixes.due(stats.files):
-            prefixes.publish(records)
-        else:
+            prefixes.publish(records)  # and reports
+        elif time.monotonic() >= report_at:
             scan.report({"phase": "walking", "files": stats.files, "folders": stats.folders})
+            report_at = time.monotonic() + REPORT_EVERY_S
 
     scan.report({"phase": "walking", "files": 0, "folders": 0})
     add = records.append
     for record in walk(Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
-                       progress=progress):
+                       progress=progress, progress_every=0):
         add(record)
     if prefixes.published:
         log.info("%d incomplete generations published during the walk, built in %.2f s",

@@ -3,10 +3,10 @@
 Without a usable generation (an empty cache, or a generation that a first
 walk published part-way before it was stopped) nothing is browsable until
 the whole tree is walked and built: a minute at a million files. So while
-such a walk goes, ``Prefixes`` publishes what it has found so far: the
-first time the walk reports progress (``walk.walk``'s ``progress_every``,
-0.2 s), then each time it has found ``GROWTH`` times as many files as the
-last published generation holds. Each of them is a full build of the files
+such a walk goes, ``Prefixes`` publishes what it has found so far (looked
+at after each folder): first once the scan has run ``FIRST_AFTER_S`` and
+found ``FIRST_FILES``, then each time it has found ``GROWTH`` times as many
+files as the last published generation holds. Each of them is a full build of the files
 found so far (natural order exact, counts those of a full build of those
 files), names only (probing waits for the complete index), written with
 meta ``complete`` = 0; ``build.publish_tree`` publishes the last one,
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 # The next prefix is published once the walk has found this many times the files
 # of the last one: the prefixes then cost at most 1/(GROWTH-1) of the final build.
 GROWTH = 4
+# The first is published once the scan has run this long and found this many files:
+# a library walked and built in well under a second is published once, complete.
+FIRST_AFTER_S = 0.1
+FIRST_FILES = 1_000
 
 
 @dataclass
@@ -48,6 +52,10 @@ class Prefixes:
 
     def due(self, found: int) -> bool:
         """Whether ``found`` files are worth a generation of their own."""
+        if self.shown == 0:
+            return found >= max(FIRST_FILES, 1) and (
+                time.perf_counter() - self.scan.started >= FIRST_AFTER_S
+            )
         return found > self.shown and found >= GROWTH * self.shown
 
     def publish(self, records: list[Record]) -> None:
