@@ -19,34 +19,13 @@ from aiohttp.test_utils import TestClient
 from mediasrv.serve.leader import LeaderOptions
 from mediasrv.server.keys import COORDINATOR, LIBRARY
 
-from .support import make_app, make_tree, until, worker_command
+from .support import held_walk_command, make_app, make_tree, until
 from .support.openapi import check_json
 
 pytestmark = pytest.mark.process
 
 # Six folders of three files, walked f0 … f5.
 SIX = {f"f{i}/img{j}.jpg": "" for i in range(6) for j in range(3)}
-
-
-def held_walk(tmp_path: Path, gate: Path) -> Any:
-    """A scan process that publishes a first part as soon as it has a folder of files and,
-    past its first folder of files, waits for ``gate``."""
-    return worker_command(
-        tmp_path,
-        "from mediasrv.scan import progressive\n"
-        "progressive.FIRST_AFTER_S, progressive.FIRST_FILES = 0, 1\n"
-        "real_walk = job.walk\n"
-        "def held(*args, **kwargs):\n"
-        "    seen = set()\n"
-        "    for record in real_walk(*args, **kwargs):\n"
-        "        folder = record.path.rpartition('/')[0]\n"
-        "        if seen and folder not in seen:\n"
-        f"            while not os.path.exists({str(gate)!r}):\n"
-        "                time.sleep(0.01)\n"
-        "        seen.add(folder)\n"
-        "        yield record\n"
-        "job.walk = held\n",
-    )
 
 
 async def get(client: TestClient, url: str) -> dict[str, Any]:
@@ -73,7 +52,8 @@ async def test_a_first_walk_is_browsable_before_it_ends_and_complete_after(
     root = make_tree(tmp_path / "lib", SIX)
     gate = tmp_path / "gate"
     app = make_app(
-        settings_for(root, state=state), LeaderOptions(scan_command=held_walk(tmp_path, gate))
+        settings_for(root, state=state),
+        LeaderOptions(scan_command=held_walk_command(tmp_path, gate)),
     )
     client: TestClient = await aiohttp_client(app)
     await first_part_served(client)
@@ -103,7 +83,9 @@ async def test_a_scan_process_killed_mid_walk_leaves_a_servable_part_the_next_st
     root = make_tree(tmp_path / "lib", SIX)
     app = make_app(
         settings_for(root),
-        LeaderOptions(scan_command=held_walk(tmp_path, tmp_path / "never"), retry_delays=()),
+        LeaderOptions(
+            scan_command=held_walk_command(tmp_path, tmp_path / "never"), retry_delays=()
+        ),
     )
     client: TestClient = await aiohttp_client(app)
     await first_part_served(client)
