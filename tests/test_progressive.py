@@ -33,7 +33,7 @@ SIX = {f"f{i}/img{j}.jpg": "" for i in range(6) for j in range(3)}
 
 @pytest.fixture(autouse=True)
 def from_the_first_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A first part as soon as a folder of files is found (not after 0.1 s and 1,000)."""
+    """A first part as soon as a folder of files is found (not after 0.1 s and 10,000)."""
     monkeypatch.setattr(progressive, "FIRST_AFTER_S", 0)
     monkeypatch.setattr(progressive, "FIRST_FILES", 1)
 
@@ -164,7 +164,7 @@ def test_every_part_is_a_full_build_of_the_files_found_so_far(
 def test_a_small_library_is_published_once_however_slow_its_walk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(progressive, "FIRST_FILES", 1_000)  # the default
+    monkeypatch.setattr(progressive, "FIRST_FILES", 10_000)  # the default
     root = make_tree(tmp_path / "lib", SIX)
     result, parts = scan(root, tmp_path / "cache")
     assert (parts, result.generation, result.files) == ([], 1, 18)

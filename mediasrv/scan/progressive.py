@@ -38,7 +38,7 @@ GROWTH = 4
 # The first is published once the scan has run this long and found this many files:
 # a library walked and built in well under a second is published once, complete.
 FIRST_AFTER_S = 0.1
-FIRST_FILES = 1_000
+FIRST_FILES = 10_000
 
 
 @dataclass
