@@ -8,7 +8,8 @@
 under ``--work`` and deleted afterwards unless ``--keep``), then, in the same
 run, ``find ROOT -printf '%s %T@ %p\\n' >/dev/null`` (twice, median) and
 ``mediasrv serve`` on an empty cache polled with ``/api/files?limit=1`` until
-the first file answers and then until ``complete`` is true. Prints the times,
+the first file answers and then until ``complete`` is true (``--first-only``:
+stop at the first file). Prints the times,
 their ratios to ``find``, and each part served (time, files).
 
 ``strategies``: in process, the walk is run as a first scan runs it and the
@@ -47,7 +48,7 @@ def timed_find(root: Path) -> float:
     return time.perf_counter() - started
 
 
-def serve(root: Path, work: Path) -> dict[str, Any]:
+def serve(root: Path, work: Path, *, first_only: bool = False) -> dict[str, Any]:
     """Seconds to the first file answered and to ``complete``, with each part seen."""
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
@@ -69,10 +70,10 @@ def serve(root: Path, work: Path) -> dict[str, Any]:
                 first = now
             if not parts or parts[-1][1] != page["total"] or parts[-1][2] != page["complete"]:
                 parts.append((round(now, 2), page["total"], page["complete"]))
-            if page["complete"]:
+            if page["complete"] or (first_only and first is not None):
                 return {
                     "first_s": first,
-                    "complete_s": now,
+                    "complete_s": now if page["complete"] else None,
                     "parts": parts,
                     "uptime": os.getloadavg(),
                 }
@@ -88,7 +89,7 @@ def main_serve(args: argparse.Namespace) -> dict[str, Any]:
         root = args.lib or benchlib.empty_library(work / "lib", args.files)
         folders = sum(1 for _ in os.walk(root)) - 1
         finds = [timed_find(root) for _ in range(2)]
-        found = serve(root, work)
+        found = serve(root, work, first_only=args.first_only)
         find_s = statistics.median(finds)
         return {
             "files": args.files,
@@ -96,7 +97,9 @@ def main_serve(args: argparse.Namespace) -> dict[str, Any]:
             "find_s": [round(f, 2) for f in finds],
             **found,
             "first_to_find": round(found["first_s"] / find_s, 3),
-            "complete_to_find": round(found["complete_s"] / find_s, 3),
+            "complete_to_find": (
+                round(found["complete_s"] / find_s, 3) if found["complete_s"] is not None else None
+            ),
         }
     finally:
         if not args.keep:
@@ -189,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=None, help="where the library is made")
     parser.add_argument("--keep", action="store_true", help="keep the library afterwards")
+    parser.add_argument(
+        "--first-only",
+        action="store_true",
+        help="serve: stop at the first file (no time to complete)",
+    )
     parser.add_argument(
         "--lib",
         type=Path,
