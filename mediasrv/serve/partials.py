@@ -35,10 +35,13 @@ class Partials:
         self._open = open_
         self._next: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
         self.served = 0  # parts swapped in
 
     def offer(self, published: dict[str, Any]) -> None:
         """A part was published (``{generation, db_path, files, tags}``): serve it soon."""
+        if self._closed:  # shutting down: the scan's last words change nothing
+            return
         self._next = published
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._serve())
@@ -51,7 +54,8 @@ class Partials:
             await self._task
 
     async def close(self) -> None:
-        """Stop opening parts (at shutdown)."""
+        """Stop opening parts (at shutdown), for good."""
+        self._closed = True
         self._next = None
         if self._task is not None and not self._task.done():
             self._task.cancel()
