@@ -25,10 +25,13 @@ from ..index.current import Current, open_current
 from ..names import display
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
 from .fallback import NeedFullWalk
+from .progressive import Prefixes
 from .region import list_region, touched
 from .walk import Record, WalkStats, walk
 
 log = logging.getLogger(__name__)
+
+REPORT_EVERY_S = 0.2  # walk progress at most this often
 
 
 def run_scan(
@@ -56,18 +59,44 @@ def run_scan(
         ) from exc
     cache.ensure()
     with cache.lock("scan", wait=True), open_current(cache.current_target()) as current:
-        if paths is not None and not full and current is not None and current.can_target:
+        # A part of a first walk is completed by walking everything, never patched.
+        if (paths is not None and not full and current is not None and current.can_target
+                and current.complete):
             try:
                 return _targeted(scan, current, paths)
             except NeedFullWalk as exc:
                 log.info("walking the whole library instead: %s", exc)
                 scan.stats = WalkStats()
-        scan.report({"phase": "walking", "files": 0})
-        records: list[Record] = list(walk(
-            Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
-            progress=lambda s: scan.report({"phase": "walking", "files": s.files}),
-        ))
+        records = _walk(scan, current)
         return publish_tree(scan, current, records, defer_probing=defer_probing, rebuild=full)
+
+
+def _walk(scan: ScanRun, current: Current | None) -> list[Record]:
+    """Every file of the tree; a first walk (no complete generation) publishes as it goes."""
+    records: list[Record] = []
+    first = current is None or not current.complete
+    prefixes = Prefixes(scan, shown=current.file_count if current is not None else 0)
+
+    report_at = 0.0
+
+    def progress(stats: WalkStats) -> None:
+        # After each folder: ``records`` holds every file found so far.
+        nonlocal report_at
+        if first and prefixes.due(stats.files):
+            prefixes.publish(records)  # and reports
+        elif time.monotonic() >= report_at:
+            scan.report({"phase": "walking", "files": stats.files, "folders": stats.folders})
+            report_at = time.monotonic() + REPORT_EVERY_S
+
+    scan.report({"phase": "walking", "files": 0, "folders": 0})
+    add = records.append
+    for record in walk(Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
+                       progress=progress, progress_every=0):
+        add(record)
+    if prefixes.published:
+        log.info("%d incomplete generations published during the walk, built in %.2f s",
+                 prefixes.published, prefixes.seconds)
+    return records
 
 
 def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:

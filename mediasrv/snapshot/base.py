@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
+from ..index.current import is_complete
 from ..index.filerows import Audio, Details
 from ..names import ALL_TAG, display, from_db, query_words, url_quote
 
@@ -90,6 +91,11 @@ class Snapshot(abc.ABC):
     @property
     def file_count(self) -> int:
         return int(self.meta["file_count"])
+
+    @property
+    def complete(self) -> bool:
+        """False while this generation is part of a first walk that has not ended."""
+        return is_complete(self.meta)
 
     # -- what handlers call ------------------------------------------------
 
