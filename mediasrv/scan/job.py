@@ -24,9 +24,10 @@ from ..index.cachedir import CacheDir
 from ..index.current import Current, open_current
 from ..names import display
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
+from .compare import Comparison
 from .fallback import NeedFullWalk
 from .region import list_region, touched
-from .walk import Record, WalkStats, walk
+from .walk import Record, WalkStats, walk_folders
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,21 @@ def run_scan(
                 log.info("walking the whole library instead: %s", exc)
                 scan.stats = WalkStats()
         scan.report({"phase": "walking", "files": 0})
-        records: list[Record] = list(walk(
+        # Compared folder by folder while walking: a rescan that finds nothing new is
+        # decided when the walk ends.
+        comparison = Comparison(current.conn) if current is not None and not full else None
+        records: list[Record] = []
+        for folder, found in walk_folders(
             Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
             progress=lambda s: scan.report({"phase": "walking", "files": s.files}),
-        ))
-        return publish_tree(scan, current, records, defer_probing=defer_probing, rebuild=full)
+        ):
+            records.extend(found)
+            if comparison is not None:
+                comparison.folder(folder, found)
+        if comparison is not None:
+            comparison.finish()
+        return publish_tree(scan, current, records, defer_probing=defer_probing, rebuild=full,
+                            comparison=comparison)
 
 
 def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:
