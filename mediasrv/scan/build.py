@@ -112,12 +112,14 @@ def publish_region(
 def publish_tree(
     scan: ScanRun, current: Current | None, records: list[Record], *,
     defer_probing: bool, rebuild: bool = False, comparison: compare.Comparison | None = None,
+    keys: list[tuple[str, str]] | None = None,
 ) -> ScanResult:
     """Publish what a walk of the whole tree found, as a delta when it is small enough.
 
     ``rebuild`` publishes a full build even when nothing changed.
     ``comparison``: ``current`` already compared with the walk folder by folder
-    (``compare.py``); made here from ``records`` when not.
+    (``compare.py``); made here from ``records`` when not. ``keys``: the
+    records' natural-order keys, when made while walking (``fullbuild.write``).
     """
     scan.report({"phase": "comparing", "files": len(records)})
     if current is not None and current.probe_version >= PROBE_VERSION and not rebuild:
@@ -134,7 +136,7 @@ def publish_tree(
                 if result is not None:
                     return result
     rows = current.file_stats() if current is not None else []
-    return _full(scan, current, rows, records, defer_probing=defer_probing)
+    return _full(scan, current, rows, records, defer_probing=defer_probing, keys=keys)
 
 
 def _unchanged(scan: ScanRun, current: Current, *, scope: str) -> ScanResult:
@@ -196,7 +198,7 @@ def _meta(scan: ScanRun, probe_version: int, *, build: str) -> dict[str, object]
 
 def _full(
     scan: ScanRun, current: Current | None, rows: Rows, records: list[Record], *,
-    defer_probing: bool,
+    defer_probing: bool, keys: list[tuple[str, str]] | None = None,
 ) -> ScanResult:
     old = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
     changed = 0
@@ -232,7 +234,7 @@ def _full(
         counts = fullbuild.write(
             tmp, number, records, root=scan.root, probed=carried,
             meta=_meta(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
-            phase=lambda name: scan.report({"phase": name, "files": len(records)}))
+            phase=lambda name: scan.report({"phase": name, "files": len(records)}), keys=keys)
         scan.report({"phase": "publishing", "files": len(records)})
         return counts
 

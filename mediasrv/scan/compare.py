@@ -26,20 +26,29 @@ class Comparison:
     """The current generation's files by folder, crossed off as the walk lists each folder."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.old: dict[str, list[_Old]] | None = None  # read at the first folder
+        self.old_files = 0
+        self.listed: dict[str, list[Record]] = {}  # folders that differ -> their files now
+        self.differ = 0  # files new, changed or gone in them
+
+    def _read(self, conn: sqlite3.Connection) -> dict[str, list[_Old]]:
+        """The current files by folder; read once the walk has begun (in its own process)."""
         folder_of = {fid: from_db(p) for fid, p in conn.execute(
             "SELECT id, coalesce(path_bytes, path) FROM folders")}
         rows = conn.execute(
             "SELECT folder_id, path, size, mtime_ns, path_bytes FROM files").fetchall()
         # Ids rise in natural order, so a folder's rows are (nearly always) one stretch.
-        self.old: dict[str, list[_Old]] = {}
+        old: dict[str, list[_Old]] = {}
         for fid, group in itertools.groupby(rows, key=operator.itemgetter(0)):
-            self.old.setdefault(folder_of[fid], []).extend(group)
+            old.setdefault(folder_of[fid], []).extend(group)
         self.old_files = len(rows)
-        self.listed: dict[str, list[Record]] = {}  # folders that differ -> their files now
-        self.differ = 0  # files new, changed or gone in them
+        return old
 
     def folder(self, folder: str, records: list[Record]) -> None:
         """What the walk found in ``folder`` (its relative path, '' for the root)."""
+        if self.old is None:
+            self.old = self._read(self.conn)
         old = self.old.pop(folder, None)
         if old is None:
             if records:
@@ -58,6 +67,8 @@ class Comparison:
 
     def finish(self) -> None:
         """After the walk: every folder it did not list again holds no files now."""
+        if self.old is None:
+            self.old = self._read(self.conn)
         for folder, old in self.old.items():
             self.listed[folder] = []
             self.differ += len(old)

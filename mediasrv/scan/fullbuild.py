@@ -26,6 +26,7 @@ from ..names import (
     tag_keys,
     tag_order,
 )
+from . import fullwords
 from .walk import Record
 
 
@@ -38,15 +39,19 @@ def write(
     probed: Mapping[str, Probed] | None = None,
     meta: Mapping[str, object] | None = None,
     phase: Callable[[str], None] | None = None,
+    keys: list[tuple[str, str]] | None = None,
 ) -> tuple[int, int]:
     """Write generation ``number`` of ``records`` into the new file ``path``; (files, tags).
+
+    ``keys``: the ``natural_key`` of each record, in the same order, when the
+    caller made them already (while the walk went on, ``names.NaturalKeys``).
 
     The rows first, the indexes after the load, then sampled statistics;
     ``CacheDir.publish`` gives the path and makes the file current.
     """
     conn = db.connect_build(path)
     try:
-        files, tags, indexes = _write_rows(conn, records, probed or {})
+        files, tags, indexes = _write_rows(conn, records, probed or {}, keys)
         if phase:
             phase("indexing")
         _finish(conn, number, root, (files, tags), meta or {}, indexes)
@@ -73,10 +78,12 @@ class _Rows:
 
 
 def _write_rows(
-    conn: sqlite3.Connection, records: Sequence[Record], probed: Mapping[str, Probed]
+    conn: sqlite3.Connection, records: Sequence[Record], probed: Mapping[str, Probed],
+    keys: list[tuple[str, str]] | None = None,
 ) -> tuple[int, int, list[str]]:
     indexes = db.create_schema(conn)
-    keys = natural_keys([r.path for r in records])
+    if keys is None or len(keys) != len(records):
+        keys = natural_keys([r.path for r in records])
     ordered = [records[i] for i in sorted(range(len(records)), key=keys.__getitem__)]
     del keys
     rows = _collect(ordered, probed)
@@ -115,7 +122,8 @@ def _write_rows(
     dateorder.write_all(conn, tag_ids, orders)
     months.write_all(conn, tag_ids, orders)
     del orders
-    _insert_words(conn, rows)
+    fullwords.insert_words(
+        conn, ((fid, words) for fid, _, words, _, _ in rows.folders.values()), rows.names)
     conn.execute("COMMIT")
     return rows.files, len(tag_ids), indexes
 
@@ -222,38 +230,6 @@ def _taken_orders(conn: sqlite3.Connection, rows: _Rows) -> dict[str, list[dateo
     extra = {ids_of[folder_id][pos]: tags for folder_id, pos, tags in rows.bracketed}
     return dateorder.tag_orders(times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()},
                                 extra)
-
-
-def _insert_words(conn: sqlite3.Connection, rows: _Rows) -> None:
-    """folder_words, name_words and name_word_folders, each in primary-key order.
-
-    Only the words of each distinct name are worked out in Python (86k names
-    at 1M files); which of them a file's folder lacks, and the counts per
-    folder, are joined and sorted inside SQLite. A loop over every word of
-    every file cost 5 s at 1M files, its JSON 4 s more.
-    """
-    conn.executemany(
-        "INSERT INTO folder_words VALUES (?, ?)",
-        sorted((word, fid) for fid, _, words, _, _ in rows.folders.values() for word in words),
-    )
-    conn.execute("CREATE TEMP TABLE name_word_of (name TEXT NOT NULL, word TEXT NOT NULL,"
-                 " PRIMARY KEY (name, word)) WITHOUT ROWID")
-    # Keyed by the name column as stored (a name that is not UTF-8 is kept shown with
-    # U+FFFD: its words are those of that shown form, as search_words finds them).
-    conn.executemany(
-        "INSERT OR IGNORE INTO temp.name_word_of VALUES (?, ?)",
-        ((db_text(name)[0], word) for name, (words, _, _) in rows.names.items()
-         for word in words))
-    conn.execute(
-        "INSERT INTO name_words SELECT f.folder_id, w.word, f.id"
-        " FROM files AS f JOIN temp.name_word_of AS w ON w.name = f.name"
-        " WHERE NOT EXISTS (SELECT 1 FROM folder_words AS d"
-        "                   WHERE d.word = w.word AND d.folder_id = f.folder_id)"
-        " ORDER BY 1, 2, 3")
-    conn.execute("DROP TABLE temp.name_word_of")
-    conn.execute(
-        "INSERT INTO name_word_folders SELECT word, folder_id, count(*) FROM name_words"
-        " GROUP BY folder_id, word ORDER BY word, folder_id")
 
 
 def _tag_runs(

@@ -22,12 +22,13 @@ from pathlib import Path
 from ..errors import MediasrvError, ScanFailed
 from ..index.cachedir import CacheDir
 from ..index.current import Current, open_current
-from ..names import display
+from ..names import NaturalKeys, display
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
 from .compare import Comparison
 from .fallback import NeedFullWalk
 from .region import list_region, touched
-from .walk import Record, WalkStats, walk_folders
+from .walk import Record, WalkStats
+from .walkproc import walk_in_process
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +68,22 @@ def run_scan(
         # Compared folder by folder while walking: a rescan that finds nothing new is
         # decided when the walk ends.
         comparison = Comparison(current.conn) if current is not None and not full else None
+        # A build in full is likely: sort keys made meanwhile, on this core.
+        keys = NaturalKeys() if current is None or full else None
         records: list[Record] = []
-        for folder, found in walk_folders(
+        for folder, found in walk_in_process(
             Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
             progress=lambda s: scan.report({"phase": "walking", "files": s.files}),
         ):
             records.extend(found)
             if comparison is not None:
                 comparison.folder(folder, found)
+            if keys is not None:
+                keys.add([r[0] for r in found])
         if comparison is not None:
             comparison.finish()
         return publish_tree(scan, current, records, defer_probing=defer_probing, rebuild=full,
-                            comparison=comparison)
+                            comparison=comparison, keys=keys.keys if keys else None)
 
 
 def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:

@@ -179,6 +179,10 @@ class RootGone(ScanFailed):
     def __init__(self, root: str) -> None:
         super().__init__(f"the library root {display(root)} went away during the scan "
                          "(renamed, moved or unmounted); nothing was published")
+        self.root = root
+
+    def __reduce__(self) -> tuple[type[RootGone], tuple[str]]:  # raised again across a pipe
+        return RootGone, (self.root,)
 
 
 class Subfolder(NamedTuple):
