@@ -167,7 +167,7 @@ def _delta(
         conn = db.connect_build(tmp)
         try:
             applied = delta.apply(conn, the_plan, fresh, lambda c, counts: write_meta(
-                c, number, scan.root, counts, _meta(scan, PROBE_VERSION, build="delta")))
+                c, number, scan.root, counts, meta_of(scan, PROBE_VERSION, build="delta")))
         finally:
             conn.close()
         scan.report({"phase": "publishing", "files": applied.files})
@@ -186,13 +186,14 @@ def _delta(
     )
 
 
-def _meta(scan: ScanRun, probe_version: int, *, build: str) -> dict[str, object]:
+def meta_of(scan: ScanRun, probe_version: int, *, build: str) -> dict[str, object]:
     return {
         "scan_seconds": scan.seconds(),
         "skipped": scan.stats.skipped,
         "walk": scan.stats.as_dict(),
         "probe_version": probe_version,
         "build": build,
+        "complete": 1,  # every file the walk found (progressive.py publishes 0 part-way)
     }
 
 
@@ -218,7 +219,8 @@ def _full(
     retry_old = current is not None and current.probe_version < PROBE_VERSION
     todo = [r for r in records if r.path not in same
             or (retry_old and r.path not in carried)]
-    if defer_probing and current is None and sum(1 for r in todo if wants_probe(r)) > DEFER_OVER:
+    first = current is None or not current.complete  # nothing or part of it is browsable
+    if defer_probing and first and sum(1 for r in todo if wants_probe(r)) > DEFER_OVER:
         # Nothing is browsable yet: publish the names first, probe in the next scan.
         fresh: dict[str, Probed] = {}
         probe_stats = ProbeStats(candidates=len(todo),
@@ -233,7 +235,7 @@ def _full(
     def write(tmp: Path) -> tuple[int, int]:
         counts = fullbuild.write(
             tmp, number, records, root=scan.root, probed=carried,
-            meta=_meta(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
+            meta=meta_of(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
             phase=lambda name: scan.report({"phase": name, "files": len(records)}), keys=keys)
         scan.report({"phase": "publishing", "files": len(records)})
         return counts

@@ -18,7 +18,9 @@ import logging
 import marshal
 import multiprocessing
 import pickle
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
@@ -65,11 +67,45 @@ def _take(stats: WalkStats, counts: list[int]) -> None:
         setattr(stats, name, value)
 
 
+def _drain(reader: Connection, arrived: queue.SimpleQueue[bytes | None]) -> None:
+    """Every message of the child, then None (the pipe closed)."""
+    try:
+        while True:
+            arrived.put(reader.recv_bytes())
+    except (EOFError, OSError):
+        arrived.put(None)
+    finally:
+        reader.close()
+
+
+def walk_records(
+    root: Path, *, exclude: list[Path] | None = None, stats: WalkStats | None = None,
+    progress: Callable[[WalkStats], None] | None = None, progress_every: float = 0.2,
+    folders: Callable[[str, list[Record]], None] | None = None,
+) -> Iterator[Record]:
+    """``walk.walk`` (a Record per file, ``progress`` between folders), walked in a
+    forked child; ``folders`` is told each folder (its relative path) with its files
+    before they are yielded. ``stats`` counts what has been yielded so far."""
+    stats = stats if stats is not None else WalkStats()
+    files = listed = 0
+    next_report = time.monotonic() + progress_every
+    for folder, records in walk_in_process(root, exclude=exclude or [], stats=stats):
+        if folders is not None:
+            folders(folder, records)
+        yield from records
+        files, listed = files + len(records), listed + 1
+        stats.files, stats.folders = files, listed  # the rest when the walk is done
+        if progress is not None and time.monotonic() >= next_report:
+            progress(stats)
+            next_report = time.monotonic() + progress_every
+
+
 def walk_in_process(
     root: Path, *, exclude: list[Path], stats: WalkStats,
     progress: Callable[[WalkStats], None] | None = None, progress_every: float = 0.2,
 ) -> Iterator[tuple[str, list[Record]]]:
-    """``walk.walk_folders`` of ``root``, walked in a forked child; ``stats`` follows it."""
+    """``walk.walk_folders`` of ``root``, walked in a forked child; ``stats`` has its files
+    and folders after each batch, every count once the walk is done."""
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
     for stream in (sys.stdout, sys.stderr):  # else the child may flush a copy of what is buffered
@@ -81,14 +117,19 @@ def walk_in_process(
     writer.close()
     make = functools.partial(tuple.__new__, Record)  # C calls only, no frame per file
     next_report = time.monotonic() + progress_every
+    # A thread empties the pipe as it fills (recv waits without the GIL): the child
+    # walks on while this process is busy with a folder or a first part (progressive.py).
+    arrived: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    threading.Thread(target=_drain, args=(reader, arrived), daemon=True,
+                     name="mediasrv-walk-reader").start()
     try:
         while True:
-            try:
-                message: Any = marshal.loads(reader.recv_bytes())
-            except EOFError:
+            raw = arrived.get()
+            if raw is None:
                 child.join(5)
                 raise ScanFailed(f"the walk process ended unexpectedly (exit status "
                                  f"{child.exitcode}); nothing was published") from None
+            message: Any = marshal.loads(raw)
             kind, payload, more = message
             if kind == "error":
                 raise pickle.loads(payload)
@@ -96,14 +137,13 @@ def walk_in_process(
                 _take(stats, payload)
                 stats.examples[:] = more
                 return
-            _take(stats, more)
             for folder, rows in payload:
                 yield folder, list(map(make, rows))
+            stats.files, stats.folders = more[0], more[1]
             if progress is not None and time.monotonic() >= next_report:
                 progress(stats)
                 next_report = time.monotonic() + progress_every
     finally:
-        reader.close()
         if child.is_alive():  # the scan stopped early: the walk is of no use any more
             child.terminate()
         child.join(10)

@@ -240,6 +240,12 @@ async def render_error(request: web.Request, status: int, code: str, message: st
         return sign_in(request, status)
     context: dict[str, Any] = {"http_status": status, "code": code, "title": "Not found",
                                "heading": "Not found", "detail": message, "back": None}
+    served = request.app[LIBRARY].current
+    if isinstance(exc, UnknownTag | FileNotIndexed) and served and not served.complete:
+        # A first walk may not have come to it yet: wait for it instead of a dead end.
+        what = exc.tag if isinstance(exc, UnknownTag) else exc.path
+        return render(request, "notyet.html", status=status, code=code, title="Not found yet",
+                      detail=f"“{display(what)}” is not in the part of the library indexed so far.")
     if isinstance(exc, UnknownTag):
         context.update(heading="No such tag",
                        detail=f"There is no tag named “{display(exc.tag)}” in the library.",

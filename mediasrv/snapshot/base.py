@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
+from ..index.current import is_complete
 from ..names import ALL_TAG, display, from_db, query_words, url_quote
 
 # The orders of a tag: natural path order, and by time taken, newest first.
@@ -74,6 +75,11 @@ class Snapshot(abc.ABC):
     @property
     def file_count(self) -> int:
         return int(self.meta["file_count"])
+
+    @property
+    def complete(self) -> bool:
+        """False while this generation is part of a first walk that has not ended."""
+        return is_complete(self.meta)
 
     # -- what handlers call ------------------------------------------------
 
