@@ -65,3 +65,19 @@ def test_a_walk_process_that_dies_fails_the_scan(tmp_path: Path,
     monkeypatch.setattr(walkproc, "walk_folders", lambda *a, **k: os._exit(3))
     with pytest.raises(ScanFailed, match=r"walk process ended unexpectedly \(exit status 3\)"):
         list(walk_in_process(root, exclude=[], stats=WalkStats()))
+
+
+def test_records_with_progress_between_folders_but_none_after_the_last(tmp_path: Path) -> None:
+    """A first walk's part made after the last folder would repeat the complete index."""
+    root = make_tree(tmp_path / "lib", {f"d{i}/f{j}.jpg": "" for i in range(3) for j in range(2)})
+    seen: list[tuple[int, int, int]] = []
+    found: list[Record] = []
+    stats = WalkStats()
+    for record in walkproc.walk_records(
+        root, stats=stats, progress_every=0, folders=lambda f, r: seen.append((0, len(r), 0)),
+        progress=lambda s: seen.append((1, s.files, len(found))),
+    ):
+        found.append(record)
+    # the root (no files), d0, d1, d2: progress after each but d2, with every file yielded
+    assert seen == [(0, 0, 0), (1, 0, 0), (0, 2, 0), (1, 2, 2), (0, 2, 0), (1, 4, 4), (0, 2, 0)]
+    assert (stats.files, stats.folders, len(found)) == (6, 4, 6)

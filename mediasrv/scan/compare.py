@@ -28,7 +28,6 @@ class Comparison:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.old: dict[str, list[_Old]] | None = None  # read at the first folder
-        self.old_files = 0
         self.listed: dict[str, list[Record]] = {}  # folders that differ -> their files now
         self.differ = 0  # files new, changed or gone in them
 
@@ -42,7 +41,6 @@ class Comparison:
         old: dict[str, list[_Old]] = {}
         for fid, group in itertools.groupby(rows, key=operator.itemgetter(0)):
             old.setdefault(folder_of[fid], []).extend(group)
-        self.old_files = len(rows)
         return old
 
     def folder(self, folder: str, records: list[Record]) -> None:

@@ -85,16 +85,28 @@ def walk_records(
 ) -> Iterator[Record]:
     """``walk.walk`` (a Record per file, ``progress`` between folders), walked in a
     forked child; ``folders`` is told each folder (its relative path) with its files
-    before they are yielded. ``stats`` counts what has been yielded so far."""
+    before they are yielded. ``stats`` counts what has been yielded so far, and every
+    count once the walk is done.
+
+    No ``progress`` after the last folder: the walk is whole, so a first walk's part
+    (``progressive.py``) made then would only repeat the complete index. A library
+    of fewer than ``BATCH`` files arrives in one message: never a part.
+    """
     stats = stats if stats is not None else WalkStats()
     files = listed = 0
     next_report = time.monotonic() + progress_every
-    for folder, records in walk_in_process(root, exclude=exclude or [], stats=stats):
+    walked = walk_in_process(root, exclude=exclude or [], stats=stats)
+    pending = next(walked, None)
+    while pending is not None:
+        folder, records = pending
         if folders is not None:
             folders(folder, records)
         yield from records
+        pending = next(walked, None)
+        if pending is None:  # the walk is done and its counts are in
+            return
         files, listed = files + len(records), listed + 1
-        stats.files, stats.folders = files, listed  # the rest when the walk is done
+        stats.files, stats.folders = files, listed
         if progress is not None and time.monotonic() >= next_report:
             progress(stats)
             next_report = time.monotonic() + progress_every
