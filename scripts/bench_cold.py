@@ -97,14 +97,16 @@ def deep_library(root: Path, files: int) -> Path:
 
 def time_find(root: Path) -> float:
     started = time.perf_counter()
-    subprocess.run(["find", str(root), "-printf", "%s %T@ %p\n"], stdout=subprocess.DEVNULL,
-                   check=True)
+    subprocess.run(
+        ["find", str(root), "-printf", "%s %T@ %p\n"], stdout=subprocess.DEVNULL, check=True
+    )
     return time.perf_counter() - started
 
 
 def time_bare_walk(root: Path) -> float:
-    out = subprocess.run([sys.executable, "-c", BARE_WALK, str(root)], capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", BARE_WALK, str(root)], capture_output=True, text=True, check=True
+    ).stdout.split()
     return float(out[1])
 
 
@@ -171,8 +173,13 @@ def cold_start(root: Path, files: int, work: Path, *, runs: int) -> dict[str, An
             request = urllib.request.Request(served.base + "/api/rescan?wait=1", method="POST")
             with urllib.request.urlopen(request, timeout=600) as resp:
                 answer = json.loads(resp.read())
-            rescans.append({"s": time.perf_counter() - t, "scan_s": answer.get("scan_s"),
-                            "status": answer.get("status")})
+            rescans.append(
+                {
+                    "s": time.perf_counter() - t,
+                    "scan_s": answer.get("scan_s"),
+                    "status": answer.get("status"),
+                }
+            )
         scanner = scan_process(served.proc.pid) or scanner
         if scanner:
             scan_rss = max(scan_rss, peak_rss_mb(scanner))
@@ -180,10 +187,15 @@ def cold_start(root: Path, files: int, work: Path, *, runs: int) -> dict[str, An
     finally:
         served.stop()
         shutil.rmtree(cache, ignore_errors=True)
-    return {"first_s": first, "complete_s": complete,
-            "rescan_s": statistics.median(r["s"] for r in rescans), "rescans": rescans,
-            "server_peak_rss_mb": server_rss, "scan_peak_rss_mb": scan_rss or math.nan,
-            "series": series}
+    return {
+        "first_s": first,
+        "complete_s": complete,
+        "rescan_s": statistics.median(r["s"] for r in rescans),
+        "rescans": rescans,
+        "server_peak_rss_mb": server_rss,
+        "scan_peak_rss_mb": scan_rss or math.nan,
+        "series": series,
+    }
 
 
 def measure(name: str, root: Path, files: int, work: Path, runs: int) -> dict[str, Any]:
@@ -193,11 +205,17 @@ def measure(name: str, root: Path, files: int, work: Path, runs: int) -> dict[st
     walk_s = statistics.median(time_bare_walk(root) for _ in range(runs))
     benchlib.log(f"{name}: find {find_s:.2f} s, bare Python walk {walk_s:.2f} s; cold start")
     cold = cold_start(root, files, work, runs=runs)
-    cold.update(find_s=find_s, walk_s=walk_s,
-                first_x=cold["first_s"] / find_s, complete_x=cold["complete_s"] / find_s,
-                rescan_x=cold["rescan_s"] / find_s)
-    benchlib.log(f"{name}: first {cold['first_s']:.2f} s, complete {cold['complete_s']:.2f} s, "
-                 f"rescan {cold['rescan_s']:.2f} s")
+    cold.update(
+        find_s=find_s,
+        walk_s=walk_s,
+        first_x=cold["first_s"] / find_s,
+        complete_x=cold["complete_s"] / find_s,
+        rescan_x=cold["rescan_s"] / find_s,
+    )
+    benchlib.log(
+        f"{name}: first {cold['first_s']:.2f} s, complete {cold['complete_s']:.2f} s, "
+        f"rescan {cold['rescan_s']:.2f} s"
+    )
     return cold
 
 
@@ -214,9 +232,26 @@ def copyparty_series(root: Path, files: int, work: Path) -> list[tuple[float, in
     port = benchlib.free_port()
     started = time.monotonic()
     served = benchlib.launch(
-        [sys.executable, "-m", "copyparty", "-q", "-i", "127.0.0.1", "-p", str(port),
-         "-v", f"{root.resolve()}::r", "-e2dsa", "--no-hash", ".", "--hist", str(hist)],
-        port, log=work / "copyparty.log")
+        [
+            sys.executable,
+            "-m",
+            "copyparty",
+            "-q",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-v",
+            f"{root.resolve()}::r",
+            "-e2dsa",
+            "--no-hash",
+            ".",
+            "--hist",
+            str(hist),
+        ],
+        port,
+        log=work / "copyparty.log",
+    )
     series: list[tuple[float, int]] = []
     try:
         count = 0
@@ -245,8 +280,9 @@ def _copyparty_count(hist: Path) -> int:
     return 0
 
 
-def plot(path: Path, files: int, ours: list[tuple[float, int]],
-         theirs: list[tuple[float, int]] | None) -> None:
+def plot(
+    path: Path, files: int, ours: list[tuple[float, int]], theirs: list[tuple[float, int]] | None
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -255,8 +291,12 @@ def plot(path: Path, files: int, ours: list[tuple[float, int]],
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.step([t for t, _ in ours], [n for _, n in ours], where="post", label="mediasrv serve")
     if theirs:
-        ax.step([t for t, _ in theirs], [n for _, n in theirs], where="post",
-                label="copyparty -e2dsa --no-hash")
+        ax.step(
+            [t for t, _ in theirs],
+            [n for _, n in theirs],
+            where="post",
+            label="copyparty -e2dsa --no-hash",
+        )
     ax.set_xlabel("seconds since the server was started (empty cache)")
     ax.set_ylabel("files browsable / indexed")
     ax.set_title(f"Cold start of a library of {files:,} empty files")
@@ -268,41 +308,52 @@ def plot(path: Path, files: int, ours: list[tuple[float, int]],
 
 
 def report(results: dict[str, dict[str, Any]], command: str) -> str:
-    lines = [f"`{command}` (load average at start "
-             f"{', '.join(f'{x:.2f}' for x in benchlib.machine()['loadavg_at_start'])})", "",
-             "| library | find | bare Python walk | first file | complete | no-change rescan "
-             "| peak RSS server / scan |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"`{command}` (load average at start "
+        f"{', '.join(f'{x:.2f}' for x in benchlib.machine()['loadavg_at_start'])})",
+        "",
+        "| library | find | bare Python walk | first file | complete | no-change rescan "
+        "| peak RSS server / scan |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, r in results.items():
         lines.append(
             f"| {name} | {r['find_s']:.2f} s | {r['walk_s']:.2f} s "
             f"| {r['first_s']:.2f} s ({r['first_x']:.2f}x) "
             f"| {r['complete_s']:.2f} s ({r['complete_x']:.2f}x) "
             f"| {r['rescan_s']:.2f} s ({r['rescan_x']:.2f}x) "
-            f"| {r['server_peak_rss_mb']:.0f} / {r['scan_peak_rss_mb']:.0f} MB |")
-    lines += ["", "| goal | " + " | ".join(results) + " |",
-              "| --- |" + " --- |" * len(results)]
+            f"| {r['server_peak_rss_mb']:.0f} / {r['scan_peak_rss_mb']:.0f} MB |"
+        )
+    lines += ["", "| goal | " + " | ".join(results) + " |", "| --- |" + " --- |" * len(results)]
     for key, goal in GOALS.items():
-        cells = [f"{r[key]:.2f}x {'met' if r[key] <= goal else 'MISSED'}"
-                 for r in results.values()]
+        cells = [f"{r[key]:.2f}x {'met' if r[key] <= goal else 'MISSED'}" for r in results.values()]
         lines.append(f"| {key.removesuffix('_x')} <= {goal}x find | " + " | ".join(cells) + " |")
     big = [(n, r) for n, r in results.items() if r["files"] >= RSS_GOAL_FILES]
     for name, r in big:
         met = "met" if r["scan_peak_rss_mb"] <= RSS_GOAL_MB else "MISSED"
-        lines.append(f"| scan peak RSS <= {RSS_GOAL_MB} MB ({name}) | "
-                     f"{r['scan_peak_rss_mb']:.0f} MB {met} |" + " |" * (len(results) - 1))
+        lines.append(
+            f"| scan peak RSS <= {RSS_GOAL_MB} MB ({name}) | "
+            f"{r['scan_peak_rss_mb']:.0f} MB {met} |" + " |" * (len(results) - 1)
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="5,000 files (~50 folders) and 2,000 in 400 folders, one run each")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="5,000 files (~50 folders) and 2,000 in 400 folders, one run each",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of find, walk and rescan")
     parser.add_argument("--work", type=Path, help="where the libraries go (a temp dir)")
     parser.add_argument("--plot", type=Path, help="PNG: files browsable over time")
-    parser.add_argument("--plot-files", type=int, default=100_000,
-                        help="files in the plot's library (default 100,000)")
+    parser.add_argument(
+        "--plot-files",
+        type=int,
+        default=100_000,
+        help="files in the plot's library (default 100,000)",
+    )
     parser.add_argument("--only-plot", action="store_true", help="skip the big libraries")
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
@@ -327,8 +378,11 @@ def main(argv: list[str] | None = None) -> int:
             theirs = copyparty_series(root, files, work)
             plot(args.plot, files, ours, theirs)
             benchlib.log(f"plot written to {args.plot}")
-            results["plot"] = {"files": files, "mediasrv_s": ours[-1][0],
-                               "copyparty_s": theirs[-1][0] if theirs else None}
+            results["plot"] = {
+                "files": files,
+                "mediasrv_s": ours[-1][0],
+                "copyparty_s": theirs[-1][0] if theirs else None,
+            }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
@@ -338,8 +392,10 @@ def main(argv: list[str] | None = None) -> int:
         print(report(table, benchlib.command_line("bench_cold.py", argv)))
     if "plot" in results:
         p = results["plot"]
-        print(f"\nplot, {p['files']:,} files: mediasrv complete at {p['mediasrv_s']:.1f} s"
-              + (f", copyparty at {p['copyparty_s']:.1f} s" if p["copyparty_s"] else ""))
+        print(
+            f"\nplot, {p['files']:,} files: mediasrv complete at {p['mediasrv_s']:.1f} s"
+            + (f", copyparty at {p['copyparty_s']:.1f} s" if p["copyparty_s"] else "")
+        )
     return 0
 
 

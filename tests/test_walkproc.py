@@ -27,7 +27,11 @@ def test_the_same_folders_files_and_counts_as_a_walk_here(tmp_path: Path) -> Non
     assert found == expected
     assert all(type(r) is Record for _, records in found for r in records)
     assert sorted(r.path for _, records in found for r in records) == [
-        "a/b/img2.jpg", "a/img1.jpg", "caf\udce9/\udcff.jpg", "top.png"]
+        "a/b/img2.jpg",
+        "a/img1.jpg",
+        "caf\udce9/\udcff.jpg",
+        "top.png",
+    ]
     assert there.as_dict() == here.as_dict()
     assert (there.files, there.folders, there.undecodable, there.outside_links) == (4, 4, 1, 1)
 
@@ -37,14 +41,18 @@ def test_many_batches_arrive_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     root = make_tree(tmp_path / "lib", {f"d{i}/f{j}.jpg": "" for i in range(7) for j in range(2)})
     seen: list[int] = []
     stats = WalkStats()
-    found = list(walk_in_process(root, exclude=[], stats=stats,
-                                 progress=lambda s: seen.append(s.files), progress_every=0))
+    found = list(
+        walk_in_process(
+            root, exclude=[], stats=stats, progress=lambda s: seen.append(s.files), progress_every=0
+        )
+    )
     assert sum(len(records) for _, records in found) == stats.files == 14
     assert seen and seen == sorted(seen) and seen[-1] <= 14
 
 
-def test_a_root_that_vanishes_mid_walk_fails_here(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_root_that_vanishes_mid_walk_fails_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = make_tree(tmp_path / "lib", {f"d{i}/f.jpg": "" for i in range(3)})
     real_scandir = os.scandir
 
@@ -59,8 +67,9 @@ def test_a_root_that_vanishes_mid_walk_fails_here(tmp_path: Path,
     assert raised.value.root == os.path.realpath(root)
 
 
-def test_a_walk_process_that_dies_fails_the_scan(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_walk_process_that_dies_fails_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = make_tree(tmp_path / "lib", {"a/f.jpg": ""})
     monkeypatch.setattr(walkproc, "walk_folders", lambda *a, **k: os._exit(3))
     with pytest.raises(ScanFailed, match=r"walk process ended unexpectedly \(exit status 3\)"):
@@ -74,7 +83,10 @@ def test_records_with_progress_between_folders_but_none_after_the_last(tmp_path:
     found: list[Record] = []
     stats = WalkStats()
     for record in walkproc.walk_records(
-        root, stats=stats, progress_every=0, folders=lambda f, r: seen.append((0, len(r), 0)),
+        root,
+        stats=stats,
+        progress_every=0,
+        folders=lambda f, r: seen.append((0, len(r), 0)),
         progress=lambda s: seen.append((1, s.files, len(found))),
     ):
         found.append(record)

@@ -33,10 +33,13 @@ class Comparison:
 
     def _read(self, conn: sqlite3.Connection) -> dict[str, list[_Old]]:
         """The current files by folder; read once the walk has begun (in its own process)."""
-        folder_of = {fid: from_db(p) for fid, p in conn.execute(
-            "SELECT id, coalesce(path_bytes, path) FROM folders")}
+        folder_of = {
+            fid: from_db(p)
+            for fid, p in conn.execute("SELECT id, coalesce(path_bytes, path) FROM folders")
+        }
         rows = conn.execute(
-            "SELECT folder_id, path, size, mtime_ns, path_bytes FROM files").fetchall()
+            "SELECT folder_id, path, size, mtime_ns, path_bytes FROM files"
+        ).fetchall()
         # Ids rise in natural order, so a folder's rows are (nearly always) one stretch.
         old: dict[str, list[_Old]] = {}
         for fid, group in itertools.groupby(rows, key=operator.itemgetter(0)):
@@ -82,8 +85,9 @@ class Comparison:
 
 
 def _exact(rows: Iterable[_Old]) -> list[Row]:
-    return [(path if raw is None else from_db(raw), size, mtime)
-            for _, path, size, mtime, raw in rows]
+    return [
+        (path if raw is None else from_db(raw), size, mtime) for _, path, size, mtime, raw in rows
+    ]
 
 
 def differing(old: list[Row], records: list[Record]) -> int:

@@ -33,8 +33,17 @@ from .walk import Record, WalkStats, walk_folders
 log = logging.getLogger(__name__)
 
 BATCH = 20_000  # files a message carries at most (~1 MB): a steady stream, few messages
-_COUNTS = ("files", "folders", "unreadable", "vanished", "outside_links", "loops",
-           "undecodable", "linked_folders", "errors")
+_COUNTS = (
+    "files",
+    "folders",
+    "unreadable",
+    "vanished",
+    "outside_links",
+    "loops",
+    "undecodable",
+    "linked_folders",
+    "errors",
+)
 
 
 def _send_walk(out: Connection, root: Path, exclude: list[Path]) -> None:
@@ -79,8 +88,12 @@ def _drain(reader: Connection, arrived: queue.SimpleQueue[bytes | None]) -> None
 
 
 def walk_records(
-    root: Path, *, exclude: list[Path] | None = None, stats: WalkStats | None = None,
-    progress: Callable[[WalkStats], None] | None = None, progress_every: float = 0.2,
+    root: Path,
+    *,
+    exclude: list[Path] | None = None,
+    stats: WalkStats | None = None,
+    progress: Callable[[WalkStats], None] | None = None,
+    progress_every: float = 0.2,
     folders: Callable[[str, list[Record]], None] | None = None,
 ) -> Iterator[Record]:
     """``walk.walk`` (a Record per file, ``progress`` between folders), walked in a
@@ -113,8 +126,12 @@ def walk_records(
 
 
 def walk_in_process(
-    root: Path, *, exclude: list[Path], stats: WalkStats,
-    progress: Callable[[WalkStats], None] | None = None, progress_every: float = 0.2,
+    root: Path,
+    *,
+    exclude: list[Path],
+    stats: WalkStats,
+    progress: Callable[[WalkStats], None] | None = None,
+    progress_every: float = 0.2,
 ) -> Iterator[tuple[str, list[Record]]]:
     """``walk.walk_folders`` of ``root``, walked in a forked child; ``stats`` has its files
     and folders after each batch, every count once the walk is done."""
@@ -123,8 +140,9 @@ def walk_in_process(
     for stream in (sys.stdout, sys.stderr):  # else the child may flush a copy of what is buffered
         with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
-    child = context.Process(target=_send_walk, args=(writer, root, exclude), daemon=True,
-                            name="mediasrv-walk")
+    child = context.Process(
+        target=_send_walk, args=(writer, root, exclude), daemon=True, name="mediasrv-walk"
+    )
     child.start()
     writer.close()
     make = functools.partial(tuple.__new__, Record)  # C calls only, no frame per file
@@ -132,15 +150,18 @@ def walk_in_process(
     # A thread empties the pipe as it fills (recv waits without the GIL): the child
     # walks on while this process is busy with a folder or a first part (progressive.py).
     arrived: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-    threading.Thread(target=_drain, args=(reader, arrived), daemon=True,
-                     name="mediasrv-walk-reader").start()
+    threading.Thread(
+        target=_drain, args=(reader, arrived), daemon=True, name="mediasrv-walk-reader"
+    ).start()
     try:
         while True:
             raw = arrived.get()
             if raw is None:
                 child.join(5)
-                raise ScanFailed(f"the walk process ended unexpectedly (exit status "
-                                 f"{child.exitcode}); nothing was published") from None
+                raise ScanFailed(
+                    f"the walk process ended unexpectedly (exit status "
+                    f"{child.exitcode}); nothing was published"
+                ) from None
             message: Any = marshal.loads(raw)
             kind, payload, more = message
             if kind == "error":
