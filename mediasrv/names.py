@@ -179,20 +179,32 @@ def natural_keys(paths: Iterable[str]) -> list[tuple[str, str]]:
     Sound because case folding works character by character and a run of
     digits never spans a ``/``.
     """
-    heads: dict[str, str] = {}
-    tails: dict[str, str] = {}  # names repeat across folders, too
-    keys = []
-    for path in paths:
-        folder, sep, name = path.rpartition("/")
-        head = heads.get(folder)
-        if head is None:
-            padded = _DIGITS.sub(_pad_number, folder.casefold()).replace("/", "\0")
-            head = heads[folder] = padded + "\0" if sep else ""
-        tail = tails.get(name)
-        if tail is None:
-            tail = tails[name] = _DIGITS.sub(_pad_number, name.casefold())
-        keys.append((head + tail, path))
+    keys: list[tuple[str, str]] = []
+    NaturalKeys(keys).add(paths)
     return keys
+
+
+class NaturalKeys:
+    """``natural_keys`` made a batch at a time (as a walk finds folders), into ``keys``;
+    what each folder and each name gives is remembered across batches."""
+
+    def __init__(self, keys: list[tuple[str, str]] | None = None) -> None:
+        self.keys = [] if keys is None else keys
+        self.heads: dict[str, str] = {}
+        self.tails: dict[str, str] = {}  # names repeat across folders, too
+
+    def add(self, paths: Iterable[str]) -> None:
+        heads, tails, append = self.heads, self.tails, self.keys.append
+        for path in paths:
+            folder, sep, name = path.rpartition("/")
+            head = heads.get(folder)
+            if head is None:
+                padded = _DIGITS.sub(_pad_number, folder.casefold()).replace("/", "\0")
+                head = heads[folder] = padded + "\0" if sep else ""
+            tail = tails.get(name)
+            if tail is None:
+                tail = tails[name] = _DIGITS.sub(_pad_number, name.casefold())
+            append((head + tail, path))
 
 
 # Names that are not UTF-8 were nearly always written by an old camera or by Windows in
