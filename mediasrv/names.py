@@ -13,6 +13,8 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import quote, unquote_to_bytes
 
+from .natural import natural_key
+
 ALL_TAG = "All"
 ALL_KEY = "all"  # tag_key(ALL_TAG)
 
@@ -77,7 +79,6 @@ KINDS: dict[str, frozenset[str]] = {
 _KIND_OF_EXT = {ext: kind for kind, exts in KINDS.items() for ext in exts}
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
-_DIGITS = re.compile(r"[0-9]+")
 # A word is a run of letters or a run of digits: "IMG_0042" and "img0042" are
 # both the words "img" and "0042", so "img 42" and "IMG_42" find the same files.
 _WORD = re.compile(r"[^\W\d_]+|\d+")
@@ -154,57 +155,6 @@ def shown_spelling(counts: Mapping[str, int]) -> str:
     if ALL_TAG in counts:
         return ALL_TAG
     return min(counts, key=lambda s: (-counts[s], natural_key(s)))
-
-
-def _pad_number(match: re.Match[str]) -> str:
-    digits = match.group().lstrip("0") or "0"
-    return f"{len(digits):04d}{digits}"
-
-
-def natural_key(path: str) -> tuple[str, str]:
-    """Sort key for a ``/``-path: folder by folder, ``img2`` before ``img10``.
-
-    Case is ignored, every run of digits compares as a number (it is padded
-    with its length), and ``/`` becomes NUL so that a folder's contents sort
-    before a sibling whose name merely starts with the folder's name. Ties
-    (``a.JPG`` and ``a.jpg``) are broken by the exact string, so the order is
-    total and the same on every run.
-    """
-    return (_DIGITS.sub(_pad_number, path.casefold()).replace("/", "\0"), path)
-
-
-def natural_keys(paths: Iterable[str]) -> list[tuple[str, str]]:
-    """``natural_key`` of each path, the same keys, with each folder's part computed once.
-
-    Sound because case folding works character by character and a run of
-    digits never spans a ``/``.
-    """
-    keys: list[tuple[str, str]] = []
-    NaturalKeys(keys).add(paths)
-    return keys
-
-
-class NaturalKeys:
-    """``natural_keys`` made a batch at a time (as a walk finds folders), into ``keys``;
-    what each folder and each name gives is remembered across batches."""
-
-    def __init__(self, keys: list[tuple[str, str]] | None = None) -> None:
-        self.keys = [] if keys is None else keys
-        self.heads: dict[str, str] = {}
-        self.tails: dict[str, str] = {}  # names repeat across folders, too
-
-    def add(self, paths: Iterable[str]) -> None:
-        heads, tails, append = self.heads, self.tails, self.keys.append
-        for path in paths:
-            folder, sep, name = path.rpartition("/")
-            head = heads.get(folder)
-            if head is None:
-                padded = _DIGITS.sub(_pad_number, folder.casefold()).replace("/", "\0")
-                head = heads[folder] = padded + "\0" if sep else ""
-            tail = tails.get(name)
-            if tail is None:
-                tail = tails[name] = _DIGITS.sub(_pad_number, name.casefold())
-            append((head + tail, path))
 
 
 # Names that are not UTF-8 were nearly always written by an old camera or by Windows in

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mediasrv.index.cachedir import CacheDir
-from mediasrv.names import natural_key, tag_key, tags_of
+from mediasrv.names import tag_key, tags_of
+from mediasrv.natural import natural_key
 from mediasrv.scan import fullbuild, job, progressive
 from mediasrv.scan.walk import walk
 

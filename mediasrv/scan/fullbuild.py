@@ -18,7 +18,6 @@ from ..names import (
     db_text,
     folder_tags,
     kind_of,
-    natural_keys,
     search_words,
     shown_spelling,
     split_ext,
@@ -26,6 +25,7 @@ from ..names import (
     tag_keys,
     tag_order,
 )
+from ..natural import natural_keys
 from . import fullwords
 from .walk import Record
 
@@ -44,7 +44,7 @@ def write(
     """Write generation ``number`` of ``records`` into the new file ``path``; (files, tags).
 
     ``keys``: the ``natural_key`` of each record, in the same order, when the
-    caller made them already (while the walk went on, ``names.NaturalKeys``).
+    caller made them already (while the walk went on, ``natural.NaturalKeys``).
 
     The rows first, the indexes after the load, then sampled statistics;
     ``CacheDir.publish`` gives the path and makes the file current.

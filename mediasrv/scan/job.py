@@ -22,7 +22,8 @@ from pathlib import Path
 from ..errors import MediasrvError, ScanFailed
 from ..index.cachedir import CacheDir
 from ..index.current import Current, open_current
-from ..names import NaturalKeys, display
+from ..names import display
+from ..natural import NaturalKeys
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
 from .compare import Comparison
 from .fallback import NeedFullWalk
