@@ -13,6 +13,8 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import quote, unquote_to_bytes
 
+from .natural import natural_key
+
 ALL_TAG = "All"
 ALL_KEY = "all"  # tag_key(ALL_TAG)
 
@@ -77,7 +79,6 @@ KINDS: dict[str, frozenset[str]] = {
 _KIND_OF_EXT = {ext: kind for kind, exts in KINDS.items() for ext in exts}
 
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
-_DIGITS = re.compile(r"[0-9]+")
 # A word is a run of letters or a run of digits: "IMG_0042" and "img0042" are
 # both the words "img" and "0042", so "img 42" and "IMG_42" find the same files.
 _WORD = re.compile(r"[^\W\d_]+|\d+")
@@ -133,10 +134,11 @@ def tags_of(path: str, extra: Collection[str] = ()) -> list[str]:
 def tag_key(name: str) -> str:
     """What makes two tag names one tag: letter case is ignored (``Beach`` is ``beach``).
 
-    A name that is not valid UTF-8 is compared by its display text, so the
-    key is always valid UTF-8 (the ``tags.key`` column).
+    A name that is not valid UTF-8 is compared by its ``printable`` text (U+FFFD for
+    each byte that does not decode), so the key is always valid UTF-8 (the
+    ``tags.key`` column).
     """
-    return name.casefold() if name.isascii() else display(name).casefold()
+    return name.casefold() if name.isascii() else printable(name).casefold()
 
 
 def tag_keys(spellings: Iterable[str]) -> list[str]:
@@ -155,47 +157,37 @@ def shown_spelling(counts: Mapping[str, int]) -> str:
     return min(counts, key=lambda s: (-counts[s], natural_key(s)))
 
 
-def _pad_number(match: re.Match[str]) -> str:
-    digits = match.group().lstrip("0") or "0"
-    return f"{len(digits):04d}{digits}"
-
-
-def natural_key(path: str) -> tuple[str, str]:
-    """Sort key for a ``/``-path: folder by folder, ``img2`` before ``img10``.
-
-    Case is ignored, every run of digits compares as a number (it is padded
-    with its length), and ``/`` becomes NUL so that a folder's contents sort
-    before a sibling whose name merely starts with the folder's name. Ties
-    (``a.JPG`` and ``a.jpg``) are broken by the exact string, so the order is
-    total and the same on every run.
-    """
-    return (_DIGITS.sub(_pad_number, path.casefold()).replace("/", "\0"), path)
-
-
-def natural_keys(paths: Iterable[str]) -> list[tuple[str, str]]:
-    """``natural_key`` of each path, the same keys, with each folder's part computed once.
-
-    Sound because case folding works character by character and a run of
-    digits never spans a ``/``.
-    """
-    heads: dict[str, str] = {}
-    tails: dict[str, str] = {}  # names repeat across folders, too
-    keys = []
-    for path in paths:
-        folder, sep, name = path.rpartition("/")
-        head = heads.get(folder)
-        if head is None:
-            padded = _DIGITS.sub(_pad_number, folder.casefold()).replace("/", "\0")
-            head = heads[folder] = padded + "\0" if sep else ""
-        tail = tails.get(name)
-        if tail is None:
-            tail = tails[name] = _DIGITS.sub(_pad_number, name.casefold())
-        keys.append((head + tail, path))
-    return keys
+# Names that are not UTF-8 were nearly always written by an old camera or by Windows in
+# Windows-1252 (Latin-1 with punctuation at 0x80-0x9F: 0x92 is ’); the five bytes it
+# leaves undefined stay as Latin-1 reads them, so every byte shows as one character.
+GUESSED_AS = "Windows-1252"
+_CP1252_HIGH = {
+    b: char for b in range(0x80, 0xA0) if (char := bytes([b]).decode("cp1252", "ignore"))
+}
 
 
 def display(text: str) -> str:
-    """``text`` made safe to print: undecodable bytes become U+FFFD."""
+    """``text`` as people read it: each ``/``-separated name that is not valid UTF-8 is
+    decoded as Windows-1252 (``GUESSED_AS``), a best guess; valid names are themselves.
+
+    Only for showing: lookups, keys and URLs use the exact name or ``printable``. Each
+    name is decoded whole (one program wrote it); its folders may be another's.
+    """
+    if text.isascii() or is_clean(text):
+        return text
+    return "/".join(part if is_clean(part) else _guess(part) for part in text.split("/"))
+
+
+def _guess(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").decode("latin-1").translate(_CP1252_HIGH)
+
+
+def printable(text: str) -> str:
+    """``text`` as the index stores it: each byte that is not UTF-8 becomes U+FFFD.
+
+    Tag keys and search words are made from it, so they stay what every generation
+    holds (a delta build carries them over): ``Caf\\xe9`` is found by ``caf``, not ``café``.
+    """
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -258,7 +250,7 @@ def url_unquote(text: str) -> str:
 
 def search_words(text: str) -> set[str]:
     """The words a file can be found by: runs of letters and runs of digits, case-folded."""
-    return set(_WORD.findall(display(text).casefold()))
+    return set(_WORD.findall(printable(text).casefold()))
 
 
 def name_only_words(path: str) -> set[str]:
@@ -269,4 +261,4 @@ def name_only_words(path: str) -> set[str]:
 
 def query_words(query: str) -> list[str]:
     """The words of a search query, in the same form as ``search_words``."""
-    return sorted(set(_WORD.findall(display(query).casefold())))
+    return sorted(set(_WORD.findall(printable(query).casefold())))

@@ -146,6 +146,13 @@ class Settings:
         "SIGTERM or SIGINT before they are cut; then the server exits",
         metavar="SECONDS",
     )
+    map_url: str = _setting(
+        "",
+        "a map service the viewer's details link a photo's GPS position to: an http(s) URL "
+        "with {lat} and {lon} in it, e.g. https://www.openstreetmap.org/?mlat={lat}&mlon={lon}"
+        "#map=15/{lat}/{lon}",
+        shown=("none", "no map link"), metavar="URL",
+    )
     full: bool = _setting(
         False,
         "scan only: rebuild the whole index from the files, not as a change to the current one",
@@ -190,7 +197,7 @@ class Settings:
         self._check_guards()
 
     def _check_guards(self) -> None:
-        """The token's length; ``trusted_proxies`` as normalised networks."""
+        """The token's length; ``trusted_proxies`` as normalised networks; ``map_url``."""
         if self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
             raise UserError(
                 f"--token is too short ({len(self.token)} characters, at least "
@@ -206,6 +213,11 @@ class Settings:
                 raise UserError(f"--trusted-proxy {text!r} is not an IP address or network "
                                 "(such as 10.0.0.2 or 10.0.0.0/8)") from None
         object.__setattr__(self, "trusted_proxies", tuple(dict.fromkeys(networks)))
+        if self.map_url and not (re.match(r"https?://[^/\s]", self.map_url)
+                                 and "{lat}" in self.map_url and "{lon}" in self.map_url):
+            raise UserError(f"--map-url {self.map_url!r} must be an http(s) URL with {{lat}} and "
+                            "{lon} in it, such as https://www.openstreetmap.org/?mlat={lat}"
+                            "&mlon={lon}")
 
     @property
     def loopback_only(self) -> bool:

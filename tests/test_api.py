@@ -55,6 +55,7 @@ async def test_files_page_in_natural_order(client: TestClient) -> None:
         "taken_ns": None,
         "audio": None,
         "display_path": "Trips/2024/Beach/img2.jpg",
+        "name_guessed": False,
         "url": "/media/Trips/2024/Beach/img2.jpg",
         "thumb_url": "/thumb/Trips/2024/Beach/img2.jpg",
         "favourite": False,
@@ -288,7 +289,8 @@ async def test_undecodable_names_round_trip_through_the_api(
     files = await (await client.get("/api/files?tag=caf%E9")).json()
     (entry,) = files["files"]
     assert entry["path"] == "caf\udce9/\udcff.jpg"
-    assert entry["display_path"] == "caf\ufffd/\ufffd.jpg"
+    # Shown as a guess (Windows-1252), marked as one; path and url keep the bytes.
+    assert (entry["display_path"], entry["name_guessed"]) == ("café/ÿ.jpg", True)
     assert entry["url"] == "/media/caf%E9/%FF.jpg"
     detail = await (await client.get("/api/file?path=caf%E9/%FF.jpg&tag=caf%E9")).json()
     assert detail["file"]["path"] == entry["path"]

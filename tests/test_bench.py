@@ -81,6 +81,31 @@ def test_metrics_benchmark_quick_runs_and_reports_both_servers() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
+def test_cold_benchmark_quick_runs_and_reports_its_goals(tmp_path: Path) -> None:
+    """``scripts/bench_cold.py --quick`` (issue 23): both libraries beside find and a bare
+    walk, the goals' table, and the plot of files browsable over time."""
+    plot = tmp_path / "cold.png"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_cold.py"), "--quick", "--plot", str(plot),
+         "--plot-files", "2000", "--json", str(tmp_path / "cold.json")],
+        capture_output=True, text=True, timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| 5,000 files, make_library shape | " in done.stdout
+    assert "| 2,000 files in 400 folders | " in done.stdout
+    assert "| complete <= 2.5x find | " in done.stdout
+    results = json.loads((tmp_path / "cold.json").read_text())
+    for name in ("5,000 files, make_library shape", "2,000 files in 400 folders"):
+        cold = results[name]
+        assert 0 < cold["first_s"] <= cold["complete_s"]
+        assert cold["series"][-1][1] == cold["files"]  # every file browsable at the end
+        assert [r["status"] for r in cold["rescans"]] == ["unchanged"]
+        assert cold["scan_peak_rss_mb"] > 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_details_benchmark_quick_runs_against_main(tmp_path: Path) -> None:
     """``scripts/bench_details.py --quick``: 2,000 JPEGs and 300 songs, main beside this."""
     done = subprocess.run(

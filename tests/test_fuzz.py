@@ -138,6 +138,11 @@ def test_every_file_of_the_hostile_library_round_trips(live: LiveServer) -> None
             if file["path"] in seen:
                 continue
             seen.add(file["path"])
+            try:  # a name that is not UTF-8 is shown as a guess, and says so
+                file["path"].encode()
+                assert (file["display_path"], file["name_guessed"]) == (file["path"], False)
+            except UnicodeEncodeError:
+                assert file["name_guessed"] and file["display_path"].encode()
             body = get("/media/{path}", file["url"])
             assert len(body.content) == file["size"], (file["url"], body.status_code, body.content)
             for value in RANGES:
@@ -146,6 +151,8 @@ def test_every_file_of_the_hostile_library_round_trips(live: LiveServer) -> None
             assert get("/thumb/{path}", file["thumb_url"]).status_code == 200
     # Not indexed: the two links out of the root, and "..dots" (hidden: it starts with a dot).
     assert len(seen) == len(HOSTILE) - 1
+    guessed = get("/api/search", "/api/search?q=caf").json()["files"]
+    assert [(f["display_path"], f["name_guessed"]) for f in guessed] == [("café/ÿþ.jpg", True)]
     for word in ("script", "caf", "100", "hash", "really", "beach", "double", "日本語", "deep"):
         assert get("/api/search", f"/api/search?q={requests.utils.quote(word)}").json()["files"]
 

@@ -151,7 +151,7 @@ def test_undecodable_names_round_trip_through_urls() -> None:
 
 
 def test_undecodable_names_display_and_bind_safely() -> None:
-    assert display(BAD) == "caf\ufffd.jpg"
+    assert display(BAD) == "café.jpg"  # a guess, for showing (test_guessed_names.py)
     assert db_text(BAD) == ("caf\ufffd.jpg", b"caf\xe9.jpg")
     assert db_text("café.jpg") == ("café.jpg", None)
     assert from_db(b"caf\xe9.jpg") == BAD

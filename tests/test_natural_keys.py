@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mediasrv.names import natural_key, natural_keys
+from mediasrv.natural import natural_key, natural_keys
 
 _PART = st.text(alphabet="aZ09 _-.ßİΣσς日\udcff", min_size=1, max_size=6)
 

@@ -1,4 +1,5 @@
-"""How a rescan tells an unchanged library from a changed one (the set-comparison fast path)."""
+"""How a rescan tells an unchanged library from a changed one: each folder's listing compared
+with its rows as the walk goes (scan/compare.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import os
 from pathlib import Path
 
 from mediasrv.index.cachedir import CacheDir
+from mediasrv.index.current import open_current
+from mediasrv.scan.compare import Comparison
 from mediasrv.scan.job import run_scan
+from mediasrv.scan.walk import walk_folders
 
 from .support import make_tree
 
@@ -47,3 +51,43 @@ def test_a_changed_name_that_is_not_utf8_is_a_change(tmp_path: Path) -> None:
     folder = os.path.join(os.fsencode(root), b"caf\xe9")
     os.rename(os.path.join(folder, b"\xff.jpg"), os.path.join(folder, b"\xfe.jpg"))
     assert counts(root, cache) == ("published", 2, 1, 1, 0)
+
+
+def compared(root: Path, cache: CacheDir) -> tuple[dict[str, list[str]], int]:
+    """(each folder that differs -> its file names now, files that differ) of a walk now."""
+    with open_current(cache.current_target()) as current:
+        assert current is not None
+        comparison = Comparison(current.conn)
+        for folder, records in walk_folders(root, exclude=[cache.path]):
+            comparison.folder(folder, records)
+        comparison.finish()
+    listed = comparison.listings()
+    assert comparison.same == (not listed)
+    return ({folder: sorted(r.path for r in found) for folder, found in listed.items()},
+            comparison.differ)
+
+
+def test_the_walk_compares_folder_by_folder_and_keeps_only_what_differs(tmp_path: Path) -> None:
+    root, cache = scanned(tmp_path)
+    assert compared(root, cache) == ({}, 0)  # the name that is not UTF-8 included
+    make_tree(root, {"a/img1.jpg": b"x2", "b/new.jpg": b"4"}, mtime=None)  # same size, now
+    assert compared(root, cache) == ({"a": ["a/img1.jpg", "a/img2.jpg"], "b": ["b/new.jpg"]}, 2)
+
+
+def test_a_file_changed_in_place_is_found_though_its_folder_is_not_touched(
+    tmp_path: Path,
+) -> None:
+    """A write into a file leaves its folder's mtime alone: every file is still looked at."""
+    root, cache = scanned(tmp_path)
+    folder_mtime = os.stat(root / "a").st_mtime_ns
+    os.utime(root / "a" / "img2.jpg", ns=(1_600_000_000_000_000_001,) * 2)
+    assert os.stat(root / "a").st_mtime_ns == folder_mtime
+    assert compared(root, cache) == ({"a": ["a/img1.jpg", "a/img2.jpg"]}, 1)
+
+
+def test_a_folder_gone_is_listed_empty_with_its_files_counted(tmp_path: Path) -> None:
+    root, cache = scanned(tmp_path)
+    folder = os.path.join(os.fsencode(root), b"caf\xe9")
+    os.unlink(os.path.join(folder, b"\xff.jpg"))
+    os.rmdir(folder)
+    assert compared(root, cache) == ({"caf\udce9": []}, 1)

@@ -48,7 +48,8 @@ def test_the_worker_answers_requests_by_id_and_exits_when_stdin_closes(
         first = read_answer(proc)
         assert {m["type"] for m in first[:-1]} == {"progress"}
         assert {m["id"] for m in first} == {1}
-        assert first[0] == {"type": "progress", "id": 1, "phase": "walking", "files": 0}
+        assert first[0] == {"type": "progress", "id": 1, "phase": "walking", "files": 0,
+                            "folders": 0}
         assert (first[-1]["status"], first[-1]["generation"], first[-1]["files"]) == (
             "published", 1, 7)
         proc.stdin.write(b'{"id": 2, "paths": ["Music"]}\n')

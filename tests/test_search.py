@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mediasrv.index.cachedir import CacheDir
-from mediasrv.names import ALL_TAG, natural_key, query_words, search_words, tags_of
+from mediasrv.names import ALL_TAG, query_words, search_words, tags_of
+from mediasrv.natural import natural_key
 from mediasrv.scan.job import run_scan
 from mediasrv.snapshot import open_snapshot, search
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ class Current:
     tag_count: int
     probe_version: int  # 0: built without probing
     linked_folders: int  # folders its walk reached through symlinks
+    complete: bool  # False: a first walk published it part-way (meta ``complete`` = 0)
     conn: sqlite3.Connection = field(repr=False, compare=False)
 
     @property
@@ -68,6 +69,12 @@ class Current:
         return found
 
 
+def is_complete(meta: Mapping[str, object]) -> bool:
+    """Whether a generation holds every file its walk found (meta ``complete``; a
+    generation from before the key existed is complete)."""
+    return _int(meta.get("complete"), 1) != 0
+
+
 def _int(value: object, default: int = 0) -> int:
     try:
         return int(str(value))
@@ -87,6 +94,7 @@ def _current(path: Path, conn: sqlite3.Connection, meta: dict[str, object]) -> C
         tag_count=_int(meta.get("tag_count")),
         probe_version=_int(meta.get("probe_version")),
         linked_folders=_int(walk.get("linked_folders")) if isinstance(walk, dict) else 0,
+        complete=is_complete(meta),
         conn=conn,
     )
 

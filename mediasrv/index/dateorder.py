@@ -39,15 +39,16 @@ def tag_orders(
     files: Iterable[tuple[int, int, int]], folder_tags: Mapping[int, Sequence[str]],
     extra_tags: Mapping[int, Sequence[str]],
 ) -> dict[str, list[Key]]:
-    """Each tag's files, oldest first, from (time, id, folder id) of every file.
+    """Each tag's files, oldest first, from (time, id, folder id) of every file, in that order.
 
     ``folder_tags`` are the tags (``tag_key``s) of each folder's files (``All`` among them),
-    ``extra_tags`` those a file's name adds (bracket tags) by file id. One
-    sort of the library, then each file joins its tags' lists in order.
+    ``extra_tags`` those a file's name adds (bracket tags) by file id. The
+    caller sorts the library (SQLite does, in C); each file joins its tags'
+    lists in order.
     """
     orders: dict[str, list[Key]] = {ALL_KEY: []}
     lists_of: dict[int, list[list[Key]]] = {}  # folder id -> its tags' lists
-    for time, file_id, folder_id in sorted(files):
+    for time, file_id, folder_id in files:
         key = (time, file_id)
         lists = lists_of.get(folder_id)
         if lists is None:

@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 from fractions import Fraction
+from typing import IO
 
 from PIL import Image, ImageOps
 
@@ -28,7 +29,7 @@ def fitted(size: tuple[int, int], edge: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def make_image(source: str, edge: int) -> bytes:
+def make_image(source: str | IO[bytes], edge: int) -> bytes:
     """A JPEG of the picture at ``source``, ``edge`` on its longest side; raises if unreadable."""
     with open_image(source) as img:
         # JPEG: decode at 1/2..1/8 scale when that still covers the result (much faster).

@@ -3,7 +3,8 @@
 Grid thumbnails come in two sizes (for ordinary and high-density screens);
 the viewer shows a screen-sized *preview* of large pictures instead of the
 original. Each is keyed by what it shows: the file's relative path, its size
-and its mtime_ns (plus the edge length and a format version). A rescan that
+and its mtime_ns (plus the edge length and a format version; for a song, also
+the folder cover beside it, see ``covers.py``). A rescan that
 leaves a file alone leaves its key alone, so the cached thumbnail stays valid;
 a file that changes gets a new key. A file that cannot be decoded (corrupt, a
 format Pillow or FFmpeg does not read, audio, documents) gets a kind icon, and
@@ -31,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..names import kind_of, split_ext
+from .covers import Cover, FolderCovers, folder_cover, make_song
 from .images import register_formats
 from .thumbmake import make_image, make_video, undecodable_reason
 
@@ -65,19 +68,49 @@ def etag(key: str) -> str:
 
 @dataclass(frozen=True)
 class Lookup:
-    """A thumbnail's key, the file's version (``size-mtime_ns``) and the cached result."""
+    """A thumbnail's key, the file's version (``size-mtime_ns``) and the cached result.
+
+    ``version`` is None when the picture depends on more than the file (a song's
+    folder cover may come later): such a picture is never cached for good by
+    browsers. ``cover`` is the real path of the folder cover it would be made from.
+    """
 
     key: str
-    version: str
+    version: str | None
     found: Thumb | None
+    cover: str | None = None
 
 
-def thumb_key(path: str, size: int, mtime_ns: int, edge: int = SIZE) -> str:
-    """The cache key of ``path`` at ``size`` bytes and ``mtime_ns``: a hex digest."""
+def thumb_key(path: str, size: int, mtime_ns: int, edge: int = SIZE,
+              cover: Cover | None = None) -> str:
+    """The cache key of ``path`` at ``size`` bytes and ``mtime_ns`` (and of a song's folder
+    ``cover``: name, size, mtime_ns): a hex digest."""
     h = hashlib.sha256()
     h.update(f"v{VERSION}\0{edge}\0{size}\0{mtime_ns}\0".encode())
     h.update(path.encode("utf-8", "surrogateescape"))
+    if cover is not None:
+        name, cover_size, cover_mtime_ns = cover
+        h.update(f"\0cover\0{cover_size}\0{cover_mtime_ns}\0".encode())
+        h.update(name.encode("utf-8", "surrogateescape"))
     return h.hexdigest()
+
+
+def live_keys(rows: list[tuple[str, int, int]]) -> set[str]:
+    """Every key (at every edge) of the files ``rows`` (path, size, mtime_ns) of a generation."""
+    by_folder: dict[str, dict[str, tuple[int, int]]] = {}
+    for path, size, mtime_ns in rows:
+        folder, _, name = path.rpartition("/")
+        by_folder.setdefault(folder, {})[name] = (size, mtime_ns)
+    covers: dict[str, Cover | None] = {}
+    for folder, files in by_folder.items():
+        chosen = folder_cover(files)
+        covers[folder] = (chosen, *files[chosen]) if chosen is not None else None
+    live: set[str] = set()
+    for path, size, mtime_ns in rows:
+        folder, _, name = path.rpartition("/")
+        cover = covers[folder] if kind_of(split_ext(name)[1]) == "audio" else None
+        live.update(thumb_key(path, size, mtime_ns, edge, cover) for edge in EDGES)
+    return live
 
 
 def _walk_files(directory: Path) -> list[os.DirEntry[str]]:
@@ -132,6 +165,7 @@ class Thumbnailer:
         self._slots = asyncio.Semaphore(self.workers)
         self._making: dict[str, asyncio.Task[Thumb]] = {}
         self.made = 0  # thumbnails made (or found undecodable) by this process
+        self.covers = FolderCovers()
         # Shown in /api/status: a cache that cannot be written (disk full, read-only)
         # costs time, not thumbnails, and clears by itself with the next write that works.
         self.status: ThumbnailsStatus = {"cache": "ok", "error": None, "failed_writes": 0}
@@ -158,25 +192,34 @@ class Thumbnailer:
         OSError if the file is gone.
         """
         st = os.stat(real)
+        version = f"{st.st_size}-{st.st_mtime_ns}"
+        if kind == "audio":
+            beside = self.covers.beside(real)
+            key = thumb_key(path, st.st_size, st.st_mtime_ns, edge, beside and beside[1])
+            return Lookup(key, None, self.cached(key), beside and beside[0])
         key = thumb_key(path, st.st_size, st.st_mtime_ns, edge)
         if kind not in MAKERS:
             found: Thumb | None = Thumb(key, None, kind if kind in ICONS else "other")
         else:
             found = self.cached(key)
-        return Lookup(key, f"{st.st_size}-{st.st_mtime_ns}", found)
+        return Lookup(key, version, found)
 
-    async def make(self, key: str, real: str, kind: str, edge: int = SIZE) -> Thumb:
-        """Make the picture ``key`` of ``real`` at ``edge``, at most ``workers`` at a time."""
+    async def make(self, key: str, real: str, kind: str, edge: int = SIZE,
+                   cover: str | None = None) -> Thumb:
+        """Make the picture ``key`` of ``real`` at ``edge`` (a song's: from its tags or the folder
+        ``cover``), at most ``workers`` at a time."""
         task = self._making.get(key)
         if task is None:
             # Its own task, not the request's: a client that goes away does not
             # waste the work, and everyone asking for the same key shares it.
-            task = asyncio.get_running_loop().create_task(self._produce(key, real, kind, edge))
+            task = asyncio.get_running_loop().create_task(
+                self._produce(key, real, kind, edge, cover))
             self._making[key] = task
             task.add_done_callback(lambda _: self._making.pop(key, None))
         return await asyncio.shield(task)
 
-    async def _produce(self, key: str, real: str, kind: str, edge: int) -> Thumb:
+    async def _produce(self, key: str, real: str, kind: str, edge: int,
+                       cover: str | None) -> Thumb:
         async with self._slots:
             # A request that looked in the cache while the same key was being made can
             # ask after that work is done and gone from ``_making``: it is on disk now.
@@ -184,12 +227,12 @@ class Thumbnailer:
             if done is not None:
                 return done
             self.made += 1
-            return await asyncio.to_thread(self._make, key, real, kind, edge)
+            return await asyncio.to_thread(self._make, key, real, kind, edge, cover)
 
-    def _make(self, key: str, real: str, kind: str, edge: int) -> Thumb:
+    def _make(self, key: str, real: str, kind: str, edge: int, cover: str | None) -> Thumb:
         jpeg, icon = self.paths(key)
         try:
-            data = MAKERS[kind](real, edge)
+            data = make_song(real, edge, cover) if kind == "audio" else MAKERS[kind](real, edge)
         except MemoryError:
             raise
         except Exception as exc:  # any decoder failure: show an icon, and remember that
@@ -197,6 +240,9 @@ class Thumbnailer:
             log.info("no picture of %s (%s); showing an icon", os.fsdecode(real), reason)
             self._keep(icon, f"broken\n{reason}\n".encode())
             return Thumb(key, None, "broken", reason)
+        if data is None:  # a song without cover art: the music icon, remembered
+            self._keep(icon, b"audio\nno cover art\n")
+            return Thumb(key, None, "audio", "no cover art")
         self._keep(jpeg, data)
         return Thumb(key, data, None)
 
@@ -215,8 +261,7 @@ class Thumbnailer:
         if not old:  # a new cache (a first scan): no need to read a million rows
             return 0
         with reading(generation_file) as conn:
-            live = {thumb_key(path, size, mtime_ns, edge)
-                    for path, size, mtime_ns in file_stats(conn) for edge in EDGES}
+            live = live_keys(file_stats(conn))
         removed = 0
         for entry in old:
             if entry.name.partition(".")[0] not in live:

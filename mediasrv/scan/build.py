@@ -22,7 +22,7 @@ from ..index import db
 from ..index.cachedir import CacheDir
 from ..index.current import Current
 from ..index.filerows import Probed, write_meta
-from . import delta, fullbuild, moves
+from . import compare, delta, fullbuild, moves
 from .fallback import NeedFullBuild, NeedFullWalk
 from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
 from .walk import Record, WalkStats
@@ -111,56 +111,32 @@ def publish_region(
 
 def publish_tree(
     scan: ScanRun, current: Current | None, records: list[Record], *,
-    defer_probing: bool, rebuild: bool = False,
+    defer_probing: bool, rebuild: bool = False, comparison: compare.Comparison | None = None,
+    keys: list[tuple[str, str]] | None = None,
 ) -> ScanResult:
     """Publish what a walk of the whole tree found, as a delta when it is small enough.
 
     ``rebuild`` publishes a full build even when nothing changed.
+    ``comparison``: ``current`` already compared with the walk folder by folder
+    (``compare.py``); made here from ``records`` when not. ``keys``: the
+    records' natural-order keys, when made while walking (``fullbuild.write``).
     """
     scan.report({"phase": "comparing", "files": len(records)})
-    rows = current.file_stats() if current is not None else []
-    # Records are (path, size, mtime_ns) tuples like the rows: when nothing
-    # changed (the usual rescan) one comparison in C says so.
-    same = len(rows) == len(records) and set(rows) == set(records)
     if current is not None and current.probe_version >= PROBE_VERSION and not rebuild:
-        if same:
+        if comparison is None:
+            comparison = compare.compared(current.conn, records)
+        if comparison.same:
             return _unchanged(scan, current, scope="all")
-        listings = _changed_listings(rows, records)
-        if listings is not None:
+        if small_enough_for_delta(comparison.differ, max(current.file_count, len(records))):
             try:
-                result = _delta(scan, current, listings)
+                result = _delta(scan, current, comparison.listings())
             except NeedFullBuild as exc:
                 log.info("building the index in full: %s", exc)
             else:
                 if result is not None:
                     return result
-    return _full(scan, current, rows, records, defer_probing=defer_probing)
-
-
-def _changed_listings(rows: Rows, records: list[Record]) -> dict[str, list[Record]] | None:
-    """The files now in each folder whose files differ between ``rows`` and ``records``;
-    None if too many files do for a delta."""
-    old = {path: (size, mtime) for path, size, mtime in rows}
-    folders: set[str] = set()
-    differ = matched = 0
-    for rec in records:
-        before = old.get(rec.path)
-        matched += before is not None
-        if before != (rec.size, rec.mtime_ns):
-            differ += 1
-            folders.add(rec.path.rpartition("/")[0])
-    gone = len(old) - matched
-    if not small_enough_for_delta(differ + gone, max(len(rows), len(records))):
-        return None
-    if gone:
-        now = {r.path for r in records}
-        folders.update(p.rpartition("/")[0] for p in old if p not in now)
-    listings: dict[str, list[Record]] = {f: [] for f in folders}
-    for rec in records:
-        folder = rec.path.rpartition("/")[0]
-        if folder in listings:
-            listings[folder].append(rec)
-    return listings
+    rows = current.file_stats() if current is not None else []
+    return _full(scan, current, rows, records, defer_probing=defer_probing, keys=keys)
 
 
 def _unchanged(scan: ScanRun, current: Current, *, scope: str) -> ScanResult:
@@ -191,7 +167,7 @@ def _delta(
         conn = db.connect_build(tmp)
         try:
             applied = delta.apply(conn, the_plan, fresh, lambda c, counts: write_meta(
-                c, number, scan.root, counts, _meta(scan, PROBE_VERSION, build="delta")))
+                c, number, scan.root, counts, meta_of(scan, PROBE_VERSION, build="delta")))
         finally:
             conn.close()
         scan.report({"phase": "publishing", "files": applied.files})
@@ -210,19 +186,20 @@ def _delta(
     )
 
 
-def _meta(scan: ScanRun, probe_version: int, *, build: str) -> dict[str, object]:
+def meta_of(scan: ScanRun, probe_version: int, *, build: str) -> dict[str, object]:
     return {
         "scan_seconds": scan.seconds(),
         "skipped": scan.stats.skipped,
         "walk": scan.stats.as_dict(),
         "probe_version": probe_version,
         "build": build,
+        "complete": 1,  # every file the walk found (progressive.py publishes 0 part-way)
     }
 
 
 def _full(
     scan: ScanRun, current: Current | None, rows: Rows, records: list[Record], *,
-    defer_probing: bool,
+    defer_probing: bool, keys: list[tuple[str, str]] | None = None,
 ) -> ScanResult:
     old = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
     changed = 0
@@ -242,7 +219,8 @@ def _full(
     retry_old = current is not None and current.probe_version < PROBE_VERSION
     todo = [r for r in records if r.path not in same
             or (retry_old and r.path not in carried)]
-    if defer_probing and current is None and sum(1 for r in todo if wants_probe(r)) > DEFER_OVER:
+    first = current is None or not current.complete  # nothing or part of it is browsable
+    if defer_probing and first and sum(1 for r in todo if wants_probe(r)) > DEFER_OVER:
         # Nothing is browsable yet: publish the names first, probe in the next scan.
         fresh: dict[str, Probed] = {}
         probe_stats = ProbeStats(candidates=len(todo),
@@ -257,8 +235,8 @@ def _full(
     def write(tmp: Path) -> tuple[int, int]:
         counts = fullbuild.write(
             tmp, number, records, root=scan.root, probed=carried,
-            meta=_meta(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
-            phase=lambda name: scan.report({"phase": name, "files": len(records)}))
+            meta=meta_of(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
+            phase=lambda name: scan.report({"phase": name, "files": len(records)}), keys=keys)
         scan.report({"phase": "publishing", "files": len(records)})
         return counts
 

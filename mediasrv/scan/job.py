@@ -23,12 +23,18 @@ from ..errors import MediasrvError, ScanFailed
 from ..index.cachedir import CacheDir
 from ..index.current import Current, open_current
 from ..names import display
+from ..natural import NaturalKeys
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
+from .compare import Comparison
 from .fallback import NeedFullWalk
+from .progressive import Prefixes
 from .region import list_region, touched
-from .walk import Record, WalkStats, walk
+from .walk import Record, WalkStats
+from .walkproc import walk_records as walk
 
 log = logging.getLogger(__name__)
+
+REPORT_EVERY_S = 0.2  # walk progress at most this often
 
 
 def run_scan(
@@ -56,18 +62,70 @@ def run_scan(
         ) from exc
     cache.ensure()
     with cache.lock("scan", wait=True), open_current(cache.current_target()) as current:
-        if paths is not None and not full and current is not None and current.can_target:
+        # A part of a first walk is completed by walking everything, never patched.
+        if (paths is not None and not full and current is not None and current.can_target
+                and current.complete):
             try:
                 return _targeted(scan, current, paths)
             except NeedFullWalk as exc:
                 log.info("walking the whole library instead: %s", exc)
                 scan.stats = WalkStats()
-        scan.report({"phase": "walking", "files": 0})
-        records: list[Record] = list(walk(
-            Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
-            progress=lambda s: scan.report({"phase": "walking", "files": s.files}),
-        ))
-        return publish_tree(scan, current, records, defer_probing=defer_probing, rebuild=full)
+        records = _walk(scan, current, full=full)
+        return publish_tree(scan, current, records, defer_probing=defer_probing, rebuild=full,
+                            comparison=records.comparison, keys=records.keys)
+
+
+class Walked(list[Record]):
+    """Every file a walk found, with what was made from them meanwhile."""
+
+    comparison: Comparison | None = None  # the current generation compared with them
+    keys: list[tuple[str, str]] | None = None  # their natural-order keys
+
+
+def _walk(scan: ScanRun, current: Current | None, *, full: bool) -> Walked:
+    """Every file of the tree; a first walk (no complete generation) publishes as it goes.
+
+    The walk runs in a process of its own (``walkproc.py``); this one compares each
+    folder with the current generation (a rescan: a rescan that finds nothing new is
+    decided when the walk ends) or makes the sort keys of a build in full meanwhile.
+    """
+    records = Walked()
+    first = current is None or not current.complete
+    prefixes = Prefixes(scan, shown=current.file_count if current is not None else 0)
+    if current is not None and not full:
+        records.comparison = comparison = Comparison(current.conn)
+    keys = NaturalKeys() if first or full else None
+
+    def listed(folder: str, found: list[Record]) -> None:
+        if records.comparison is not None:
+            comparison.folder(folder, found)
+        if keys is not None:
+            keys.add([r[0] for r in found])
+
+    report_at = 0.0
+
+    def progress(stats: WalkStats) -> None:
+        # After each folder: ``records`` holds every file found so far.
+        nonlocal report_at
+        if first and prefixes.due(stats.files):
+            prefixes.publish(records)  # and reports
+        elif time.monotonic() >= report_at:
+            scan.report({"phase": "walking", "files": stats.files, "folders": stats.folders})
+            report_at = time.monotonic() + REPORT_EVERY_S
+
+    scan.report({"phase": "walking", "files": 0, "folders": 0})
+    add = records.append
+    for record in walk(Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
+                       progress=progress, progress_every=0, folders=listed):
+        add(record)
+    if records.comparison is not None:
+        records.comparison.finish()
+    if keys is not None:
+        records.keys = keys.keys
+    if prefixes.published:
+        log.info("%d incomplete generations published during the walk, built in %.2f s",
+                 prefixes.published, prefixes.seconds)
+    return records
 
 
 def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:

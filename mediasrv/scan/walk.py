@@ -103,6 +103,25 @@ def walk(
 ) -> Iterator[Record]:
     """Yield a Record for every regular file below ``root`` (or below its folder ``start``).
 
+    See ``walk_folders``, which lists the same folders.
+    """
+    for _, records in walk_folders(root, exclude=exclude, stats=stats, progress=progress,
+                                   progress_every=progress_every, start=start):
+        yield from records
+
+
+def walk_folders(
+    root: Path,
+    *,
+    exclude: list[Path] | None = None,
+    stats: WalkStats | None = None,
+    progress: Callable[[WalkStats], None] | None = None,
+    progress_every: float = 0.2,
+    start: str = "",
+) -> Iterator[tuple[str, list[Record]]]:
+    """Yield (relative path, its files' Records) for every folder below ``root`` (or
+    below its folder ``start``) that could be listed; '' is the root.
+
     Hidden entries (names starting with a dot) and the ``exclude`` folders
     (the cache dir, when it lies inside the root) are passed over. Symlinks
     are followed only when they lead to a place inside the root; a symlinked
@@ -132,7 +151,7 @@ def walk(
         if listed is None:
             continue
         records, subfolders = listed
-        yield from records
+        yield prefix[:-1], records
         fresh = []
         # Real folders before links to them, then name order: which path wins is stable.
         for sub in sorted(subfolders, key=lambda s: (s.linked, s.rel)):
@@ -160,6 +179,10 @@ class RootGone(ScanFailed):
     def __init__(self, root: str) -> None:
         super().__init__(f"the library root {display(root)} went away during the scan "
                          "(renamed, moved or unmounted); nothing was published")
+        self.root = root
+
+    def __reduce__(self) -> tuple[type[RootGone], tuple[str]]:  # raised again across a pipe
+        return RootGone, (self.root,)
 
 
 class Subfolder(NamedTuple):
@@ -201,6 +224,7 @@ def list_folder(
         return None
     records: list[Record] = []
     subfolders: list[Subfolder] = []
+    append, new = records.append, tuple.__new__  # Record(...) costs a Python frame per file
     for entry in entries:
         name = entry.name
         if name[0] == ".":
@@ -214,8 +238,7 @@ def list_folder(
                 st = entry.stat(follow_symlinks=False)
                 if not name.isascii() and not is_clean(name):
                     stats.undecodable += 1
-                stats.files += 1
-                records.append(Record(rel, st.st_size, st.st_mtime_ns))
+                append(new(Record, (rel, st.st_size, st.st_mtime_ns)))
                 continue
             linked = entry.is_symlink()
             if linked:
@@ -238,7 +261,7 @@ def list_folder(
             if target not in excluded:
                 subfolders.append(Subfolder(target, rel, linked, (st.st_dev, st.st_ino)))
         elif stat.S_ISREG(st.st_mode):  # a link to a file inside the root
-            stats.files += 1
-            records.append(Record(rel, st.st_size, st.st_mtime_ns))
+            append(new(Record, (rel, st.st_size, st.st_mtime_ns)))
         # sockets, fifos and devices are not media
+    stats.files += len(records)
     return records, subfolders

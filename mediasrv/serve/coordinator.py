@@ -25,10 +25,11 @@ from typing import Any
 
 from ..index import db
 from ..index.cachedir import CacheDir
-from ..snapshot import open_snapshot
+from ..snapshot import Snapshot, open_snapshot
 from .events import Broadcaster, Event, Scan
 from .library import Library
 from .outcome import ScanOutcome
+from .partials import Partials
 from .retries import RETRY_DELAYS, Retries
 from .scanprocess import Command, ScanProcess, default_command
 
@@ -75,6 +76,7 @@ class RescanCoordinator(Broadcaster):
         self.scans_run = 0
         self.scan_timeout = scan_timeout  # no word from a scan for this long: kill it (0: never)
         self._retries = Retries(retry_delays, self._retry)
+        self._partials = Partials(library, self._open)
         # When a scan last finished looking at the library (epoch s), whatever it found.
         self.checked_at: float | None = None
         # Called with each scan that ended, whatever its outcome (metrics count them).
@@ -129,9 +131,9 @@ class RescanCoordinator(Broadcaster):
     # -- events -----------------------------------------------------------
 
     def _emit(self, event: str, scan: Scan) -> None:
-        self.broadcast(
-            Event(event=event, scan=scan.as_dict(), generation=self.library.generation)
-        )
+        served = self.library.current
+        self.broadcast(Event(event=event, scan=scan.as_dict(), generation=self.library.generation,
+                             complete=served.complete if served is not None else None))
 
     # -- running scans ----------------------------------------------------
 
@@ -163,7 +165,11 @@ class RescanCoordinator(Broadcaster):
         scan.status, scan.started_at = "running", time.time()
         self._emit("started", scan)
         try:
-            result = ScanOutcome.from_message(await self._scan_in_worker(scan))
+            try:
+                message = await self._scan_in_worker(scan)
+            finally:
+                await self._partials.settle()  # a part being opened is served (or not) first
+            result = ScanOutcome.from_message(message)
             if result.generation != self.library.generation:
                 snapshot = await open_snapshot(Path(result.db_path), self.state,
                                                pool_size=self.pool_size)
@@ -190,6 +196,9 @@ class RescanCoordinator(Broadcaster):
         finally:
             scan.finished_at = time.time()
 
+    async def _open(self, path: Path) -> Snapshot:
+        return await open_snapshot(path, self.state, pool_size=self.pool_size)
+
     async def _follow_moves(self, moved: Moves) -> None:
         """Tell ``on_moves`` what moved; its failure never keeps a generation from serving."""
         if not moved or self._on_moves is None:
@@ -208,6 +217,8 @@ class RescanCoordinator(Broadcaster):
 
         def progress(message: dict[str, Any]) -> None:
             scan.progressed(message)
+            if isinstance(message.get("published"), dict):  # part of a first walk
+                self._partials.offer(message["published"])
             self._emit("progress", scan)
 
         return await worker.scan_watched(scan.id, scan.paths, progress, self.scan_timeout)
@@ -266,6 +277,7 @@ class RescanCoordinator(Broadcaster):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._verify_task
         abandoned = self._running is not None
+        await self._partials.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

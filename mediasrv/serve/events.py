@@ -50,6 +50,7 @@ class Scan:
     status: str = "queued"  # queued, running, published, unchanged, failed
     phase: str | None = None
     files_seen: int = 0
+    folders_seen: int = 0
     phase_done: int | None = None  # progress in a phase with a known total (probing)
     phase_total: int | None = None
     queued_at: float = field(default_factory=time.time)
@@ -98,6 +99,7 @@ class Scan:
         """Take in a progress message from the scan process."""
         self.phase = str(message.get("phase"))
         self.files_seen = int(message.get("files", self.files_seen))
+        self.folders_seen = int(message.get("folders", self.folders_seen))
         self.phase_done, self.phase_total = message.get("done"), message.get("total")
 
     def as_dict(self) -> ScanInfo:
@@ -109,6 +111,7 @@ class Scan:
             "status": self.status,
             "phase": self.phase,
             "files_seen": self.files_seen,
+            "folders_seen": self.folders_seen,
             "phase_done": self.phase_done,
             "phase_total": self.phase_total,
             "queued_at": self.queued_at,

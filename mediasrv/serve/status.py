@@ -28,6 +28,7 @@ class ScanInfo(TypedDict):
     status: str
     phase: str | None
     files_seen: int
+    folders_seen: int  # folders listed so far by a walk of the whole tree
     phase_done: int | None
     phase_total: int | None
     queued_at: float
@@ -108,6 +109,18 @@ class WorkersStatus(TypedDict):
     followers: list[WorkerInfo]
 
 
+class IndexingStatus(TypedDict):
+    """How far a first walk has gone while the generation served is part of it.
+
+    No estimate of the total: nothing short of walking the tree tells how many
+    files it holds (docs/DESIGN.md, "Progressive first index").
+    """
+
+    files: int  # in the generation served
+    files_found: int  # by the walk so far (what it had found at publishing, if none runs)
+    folders_found: int
+
+
 class Status(TypedDict):
     """The answer of ``GET /api/status``, its keys in this order."""
 
@@ -115,6 +128,8 @@ class Status(TypedDict):
     state: str
     root: str
     files: int | None
+    complete: bool | None  # False while the generation served is part of a first walk
+    indexing: IndexingStatus | None  # while it is
     scanned_at: str | None
     last_scan_at: str | None
     db_path: str

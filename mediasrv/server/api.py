@@ -18,6 +18,7 @@ from ..errors import BadParameter
 from ..index.months import with_offsets
 from ..names import ALL_TAG, display
 from ..serve.events import Event
+from ..serve.partials import indexing
 from ..serve.status import Status
 from ..snapshot.base import SORTS
 from . import following as follow
@@ -38,7 +39,7 @@ async def tags(request: web.Request) -> web.Response:
     async with request.app[LIBRARY].snapshot() as snap:
         found = await snap.tags()
         return _json({
-            "generation": snap.generation,
+            "generation": snap.generation, "complete": snap.complete,
             "tags": [{"name": name, "count": count} for name, count in found],
         })
 
@@ -54,8 +55,8 @@ async def files(request: web.Request) -> web.Response:
         tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
         total, page = await snap.page(tag, offset, limit, sort)
         return _json({
-            "generation": snap.generation, "tag": tag, "sort": sort, "total": total,
-            "offset": offset, "limit": limit, "files": page,
+            "generation": snap.generation, "complete": snap.complete, "tag": tag, "sort": sort,
+            "total": total, "offset": offset, "limit": limit, "files": page,
         })
 
 
@@ -66,7 +67,7 @@ async def months(request: web.Request) -> web.Response:
     async with request.app[LIBRARY].snapshot() as snap:
         tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
         found = await snap.months(tag)
-        return _json({"generation": snap.generation, "tag": tag,
+        return _json({"generation": snap.generation, "complete": snap.complete, "tag": tag,
                       "months": with_offsets(found)})
 
 
@@ -105,8 +106,8 @@ async def search(request: web.Request) -> web.Response:
     async with request.app[LIBRARY].snapshot() as snap:
         tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
         found = await snap.search(text, limit, tag)
-        return _json({"generation": snap.generation, "q": text, "tag": tag, "limit": limit,
-                      "files": found})
+        return _json({"generation": snap.generation, "complete": snap.complete, "q": text,
+                      "tag": tag, "limit": limit, "files": found})
 
 
 def status_dict(app: web.Application) -> Status:
@@ -121,6 +122,8 @@ def status_dict(app: web.Application) -> Status:
         "state": app[SETTINGS].state,
         "root": display(str(app[SETTINGS].root)),
         "files": snap.file_count if snap else None,
+        "complete": snap.complete if snap else None,
+        "indexing": indexing(snap, running),
         "scanned_at": meta.get("scanned_at"),
         # When a scan last looked at the library, whatever it found (else: the index's build).
         "last_scan_at": (datetime.fromtimestamp(checked, UTC).isoformat(timespec="seconds")

@@ -4,7 +4,9 @@
 ``/thumb/{path}`` is a grid thumbnail (``?w=640`` for high-density screens)
 and ``/preview/{path}`` a screen-sized JPEG of a picture, both made on first
 request and cached on disk; asked for with the file's current version
-(``?v=size-mtime_ns``), they are cached by the browser for good.
+(``?v=size-mtime_ns``), they are cached by the browser for good. A song's
+thumbnail and preview are its cover art (``media/covers.py``); as a folder
+cover may be added beside it later, they are revalidated (ETag) instead.
 """
 
 from __future__ import annotations
@@ -64,18 +66,19 @@ async def _picture(request: web.Request, prefix: str, edge: int, *, pictures_onl
     path, real = await indexed_file(request, prefix, tag)
     thumbs = request.app[THUMBS]
     kind = kind_of(split_ext(path.rpartition("/")[2])[1])
-    if pictures_only and kind != "image":
+    if pictures_only and kind not in ("image", "audio"):  # a song's preview is its cover
         raise Undecodable(f"there is no preview of a {kind} file")
     try:
         known = await asyncio.to_thread(thumbs.look_up, path, real, kind, edge)
     except OSError:
         raise FileGone(path) from None  # deleted since indexed_file looked
-    exact = params.query(request).get("v") == known.version
+    # A song's picture may change without the song (a folder cover added): never "for good".
+    exact = known.version is not None and params.query(request).get("v") == known.version
     headers = {"ETag": etag(known.key),
                "Cache-Control": FOREVER if exact else "private, no-cache", **PICTURE_HEADERS}
     if headers["ETag"] in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=headers)
-    return known.found or await thumbs.make(known.key, real, kind, edge), headers
+    return known.found or await thumbs.make(known.key, real, kind, edge, known.cover), headers
 
 
 @ui_routes.get(r"/thumb/{path:[\s\S]+}")  # a name may hold a newline
@@ -114,6 +117,8 @@ async def preview_of(request: web.Request, prefix: str,
         return found
     made, headers = found
     if made.jpeg is None:
+        if made.icon == "audio":
+            raise Undecodable("the song has no cover art")
         raise Undecodable(made.reason)
     return web.Response(body=made.jpeg, content_type="image/jpeg", headers=headers)
 

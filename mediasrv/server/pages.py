@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from ..media.thumbs import ICONS, PREVIEW, Thumbnailer
-from ..names import ALL_TAG, display
+from ..names import ALL_TAG, display, is_clean
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
@@ -29,7 +29,7 @@ from . import attempts, following, home, media, middleware, params, render, time
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, THUMBS
 from .render import page, quote_segment, search_url, tag_url, tile, version, view_url
-from .viewer import Place, locate
+from .viewer import Place, details, locate
 
 PAGE_SIZE = 60  # tiles per grid page: fills 2..6 columns evenly
 SEARCH_LIMIT = 200  # results a search page shows, and the viewer steps through
@@ -104,7 +104,8 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
         shown = timeline.file_month(files[0]) if files and months else None
         return render.render(
             request, "grid.html", snap=snap, title=display(tag),
-            tag=display(tag), tag_raw_url=tag_url(tag, sort=sort), total=total,
+            tag=display(tag), tag_guessed=not is_clean(tag), tag_raw_url=tag_url(tag, sort=sort),
+            total=total,
             sections=timeline.sections(files, tiles, first, months), tiles=tiles,
             years=timeline.scrubber(tag, months, PAGE_SIZE, shown) if months else [],
             month_action=f"/tag/{quote_segment(tag)}",
@@ -146,12 +147,17 @@ def viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
     following = None
     if next_file is not None and next_file["kind"] == "image":
         following = picture_url(next_file)
+    picture = picture_url(file) if file["kind"] == "image" else None
     return render.render(
         request, "view.html", snap=snap, title=display(file["name"]),
         place=place, file=file, name=display(file["name"]),
         folder=display(file["path"].rpartition("/")[0]),
-        picture=picture_url(file) if file["kind"] == "image" else None,
-        preview=preview_url(file), preload=following,
+        picture=picture, preview=preview_url(file), preload=following,
+        # zoomed past a preview's pixels, the viewer loads the file itself (if it can show it)
+        full=file["url"] if picture and picture != file["url"]
+        and file["ext"] in BROWSER_PICTURES else None,
+        # a share's recipient is not shown where a photo was taken
+        details=details(file, request.app[SETTINGS].map_url, with_place=not shared),
         prev_url=place.link(prev_file) if prev_file else None,
         next_url=place.link(next_file) if next_file else None,
         poster=f"{file['thumb_url']}?v={version(file)}",

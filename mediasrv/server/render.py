@@ -1,8 +1,8 @@
 """Rendering pages: the Jinja environment, its filters, URLs of pages, and the error pages.
 
 Everything a page shows is escaped (autoescape) and made printable with
-``names.display``; URLs are percent-encoded byte for byte, so names that are
-not valid UTF-8 round-trip.
+``names.display`` (a name that is not UTF-8 is a guess, marked as one: ``is guessed``,
+``GUESS_NOTE``); URLs are percent-encoded byte for byte, so such names round-trip.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from aiohttp import web
 
 from ..errors import FileGone, FileNotIndexed, IndexNotReady, TooManyAttempts, UnknownTag
 from ..media.thumbs import SIZE_2X
-from ..names import ALL_TAG, display
+from ..names import ALL_TAG, GUESSED_AS, display, is_clean
 from ..snapshot import Snapshot
 from . import following, middleware
 from .keys import COORDINATOR, LIBRARY, SETTINGS, STATIC, TEMPLATES
+from .songs import song_of
 
 # Pages run no inline script and load nothing from elsewhere.
 PAGE_HEADERS = {
@@ -42,6 +43,7 @@ SEARCH_MAX = 500  # characters the search box takes (its URL stays far below the
 # Set by a share link's handlers (shared.py): the page is rendered for its recipient, with
 # every link under /s/{id}/ and none of the owner's parts (templates test ``share``).
 SHARE_MODE = web.RequestKey("share_mode", dict[str, Any])
+GUESS_NOTE = f"name not UTF-8, shown as {GUESSED_AS} (a best guess)"
 
 
 def setup(app: web.Application, web_dir: Path) -> None:
@@ -71,9 +73,10 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
         return f"/static/{name}?v={static[name][1]}"
 
     env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG,
-                       SEARCH_MAX=SEARCH_MAX)
+                       SEARCH_MAX=SEARCH_MAX, GUESS_NOTE=GUESS_NOTE)
+    env.tests["guessed"] = lambda name: not is_clean(name)  # shown as a guess: mark it
     env.filters.update(bytes=human_bytes, when=human_time, iso=iso_time,
-                       duration=human_duration, number=lambda n: f"{n:,}")
+                       duration=human_duration, number=lambda n: f"{n:,}", song=song_of)
     return env
 
 
@@ -115,8 +118,12 @@ def search_url(q: str, position: int | None = None) -> str:
 
 
 def version(file: dict[str, Any]) -> str:
-    """What changes when the file does: thumbnails and previews are cached for good by it."""
-    return f"{file['size']}-{file['mtime_ns']}"
+    """What changes when the file does: thumbnails and previews are cached for good by it.
+
+    A song's cover may change without the song (a folder.jpg added): the server
+    never matches its ``-song`` version, so browsers revalidate (and the music icons
+    that servers before covers let them keep for good are not reused)."""
+    return f"{file['size']}-{file['mtime_ns']}" + ("-song" if file.get("kind") == "audio" else "")
 
 
 def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
@@ -124,12 +131,18 @@ def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any
     printable."""
     thumb = f"{file['thumb_url']}?v={version(file)}"
     pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
+    song = song_of(file) if file["kind"] == "audio" else None
     return {
         "href": href,
         "thumb": thumb,
-        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured else None,
-        "name": display(file["name"]),
-        "title": file["display_path"],
+        # a song's cover art is a picture too (or the music icon, sharp at any size)
+        "thumb_2x": f"{thumb}&w={SIZE_2X}" if pictured or song else None,
+        "name": song["title"] if song else display(file["name"]),
+        # a song titled by its tags shows no file name to mark
+        "guessed": not is_clean(file["name"])
+        and not (song and (file.get("audio") or {}).get("title")),
+        "artist": song["artist"] if song else None,
+        "title": file["display_path"] + (f" — {GUESS_NOTE}" if file["name_guessed"] else ""),
         "kind": file["kind"],
         # The picture's shape, for rows that keep it (grid.js); None: unknown, a square.
         "shape": (file["width"], file["height"]) if pictured and file.get("width")
@@ -240,6 +253,12 @@ async def render_error(request: web.Request, status: int, code: str, message: st
         return sign_in(request, status)
     context: dict[str, Any] = {"http_status": status, "code": code, "title": "Not found",
                                "heading": "Not found", "detail": message, "back": None}
+    served = request.app[LIBRARY].current
+    if isinstance(exc, UnknownTag | FileNotIndexed) and served and not served.complete:
+        # A first walk may not have come to it yet: wait for it instead of a dead end.
+        what = exc.tag if isinstance(exc, UnknownTag) else exc.path
+        return render(request, "notyet.html", status=status, code=code, title="Not found yet",
+                      detail=f"“{display(what)}” is not in the part of the library indexed so far.")
     if isinstance(exc, UnknownTag):
         context.update(heading="No such tag",
                        detail=f"There is no tag named “{display(exc.tag)}” in the library.",

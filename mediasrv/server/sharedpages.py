@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..names import display
+from ..names import display, is_clean
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
 from ..userdata.shares import Share
@@ -108,6 +108,7 @@ async def grid(request: web.Request) -> web.StreamResponse:
         tiles = [tile(f, view_url(base, f, sort=sort), star=False) for f in files]
         return render.render(
             request, "grid.html", snap=snap, title=display(tag), tag=display(tag),
+            tag_guessed=not is_clean(tag),
             tag_raw_url=grid_url(base, sort=sort), total=total, first=first,
             tiles=tiles, sections=timeline.sections(files, tiles, first, months), years=[],
             month_action="", zip_url=None, page=number, pages=pages, page_size=PAGE_SIZE,

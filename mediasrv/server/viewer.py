@@ -131,3 +131,71 @@ async def _get(get: Callable[[str], Any], path: str) -> dict[str, Any] | None:
         return dict(await get(path))
     except FileNotIndexed:
         return None
+
+
+# -- the details panel ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One line of the viewer's details panel: what it is, its value, and perhaps a link."""
+
+    key: str  # an id for the page and its tests: camera, lens, …
+    label: str
+    text: str
+    href: str | None = None
+
+
+def details(file: dict[str, Any], map_url: str = "", *, with_place: bool = True) -> list[Detail]:
+    """The camera's side of a photo or video (``file["details"]``, from its header) as the
+    panel shows it; a GPS position (unless not ``with_place``) links to ``map_url``, a
+    template with {lat} and {lon}."""
+    found = file.get("details") or {}
+    lines = []
+    camera = camera_name(found.get("camera_make"), found.get("camera_model"))
+    if camera:
+        lines.append(Detail("camera", "Camera", camera))
+    if found.get("lens"):
+        lines.append(Detail("lens", "Lens", display(str(found["lens"]))))
+    for key, label, text in (
+        ("focal", "Focal length", _number(found.get("focal_length_mm"), "{} mm")),
+        ("aperture", "Aperture", _number(found.get("f_number"), "f/{}")),
+        ("shutter", "Exposure", exposure_time(found.get("exposure_time_s"))),
+        ("iso", "ISO", f"{found['iso']:g}" if found.get("iso") else None),
+    ):
+        if text:
+            lines.append(Detail(key, label, text))
+    lat, lon = found.get("gps_lat"), found.get("gps_lon")
+    if with_place and lat is not None and lon is not None:
+        href = map_url.replace("{lat}", f"{lat:.6f}").replace("{lon}", f"{lon:.6f}") or None
+        lines.append(Detail("place", "Place", place_name(lat, lon), href))
+    return lines
+
+
+def camera_name(make: str | None, model: str | None) -> str:
+    """``Canon`` and ``Canon EOS R5`` read ``Canon EOS R5``, not ``Canon Canon EOS R5``;
+    ``NIKON CORPORATION`` and ``NIKON D750`` read ``NIKON D750``."""
+    make, model = display(make or "").strip(), display(model or "").strip()
+    if make and model and model.lower().startswith(make.split()[0].lower()):
+        return model
+    return f"{make} {model}".strip()
+
+
+def exposure_time(seconds: float | None) -> str | None:
+    """``1/250 s`` for short exposures, as cameras write them; ``0.5 s``, ``2 s`` for long."""
+    if not seconds or seconds <= 0:
+        return None
+    if seconds >= 0.3:
+        return f"{round(seconds, 1):g} s"
+    return f"1/{round(1 / seconds)} s"
+
+
+def place_name(lat: float, lon: float) -> str:
+    """``48.85837° N, 2.29448° E``: five decimals is about a metre."""
+    return (f"{abs(lat):.5f}° {'N' if lat >= 0 else 'S'}, "
+            f"{abs(lon):.5f}° {'E' if lon >= 0 else 'W'}")
+
+
+def _number(value: float | None, form: str) -> str | None:
+    """``value`` to one decimal without a trailing .0 (``f/2.8``, ``35 mm``), in ``form``."""
+    return form.format(f"{round(value, 1):g}") if value else None

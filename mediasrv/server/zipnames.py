@@ -1,10 +1,10 @@
 """What things are called in a zip download: its members, and the download itself.
 
 Members are named by their path in the library as the README's display rule
-shows it (U+FFFD for each byte that is not UTF-8), so two names that differ
-only in such bytes can meet; ``member_names`` keeps them apart. The download
-is named after its tag in ``Content-Disposition`` (RFC 6266), with
-``filename*`` (RFC 5987) for names that are not plain ASCII.
+shows it (a name that is not UTF-8 decoded as Windows-1252, a best guess), so
+such a name can meet a UTF-8 name spelled alike; ``member_names`` keeps them
+apart. The download is named after its tag in ``Content-Disposition`` (RFC
+6266), with ``filename*`` (RFC 5987) for names that are not plain ASCII.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from ..names import display
 
 
 def member_names(paths: list[str]) -> list[str]:
-    """A distinct member name for each path: its display form (U+FFFD for bytes that are
-    not UTF-8).
+    """A distinct member name for each path: its display form (``names.display``).
 
     Names that are valid UTF-8 keep themselves; a name that only its display
     form makes equal to another one gets `` (2)``, `` (3)``… before its extension.

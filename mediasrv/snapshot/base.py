@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
+from ..index.current import is_complete
 from ..index.filerows import Audio, Details
 from ..names import ALL_TAG, display, from_db, query_words, url_quote
 
@@ -45,6 +46,7 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
     """
     path = from_db(row[0])
     quoted = url_quote(path)
+    shown = display(path)  # ``path`` itself when it is valid UTF-8
     return {
         "path": path,
         "name": path.rpartition("/")[2],
@@ -57,7 +59,8 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
         "duration": row[7],
         "taken_ns": row[8],
         "audio": dict(zip(Audio._fields, row[9:17], strict=True)) if row[2] == "audio" else None,
-        "display_path": display(path),
+        "display_path": shown,
+        "name_guessed": shown != path,  # a name in it is not UTF-8: shown as Windows-1252
         "url": f"/media/{quoted}",
         "thumb_url": f"/thumb/{quoted}",
     }
@@ -88,6 +91,11 @@ class Snapshot(abc.ABC):
     @property
     def file_count(self) -> int:
         return int(self.meta["file_count"])
+
+    @property
+    def complete(self) -> bool:
+        """False while this generation is part of a first walk that has not ended."""
+        return is_complete(self.meta)
 
     # -- what handlers call ------------------------------------------------
 

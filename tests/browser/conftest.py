@@ -79,12 +79,13 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def tabs(browser: Any) -> Iterator[Any]:
-    """``tabs(server, viewport, scale=1)``: a new tab; script errors fail the test."""
+    """``tabs(server, viewport, scale=1, touch=False)``: a new tab (``touch``: with a touch
+    screen, for ``page.tap``); script errors fail the test."""
     opened: list[Tab] = []
 
     def open_tab(server: LiveServer, viewport: dict[str, int] = DESKTOP,
-                 scale: float = 1) -> Tab:
-        tab = Tab(browser, server, viewport, scale)
+                 scale: float = 1, touch: bool = False) -> Tab:
+        tab = Tab(browser, server, viewport, scale, touch)
         opened.append(tab)
         return tab
 

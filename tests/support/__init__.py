@@ -9,7 +9,14 @@ one test's names).
 
 from .apps import make_app
 from .clients import Links, page, parse, paths, rescan, serving, status
-from .commands import gated_command, one_error_line, recording_command, run, worker_command
+from .commands import (
+    gated_command,
+    held_walk_command,
+    one_error_line,
+    recording_command,
+    run,
+    worker_command,
+)
 from .following import Leader
 from .live import TRACEBACK, LiveServer, leader_args, serves
 from .media import (
@@ -48,6 +55,7 @@ __all__ = [
     "dated",
     "gated_command",
     "h264_bytes",
+    "held_walk_command",
     "jpeg_bytes",
     "leader_args",
     "make_app",

@@ -46,9 +46,9 @@ class Tab:
     """A browser page on one server, collecting script errors as it goes."""
 
     def __init__(self, browser: Any, server: LiveServer, viewport: dict[str, int],
-                 scale: float = 1) -> None:
+                 scale: float = 1, touch: bool = False) -> None:
         self.context = browser.new_context(viewport=viewport, base_url=server.url,
-                                           device_scale_factor=scale)
+                                           device_scale_factor=scale, has_touch=touch)
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
         self.errors: list[str] = []

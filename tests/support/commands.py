@@ -81,3 +81,25 @@ def gated_command(tmp_path: Path, gate: Path) -> Callable[[Path, Path], list[str
         "    return real_run_scan(*args, **kwargs)\n"
         "job.run_scan = gated\n",
     )
+
+
+def held_walk_command(tmp_path: Path, gate: Path) -> Callable[[Path, Path], list[str]]:
+    """A scan worker that publishes a first part as soon as its walk has a folder of files
+    (``scan/progressive.py``) and, past its first folder of files, waits until ``gate``
+    exists."""
+    return worker_command(
+        tmp_path,
+        "from mediasrv.scan import progressive\n"
+        "progressive.FIRST_AFTER_S, progressive.FIRST_FILES = 0, 1\n"
+        "real_walk = job.walk\n"
+        "def held(*args, **kwargs):\n"
+        "    seen = set()\n"
+        "    for record in real_walk(*args, **kwargs):\n"
+        "        folder = record.path.rpartition('/')[0]\n"
+        "        if seen and folder not in seen:\n"
+        f"            while not os.path.exists({str(gate)!r}):\n"
+        "                time.sleep(0.01)\n"
+        "        seen.add(folder)\n"
+        "        yield record\n"
+        "job.walk = held\n",
+    )

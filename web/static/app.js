@@ -41,22 +41,6 @@
     }
   });
 
-  // Swipe left or right on the viewer's stage to step (phones).
-  const stage = $("stage");
-  if (stage) {
-    let startX = null, startY = null;
-    stage.addEventListener("touchstart", (e) => {
-      if (e.touches.length !== 1) { startX = null; return; }
-      startX = e.touches[0].clientX; startY = e.touches[0].clientY;
-    }, { passive: true });
-    stage.addEventListener("touchend", (e) => {
-      if (startX === null || e.target.tagName === "VIDEO" || e.target.tagName === "AUDIO") return;
-      const dx = e.changedTouches[0].clientX - startX, dy = e.changedTouches[0].clientY - startY;
-      startX = null;
-      if (Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy)) follow(dx < 0 ? "next" : "prev", e);
-    });
-  }
-
   // -- the viewer's picture: the same "broken" icon as the grid, and why ----
 
   const media = $("media");
@@ -91,6 +75,7 @@
   }
 
   // A playing video keeps its whole picture: the ‹ › overlays step aside.
+  const stage = $("stage");
   if (media && media.tagName === "VIDEO" && stage) {
     const sync = () => stage.classList.toggle("playing", !media.paused && !media.ended);
     for (const name of ["play", "playing", "pause", "ended"]) media.addEventListener(name, sync);
@@ -184,12 +169,31 @@
   }
   $("banner-close").addEventListener("click", hideBanner);
 
-  function scanning(scan) {
+  // ``complete`` is false while the index served is part of a first walk (the API's
+  // ``complete``): what is found is browsable at once, the rest is still coming.
+  function scanning(scan, complete, generation) {
     const seen = scan && scan.files_seen ? `${number.format(scan.files_seen)} files seen` : "starting";
     const phase = scan && scan.phase && scan.phase !== "walking" ? ` · ${scan.phase}` : "";
-    showBanner(`Scanning the library… ${seen}${phase}`, { busy: true });
     const progress = $("build-progress");
     if (progress) progress.textContent = seen;
+    if (complete !== false) {
+      showBanner(`Scanning the library… ${seen}${phase}`, { busy: true });
+      return;
+    }
+    const folders = scan && scan.folders_seen ? ` in ${number.format(scan.folders_seen)} folders` : "";
+    const found = scan && scan.files_seen ? `${number.format(scan.files_seen)} files found${folders}` : "starting";
+    const more = generation != null && generation !== pageGeneration;
+    if (more && kind === "notyet") window.location.reload(); // it may be found now
+    showBanner(`Indexing the library… ${found}${phase}; what is found can be browsed already.`, {
+      busy: true,
+      action: more ? { text: "Show the files found since", href: window.location.href } : null,
+    });
+  }
+
+  function incomplete(status) {
+    const part = status.indexing || {};
+    showBanner(`The index is incomplete: ${number.format(part.files || 0)} files so far. ` +
+      "The next scan (Rescan) completes it.");
   }
 
   async function fetchJSON(url, options) {
@@ -220,7 +224,8 @@
 
   async function finished(message) {
     const scan = message.scan || {};
-    if (kind === "building" && message.generation !== null) {
+    if ((kind === "building" && message.generation !== null) ||
+        (kind === "notyet" && message.generation !== pageGeneration)) {
       window.location.reload();
       return;
     }
@@ -251,11 +256,16 @@
     events.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
       if (kind === "building" && status.generation !== null) window.location.reload();
-      if (status.scanning) scanning(status.scan);
+      if (status.scanning) scanning(status.scan, status.complete, status.generation);
+      else if (status.complete === false) incomplete(status);
       else if (banner.dataset.state === "scanning") hideBanner();
     });
-    events.addEventListener("started", (e) => scanning(JSON.parse(e.data).scan));
-    events.addEventListener("progress", (e) => scanning(JSON.parse(e.data).scan));
+    const onScan = (e) => {
+      const message = JSON.parse(e.data);
+      scanning(message.scan, message.complete, message.generation);
+    };
+    events.addEventListener("started", onScan);
+    events.addEventListener("progress", onScan);
     events.addEventListener("finished", (e) => finished(JSON.parse(e.data)));
     // A follower swaps to what its leader published: the same news as a finished scan.
     events.addEventListener("swap", (e) => {

@@ -1,5 +1,5 @@
-// mediasrv: the ★ on files, in the viewer and on grid tiles. Click it, or press f:
-// the viewer's file, or in a grid the tile last pointed at or focused.
+// mediasrv: the ★ on files, in the viewer and on grid tiles. Click it, or press * (on a
+// grid also f): the viewer's file, or in a grid the tile last pointed at or focused.
 // PUT /api/favourites?path=… stars a file, DELETE takes the star away.
 (() => {
   "use strict";
@@ -68,7 +68,9 @@
   }
 
   document.addEventListener("keydown", (event) => {
-    if (event.key !== "f" || event.defaultPrevented) return;
+    // * stars; on a grid f does too (in the viewer f is fullscreen).
+    const key = event.key === "*" || (event.key === "f" && !document.getElementById("viewer"));
+    if (!key || event.defaultPrevented) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) {
       return;

@@ -64,6 +64,8 @@
         link.appendChild(folder);
       }
       link.title = file.display_path;
+      // As the pages' tiles say it (render.GUESS_NOTE): a name in it is not UTF-8.
+      if (file.name_guessed) link.title += " — name not UTF-8, shown as Windows-1252 (a best guess)";
       item.appendChild(link);
       list.appendChild(item);
     }

@@ -32,11 +32,11 @@ from ...names import (
     folder_tags,
     from_db,
     name_only_words,
-    natural_key,
     search_words,
     tag_keys,
     tags_of,
 )
+from ...natural import natural_key
 from ..fallback import NeedFullBuild
 from .order import Key, Keys, new_ids, spliced
 from .plan import Plan, plan

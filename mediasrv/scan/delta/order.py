@@ -6,7 +6,8 @@ import bisect
 import sqlite3
 
 from ...index.tagruns import Run
-from ...names import from_db, natural_key
+from ...names import from_db
+from ...natural import natural_key
 from ..fallback import NeedFullBuild
 from .plan import FolderPlan, Plan
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ...index.filerows import CONTENTS_JOIN, PROBED_COLUMNS, Probed, read_probed
-from ...names import from_db, natural_key
+from ...names import from_db
+from ...natural import natural_key
 from ..walk import Record
 
 

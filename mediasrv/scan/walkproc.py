@@ -1,0 +1,182 @@
+"""A whole-tree walk in a process of its own, streamed folder by folder: both cores at work.
+
+The walk is a stat per file and some Python per entry: 5 s of one core at a
+million files. Run in a forked child (``walk.walk_folders``), it streams each
+folder's files through a pipe in batches (``marshal``: plain tuples of str
+and int, the cheapest way across), and the scan process meanwhile does what
+needs no more than the folders found so far: the comparison with the current
+generation on a rescan (``compare.py``), the natural-order keys on a cold
+build (``fullbuild.Keys``). A failure in the child (``RootGone``, anything)
+is raised again here; a child that dies fails the scan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import marshal
+import multiprocessing
+import pickle
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScanFailed
+from .walk import Record, WalkStats, walk_folders
+
+log = logging.getLogger(__name__)
+
+BATCH = 20_000  # files a message carries at most (~1 MB): a steady stream, few messages
+_COUNTS = (
+    "files",
+    "folders",
+    "unreadable",
+    "vanished",
+    "outside_links",
+    "loops",
+    "undecodable",
+    "linked_folders",
+    "errors",
+)
+
+
+def _send_walk(out: Connection, root: Path, exclude: list[Path]) -> None:
+    """The child: walk, sending ("folders", [(folder, [tuple, ...]), ...], counts) batches,
+    then ("done", counts, examples) or ("error", pickled exception)."""
+    stats = WalkStats()
+    try:
+        batch: list[tuple[str, list[tuple[str, int, int]]]] = []
+        size = 0
+        for folder, records in walk_folders(root, exclude=exclude, stats=stats):
+            batch.append((folder, [tuple(r) for r in records]))  # type: ignore[misc]
+            size += len(records) + 1
+            if size >= BATCH:
+                out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
+                batch, size = [], 0
+        out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
+        out.send_bytes(marshal.dumps(("done", _counts(stats), stats.examples)))
+    except BaseException as exc:  # raised again in the scan process
+        out.send_bytes(marshal.dumps(("error", pickle.dumps(exc), [])))
+    finally:
+        out.close()
+
+
+def _counts(stats: WalkStats) -> list[int]:
+    return [getattr(stats, name) for name in _COUNTS]
+
+
+def _take(stats: WalkStats, counts: list[int]) -> None:
+    for name, value in zip(_COUNTS, counts, strict=True):
+        setattr(stats, name, value)
+
+
+def _drain(reader: Connection, arrived: queue.SimpleQueue[bytes | None]) -> None:
+    """Every message of the child, then None (the pipe closed)."""
+    try:
+        while True:
+            arrived.put(reader.recv_bytes())
+    except (EOFError, OSError):
+        arrived.put(None)
+    finally:
+        reader.close()
+
+
+def walk_records(
+    root: Path,
+    *,
+    exclude: list[Path] | None = None,
+    stats: WalkStats | None = None,
+    progress: Callable[[WalkStats], None] | None = None,
+    progress_every: float = 0.2,
+    folders: Callable[[str, list[Record]], None] | None = None,
+) -> Iterator[Record]:
+    """``walk.walk`` (a Record per file, ``progress`` between folders), walked in a
+    forked child; ``folders`` is told each folder (its relative path) with its files
+    before they are yielded. ``stats`` counts what has been yielded so far, and every
+    count once the walk is done.
+
+    No ``progress`` after the last folder: the walk is whole, so a first walk's part
+    (``progressive.py``) made then would only repeat the complete index. A library
+    of fewer than ``BATCH`` files arrives in one message: never a part.
+    """
+    stats = stats if stats is not None else WalkStats()
+    files = listed = 0
+    next_report = time.monotonic() + progress_every
+    walked = walk_in_process(root, exclude=exclude or [], stats=stats)
+    pending = next(walked, None)
+    while pending is not None:
+        folder, records = pending
+        if folders is not None:
+            folders(folder, records)
+        yield from records
+        pending = next(walked, None)
+        if pending is None:  # the walk is done and its counts are in
+            return
+        files, listed = files + len(records), listed + 1
+        stats.files, stats.folders = files, listed
+        if progress is not None and time.monotonic() >= next_report:
+            progress(stats)
+            next_report = time.monotonic() + progress_every
+
+
+def walk_in_process(
+    root: Path,
+    *,
+    exclude: list[Path],
+    stats: WalkStats,
+    progress: Callable[[WalkStats], None] | None = None,
+    progress_every: float = 0.2,
+) -> Iterator[tuple[str, list[Record]]]:
+    """``walk.walk_folders`` of ``root``, walked in a forked child; ``stats`` has its files
+    and folders after each batch, every count once the walk is done."""
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):  # else the child may flush a copy of what is buffered
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    child = context.Process(
+        target=_send_walk, args=(writer, root, exclude), daemon=True, name="mediasrv-walk"
+    )
+    child.start()
+    writer.close()
+    make = functools.partial(tuple.__new__, Record)  # C calls only, no frame per file
+    next_report = time.monotonic() + progress_every
+    # A thread empties the pipe as it fills (recv waits without the GIL): the child
+    # walks on while this process is busy with a folder or a first part (progressive.py).
+    arrived: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    threading.Thread(
+        target=_drain, args=(reader, arrived), daemon=True, name="mediasrv-walk-reader"
+    ).start()
+    try:
+        while True:
+            raw = arrived.get()
+            if raw is None:
+                child.join(5)
+                raise ScanFailed(
+                    f"the walk process ended unexpectedly (exit status "
+                    f"{child.exitcode}); nothing was published"
+                ) from None
+            message: Any = marshal.loads(raw)
+            kind, payload, more = message
+            if kind == "error":
+                raise pickle.loads(payload)
+            if kind == "done":
+                _take(stats, payload)
+                stats.examples[:] = more
+                return
+            for folder, rows in payload:
+                yield folder, list(map(make, rows))
+            stats.files, stats.folders = more[0], more[1]
+            if progress is not None and time.monotonic() >= next_report:
+                progress(stats)
+                next_report = time.monotonic() + progress_every
+    finally:
+        if child.is_alive():  # the scan stopped early: the walk is of no use any more
+            child.terminate()
+        child.join(10)

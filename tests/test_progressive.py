@@ -1,0 +1,171 @@
+"""A first walk publishes what it has found so far (scan/progressive.py), in process.
+
+The first part is let out as soon as a folder of files is found (the
+module's ``FIRST_AFTER_S`` and ``FIRST_FILES`` set to nothing), so that
+prefixes are published at folder boundaries a test can name, whatever the
+machine's speed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mediasrv.index.cachedir import CacheDir
+from mediasrv.names import tag_key, tags_of
+from mediasrv.natural import natural_key
+from mediasrv.scan import fullbuild, job, progressive
+from mediasrv.scan.walk import walk
+
+from .support import make_tree
+
+# Six folders of three files, walked f0 … f5 (name order, depth first).
+SIX = {f"f{i}/img{j}.jpg": "" for i in range(6) for j in range(3)}
+
+
+@pytest.fixture(autouse=True)
+def from_the_first_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first part as soon as a folder of files is found (not after 0.1 s and 10,000)."""
+    monkeypatch.setattr(progressive, "FIRST_AFTER_S", 0)
+    monkeypatch.setattr(progressive, "FIRST_FILES", 1)
+
+
+def scan(root: Path, cache: Path, **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """run_scan's result and the generations it published part-way."""
+    events: list[dict[str, Any]] = []
+    result = job.run_scan(root, CacheDir(cache), events.append, **kwargs)
+    return result, [e["published"] for e in events if "published" in e]
+
+
+def meta(path: str | Path) -> dict[str, Any]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+
+
+def test_a_first_walk_publishes_growing_prefixes_then_the_complete_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progressive, "GROWTH", 2)
+    root = make_tree(tmp_path / "lib", SIX)
+    result, parts = scan(root, tmp_path / "cache")
+    # After f0 (3 files), f1 (6 >= 2 x 3), f3 (12 >= 2 x 6); 18 < 24: the rest is the end.
+    assert [p["files"] for p in parts] == [3, 6, 12]
+    assert [p["generation"] for p in parts] == [1, 2, 3]
+    assert [meta(p["db_path"])["complete"] for p in parts] == [0, 0, 0]
+    assert (result.status, result.generation, result.files, result.mode) == (
+        "published",
+        4,
+        18,
+        "full",
+    )
+    assert meta(result.db_path)["complete"] == 1
+
+
+def test_a_library_that_has_a_complete_index_publishes_once(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", SIX)
+    scan(root, tmp_path / "cache")
+    make_tree(root, {"f9/new.jpg": ""})
+    for full in (False, True):
+        result, parts = scan(root, tmp_path / "cache", full=full)
+        assert parts == []
+        assert result.status == "published"
+        assert meta(result.db_path)["complete"] == 1
+
+
+def test_a_walk_stopped_part_way_leaves_an_incomplete_index_the_next_scan_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(tmp_path / "lib", SIX)
+    cache = CacheDir(tmp_path / "cache")
+    real = job.walk
+
+    def dying(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for n, record in enumerate(real(*args, **kwargs)):
+            if n == 9:  # inside f3, after f0 (3 files) was published
+                raise OSError("the scan was stopped")
+            yield record
+
+    monkeypatch.setattr(job, "walk", dying)
+    with pytest.raises(OSError):
+        job.run_scan(root, cache)
+    served = cache.current_target()
+    assert served is not None
+    assert (meta(served)["complete"], meta(served)["file_count"]) == (0, 3)
+
+    monkeypatch.setattr(job, "walk", real)
+    monkeypatch.setattr(progressive, "GROWTH", 2)
+    # Even a scan of a few paths (the watcher's) walks everything to complete it.
+    result, parts = scan(root, cache.path, paths=["f0/img0.jpg"])
+    # Nothing smaller than the 3 files served: the next part at 6, then 12.
+    assert [p["files"] for p in parts] == [6, 12]
+    assert (result.files, meta(result.db_path)["complete"]) == (18, 1)
+
+
+def table_rows(path: str | Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but ``meta``, in order."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name != 'meta' ORDER BY name"
+            )
+        ]
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+
+
+segment = st.sampled_from(["a", "A", "b", "img2", "img10", "Img1", "x y", "z[beach]"])
+name = st.sampled_from(["img1", "img2", "img10", "IMG02", "a[anna cat]", "b [Beach]", "c"])
+paths = st.lists(
+    st.tuples(st.lists(segment, max_size=3), name, st.sampled_from(["jpg", "mp3", "txt"])),
+    min_size=1,
+    max_size=30,
+).map(lambda found: sorted({"/".join([*folders, f"{stem}.{ext}"]) for folders, stem, ext in found}))
+
+
+@pytest.mark.fuzz
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(files=paths, growth=st.sampled_from([1, 2, 4]))
+def test_every_part_is_a_full_build_of_the_files_found_so_far(
+    files: list[str], growth: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progressive, "GROWTH", growth)
+    with tempfile.TemporaryDirectory() as work:
+        root = make_tree(Path(work) / "lib", dict.fromkeys(files, ""))
+        records = list(walk(root))
+        result, parts = scan(root, Path(work) / "cache")
+        for number, part in enumerate(
+            [*parts, {"db_path": result.db_path, "files": result.files}], 1
+        ):
+            found = records[: part["files"]]  # the walk's order: what it had found
+            reference = Path(work) / f"reference-{number}.db"
+            fullbuild.write(reference, 1, found, root=str(root))
+            assert table_rows(part["db_path"]) == table_rows(reference)
+            with sqlite3.connect(f"file:{part['db_path']}?mode=ro", uri=True) as conn:
+                ordered = [p for (p,) in conn.execute("SELECT path FROM files ORDER BY id")]
+                counts = dict(conn.execute("SELECT key, file_count FROM tags"))
+                walked = json.loads(dict(conn.execute("SELECT key, value FROM meta"))["walk"])
+            assert ordered == sorted((r.path for r in found), key=natural_key)
+            expected = Counter(key for r in found for key in {tag_key(t) for t in tags_of(r.path)})
+            assert counts == {**expected, "all": len(found)}
+            assert walked["files"] >= len(found)
+
+
+def test_a_small_library_is_published_once_however_slow_its_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progressive, "FIRST_FILES", 10_000)  # the default
+    root = make_tree(tmp_path / "lib", SIX)
+    result, parts = scan(root, tmp_path / "cache")
+    assert (parts, result.generation, result.files) == ([], 1, 18)

@@ -1,0 +1,95 @@
+"""The whole-tree walk in a process of its own (scan/walkproc.py): the same folders and files
+as a walk in this process, its counts, its failures raised here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mediasrv.errors import ScanFailed
+from mediasrv.scan import walkproc
+from mediasrv.scan.walk import Record, RootGone, WalkStats, walk_folders
+from mediasrv.scan.walkproc import walk_in_process
+
+from .support import make_tree
+
+TREE = {b"caf\xe9/\xff.jpg": b"1", "a/img1.jpg": b"22", "a/b/img2.jpg": b"333", "top.png": b""}
+
+
+def test_the_same_folders_files_and_counts_as_a_walk_here(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "lib", TREE)
+    os.symlink("/", root / "out")  # a link out of the root: counted, not followed
+    here, there = WalkStats(), WalkStats()
+    expected = list(walk_folders(root, stats=here))
+    found = list(walk_in_process(root, exclude=[], stats=there))
+    assert found == expected
+    assert all(type(r) is Record for _, records in found for r in records)
+    assert sorted(r.path for _, records in found for r in records) == [
+        "a/b/img2.jpg",
+        "a/img1.jpg",
+        "caf\udce9/\udcff.jpg",
+        "top.png",
+    ]
+    assert there.as_dict() == here.as_dict()
+    assert (there.files, there.folders, there.undecodable, there.outside_links) == (4, 4, 1, 1)
+
+
+def test_many_batches_arrive_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(walkproc, "BATCH", 3)
+    root = make_tree(tmp_path / "lib", {f"d{i}/f{j}.jpg": "" for i in range(7) for j in range(2)})
+    seen: list[int] = []
+    stats = WalkStats()
+    found = list(
+        walk_in_process(
+            root, exclude=[], stats=stats, progress=lambda s: seen.append(s.files), progress_every=0
+        )
+    )
+    assert sum(len(records) for _, records in found) == stats.files == 14
+    assert seen and seen == sorted(seen) and seen[-1] <= 14
+
+
+def test_a_root_that_vanishes_mid_walk_fails_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(tmp_path / "lib", {f"d{i}/f.jpg": "" for i in range(3)})
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:  # the child inherits this (fork)
+        if path.endswith("d1"):
+            root.rename(tmp_path / "away")
+        return real_scandir(path)
+
+    monkeypatch.setattr("mediasrv.scan.walk.os.scandir", scandir)
+    with pytest.raises(RootGone, match="went away during the scan") as raised:
+        list(walk_in_process(root, exclude=[], stats=WalkStats()))
+    assert raised.value.root == os.path.realpath(root)
+
+
+def test_a_walk_process_that_dies_fails_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_tree(tmp_path / "lib", {"a/f.jpg": ""})
+    monkeypatch.setattr(walkproc, "walk_folders", lambda *a, **k: os._exit(3))
+    with pytest.raises(ScanFailed, match=r"walk process ended unexpectedly \(exit status 3\)"):
+        list(walk_in_process(root, exclude=[], stats=WalkStats()))
+
+
+def test_records_with_progress_between_folders_but_none_after_the_last(tmp_path: Path) -> None:
+    """A first walk's part made after the last folder would repeat the complete index."""
+    root = make_tree(tmp_path / "lib", {f"d{i}/f{j}.jpg": "" for i in range(3) for j in range(2)})
+    seen: list[tuple[int, int, int]] = []
+    found: list[Record] = []
+    stats = WalkStats()
+    for record in walkproc.walk_records(
+        root,
+        stats=stats,
+        progress_every=0,
+        folders=lambda f, r: seen.append((0, len(r), 0)),
+        progress=lambda s: seen.append((1, s.files, len(found))),
+    ):
+        found.append(record)
+    # the root (no files), d0, d1, d2: progress after each but d2, with every file yielded
+    assert seen == [(0, 0, 0), (1, 0, 0), (0, 2, 0), (1, 2, 2), (0, 2, 0), (1, 4, 4), (0, 2, 0)]
+    assert (stats.files, stats.folders, len(found)) == (6, 4, 6)
