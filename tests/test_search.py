@@ -45,7 +45,7 @@ def music(tmp_path: Path) -> tuple[Path, list[str]]:
     return root, list(MUSIC)
 
 
-@pytest.mark.parametrize("state", ["sqlite", "memory", "sqlite, every word common"])
+@pytest.mark.parametrize("state", ["sqlite", "memory", "sqlite, folders read one at a time"])
 @pytest.mark.parametrize(("query", "limit", "tag"), [
     ("track", 50, ALL_TAG), ("track", 3, ALL_TAG), ("track 1", 5, ALL_TAG),
     ("artist 12 album 3", 50, ALL_TAG), ("12", 4, ALL_TAG), ("live 5", 50, ALL_TAG),
@@ -60,8 +60,8 @@ async def test_search_answers_by_definition(
     root, paths = music
     cache = CacheDir(tmp_path / "cache")
     run_scan(root, cache)
-    if state.endswith("common"):  # no word narrows the folders: every folder is visited
-        monkeypatch.setattr(search, "RARE", -1)
+    if state.endswith("one at a time"):  # every seek reads one folder: the most refills
+        monkeypatch.setattr(search, "BATCH", 1)
         state = "sqlite"
     snap = await open_snapshot(cache.current, state)
     try:

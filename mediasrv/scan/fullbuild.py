@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ..index import dateorder, db, months
+from ..index import dateorder, db, months, words
 from ..index.filerows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
 from ..index.tagruns import Run, merged, with_starts
 from ..names import (
@@ -115,7 +114,8 @@ def _write_rows(
     dateorder.write_all(conn, tag_ids, orders)
     months.write_all(conn, tag_ids, orders)
     rows.plain_rows = rows.other_rows = []
-    _insert_words(conn, rows)
+    words.write_all(conn, [(fid, ids[0], found) for fid, _, found, _, ids
+                           in rows.folders.values()], rows.by_folder)
     conn.execute("COMMIT")
     return rows.files, len(tag_ids), indexes
 
@@ -225,31 +225,6 @@ def _taken_orders(rows: _Rows) -> dict[str, list[dateorder.Key]]:
     extra = {ids_of[folder_id][pos]: tags for folder_id, pos, tags in rows.bracketed}
     return dateorder.tag_orders(times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()},
                             extra)
-
-
-def _insert_words(conn: sqlite3.Connection, rows: _Rows) -> None:
-    """folder_words, name_words and name_word_folders, each in primary-key order."""
-    conn.executemany(
-        "INSERT INTO folder_words VALUES (?, ?)",
-        sorted((word, fid) for fid, _, words, _, _ in rows.folders.values() for word in words),
-    )
-    # Expanded from JSON inside SQLite: twice as fast as binding one Python
-    # tuple per row (folder ids rise, words sorted, each word's file ids rise).
-    conn.execute(
-        "INSERT INTO name_words SELECT CAST(d.key AS INTEGER), w.key, f.value"
-        " FROM json_each(?) AS d, json_each(d.value) AS w, json_each(w.value) AS f",
-        (json.dumps({fid: dict(sorted(words.items()))
-                     for fid, words in rows.by_folder.items()}),),
-    )
-    per_word: dict[str, dict[int, int]] = {}
-    for fid, words in rows.by_folder.items():
-        for word, ids in words.items():
-            per_word.setdefault(word, {})[fid] = len(ids)
-    conn.execute(
-        "INSERT INTO name_word_folders SELECT w.key, CAST(d.key AS INTEGER), d.value"
-        " FROM json_each(?) AS w, json_each(w.value) AS d",
-        (json.dumps(dict(sorted(per_word.items()))),),
-    )
 
 
 def _tag_runs(

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FileNotIndexed, UnknownTag
+from ..index.words import WORD_END
 from ..names import ALL_TAG, display, from_db, query_words, url_quote
 
 # The orders of a tag: natural path order, and by time taken, newest first.
 SORTS = ("name", "taken")
 
-WORD_END = "\U0010ffff"  # sorts after every character: [w, w+END) is "starts with w"
 
 
 def file_dict(row: Sequence[Any]) -> dict[str, Any]:
