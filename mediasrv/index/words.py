@@ -11,6 +11,7 @@ touches only the rows of the starts its added or removed names bring or take.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -55,28 +56,19 @@ def write_all(
         " FROM json_each(?) AS d, json_each(d.value) AS w, json_each(w.value) AS f",
         (json.dumps({fid: dict(sorted(words.items())) for fid, words in by_folder.items()}),),
     )
-    # Folders come in natural order, so each start's list is in first_id order
-    # as it grows; only the starts themselves need sorting.
+    # Folders come in natural order, so each start's rows are in first_id order
+    # as they are appended; only the starts themselves need sorting.
     known: dict[str, tuple[str, ...]] = {}
-    lists: dict[str, list[int]] = {}  # start -> first_id, folder_id, in_path, first_id, ...
+    lists: dict[str, list[tuple[str, int, int, int]]] = {}
     for fid, first, words in folders:
         in_path = starts(words, known)
         for start in in_path:
-            lists.setdefault(start, []).extend((first, fid, 1))
+            lists.setdefault(start, []).append((start, first, fid, 1))
         for start in starts(by_folder.get(fid, {}), known) - in_path:
-            lists.setdefault(start, []).extend((first, fid, 0))
-    conn.execute(
-        "INSERT INTO word_folders SELECT s.key, json_extract(r.value, '$[0]'),"
-        " json_extract(r.value, '$[1]'), json_extract(r.value, '$[2]')"
-        " FROM json_each(?) AS s, json_each(s.value) AS r",
-        (
-            json.dumps(
-                {
-                    start: [lists[start][i : i + 3] for i in range(0, len(lists[start]), 3)]
-                    for start in sorted(lists)
-                }
-            ),
-        ),
+            lists.setdefault(start, []).append((start, first, fid, 0))
+    conn.executemany(
+        "INSERT INTO word_folders VALUES (?, ?, ?, ?)",
+        itertools.chain.from_iterable(lists[start] for start in sorted(lists)),
     )
 
 

@@ -23,15 +23,18 @@ from __future__ import annotations
 import bisect
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..index.words import WORD_END
+from ..names import from_db, search_words
 
 # Folders read from a word's list at one index seek; the batch doubles as a
 # word keeps matching, up to BATCH_MAX, so a long walk makes few queries.
 BATCH = 16
 BATCH_MAX = 1024
+# Files read at a time from the names found in one folder.
+_CHUNK = 256
 
 _COLUMNS = (
     "f.id, f.pos, coalesce(f.path_bytes, f.path), f.ext, f.kind, f.size, f.mtime_ns, f.width,"
@@ -60,6 +63,8 @@ class _WordFolders:
             return self._rows[i]
         if self._ended:
             return None
+        if not self._keys or key > self._keys[-1] + 1:  # a jump, not a step: start small
+            self._batch = BATCH
         self._rows = self._conn.execute(
             "SELECT first_id, folder_id, in_path FROM word_folders WHERE prefix = ?"
             " AND first_id >= ? ORDER BY first_id LIMIT ?",
@@ -143,10 +148,6 @@ def search(
     return [row[2:] for row in found[:limit]]
 
 
-def _ids(conn: sqlite3.Connection, sql: str, params: Iterable[Any]) -> set[int]:
-    return {row[0] for row in conn.execute(sql, tuple(params))}
-
-
 def _matches_in(
     conn: sqlite3.Connection,
     folder_id: int,
@@ -167,20 +168,47 @@ def _matches_in(
             if len(rows) >= limit:
                 break
         return rows
-    ids: set[int] | None = None
-    for word in missing:
-        having = _ids(
-            conn,
-            "SELECT file_id FROM name_words WHERE folder_id = ? AND word >= ? AND word < ?",
-            (folder_id, word, word + WORD_END),
-        )
-        ids = having if ids is None else ids & having
-        if not ids:
+    # The names having the rarest word (counted inside SQLite, each count
+    # stopping past the smallest so far), checked for the others one by one.
+    rarest, fewest = missing[0], -1
+    for word in missing if len(missing) > 1 else ():
+        (count,) = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM name_words WHERE folder_id = ? AND word >= ?"
+            " AND word < ? LIMIT ?)",
+            (folder_id, word, word + WORD_END, fewest if fewest >= 0 else -1),
+        ).fetchone()
+        if fewest < 0 or count < fewest:
+            rarest, fewest = word, count
+        if not count:
             return []
-    assert ids is not None
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM files AS f WHERE f.id IN (SELECT value FROM json_each(?))"
-        " ORDER BY f.id",
-        (json.dumps(sorted(ids)),),
-    ).fetchall()
-    return [r for r in rows if any(a <= r[1] < b for a, b in allowed)][:limit]
+    others = [word for word in missing if word != rarest]
+    ids = sorted(
+        {
+            row[0]
+            for row in conn.execute(
+                "SELECT file_id FROM name_words WHERE folder_id = ? AND word >= ? AND word < ?",
+                (folder_id, rarest, rarest + WORD_END),
+            )
+        }
+    )
+    found: list[tuple[Any, ...]] = []
+    for i in range(0, len(ids), _CHUNK):
+        for row in conn.execute(
+            f"SELECT {_COLUMNS} FROM files AS f WHERE f.id IN (SELECT value FROM json_each(?))"
+            " ORDER BY f.id",
+            (json.dumps(ids[i : i + _CHUNK]),),
+        ):
+            if any(a <= row[1] < b for a, b in allowed) and _has_all(row[2], others):
+                found.append(row)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _has_all(raw_path: str | bytes, words: list[str]) -> bool:
+    """Whether the name of the file at ``raw_path`` (as stored) has a word starting with
+    each of ``words``."""
+    if not words:
+        return True
+    have = search_words(from_db(raw_path).rpartition("/")[2])
+    return all(any(w.startswith(word) for w in have) for word in words)
