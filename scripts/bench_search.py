@@ -28,10 +28,12 @@ the same mix, on a generation built by that commit's code, in the same run:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,7 +116,46 @@ def worker(shape: str, files: int, db: Path, rounds: int) -> dict[str, Any]:
         return times, found
 
     times, found = asyncio.run(timed())
-    return {"build_s": built, "sizes_mb": table_sizes(db), "times": times, "found": found}
+    return {"build_s": built, "sizes_mb": table_sizes(db), "times": times, "found": found,
+            "delta_ms": deltas(shape, files, db, rounds)}
+
+
+def deltas(shape: str, files: int, db: Path, rounds: int) -> dict[str, dict[str, float]]:
+    """(In the worker.) A delta generation of one file added to the middle folder, after its
+    last file and before its first (which moves the folder's search rows): ms to copy the
+    generation and to write the change into the copy (plan + apply), medians of ``rounds``."""
+    from mediasrv.index import db as dbs
+    from mediasrv.index.filerows import write_meta
+    from mediasrv.scan import delta
+    from mediasrv.scan.walk import Record
+
+    middle = next(itertools.islice(shape_paths(shape, files), files // 2, None))
+    folder = middle.rpartition("/")[0]
+    listing = [Record(p, 0, 1_600_000_000_000_000_000) for p in shape_paths(shape, files)
+               if p.rpartition("/")[0] == folder]
+    found: dict[str, dict[str, float]] = {}
+    for case, name in (("last", "zz new.jpg"), ("first", "aa new.jpg")):
+        copies, writes = [], []
+        for _ in range(rounds):
+            tmp = db.with_suffix(".delta")
+            started = time.perf_counter()
+            delta.copy_file(db, tmp)
+            copied = time.perf_counter()
+            current, conn = dbs.connect_ro(db), dbs.connect_build(tmp)
+            try:
+                the_plan = delta.plan(current, {folder: [
+                    *listing, Record(f"{folder}/{name}", 0, 1_600_000_000_000_000_000)]})
+                delta.apply(conn, the_plan, {},
+                            lambda c, counts: write_meta(c, 2, "/bench", counts, {}))
+            finally:
+                current.close()
+                conn.close()
+            writes.append(time.perf_counter() - copied)
+            copies.append(copied - started)
+            tmp.unlink()
+        found[case] = {"copy": statistics.median(copies) * 1e3,
+                       "write": statistics.median(writes) * 1e3}
+    return found
 
 
 def in_process(args: argparse.Namespace) -> dict[str, Any]:
@@ -145,7 +186,8 @@ def in_process(args: argparse.Namespace) -> dict[str, Any]:
                 result[f"{shape}/{name}"] = got
                 print(f"{shape} ({files:,} files), {name}: p50 {got['p50_ms']:.2f} ms, max "
                       f"{got['max_ms']:.2f} ms over {len(every)} searches; build "
-                      f"{got['build_s']:.1f} s; sizes (MB) {got['sizes_mb']}")
+                      f"{got['build_s']:.1f} s; sizes (MB) {got['sizes_mb']}; one file added"
+                      f" (copy / write, ms): {got['delta_ms']}")
                 for q, r in got["per_query"].items():
                     print(f"  {q!r:24} p50 {r['p50_ms']:8.2f} ms  max {r['max_ms']:8.2f} ms  "
                           f"{r['found']} found")
