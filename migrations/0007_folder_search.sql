@@ -10,18 +10,18 @@
 -- One row per (prefix, folder) where the folder's path, or the name of one of
 -- its files, has a word starting with `prefix` (words as in `search_words`:
 -- runs of letters, runs of digits, case-folded). `first_id` is the folder's
--- `folders.first_id`: ids rise in natural order, so `ORDER BY first_id` within
--- a prefix is the order to visit its folders. `in_path` is 1 when the folder's
+-- `folders.first_id` (the folder is `folders` JOIN ON first_id): ids rise in
+-- natural order, so `ORDER BY first_id` within a prefix is the order to visit
+-- its folders. `in_path` is 1 when the folder's
 -- path has such a word (every file of the folder matches it), 0 when only some
 -- names do (`name_words` says which).
 --
 --     -- the first folders whose path or names have a word starting with 'bea'
---     SELECT f.path, w.in_path FROM word_folders AS w JOIN folders AS f ON f.id = w.folder_id
+--     SELECT f.path, w.in_path FROM word_folders AS w JOIN folders AS f ON f.first_id = w.first_id
 --     WHERE w.prefix = 'bea' ORDER BY w.first_id LIMIT 10;
 CREATE TABLE word_folders (
     prefix    TEXT    NOT NULL,
     first_id  INTEGER NOT NULL,  -- folders.first_id of the folder
-    folder_id INTEGER NOT NULL,
     in_path   INTEGER NOT NULL,  -- 1: its path has a word with this start; 0: some names do
     PRIMARY KEY (prefix, first_id)
 ) WITHOUT ROWID;

@@ -177,8 +177,8 @@ def test_search_tables_hold_each_word_once(tmp_path: Path) -> None:
         " WHERE f.name = 'sunset[beach family].jpg' ORDER BY word").fetchall() == [
         ("family",), ("jpg",), ("sunset",)]
     # every start of a word lists its folders in natural order; in_path 0: only names have it
-    listed = ("SELECT d.path, w.in_path FROM word_folders w JOIN folders d ON d.id = w.folder_id"
-              " WHERE w.prefix = ? ORDER BY w.first_id")
+    listed = ("SELECT d.path, w.in_path FROM word_folders w"
+              " JOIN folders d ON d.first_id = w.first_id WHERE w.prefix = ? ORDER BY w.first_id")
     assert conn.execute(listed, ("2",)).fetchall() == [("Trips/2023/Lake", 1),
                                                        ("Trips/2024/Beach", 1)]
     assert conn.execute(listed, ("bea",)).fetchall() == [("Trips/2024/Beach", 1)]

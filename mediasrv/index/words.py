@@ -11,7 +11,6 @@ touches only the rows of the starts its added or removed names bring or take.
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,19 +55,33 @@ def write_all(
         " FROM json_each(?) AS d, json_each(d.value) AS w, json_each(w.value) AS f",
         (json.dumps({fid: dict(sorted(words.items())) for fid, words in by_folder.items()}),),
     )
-    # Folders come in natural order, so each start's rows are in first_id order
-    # as they are appended; only the starts themselves need sorting.
+    # Folders come in natural order, so each start's list is in first_id order
+    # as it grows; only the starts need sorting. A row is one number in a list,
+    # first_id * 2 + in_path, and the lists are expanded inside SQLite from
+    # JSON: 4.5M rows at 100k folders, so tuples would cost ~90 bytes a row and
+    # binding them three times the time.
     known: dict[str, tuple[str, ...]] = {}
-    lists: dict[str, list[tuple[str, int, int, int]]] = {}
+    lists: dict[str, list[int]] = {}
     for fid, first, words in folders:
         in_path = starts(words, known)
+        key = first * 2 + 1
         for start in in_path:
-            lists.setdefault(start, []).append((start, first, fid, 1))
+            found = lists.get(start)
+            if found is None:
+                found = lists[start] = []
+            found.append(key)
+        key -= 1
         for start in starts(by_folder.get(fid, {}), known) - in_path:
-            lists.setdefault(start, []).append((start, first, fid, 0))
-    conn.executemany(
-        "INSERT INTO word_folders VALUES (?, ?, ?, ?)",
-        itertools.chain.from_iterable(lists[start] for start in sorted(lists)),
+            found = lists.get(start)
+            if found is None:
+                found = lists[start] = []
+            found.append(key)
+    text = json.dumps({start: lists[start] for start in sorted(lists)})
+    lists.clear()
+    conn.execute(
+        "INSERT INTO word_folders SELECT s.key, r.value >> 1, r.value & 1"
+        " FROM json_each(?) AS s, json_each(s.value) AS r",
+        (text,),
     )
 
 
@@ -92,7 +105,7 @@ def update(
         went.setdefault(path.rpartition("/")[0], []).append(path)
     # Rows keyed by a first file that changed go first: a new first file may
     # have the id another folder's old first file had.
-    moved: list[tuple[str, int, int, int]] = []
+    moved: list[tuple[str, int, int]] = []
     for folder_id, folder, old, new in folders:
         in_path = starts(search_words(folder))
         old_first = old[0][1] if old else None
@@ -106,11 +119,11 @@ def update(
                 )
             if new_first is not None:
                 named = starts(w for p, _ in new for w in name_only_words(p)) - in_path
-                moved += ((s, new_first, folder_id, 1) for s in in_path)
-                moved += ((s, new_first, folder_id, 0) for s in named)
+                moved += ((s, new_first, 1) for s in in_path)
+                moved += ((s, new_first, 0) for s in named)
         elif new_first is not None:
             _patch(conn, folder_id, new_first, in_path, came.get(folder, []), went.get(folder, []))
-    conn.executemany("INSERT INTO word_folders VALUES (?, ?, ?, ?)", moved)
+    conn.executemany("INSERT INTO word_folders VALUES (?, ?, ?)", moved)
 
 
 def _patch(
@@ -125,8 +138,8 @@ def _patch(
     ``went`` (paths): only starts that no name of it has any more are dropped."""
     brought = starts(w for p in came for w in name_only_words(p)) - in_path
     conn.executemany(
-        "INSERT OR IGNORE INTO word_folders VALUES (?, ?, ?, 0)",
-        ((s, first_id, folder_id) for s in brought),
+        "INSERT OR IGNORE INTO word_folders VALUES (?, ?, 0)",
+        ((s, first_id) for s in brought),
     )
     for start in starts(w for p in went for w in name_only_words(p)) - in_path - brought:
         left = conn.execute(

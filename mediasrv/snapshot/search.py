@@ -66,8 +66,9 @@ class _WordFolders:
         if not self._keys or key > self._keys[-1] + 1:  # a jump, not a step: start small
             self._batch = BATCH
         self._rows = self._conn.execute(
-            "SELECT first_id, folder_id, in_path FROM word_folders WHERE prefix = ?"
-            " AND first_id >= ? ORDER BY first_id LIMIT ?",
+            "SELECT w.first_id, d.id, w.in_path FROM word_folders AS w"
+            " JOIN folders AS d ON d.first_id = w.first_id"
+            " WHERE w.prefix = ? AND w.first_id >= ? ORDER BY w.first_id LIMIT ?",
             (self._prefix, key, self._batch),
         ).fetchall()
         self._ended = len(self._rows) < self._batch

@@ -55,16 +55,12 @@ def content(db_path: Path) -> dict[str, Any]:
 def word_folders(
     conn: sqlite3.Connection, folder: dict[int, str], path_of: dict[int, str]
 ) -> list[tuple[str, str, str, int]]:
-    """(prefix, folder, its first file, in_path) of every word_folders row, each row's
-    first_id checked against its folder's."""
-    first = dict(conn.execute("SELECT id, first_id FROM folders").fetchall())
-    rows = []
-    for prefix, first_id, folder_id, in_path in conn.execute(
-        "SELECT prefix, first_id, folder_id, in_path FROM word_folders"
-    ):
-        assert first[folder_id] == first_id, (prefix, folder[folder_id])
-        rows.append((prefix, folder[folder_id], path_of[first_id], in_path))
-    return sorted(rows)
+    """(prefix, folder, its first file, in_path) of every word_folders row; each row's
+    first_id must be a folder's."""
+    by_first = {first: i for i, first in conn.execute("SELECT id, first_id FROM folders")}
+    return sorted((prefix, folder[by_first[first_id]], path_of[first_id], in_path)
+                  for prefix, first_id, in_path in conn.execute(
+                      "SELECT prefix, first_id, in_path FROM word_folders"))
 
 
 def months_of(conn: sqlite3.Connection, tag: dict[int, str]) -> dict[str, list[tuple[int, int]]]:
