@@ -19,6 +19,8 @@ from ..names import name_only_words, search_words
 
 WORD_END = "\U0010ffff"  # sorts after every character: [w, w+END) is "starts with w"
 
+_CHUNK_ROWS = 500_000  # word_folders rows written at a time by a full build
+
 
 def starts(words: Iterable[str], known: dict[str, tuple[str, ...]] | None = None) -> set[str]:
     """Every start of each word (``ab`` gives ``a`` and ``ab``); ``known`` caches them."""
@@ -76,13 +78,18 @@ def write_all(
             if found is None:
                 found = lists[start] = []
             found.append(key)
-    text = json.dumps({start: lists[start] for start in sorted(lists)})
-    lists.clear()
-    conn.execute(
-        "INSERT INTO word_folders SELECT s.key, r.value >> 1, r.value & 1"
-        " FROM json_each(?) AS s, json_each(s.value) AS r",
-        (text,),
-    )
+    chunk: dict[str, list[int]] = {}
+    size = 0
+    for start in sorted(lists):  # in pieces: SQLite parses each document whole
+        chunk[start] = found = lists.pop(start)
+        size += len(found)
+        if size >= _CHUNK_ROWS or not lists:
+            conn.execute(
+                "INSERT INTO word_folders SELECT s.key, r.value >> 1, r.value & 1"
+                " FROM json_each(?) AS s, json_each(s.value) AS r",
+                (json.dumps(chunk),),
+            )
+            chunk, size = {}, 0
 
 
 def update(
