@@ -57,6 +57,15 @@ def write_all(
         " FROM json_each(?) AS d, json_each(d.value) AS w, json_each(w.value) AS f",
         (json.dumps({fid: dict(sorted(words.items())) for fid, words in by_folder.items()}),),
     )
+    write_word_folders(conn, folders, by_folder)
+
+
+def write_word_folders(
+    conn: sqlite3.Connection,
+    folders: Sequence[tuple[int, int, set[str]]],
+    by_folder: Mapping[int, Mapping[str, list[int]]],
+) -> None:
+    """``word_folders`` of a full build, from ``write_all``'s arguments."""
     # Folders come in natural order, so each start's list is in first_id order
     # as it grows; only the starts need sorting. A row is one number in a list,
     # first_id * 2 + in_path, and the lists are expanded inside SQLite from
