@@ -22,17 +22,9 @@ WORD_END = "\U0010ffff"  # sorts after every character: [w, w+END) is "starts wi
 _CHUNK_ROWS = 500_000  # word_folders rows written at a time by a full build
 
 
-def starts(words: Iterable[str], known: dict[str, tuple[str, ...]] | None = None) -> set[str]:
-    """Every start of each word (``ab`` gives ``a`` and ``ab``); ``known`` caches them."""
-    found: set[str] = set()
-    for word in words:
-        got = None if known is None else known.get(word)
-        if got is None:
-            got = tuple(word[:i] for i in range(1, len(word) + 1))
-            if known is not None:
-                known[word] = got
-        found.update(got)
-    return found
+def starts(words: Iterable[str]) -> set[str]:
+    """Every start of each word (``ab`` gives ``a`` and ``ab``)."""
+    return {word[:i] for word in words for i in range(1, len(word) + 1)}
 
 
 def write_all(
@@ -73,20 +65,25 @@ def write_word_folders(
     # binding them three times the time.
     known: dict[str, tuple[str, ...]] = {}
     lists: dict[str, list[int]] = {}
+
+    def add(words: Iterable[str], first: int, in_path: int) -> None:
+        # Keys rise folder by folder, so a start this folder already has (a word
+        # of its path or another name word with that start) is its list's last.
+        key = first * 2 + in_path
+        for word in words:
+            got = known.get(word)
+            if got is None:
+                got = known[word] = tuple(word[:i] for i in range(1, len(word) + 1))
+            for start in got:
+                found = lists.get(start)
+                if found is None:
+                    lists[start] = [key]
+                elif found[-1] < first * 2:
+                    found.append(key)
+
     for fid, first, words in folders:
-        in_path = starts(words, known)
-        key = first * 2 + 1
-        for start in in_path:
-            found = lists.get(start)
-            if found is None:
-                found = lists[start] = []
-            found.append(key)
-        key -= 1
-        for start in starts(by_folder.get(fid, {}), known) - in_path:
-            found = lists.get(start)
-            if found is None:
-                found = lists[start] = []
-            found.append(key)
+        add(words, first, 1)  # before its names: a start its path has is in_path
+        add(by_folder.get(fid, {}), first, 0)
     chunk: dict[str, list[int]] = {}
     size = 0
     for start in sorted(lists):  # in pieces: SQLite parses each document whole
