@@ -118,3 +118,22 @@ def test_details_benchmark_quick_runs_against_main(tmp_path: Path) -> None:
     assert "| 1,000 of 2,000 |" in done.stdout  # half of them name a camera
     assert "| 300 of 300 |" in done.stdout  # every song's tags read
     assert not (tmp_path / "lib").exists()  # the library is deleted afterwards
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_search_benchmark_in_process_times_both_shapes(tmp_path: Path) -> None:
+    out = tmp_path / "search.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_search.py"), "--in-process", "--files", "2000",
+         "--rounds", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())["results"]
+    assert sorted(results) == ["music/this", "places/this"]
+    # The places shape: 2,000 files in 400 folders (Day 000000 .. Day 000399).
+    assert results["places/this"]["per_query"]["beach"]["found"] == 50
+    assert results["places/this"]["per_query"]["day 099999"]["found"] == 0
+    assert results["places/this"]["sizes_mb"]["word_folders"] > 0
+    assert set(results["music/this"]["delta_ms"]) == {"last", "first"}

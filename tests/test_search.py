@@ -46,7 +46,7 @@ def music(tmp_path: Path) -> tuple[Path, list[str]]:
     return root, list(MUSIC)
 
 
-@pytest.mark.parametrize("state", ["sqlite", "memory", "sqlite, every word common"])
+@pytest.mark.parametrize("state", ["sqlite", "memory", "sqlite, folders read one at a time"])
 @pytest.mark.parametrize(("query", "limit", "tag"), [
     ("track", 50, ALL_TAG), ("track", 3, ALL_TAG), ("track 1", 5, ALL_TAG),
     ("artist 12 album 3", 50, ALL_TAG), ("12", 4, ALL_TAG), ("live 5", 50, ALL_TAG),
@@ -61,8 +61,8 @@ async def test_search_answers_by_definition(
     root, paths = music
     cache = CacheDir(tmp_path / "cache")
     run_scan(root, cache)
-    if state.endswith("common"):  # no word narrows the folders: every folder is visited
-        monkeypatch.setattr(search, "RARE", -1)
+    if state.endswith("one at a time"):  # every seek reads one folder: the most refills
+        monkeypatch.setattr(search, "BATCH", 1)
         state = "sqlite"
     snap = await open_snapshot(cache.current, state)
     try:
@@ -177,6 +177,73 @@ def test_search_tables_hold_each_word_once(tmp_path: Path) -> None:
         "SELECT n.word FROM name_words n JOIN files f ON f.id = n.file_id"
         " WHERE f.name = 'sunset[beach family].jpg' ORDER BY word").fetchall() == [
         ("family",), ("jpg",), ("sunset",)]
+    # every start of a word lists its folders in natural order; in_path 0: only names have it
+    listed = ("SELECT d.path, w.in_path FROM word_folders w"
+              " JOIN folders d ON d.first_id = w.first_id WHERE w.prefix = ? ORDER BY w.first_id")
+    assert conn.execute(listed, ("2",)).fetchall() == [("Trips/2023/Lake", 1),
+                                                       ("Trips/2024/Beach", 1)]
+    assert conn.execute(listed, ("bea",)).fetchall() == [("Trips/2024/Beach", 1)]
+    assert conn.execute(listed, ("fam",)).fetchall() == [("Trips/2024/Beach", 0)]
     # the search_words view still lists every word of every path
     assert ("beach", 4) in conn.execute(
         "SELECT word, count(*) FROM search_words GROUP BY word").fetchall()
+
+
+# Folder names share words and starts (``Day 12`` and ``Day 120``, ``beach`` and ``bea``), so
+# the word lists cross many times; names add words some folders lack.
+_FOLDER_PARTS = ["Day 1", "Day 12", "Day 120", "beach", "Bear 2", "City 3 [trip]", "c1", "B"]
+_NAME_PARTS = ["IMG 1", "img12", "beach", "bea 3", "x", "Day 2"]
+_QUERY_WORDS = ["d", "day", "1", "12", "120", "2", "b", "bea", "beach", "bear", "c", "city",
+                "3", "img", "jpg", "trip", "x", "zz"]
+
+
+@st.composite
+def folder_trees(draw: st.DrawFn) -> list[str]:
+    paths = set()
+    for _ in range(draw(st.integers(1, 30))):
+        folders = draw(st.lists(st.sampled_from(_FOLDER_PARTS), min_size=0, max_size=4))
+        paths.add("/".join([*folders, draw(st.sampled_from(_NAME_PARTS)) + ".jpg"]))
+    return sorted(p for p in paths if not any(o.startswith(p + "/") for o in paths))
+
+
+@pytest.mark.fuzz
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(folder_trees(), folder_trees(), st.lists(st.lists(st.sampled_from(_QUERY_WORDS),
+                                                         min_size=1, max_size=3),
+                                                min_size=1, max_size=6),
+       st.integers(1, 7), st.sampled_from([1, 16]))
+def test_folder_words_answer_by_definition_after_full_and_delta_builds(
+    tree: list[str], later: list[str], queries: list[list[str]], limit: int, batch: int,
+) -> None:
+    """Both backends equal the brute-force answer, on a full build and on the delta build
+    that adds ``later`` and removes half of ``tree``, however the folders' lists are read."""
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "BATCH", batch)
+        root = make_tree(Path(tmp) / "lib", dict.fromkeys(tree, "x"))
+        cache = CacheDir(Path(tmp) / "cache")
+        run_scan(root, cache)
+        paths = list(tree)
+        for build in ("full", "delta"):
+            if build == "delta":
+                gone = tree[::2]
+                for path in gone:
+                    (root / path).unlink()
+                new = [p for p in later if p not in paths and not any(
+                    o.startswith(p + "/") or p.startswith(o + "/") for o in paths)]
+                make_tree(root, dict.fromkeys(new, "y"))
+                paths = sorted(set(paths) - set(gone) | set(new))
+                result = run_scan(root, cache, paths=[*gone, *new])
+                assert result.status != "published" or result.mode == "delta"
+
+            async def answers(state: str) -> list[list[str]]:
+                snap = await open_snapshot(cache.current, state)
+                try:
+                    return [[f["path"] for f in await snap.search(" ".join(q), limit)]
+                            for q in queries]
+                finally:
+                    await snap.close()
+
+            for state in ("sqlite", "memory"):
+                found = asyncio.run(answers(state))
+                assert found == [expected(paths, " ".join(q), limit) for q in queries], (
+                    build, state)

@@ -125,7 +125,8 @@ def _write_rows(
     months.write_all(conn, tag_ids, orders)
     del orders
     fullwords.insert_words(
-        conn, ((fid, words) for fid, _, words, _, _ in rows.folders.values()), rows.names)
+        conn, [(fid, ids[0], words) for fid, _, words, _, ids in rows.folders.values()],
+        rows.names)
     conn.execute("COMMIT")
     return rows.files, len(tag_ids), indexes
 

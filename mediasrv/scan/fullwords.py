@@ -1,27 +1,28 @@
-"""The search words of a full build: folder_words, name_words and name_word_folders.
+"""The search words of a full build: folder_words, name_words and word_folders.
 
 See migrations/0001_initial.sql: a file is found by the words of its folder's
 path (``folder_words``, per folder) and by those of its name that the folder
-lacks (``name_words``, per file); ``name_word_folders`` counts the latter per
-folder.
+lacks (``name_words``, per file); ``word_folders`` (migrations/0007) lists the
+folders having each start of a word (``index/words.py``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
+from ..index import words as search_rows
 from ..names import db_text
 
 
 def insert_words(
     conn: sqlite3.Connection,
-    folders: Iterable[tuple[int, set[str]]],
+    folders: Sequence[tuple[int, int, set[str]]],
     names: Mapping[str, tuple[set[str], str, str]],
 ) -> None:
-    """folder_words, name_words and name_word_folders, each in primary-key order, from the
-    words of each folder (by id) and of each distinct file name (``names``: name -> (words,
-    ...)), after the ``files`` rows.
+    """folder_words, name_words and word_folders, from the words of each folder ((id,
+    first file's id, words) in natural order) and of each distinct file name (``names``:
+    name -> (words, ...)), after the ``files`` rows.
 
     Only the words of each distinct name are worked out in Python (86k names
     at 1M files); which of them a file's folder lacks, and the counts per
@@ -30,7 +31,7 @@ def insert_words(
     """
     conn.executemany(
         "INSERT INTO folder_words VALUES (?, ?)",
-        sorted((word, fid) for fid, words in folders for word in words),
+        sorted((word, fid) for fid, _, words in folders for word in words),
     )
     conn.execute(
         "CREATE TEMP TABLE name_word_of (name TEXT NOT NULL, word TEXT NOT NULL,"
@@ -50,7 +51,13 @@ def insert_words(
         " ORDER BY 1, 2, 3"
     )
     conn.execute("DROP TABLE temp.name_word_of")
-    conn.execute(
-        "INSERT INTO name_word_folders SELECT word, folder_id, count(*) FROM name_words"
-        " GROUP BY folder_id, word ORDER BY word, folder_id"
-    )
+    # Each folder's name words (those its path lacks), read back in key order:
+    # the distinct (folder, word) pairs are what word_folders needs, not the files.
+    by_folder: dict[int, list[str]] = {}
+    for fid, word in conn.execute("SELECT DISTINCT folder_id, word FROM name_words"):
+        found = by_folder.get(fid)
+        if found is None:
+            by_folder[fid] = [word]
+        else:
+            found.append(word)
+    search_rows.write_word_folders(conn, folders, by_folder)

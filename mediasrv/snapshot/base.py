@@ -19,12 +19,12 @@ from typing import Any
 from ..errors import FileNotIndexed, UnknownTag
 from ..index.current import is_complete
 from ..index.filerows import Audio, Details
+from ..index.words import WORD_END
 from ..names import ALL_TAG, display, from_db, query_words, url_quote
 
 # The orders of a tag: natural path order, and by time taken, newest first.
 SORTS = ("name", "taken")
 
-WORD_END = "\U0010ffff"  # sorts after every character: [w, w+END) is "starts with w"
 
 # The columns of a file ``f`` that ``file_dict`` reads, in its order: a song's tags come
 # from ``AUDIO_JOIN``.

@@ -35,8 +35,7 @@ def content(db_path: Path) -> dict[str, Any]:
                 "SELECT word, folder_id FROM folder_words")),
             "name_words": sorted((folder[d], w, path_of[i]) for d, w, i in conn.execute(
                 "SELECT folder_id, word, file_id FROM name_words")),
-            "name_word_folders": sorted((w, folder[d], n) for w, d, n in conn.execute(
-                "SELECT word, folder_id, files FROM name_word_folders")),
+            "word_folders": word_folders(conn, folder, path_of),
             "tags": sorted((from_db(n), k, c) for n, k, c in conn.execute(
                 "SELECT coalesce(name_bytes, name), key, file_count FROM tags")),
             "spellings": sorted((tag[t], from_db(n), c) for t, n, c in conn.execute(
@@ -55,6 +54,17 @@ def content(db_path: Path) -> dict[str, Any]:
         }
     finally:
         conn.close()
+
+
+def word_folders(
+    conn: sqlite3.Connection, folder: dict[int, str], path_of: dict[int, str]
+) -> list[tuple[str, str, str, int]]:
+    """(prefix, folder, its first file, in_path) of every word_folders row; each row's
+    first_id must be a folder's."""
+    by_first = {first: i for i, first in conn.execute("SELECT id, first_id FROM folders")}
+    return sorted((prefix, folder[by_first[first_id]], path_of[first_id], in_path)
+                  for prefix, first_id, in_path in conn.execute(
+                      "SELECT prefix, first_id, in_path FROM word_folders"))
 
 
 def months_of(conn: sqlite3.Connection, tag: dict[int, str]) -> dict[str, list[tuple[int, int]]]:

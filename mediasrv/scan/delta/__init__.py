@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...index import dateorder, filerows, months
+from ...index import dateorder, filerows, months, words
 from ...index.filerows import Probed, file_row, insert_files, tag_names
 from ...index.tagruns import Run, merged, with_starts
 from ...names import (
@@ -200,23 +200,18 @@ def _write_files(
                for word in name_only_words(f.path)]
     conn.executemany(
         "DELETE FROM name_words WHERE folder_id = ? AND word = ? AND file_id = ?", dropped)
-    conn.executemany(
-        "UPDATE name_word_folders SET files = files - 1 WHERE word = ? AND folder_id = ?",
-        ((word, folder_id) for folder_id, word, _ in dropped))
-    conn.executemany(
-        "DELETE FROM name_word_folders WHERE word = ? AND folder_id = ? AND files = 0",
-        ((word, folder_id) for folder_id, word, _ in dropped))
     added = [(folder_of[r.path.rpartition("/")[0]], word, ids[r.path])
              for r in the_plan.added for word in name_only_words(r.path)]
     conn.executemany("INSERT INTO name_words VALUES (?, ?, ?)", added)
-    conn.executemany(
-        "INSERT INTO name_word_folders VALUES (?, ?, 1) ON CONFLICT (word, folder_id)"
-        " DO UPDATE SET files = files + 1", ((word, folder_id) for folder_id, word, _ in added))
     conn.executemany(
         "UPDATE folders SET first_id = ? WHERE id = ?",
         ((ids[fp.new[0].path], folder_of[fp.path]) for fp in the_plan.folders.values()
          if fp.new),
     )
+    words.update(conn, ((folder_of[fp.path], fp.path, [(f.path, f.id) for f in fp.old],
+                         [(r.path, ids[r.path]) for r in fp.new])
+                        for fp in the_plan.folders.values()),
+                 (r.path for r in the_plan.added), removed)
 
 
 def _write_taken(
