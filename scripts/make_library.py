@@ -7,8 +7,10 @@
 The sample starts with the files the README's examples name (``Trips/2024/
 Beach/a.jpg``, ``sunset[beach family].jpg``, …) in several top folders:
 photos with EXIF capture dates (some stored sideways with an EXIF rotation),
-a large photo that the viewer shows as a preview, H.264 videos, MP3 songs, a
-document and a damaged picture. More files, to ``--files``, follow in a
+a large photo that the viewer shows as a preview, H.264 videos, MP3 songs
+(the curated ones tagged with title, artist, album, track, year and genre and
+carrying cover art, as a music collection's are), a document and a damaged
+picture. More files, to ``--files``, follow in a
 generated shape (topics, years, places, bracket tags). Every picture is a real
 JPEG or PNG (Pillow), every video a real MP4 and every song a real MP3 (PyAV),
 so thumbnails, players and probes work on them. ``--empty`` writes zero-byte
@@ -85,6 +87,9 @@ CURATED = [
     Item("Scans/damaged.jpg", "damaged", "2020-01-15 09:00"),
 ]
 
+# The curated albums' tags: album folder -> (artist, the cover's scene).
+ALBUMS = {"Blue Evening": ("The Harbour Trio", "night"), "Old Roads": ("Mara Lind", "mountains")}
+
 # Sky top, sky bottom, ground, sun (None: no sun) of each scene.
 SCENES = {
     "beach": ((70, 140, 220), (170, 210, 240), (225, 200, 140), (255, 240, 170)),
@@ -142,10 +147,19 @@ def photo_bytes(item: Item, rng: random.Random) -> bytes:
     if item.path.endswith(".png"):
         img.save(out, "PNG")
         return out.getvalue()
+    from PIL.TiffImagePlugin import IFDRational
+
     exif = Image.Exif()
+    exif[0x010F] = "mediasrv"  # Make
     exif[0x0110] = "mediasrv sample camera"  # Model
+    shot = exif.get_ifd(0x8769)  # what the viewer's details panel shows
+    shot[0xA434] = "Sample 24-70mm f/2.8"  # LensModel
+    shot[0x920A] = IFDRational(rng.choice([24, 35, 50, 70]))  # FocalLength, mm
+    shot[0x829D] = IFDRational(rng.choice([28, 40, 56, 80]), 10)  # FNumber
+    shot[0x829A] = IFDRational(1, rng.choice([60, 125, 250, 500]))  # ExposureTime, s
+    shot[0x8827] = rng.choice([100, 200, 400, 800])  # ISOSpeedRatings
     taken = datetime.strptime(item.when, "%Y-%m-%d %H:%M").strftime("%Y:%m:%d %H:%M:%S")
-    exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal
+    shot[0x9003] = taken  # DateTimeOriginal
     if item.sideways:  # stored turned a quarter left; viewers turn it back (orientation 6)
         img = img.transpose(Image.Transpose.ROTATE_90)
         exif[0x0112] = 6
@@ -199,7 +213,31 @@ def song_bytes(item: Item, rng: random.Random) -> bytes:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    album = item.path.rpartition("/")[0].rpartition("/")[2]
+    if album in ALBUMS:
+        tag_song(out, item, album)
     return out.getvalue()
+
+
+def tag_song(out: io.BytesIO, item: Item, album: str) -> None:
+    """ID3 tags and a front cover, written with mutagen into the MP3 in ``out``."""
+    from mutagen.id3 import APIC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TRCK
+
+    stem = item.path.rpartition("/")[2].rpartition(".")[0]  # "01 Sunset Groove"
+    track, _, title = stem.partition(" ")
+    artist, scene = ALBUMS[album]
+    cover = io.BytesIO()
+    paint(scene, (300, 300), random.Random(album)).save(cover, "JPEG", quality=85)
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TPE1(encoding=3, text=artist))
+    tags.add(TALB(encoding=3, text=album))
+    tags.add(TRCK(encoding=3, text=str(int(track))))
+    tags.add(TDRC(encoding=3, text=item.when[:4]))
+    tags.add(TCON(encoding=3, text=item.path.split("/")[1]))  # Music/Jazz/...: Jazz
+    tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover.getvalue()))
+    out.seek(0)
+    tags.save(out)
 
 
 def curated_bytes(item: Item, rng: random.Random) -> bytes:
