@@ -129,7 +129,7 @@ def version(file: dict[str, Any]) -> str:
 def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
     """What a grid tile shows for ``file`` (``star``: with its ★ button); every string is
     printable."""
-    thumb = f"{file['thumb_url']}?v={version(file)}"
+    thumb = file["thumb_url"]  # with ?v=: cached for good
     pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
     song = song_of(file) if file["kind"] == "audio" else None
     return {

@@ -42,7 +42,11 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
     ``row`` is (exact path as ``coalesce(path_bytes, path)``, ext, kind, size,
     mtime_ns, width, height, duration, taken_ns, then ``Audio``'s fields).
     ``audio`` is a dict for every song (its values None where the song states
-    nothing), None for every other file.
+    nothing), None for every other file. ``thumb_url`` carries the file's
+    version (``?v=size-mtime_ns``, as the pages' thumbnails do), so a browser
+    or script may cache it for good (``server/media.py``); a song's ends in
+    ``-song``, which the server never matches (its cover may change without it:
+    ``server/render.py`` ``version``).
     """
     path = from_db(row[0])
     quoted = url_quote(path)
@@ -62,7 +66,7 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
         "display_path": shown,
         "name_guessed": shown != path,  # a name in it is not UTF-8: shown as Windows-1252
         "url": f"/media/{quoted}",
-        "thumb_url": f"/thumb/{quoted}",
+        "thumb_url": f"/thumb/{quoted}?v={row[3]}-{row[4]}{'-song' if row[2] == 'audio' else ''}",
     }
 
 
