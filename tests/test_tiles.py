@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from mediasrv.server.tiles import tiles_html
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import escape as markup_escape
+
+from mediasrv.server.tiles import escape, tiles_html
 
 PICTURE = {
     "href": "/view/All/a.jpg",
@@ -64,3 +68,8 @@ def test_no_tiles_is_an_empty_grid() -> None:
 def test_a_star_off_says_so() -> None:
     html = tiles_html([{**PICTURE, "favourite": False}])
     assert 'class="star" data-api="/api/favourites?path=a.jpg" aria-pressed="false"' in html
+
+
+@given(st.text())
+def test_escaped_as_autoescape_does(text: str) -> None:
+    assert escape(text) == str(markup_escape(text))
