@@ -145,6 +145,7 @@ def run(work: Path, files: int, seconds: int, runs: int, before: str) -> dict[st
         "runs": runs,
         "before": f"{before} ({commit})",
         "loadavg": os.getloadavg(),
+        "stages_us": stages(work / "cache-this" / "current.db"),
     }
     for name in trees:
         cases = {
