@@ -9,7 +9,6 @@ through SQLite, URLs and HTML without losing a byte.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import quote, unquote_to_bytes
@@ -235,28 +234,12 @@ _URL_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
 def url_quote(text: str) -> str:
     """Percent-encode a path for a URL, byte-exact even for undecodable names.
 
-    Every file of every page and answer goes through here: a plain ASCII
-    path (most of them) is its own URL; the others are quoted once and
-    remembered (``_quoted``).
+    Every file of every page goes through here, so plain ASCII names (most
+    of them) take a C-speed ``str.translate``, about ten times faster than
+    ``urllib.parse.quote``, with the same result.
     """
-    if text.isascii() and _URL_PLAIN.fullmatch(text):
-        return text
-    return _quoted(text)
-
-
-# Paths with a space, a bracket or a letter that is not ASCII (a third of a typical library)
-# cost ~1.3 us each to quote, more than the rest of a file's answer: a page of 100 shown
-# again, or its neighbours, finds them here. The result depends on the text alone, so the
-# memo outlives generations; 32k entries of 55-character paths are ~10 MB.
-QUOTE_MEMO = 1 << 15
-
-
-@functools.lru_cache(maxsize=QUOTE_MEMO)
-def _quoted(text: str) -> str:
-    """``text`` percent-encoded (ASCII: a C-speed ``str.translate``, about ten times faster
-    than ``urllib.parse.quote``, with the same result)."""
     if text.isascii():
-        return text.translate(_ASCII_ESCAPES)
+        return text if _URL_PLAIN.fullmatch(text) else text.translate(_ASCII_ESCAPES)
     return quote(text.encode("utf-8", "surrogateescape"), safe="/")
 
 
