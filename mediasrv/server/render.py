@@ -7,7 +7,6 @@ Everything a page shows is escaped (autoescape) and made printable with
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -85,7 +84,6 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
 # -- URLs ----------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1024)  # a grid page links each of its tiles under its tag
 def quote_segment(text: str) -> str:
     """Percent-encode ``text`` as one URL path segment (``/`` too), byte-exact."""
     return quote(text.encode("utf-8", "surrogateescape"), safe="")
