@@ -3,6 +3,7 @@
 
     python scripts/bench.py                 # the full run (about half an hour on 2 cores)
     python scripts/bench.py --quick         # a small version, under a minute
+    python scripts/bench.py --pages-only    # only what a page costs (bench_pages.py), ~5 min
 
 For each backend, in one run: cold scan + build + publish at each size and a
 no-change rescan (bench_scan.py, a fresh process per run); API latency and
@@ -11,8 +12,10 @@ back-to-back rescans (each a one-file delta), from a load generator in its
 own process (bench_load.py, and wrk for throughput); the longest event-loop
 pause at a swap, measured inside the server (bench_server.py); RSS, open fds
 and threads before and after many rescans; peak RSS at the largest size.
-Figures are medians of ``--repeat`` runs. Writes results.json, results.md and
-latency.png to --out and prints, for each goal of issue 3, whether it is met.
+Figures are medians of ``--repeat`` runs. Then what a page costs against a page
+of one (issue 23: JSON pages of 1 and 100, grid pages), this checkout beside
+``--before`` (bench_pages.py). Writes results.json, results.md and latency.png
+to --out and prints, for each goal of issues 3 and 23, whether it is met.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import bench_pages
 import bench_report
 from benchlib import (
     CHURN,
@@ -59,9 +63,9 @@ ENDPOINTS = ("files", "file")
 CONCURRENCY = (1, 8)
 
 FULL = {"sizes": [10_000, 100_000, 200_000], "main": 100_000, "repeat": 3, "duration": 8.0,
-        "wrk_seconds": 8, "leak_rescans": 100, "plot_seconds": 40.0}
+        "wrk_seconds": 8, "leak_rescans": 100, "plot_seconds": 40.0, "pages_seconds": 5}
 QUICK = {"sizes": [2_000], "main": 2_000, "repeat": 1, "duration": 0.4,
-         "wrk_seconds": 1, "leak_rescans": 5, "plot_seconds": 2.0}
+         "wrk_seconds": 1, "leak_rescans": 5, "plot_seconds": 2.0, "pages_seconds": 1}
 
 
 # -- scan timings ------------------------------------------------------------
@@ -354,6 +358,9 @@ async def run(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         else:
             peak = await peak_rss(state, library(work, largest), work, cfg)
         results["backends"][state]["peak_at_largest"] = peak
+    results["page_cost"] = await asyncio.to_thread(
+        bench_pages.run, work / "pages", cfg["main"], cfg["pages_seconds"], cfg["repeat"],
+        cfg["before"])
     results["machine"]["loadavg_at_end"] = os.getloadavg()
     results["goals"] = bench_report.goals(results)
     return results
@@ -372,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="comma-separated library sizes for scan timings")
     parser.add_argument("--replot", action="store_true",
                         help="only redraw latency.png from --out/timeline.json")
+    parser.add_argument("--pages-only", action="store_true",
+                        help="only what a page costs against a page of one (bench_pages.py)")
+    parser.add_argument("--before", default="main",
+                        help="the commit whose page costs are measured beside this checkout's")
     args = parser.parse_args(argv)
     if args.replot:
         cfg = json.loads((args.out / "results.json").read_text())["config"]
@@ -386,12 +397,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.sizes:
         cfg["sizes"] = [int(s) for s in args.sizes.split(",")]
     cfg["command"] = command_line("bench.py", argv)
+    cfg["before"] = args.before
     if shutil.which("wrk") is None:
         print("bench: wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
     work = args.work or args.out / "work"
     args.out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
+    if args.pages_only:
+        pages = bench_pages.run(work / "pages", cfg["main"], cfg["pages_seconds"],
+                                cfg["repeat"], args.before)
+        (args.out / "pages.json").write_text(json.dumps(pages, indent=1))
+        print(bench_pages.report(pages))
+        print(bench_pages.goal_lines(pages))
+        return 0
     started = time.monotonic()
     results = asyncio.run(run(cfg, work))
     results["bench_seconds"] = time.monotonic() - started

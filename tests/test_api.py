@@ -57,7 +57,7 @@ async def test_files_page_in_natural_order(client: TestClient) -> None:
         "display_path": "Trips/2024/Beach/img2.jpg",
         "name_guessed": False,
         "url": "/media/Trips/2024/Beach/img2.jpg",
-        "thumb_url": "/thumb/Trips/2024/Beach/img2.jpg",
+        "thumb_url": "/thumb/Trips/2024/Beach/img2.jpg?v=20-1600000000000000000",
         "favourite": False,
     }
 

@@ -21,7 +21,7 @@ def test_quick_benchmark_writes_results_table_and_plot(tmp_path: Path) -> None:
     assert shutil.which("wrk"), "the benchmark needs wrk (Debian package wrk)"
     done = subprocess.run(
         [sys.executable, str(SCRIPTS / "bench.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=230,
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
@@ -31,8 +31,10 @@ def test_quick_benchmark_writes_results_table_and_plot(tmp_path: Path) -> None:
         assert backend["files"] == 2000
         assert backend["generation_files"] and len(backend["generation_files"]) == 1
         assert backend["idle"]["c8"]["files"]["requests"] > 0
-    assert len(results["goals"]) == 18
-    assert "### Goals (issue 3)" in (tmp_path / "results.md").read_text()
+    assert len(results["goals"]) == 20
+    assert sorted(results["page_cost"]["this"]["ratios"]) == ["grid", "json100", "json100_taken"]
+    assert results["page_cost"]["base"]["cases"]["json1"]["rps"] > 0  # --before: main
+    assert "### Goals (issues 3 and 23)" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "cold scan + build + publish at 2k files" in done.stdout
 

@@ -133,6 +133,24 @@ async def test_the_recipient_browses_views_and_searches_the_tag(owner: TestClien
     assert (await owner.get(f"{base}/random")).status == 200  # followed to a view
 
 
+async def test_the_recipients_thumbnails_and_previews_are_cached_for_good(
+    owner: TestClient, shared_tree: Path,
+) -> None:
+    base = (await make_share(owner))["url"].rstrip("/")
+    st = (shared_tree / "Trips/Beach/a.jpg").stat()
+    version = f"v={st.st_size}-{st.st_mtime_ns}"
+    html = await (await owner.get(f"{base}/view/Trips/Beach/a.jpg")).text()
+    assert f'{base}/thumb/Trips/Beach/a.jpg?{version}' in await (await owner.get(f"{base}/")).text()
+    for url in (f"{base}/thumb/Trips/Beach/a.jpg?{version}",
+                f"{base}/preview/Trips/Beach/a.jpg?{version}"):
+        resp = await owner.get(url)
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert f'data-preview="{base}/preview/Trips/Beach/a.jpg?{version}"' in html
+    stale = await owner.get(f"{base}/thumb/Trips/Beach/a.jpg")
+    assert stale.status == 200 and stale.headers["Cache-Control"] == "private, no-cache"
+
+
 async def test_the_recipient_gets_bytes_with_range(owner: TestClient) -> None:
     base = (await make_share(owner))["url"].rstrip("/")
     video = await owner.get(f"{base}/media/Trips/Beach/clip.mp4",

@@ -18,7 +18,7 @@ def song_file(name: str = "01 a.mp3", audio: dict[str, Any] | None = None) -> di
         "display_path": f"Album/{name}",
         "name_guessed": False,
         "url": f"/media/Album/{name}",
-        "thumb_url": f"/thumb/Album/{name}",
+        "thumb_url": f"/thumb/Album/{name}?v=10-5-song",
         "width": None,
         "height": None,
         "audio": audio,

@@ -177,6 +177,39 @@ async def test_versioned_url_is_cached_for_good(tclient: TestClient, media_tree:
     assert resp.headers["Cache-Control"] == "private, max-age=31536000, immutable"
 
 
+async def test_every_thumbnail_url_of_the_api_is_versioned_and_cached_for_good(
+    tclient: TestClient, media_tree: Path,
+) -> None:
+    st = os.stat(media_tree / "Photos/red.jpg")
+    wanted = f"/thumb/Photos/red.jpg?v={st.st_size}-{st.st_mtime_ns}"
+    page = await (await tclient.get("/api/files?tag=Photos")).json()
+    one = await (await tclient.get("/api/file?path=Photos/red.jpg&tag=Photos")).json()
+    found = await (await tclient.get("/api/search?q=red")).json()
+    picked = await (await tclient.get("/api/random?tag=Photos")).json()
+    assert [f["thumb_url"] for f in page["files"] if f["name"] == "red.jpg"] == [wanted]
+    assert one["file"]["thumb_url"] == wanted
+    assert [f["thumb_url"] for f in found["files"]] == [wanted]
+    neighbour = one["prev"] or one["next"]
+    assert neighbour["thumb_url"].startswith(f"/thumb/{neighbour['path']}?v=")
+    assert picked["file"]["thumb_url"].startswith(f"/thumb/{picked['file']['path']}?v=")
+    for url in (wanted, picked["file"]["thumb_url"], f"{wanted}&w=640"):
+        resp = await tclient.get(url)
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+
+
+async def test_a_thumbnail_url_of_a_file_changed_since_the_scan_must_revalidate(
+    tclient: TestClient, media_tree: Path,
+) -> None:
+    page = await (await tclient.get("/api/files?tag=Photos")).json()
+    url = next(f["thumb_url"] for f in page["files"] if f["name"] == "small.jpg")
+    (media_tree / "Photos/small.jpg").write_bytes(jpeg_bytes((60, 40)))  # not rescanned
+    resp = await tclient.get(url)
+    assert resp.status == 200
+    assert resp.headers["Cache-Control"] == "private, no-cache"  # no longer what ?v= names
+    assert Image.open(io.BytesIO(await resp.read())).size == (60, 40)
+
+
 @pytest.mark.parametrize("query", ["", "?v=1-2"])
 async def test_unversioned_or_stale_url_must_revalidate(tclient: TestClient, query: str) -> None:
     resp = await tclient.get(f"/thumb/Photos/red.jpg{query}")

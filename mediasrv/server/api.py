@@ -23,6 +23,7 @@ from ..serve.status import Status
 from ..snapshot.base import SORTS
 from . import following as follow
 from . import params
+from .encode import json_response
 from .files import pick_existing
 from .keys import CACHE, COORDINATOR, LEADER, LIBRARY, SETTINGS, THUMBS
 
@@ -31,7 +32,7 @@ routes = web.RouteTableDef()
 
 
 def _json(data: Mapping[str, Any], status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
+    return json_response(data, status=status, headers={"Cache-Control": "no-store"})
 
 
 @routes.get("/api/tags")

@@ -17,7 +17,7 @@ from ..snapshot import Snapshot
 from ..userdata.starred import FAVOURITES_TAG
 from . import render
 from .keys import LIBRARY
-from .render import page, tag_url, tile, version, view_url
+from .render import page, tag_url, tile, view_url
 
 RECENT = 24  # the newest files first: a phone's first screen and more
 YEAR = re.compile(r"(1[89]|2\d)\d\d")
@@ -50,9 +50,7 @@ def grouped(tags: list[tuple[str, int]], covers: dict[str, dict[str, Any]],
 
 
 def card(name: str, count: int, cover: dict[str, Any] | None) -> dict[str, Any]:
-    thumb = None
-    if cover is not None:
-        thumb = f"{cover['thumb_url']}?v={version(cover)}"
+    thumb = cover["thumb_url"] if cover is not None else None  # versioned: cached for good
     return {"raw": name, "name": display(name), "url": tag_url(name), "count": count,
             "thumb": thumb, "kind": cover["kind"] if cover else None}
 

@@ -160,7 +160,7 @@ def viewer(request: web.Request, snap: Snapshot, place: Place) -> web.Response:
         details=details(file, request.app[SETTINGS].map_url, with_place=not shared),
         prev_url=place.link(prev_file) if prev_file else None,
         next_url=place.link(next_file) if next_file else None,
-        poster=f"{file['thumb_url']}?v={version(file)}",
+        poster=file["thumb_url"],
         # A share's viewer links to nothing of the owner's: no month of the owner's grid, and
         # no /api/file, which app.js asks after a scan (a share's pages follow no scans).
         month=None if shared else _month_link(place),

@@ -24,6 +24,7 @@ from ..snapshot import Snapshot
 from . import following, middleware
 from .keys import COORDINATOR, LIBRARY, SETTINGS, STATIC, TEMPLATES
 from .songs import song_of
+from .tiles import tiles_html
 
 # Pages run no inline script and load nothing from elsewhere.
 PAGE_HEADERS = {
@@ -73,7 +74,7 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
         return f"/static/{name}?v={static[name][1]}"
 
     env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG,
-                       SEARCH_MAX=SEARCH_MAX, GUESS_NOTE=GUESS_NOTE)
+                       SEARCH_MAX=SEARCH_MAX, GUESS_NOTE=GUESS_NOTE, tiles_html=tiles_html)
     env.tests["guessed"] = lambda name: not is_clean(name)  # shown as a guess: mark it
     env.filters.update(bytes=human_bytes, when=human_time, iso=iso_time,
                        duration=human_duration, number=lambda n: f"{n:,}", song=song_of)
@@ -129,7 +130,7 @@ def version(file: dict[str, Any]) -> str:
 def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
     """What a grid tile shows for ``file`` (``star``: with its ★ button); every string is
     printable."""
-    thumb = f"{file['thumb_url']}?v={version(file)}"
+    thumb = file["thumb_url"]  # with ?v=: cached for good
     pictured = file["kind"] in ("image", "video")  # the others show an icon, sharp at any size
     song = song_of(file) if file["kind"] == "audio" else None
     return {

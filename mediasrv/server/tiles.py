@@ -1,0 +1,69 @@
+"""A grid's tiles as HTML, written by f-strings instead of a Jinja loop.
+
+A grid page has 60 tiles; through the ``_tiles.html`` macro each cost about
+20 µs, most of it Jinja looking up ``t.kind`` and the rest on a dict (an
+attribute first, then the item). Here a tile is a few f-strings of values
+escaped as autoescape escapes them, giving the bytes the macro gave.
+Templates still call the macro (``_tiles.html``), which calls ``tiles_html``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from markupsafe import Markup
+
+
+def escape(text: str) -> str:
+    """``text`` escaped for HTML as markupsafe's ``escape`` (autoescape) does, as a plain
+    string: most values (URLs, plain names) hold nothing to escape, and five ``in`` tests
+    cost a third of making a ``Markup`` of them."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return (
+            text.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace('"', "&#34;")
+            .replace("'", "&#39;")
+        )
+    return text
+
+
+def tiles_html(items: Iterable[dict[str, Any]], first: int = 0) -> Markup:
+    """The ``<ul class="grid">`` of ``items`` (``render.tile``'s dicts), the first one at
+    position ``first`` (its id: ``f{first}``, what search and month links scroll to)."""
+    out = ['<ul class="grid">\n']
+    for n, t in enumerate(items, first):
+        out.append(_tile(t, n))
+    out.append("</ul>\n")
+    return Markup("".join(out))
+
+
+def _tile(t: dict[str, Any], n: int) -> str:
+    # f-strings: compiled once, where str.format parses its template on every call.
+    kind, name, thumb = escape(t["kind"]), escape(t["name"]), escape(t["thumb"])
+    href, title = escape(t["href"]), escape(t["title"])
+    shape, double, api = t["shape"], t["thumb_2x"], t["star_api"]
+    size = f' data-w="{shape[0]}" data-h="{shape[1]}"' if shape else ""
+    srcset = f' srcset="{thumb} 1x, {escape(double)} 2x"' if double else ""
+    badge = f'<span class="badge">{kind}</span>' if kind != "image" else ""
+    guessed = " guessed" if t["guessed"] else ""  # a name that is not UTF-8: a guess
+    artist = f'<span class="artist">{escape(t["artist"])}</span>' if t["artist"] else ""
+    star = ""
+    if api:
+        on = t["favourite"]
+        star = (
+            f'<button type="button" class="star{" on" if on else ""}" data-api="{escape(api)}"'
+            f' aria-pressed="{"true" if on else "false"}" aria-label="Favourite: {name}"'
+            ' title="Favourite (f)">★</button>'
+        )
+    return (
+        f'  <li id="f{n}"{size}>\n'
+        f'    <a class="tile kind-{kind}" href="{href}" title="{title}">\n'
+        f'      <img src="{thumb}"{srcset} alt="" loading="lazy" decoding="async" width="320"'
+        ' height="320">\n'
+        f'{badge}      <span class="name{guessed}">{name}</span>\n'
+        f"{artist}    </a>\n"
+        f"{star}  </li>\n"
+    )
