@@ -357,3 +357,32 @@ def test_the_exif_reader_leaves_what_is_not_tiff_data_to_pillow(raw: bytes) -> N
         parsed = im.getexif()
         found = exif_reader.sub_ifd(parsed, raw, exif_reader.EXIF_IFD, {0xA434, 0x8827})
     assert found == {0xA434: "EF24-105mm f/4L IS USM", 0x8827: 200}
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def slashed(
+    request: pytest.FixtureRequest, started: Any, settings_for: Any, tmp_path: Path
+) -> TestClient:
+    """A song whose artist holds a ``/`` (no folder tag can): a tag like any other."""
+    root = make_tree(tmp_path / "lib", {"Music/tnt.mp3": song_bytes("mp3", artist="AC/DC")})
+    client: TestClient = await started(settings_for(root, state=request.param))
+    return client
+
+
+async def test_a_tag_with_a_slash_is_listed_paged_and_shown(slashed: TestClient) -> None:
+    tags = {t["name"]: t["count"] for t in (await ok(slashed, "/api/tags"))["tags"]}
+    assert tags["AC/DC"] == 1
+    for tag in ("AC/DC", "AC%2FDC", "ac%2Fdc"):
+        body = await ok(slashed, f"/api/files?tag={tag}")
+        assert (body["tag"], [f["path"] for f in body["files"]]) == ("AC/DC", ["Music/tnt.mp3"])
+    grid = await slashed.get("/tag/AC%2FDC")
+    html = await grid.text()
+    assert grid.status == 200, html[:300]
+    assert "/view/AC%2FDC/Music/tnt.mp3" in html
+    view = await slashed.get("/view/AC%2FDC/Music/tnt.mp3")
+    assert view.status == 200, (await view.text())[:300]
+    zipped = await slashed.get("/api/zip?tag=AC%2FDC")
+    assert zipped.status == 200
+    disposition = zipped.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="AC_DC.zip"'
+    await zipped.read()

@@ -46,7 +46,8 @@ def free_name(name: str, taken: set[str]) -> str:
 
 
 def download_name(tag: str) -> str:
-    return f"{display(tag)}.zip"
+    # A song's artist can hold a slash (AC/DC); a file name cannot.
+    return f"{display(tag).replace('/', '_')}.zip"
 
 
 def disposition(filename: str) -> str:
