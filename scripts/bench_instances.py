@@ -93,7 +93,7 @@ async def request_urls(session: aiohttp.ClientSession, base: str, seed: int = 7)
 
 # -- the load generator (a process of its own) -----------------------------------------
 
-GENERATION = re.compile(rb'"generation": (\d+)')
+GENERATION = re.compile(rb'"generation": ?(\d+)')  # orjson writes no space
 
 
 async def load(bases: list[str], urls: list[str], clients: int, seconds: float, stop: Path

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import shutil
 import socket
@@ -77,7 +78,7 @@ def start_server(root: Path, cache: Path) -> tuple[subprocess.Popen[bytes], int]
         try:
             url = f"http://127.0.0.1:{port}/api/status"
             with urllib.request.urlopen(url, timeout=5) as resp:
-                if b'"scanning": false' in resp.read():
+                if json.loads(resp.read())["scanning"] is False:
                     return proc, port
         except OSError:
             pass

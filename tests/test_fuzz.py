@@ -134,7 +134,13 @@ def test_every_file_of_the_hostile_library_round_trips(live: LiveServer) -> None
         for file in page["files"]:
             path = requests.utils.quote(file["path"].encode("utf-8", "surrogateescape"), safe="")
             found = get("/api/file", f"/api/file?path={path}&tag={quoted}").json()
-            assert found["file"] == file
+            one = dict(found["file"])
+            details = one.pop("details")  # only single-file answers carry it
+            if file["kind"] in ("image", "video"):  # no camera wrote the hostile library
+                assert details is not None and set(details.values()) == {None}
+            else:
+                assert details is None
+            assert one == file
             if file["path"] in seen:
                 continue
             seen.add(file["path"])
