@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from ..support import LiveServer, make_tree
-from ..support.browser import browser_server
+from ..support.browser import browser_server, screenshot
 from ..support.songs import cover_bytes, song_bytes, tag_song
 
 pytestmark = pytest.mark.browser
@@ -198,3 +198,21 @@ def test_a_shared_album_plays_on_too(music: LiveServer, tabs: Any) -> None:
     }""")
     assert page.locator("#song-title").inner_text() == "Second Wind"
     assert "/s/" in page.url and page.url.endswith("/02%20second.mp3")
+
+
+def test_the_sample_album_shows_its_songs_by_title_with_their_cover(
+    sample: LiveServer, tabs: Any, tmp_path: Any
+) -> None:
+    """The README's sample: an album's grid and one of its songs (the README's screenshots)."""
+    page = tabs(sample).page
+    page.goto("/tag/Blue%20Evening")
+    assert page.locator(".tile .name").all_inner_texts() == ["Sunset Groove", "Night Walk"]
+    assert page.locator(".tile .artist").all_inner_texts() == ["The Harbour Trio"] * 2
+    loaded(page, ".tile img")
+    screenshot(page, "songs", tmp_path)
+    page.locator(".tile").first.click()
+    page.wait_for_url("**/view/Blue%20Evening/Music/Jazz/Blue%20Evening/01%20Sunset%20Groove.mp3")
+    assert page.locator("#song-title").inner_text() == "Sunset Groove"
+    assert page.locator("#song-artist").inner_text() == "The Harbour Trio"
+    loaded(page, "#cover")
+    screenshot(page, "song", tmp_path)
