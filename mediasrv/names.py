@@ -228,7 +228,8 @@ def tag_order(names: Collection[str]) -> list[str]:
 _URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
 # ASCII characters a URL path must escape, as urllib.parse.quote(safe="/") does.
 _ASCII_ESCAPES = {i: f"%{i:02X}" for i in range(128) if chr(i) not in _URL_SAFE}
-_URL_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
+# A path of only these characters is its own URL.
+is_url_plain = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch
 
 
 def url_quote(text: str) -> str:
@@ -239,7 +240,7 @@ def url_quote(text: str) -> str:
     ``urllib.parse.quote``, with the same result.
     """
     if text.isascii():
-        return text if _URL_PLAIN.fullmatch(text) else text.translate(_ASCII_ESCAPES)
+        return text if is_url_plain(text) else text.translate(_ASCII_ESCAPES)
     return quote(text.encode("utf-8", "surrogateescape"), safe="/")
 
 

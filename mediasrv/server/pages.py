@@ -28,7 +28,7 @@ from ..snapshot.base import SORTS
 from . import attempts, following, home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, THUMBS
-from .render import page, quote_segment, search_url, tag_url, tile, version, view_url
+from .render import page, quote_segment, search_url, tag_url, tile, view_url
 from .viewer import Place, details, locate
 
 PAGE_SIZE = 60  # tiles per grid page: fills 2..6 columns evenly
@@ -59,8 +59,9 @@ AS_THEY_ARE = frozenset(["gif", "svg"])  # a JPEG would lose their animation or 
 
 
 def preview_url(file: dict[str, Any]) -> str:
-    # file["url"] is /media/… or, on a share's pages, /s/{id}/media/…: the same place for both.
-    return f"{file['url'].replace('/media/', '/preview/', 1)}?v={version(file)}"
+    # The thumbnail's path and version (file_dict's rule), under /preview/: thumb_url is
+    # /thumb/… or, on a share's pages, /s/{id}/thumb/….
+    return str(file["thumb_url"]).replace("/thumb/", "/preview/", 1)
 
 
 def picture_url(file: dict[str, Any]) -> str:

@@ -118,15 +118,6 @@ def search_url(q: str, position: int | None = None) -> str:
     return url if position is None else f"{url}#f{position}"
 
 
-def version(file: dict[str, Any]) -> str:
-    """What changes when the file does: thumbnails and previews are cached for good by it.
-
-    A song's cover may change without the song (a folder.jpg added): the server
-    never matches its ``-song`` version, so browsers revalidate (and the music icons
-    that servers before covers let them keep for good are not reused)."""
-    return f"{file['size']}-{file['mtime_ns']}" + ("-song" if file.get("kind") == "audio" else "")
-
-
 def tile(file: dict[str, Any], href: str, *, star: bool = True) -> dict[str, Any]:
     """What a grid tile shows for ``file`` (``star``: with its ★ button); every string is
     printable."""

@@ -12,7 +12,6 @@ import abc
 import bisect
 import dataclasses
 import functools
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from ..errors import FileNotIndexed, UnknownTag
 from ..index.current import is_complete
 from ..index.filerows import Audio, Details
 from ..index.words import WORD_END
-from ..names import ALL_TAG, display, from_db, query_words, url_quote
+from ..names import ALL_TAG, display, from_db, is_url_plain, query_words, url_quote
 
 # The orders of a tag: natural path order, and by time taken, newest first.
 SORTS = ("name", "taken")
@@ -43,7 +42,6 @@ _NO_DETAILS = (None,) * len(Details._fields)
 # remembered. The result depends on the text alone, so the memo outlives generations;
 # 32k paths of 55 characters are ~10 MB. A plain path is its own URL (url_quote's rule).
 _quoted = functools.lru_cache(maxsize=1 << 15)(url_quote)
-_URL_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch
 
 
 def file_dict(row: Sequence[Any]) -> dict[str, Any]:
@@ -53,15 +51,15 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
     mtime_ns, width, height, duration, taken_ns, then ``Audio``'s fields).
     ``audio`` is a dict for every song (its values None where the song states
     nothing), None for every other file. ``thumb_url`` carries the file's
-    version (``?v=size-mtime_ns``, as the pages' thumbnails do), so a browser
-    or script may cache it for good (``server/media.py``); a song's ends in
-    ``-song``, which the server never matches (its cover may change without it:
-    ``server/render.py`` ``version``).
+    version (``?v=size-mtime_ns``; pages and previews use the same), so a
+    browser or script may cache it for good (``server/media.py``); a song's
+    ends in ``-song``, which the server never matches: its cover may change
+    without it (a folder.jpg added), so browsers revalidate it.
 
     Every file of every answer passes here: quoting is memoised (``_quoted``).
     """
     path = from_db(row[0])
-    quoted = path if _URL_PLAIN(path) else _quoted(path)
+    quoted = path if is_url_plain(path) else _quoted(path)
     shown = display(path)  # ``path`` itself when it is valid UTF-8
     return {
         "path": path,
