@@ -193,16 +193,20 @@ def report(out: dict[str, Any]) -> str:
 def stages(db: Path, rounds: int = 300) -> dict[str, float]:
     """Where a page's time goes, in this process on generation ``db``: each stage's 10th
     percentile (the least disturbed) in µs, at random offsets of All."""
-    from mediasrv.server import render
+    from mediasrv.server import render, tilerows
     from mediasrv.server.encode import dumps
     from mediasrv.server.tiles import tiles_html
     from mediasrv.snapshot.base import file_dict
-    from mediasrv.snapshot.sqlite import _PAGE, _tag_params
+    from mediasrv.snapshot.pagequery import PAGE as PAGE_SQL
+    from mediasrv.snapshot.pagequery import rendered_page
+    from mediasrv.snapshot.rendered import FILE_JSON
+    from mediasrv.snapshot.sqlite import _tag_params
 
     conn = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
     rng, at = random.Random(5), _tag_params("All")
     total = conn.execute("SELECT count(*) FROM files").fetchone()[0]
     times: dict[str, list[float]] = {}
+    query = PAGE_SQL["name"]
 
     def timed(name: str, fn: Any, *args: Any) -> Any:
         began = time.perf_counter()
@@ -214,7 +218,11 @@ def stages(db: Path, rounds: int = 300) -> dict[str, float]:
         for limit in (1, 100, PAGE):
             offset = rng.randrange(max(total - limit, 1))
             sql = {**at, "offset": offset, "end": offset + limit}
-            rows = timed(f"sql {limit}", lambda q: conn.execute(_PAGE, q).fetchall(), sql)
+            # What the server does: SQLite writes each file's JSON or tile (rendered.py).
+            rendering = FILE_JSON if limit != PAGE else tilerows.rendering("All", "name")
+            timed(f"written by SQLite {limit}", rendered_page, conn, "name", sql, rendering)
+            # The Python path (the in-RAM backend, and files SQLite does not write).
+            rows = timed(f"sql {limit}", lambda q: conn.execute(query, q).fetchall(), sql)
             files = timed(f"file dicts {limit}", lambda rs: [file_dict(r[2:]) for r in rs], rows)
             if limit != PAGE:
                 timed(f"encode {limit}", dumps, {"files": files})

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.scan.job import run_scan
 from mediasrv.settings import Settings
+from mediasrv.snapshot import pagequery
 from mediasrv.snapshot import sqlite as backend
 
 from .support import OFFSET_ORIGINAL, ORIGINAL, make_tree, rescan
@@ -148,7 +149,7 @@ def test_a_page_and_a_file_s_place_are_index_lookups(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM tag_taken").fetchone()[0] > 6  # several chunks
     params = {"tag_key": "all", "offset": 2000, "end": 2010,
               "path": "d7/img33.jpg", "path_bytes": None}
-    for sql in (backend._PAGE_TAKEN, backend._NEIGHBOURS_TAKEN):
+    for sql in (pagequery.PAGE["taken"], backend._NEIGHBOURS_TAKEN):
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
         scans = [step for step in plan if step.startswith("SCAN")
                  and "VIRTUAL TABLE" not in step and step.split()[1] not in ("t", "me", "c")]

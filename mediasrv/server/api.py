@@ -21,9 +21,10 @@ from ..serve.events import Event
 from ..serve.partials import indexing
 from ..serve.status import Status
 from ..snapshot.base import SORTS
+from ..snapshot.rendered import FILE_JSON
 from . import following as follow
 from . import params
-from .encode import json_response
+from .encode import dumps_with_list, json_response
 from .files import pick_existing
 from .keys import CACHE, COORDINATOR, LEADER, LIBRARY, SETTINGS, THUMBS
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
-def _json(data: Mapping[str, Any], status: int = 200) -> web.Response:
+def _json(data: Mapping[str, Any] | bytes, status: int = 200) -> web.Response:
     return json_response(data, status=status, headers={"Cache-Control": "no-store"})
 
 
@@ -54,11 +55,11 @@ async def files(request: web.Request) -> web.Response:
     sort = params.choice(q, "sort", SORTS)
     async with request.app[LIBRARY].snapshot() as snap:
         tag = await snap.tag_name(tag)  # any spelling: answered by its shown name
-        total, page = await snap.page(tag, offset, limit, sort)
-        return _json({
+        total, page = await snap.page_rendered(tag, offset, limit, sort, FILE_JSON)
+        return _json(dumps_with_list({
             "generation": snap.generation, "complete": snap.complete, "tag": tag, "sort": sort,
-            "total": total, "offset": offset, "limit": limit, "files": page,
-        })
+            "total": total, "offset": offset, "limit": limit,
+        }, "files", [text for _, text in page]))
 
 
 @routes.get("/api/months")

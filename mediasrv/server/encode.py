@@ -29,12 +29,30 @@ def dumps(data: Any) -> bytes:
         return json.dumps(data).encode("ascii")
 
 
+def dumps_with_list(data: Mapping[str, Any], key: str, items: list[str]) -> bytes:
+    """``dumps({**data, key: [...]})`` where the list's values are already JSON text
+    (``snapshot/rendered.py``: a page's files, written by SQLite): its key comes last."""
+    head = dumps(data)
+    return b"".join(
+        (
+            head[:-1],
+            b',"' if len(head) > 2 else b'"',
+            key.encode(),
+            b'":[',
+            ",".join(items).encode(),
+            b"]}",
+        )
+    )
+
+
 def json_response(
-    data: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
+    data: Mapping[str, Any] | bytes,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> web.Response:
-    """``web.json_response``, with ``dumps``."""
+    """``web.json_response``, with ``dumps`` (``data`` already encoded if bytes)."""
     return web.Response(
-        body=dumps(data),
+        body=data if isinstance(data, bytes) else dumps(data),
         status=status,
         headers=headers,
         content_type="application/json",

@@ -25,7 +25,7 @@ from ..names import ALL_TAG, display, is_clean
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from . import attempts, following, home, media, middleware, params, render, timeline
+from . import attempts, following, home, media, middleware, params, render, tilerows, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, THUMBS
 from .render import page, quote_segment, search_url, tag_url, tile, view_url
@@ -96,18 +96,26 @@ async def tag_grid(request: web.Request) -> web.StreamResponse:
         if month is not None and months is not None:
             wanted = timeline.month_param(month)
             raise web.HTTPFound(timeline.month_url(tag, months, wanted, PAGE_SIZE))
-        total, files = await snap.page(tag, (number - 1) * PAGE_SIZE, PAGE_SIZE, sort)
+        first = (number - 1) * PAGE_SIZE
+        if months is None:  # name order: every tile written by SQLite where it can
+            total, rendered = await snap.page_rendered(tag, first, PAGE_SIZE, sort,
+                                                       tilerows.rendering(tag, sort))
+            tiles: list[Any] = [text for _, text in rendered]
+            sections = timeline.sections([], tiles, first, None)
+            shown = None
+        else:  # by date: the months' headings need each file
+            total, files = await snap.page(tag, first, PAGE_SIZE, sort)
+            tiles = [tile(f, view_url(tag, f, sort=sort)) for f in files]
+            sections = timeline.sections(files, tiles, first, months)
+            shown = timeline.file_month(files[0]) if files else None
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if number > pages:  # the tag shrank since this link was made: its last page
             raise web.HTTPFound(tag_url(tag, pages, sort))
-        first = (number - 1) * PAGE_SIZE
-        tiles = [tile(f, view_url(tag, f, sort=sort)) for f in files]
-        shown = timeline.file_month(files[0]) if files and months else None
         return render.render(
             request, "grid.html", snap=snap, title=display(tag),
             tag=display(tag), tag_guessed=not is_clean(tag), tag_raw_url=tag_url(tag, sort=sort),
             total=total,
-            sections=timeline.sections(files, tiles, first, months), tiles=tiles,
+            sections=sections, tiles=tiles,
             years=timeline.scrubber(tag, months, PAGE_SIZE, shown) if months else [],
             month_action=f"/tag/{quote_segment(tag)}",
             page=number, pages=pages, page_size=PAGE_SIZE,

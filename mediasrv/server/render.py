@@ -65,8 +65,10 @@ def static_files(folder: Path) -> dict[str, tuple[Path, str]]:
 
 
 def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Environment:
+    # auto_reload off: the templates ship with the package, and checking each one's file
+    # for changes on every page cost ~10 µs of a grid page's ~90 µs of Jinja.
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder), autoescape=True,
+        loader=jinja2.FileSystemLoader(folder), autoescape=True, auto_reload=False,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
 

@@ -30,17 +30,19 @@ def escape(text: str) -> str:
     return text
 
 
-def tiles_html(items: Iterable[dict[str, Any]], first: int = 0) -> Markup:
-    """The ``<ul class="grid">`` of ``items`` (``render.tile``'s dicts), the first one at
-    position ``first`` (its id: ``f{first}``, what search and month links scroll to)."""
+def tiles_html(items: Iterable[dict[str, Any] | str], first: int = 0) -> Markup:
+    """The ``<ul class="grid">`` of ``items`` (``render.tile``'s dicts, or tiles already
+    written: ``tilerows.py``), the first one at position ``first`` (its id: ``f{first}``,
+    what search and month links scroll to)."""
     out = ['<ul class="grid">\n']
     for n, t in enumerate(items, first):
-        out.append(_tile(t, n))
+        out.append(t if isinstance(t, str) else tile_html(t, n))
     out.append("</ul>\n")
     return Markup("".join(out))
 
 
-def _tile(t: dict[str, Any], n: int) -> str:
+def tile_html(t: dict[str, Any], n: int) -> str:
+    """One tile (``render.tile``'s dict) at position ``n``."""
     # f-strings: compiled once, where str.format parses its template on every call.
     kind, name, thumb = escape(t["kind"]), escape(t["name"]), escape(t["thumb"])
     href, title = escape(t["href"]), escape(t["title"])

@@ -12,8 +12,9 @@ import abc
 import bisect
 import dataclasses
 import functools
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ _NO_DETAILS = (None,) * len(Details._fields)
 # ~1.3 us each to quote, more than the rest of a file's dict: each is quoted once and
 # remembered. The result depends on the text alone, so the memo outlives generations;
 # 32k paths of 55 characters are ~10 MB. A plain path is its own URL (url_quote's rule).
-_quoted = functools.lru_cache(maxsize=1 << 15)(url_quote)
+quoted = functools.lru_cache(maxsize=1 << 15)(url_quote)
 
 
 def file_dict(row: Sequence[Any]) -> dict[str, Any]:
@@ -56,10 +57,10 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
     ends in ``-song``, which the server never matches: its cover may change
     without it (a folder.jpg added), so browsers revalidate it.
 
-    Every file of every answer passes here: quoting is memoised (``_quoted``).
+    Every file of every answer passes here: quoting is memoised (``quoted``).
     """
     path = from_db(row[0])
-    quoted = path if is_url_plain(path) else _quoted(path)
+    url = path if is_url_plain(path) else quoted(path)
     shown = display(path)  # ``path`` itself when it is valid UTF-8
     return {
         "path": path,
@@ -75,9 +76,33 @@ def file_dict(row: Sequence[Any]) -> dict[str, Any]:
         "audio": dict(zip(Audio._fields, row[9:17], strict=True)) if row[2] == "audio" else None,
         "display_path": shown,
         "name_guessed": shown != path,  # a name in it is not UTF-8: shown as Windows-1252
-        "url": f"/media/{quoted}",
-        "thumb_url": f"/thumb/{quoted}?v={row[3]}-{row[4]}{'-song' if row[2] == 'audio' else ''}",
+        "url": f"/media/{url}",
+        "thumb_url": f"/thumb/{url}?v={row[3]}-{row[4]}{'-song' if row[2] == 'audio' else ''}",
     }
+
+
+# Characters JSON escapes (and so does HTML, beyond ``&<>'``).
+JSON_ESCAPED = re.compile(r'[\x00-\x1f"\\]').search
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """How a file is written as text: by SQLite for common rows, by Python for all
+    (``snapshot/rendered.py``).
+
+    ``sql`` is an expression over ``f`` (``files``), ``a`` (``file_audio``), its
+    ``params``, ``{position}`` (the file's position in the page's order) and ``{url}``
+    (``rendered.MARK``: Python puts the URL there), giving the text of a file that passes
+    ``rendered.COMMON`` and ``where`` and whose path ``unwritten`` finds nothing in.
+    ``python(file, position)`` gives the same text from a ``file_dict`` carrying
+    ``favourite``.
+    """
+
+    sql: str
+    python: Callable[[dict[str, Any], int], str]
+    unwritten: Callable[[str], object] = JSON_ESCAPED  # a path SQLite cannot write as it is
+    where: str = "1"
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,6 +153,15 @@ class Snapshot(abc.ABC):
     ) -> tuple[int, list[dict[str, Any]]]:
         """(files in the tag, the files at positions offset .. offset+limit-1 in ``sort``
         order)."""
+
+    async def page_rendered(
+        self, tag: str, offset: int, limit: int, sort: str, rendering: Rendering,
+    ) -> tuple[int, list[tuple[str, str]]]:
+        """``page``, each file as (its path, its text by ``rendering``), not starred. The
+        SQLite backend has SQLite write most of them (``snapshot/rendered.py``)."""
+        total, files = await self.page(tag, offset, limit, sort)
+        return total, [(file["path"], rendering.python({**file, "favourite": False}, n))
+                       for n, file in enumerate(files, max(offset, 0))]
 
     async def neighbours(self, path: str, tag: str, sort: str = "name", *,
                          details: bool = True) -> Neighbours:

@@ -106,6 +106,15 @@ class Pool:
         finally:
             self._idle.put_nowait(reader)
 
+    async def run(self, fn: Any, *args: Any) -> Any:
+        """``fn(connection, *args)`` in a reader's thread: queries that take several steps
+        (``pagequery.rendered_page``) in one round trip."""
+        reader = await self._idle.get()
+        try:
+            return await reader.call(fn, *args)
+        finally:
+            self._idle.put_nowait(reader)
+
     async def close(self) -> None:
         if self._closed:
             return

@@ -18,27 +18,13 @@ from ..errors import FileNotIndexed, UnknownTag
 from ..names import ALL_KEY, db_text, from_db, tag_key, tag_order
 from . import base
 from .base import FILE_COLUMNS, Neighbours, Snapshot, file_dict, folder_names
+from .pagequery import PAGE, rendered_page
 from .readers import Pool, Reader
+from .rendered import Rendering
 from .search import search
 
 _F = FILE_COLUMNS  # what every query returns of a file f (and AUDIO_JOIN)
 _TAG = "t.key = :tag_key"  # any spelling of the tag (tags_key)
-
-# Files at positions [:offset, :end) of the tag: the run holding :offset, the
-# runs after it that start before :end, and each one's range of files.
-_PAGE = f"""
-SELECT t.file_count, r.start + f.pos - r.first AS position, {_F}
-FROM tags AS t
-LEFT JOIN tag_runs AS r ON r.tag_id = t.id
-    AND r.start >= (SELECT max(start) FROM tag_runs WHERE tag_id = t.id AND start <= :offset)
-    AND r.start < :end
-LEFT JOIN files AS f ON f.folder_id = r.folder_id
-    AND f.pos >= r.first + max(:offset - r.start, 0)
-    AND f.pos < r.first + min(r.count, :end - r.start)
-{base.AUDIO_JOIN}
-WHERE {_TAG}
-ORDER BY position
-"""
 
 # The file's position in the tag (the run of its folder holding its pos), then
 # the files at that position and either side of it.
@@ -59,24 +45,6 @@ JOIN files AS f ON f.folder_id = r.folder_id
     AND f.pos >= r.first + max(hit.p - 1 - r.start, 0)
     AND f.pos < r.first + min(r.count, hit.p + 2 - r.start)
 {base.AUDIO_JOIN}
-ORDER BY position
-"""
-
-# sort=taken, newest first: positions [:offset, :end) are [count - :end, count - :offset)
-# of the chunks' oldest-first order (see mediasrv/index/dateorder.py): the chunk holding the
-# first of them, the chunks after it that start before the last, a slice of each.
-_PAGE_TAKEN = f"""
-SELECT t.file_count, t.file_count - 1 - (c.start + j.key) AS position, {_F}
-FROM tags AS t
-LEFT JOIN tag_taken AS c ON c.tag_id = t.id
-    AND c.start >= (SELECT max(start) FROM tag_taken
-                    WHERE tag_id = t.id AND start <= max(t.file_count - :end, 0))
-    AND c.start < t.file_count - :offset
-LEFT JOIN json_each(c.files) AS j ON c.start + j.key >= t.file_count - :end
-    AND c.start + j.key < t.file_count - :offset
-LEFT JOIN files AS f ON f.id = j.value
-{base.AUDIO_JOIN}
-WHERE {_TAG}
 ORDER BY position
 """
 
@@ -198,12 +166,20 @@ class SqliteSnapshot(Snapshot):
         self, tag: str, offset: int, limit: int, sort: str = "name",
     ) -> tuple[int, list[dict[str, Any]]]:
         rows = await self._pool.fetch(
-            _PAGE_TAKEN if sort == "taken" else _PAGE,
-            {**_tag_params(tag), "offset": offset, "end": offset + limit},
-        )
+            PAGE[sort], {**_tag_params(tag), "offset": offset, "end": offset + limit})
         if not rows:
             raise UnknownTag(tag)
         return rows[0][0], [file_dict(r[2:]) for r in rows if r[2] is not None]
+
+    async def page_rendered(
+        self, tag: str, offset: int, limit: int, sort: str, rendering: Rendering,
+    ) -> tuple[int, list[tuple[str, str]]]:
+        found = await self._pool.run(
+            rendered_page, sort, {**_tag_params(tag), "offset": offset, "end": offset + limit},
+            rendering)
+        if found is None:
+            raise UnknownTag(tag)
+        return found
 
     async def _neighbours(self, path: str, tag: str, sort: str) -> Neighbours | None:
         rows = await self._pool.fetch(_NEIGHBOURS_TAKEN if sort == "taken" else _NEIGHBOURS,

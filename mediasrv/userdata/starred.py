@@ -22,6 +22,7 @@ from ..index.dateorder import sort_time
 from ..index.months import month_of
 from ..names import ALL_TAG, search_words, tag_key
 from ..snapshot import Neighbours, Snapshot
+from ..snapshot.rendered import Rendering
 from .favourites import Favourites
 
 FAVOURITES_TAG = "Favourites"
@@ -95,6 +96,23 @@ class StarredSnapshot(Snapshot):
             return len(files), files[max(offset, 0):max(offset + limit, 0)]
         total, files = await self._inner.page(tag, offset, limit, sort)
         return total, self._mark(files)
+
+    async def page_rendered(
+        self, tag: str, offset: int, limit: int, sort: str, rendering: Rendering,
+    ) -> tuple[int, list[tuple[str, str]]]:
+        if _starred(tag):
+            total, files = await self.page(tag, offset, limit, sort)
+            return total, [(file["path"], rendering.python(file, n))
+                           for n, file in enumerate(files, max(offset, 0))]
+        total, found = await self._inner.page_rendered(tag, offset, limit, sort, rendering)
+        favourites = self._stars.favourites
+        starred = [path for path, _ in found if path in favourites]
+        if not starred:
+            return total, found
+        # The inner text shows no star: write the starred files' again (a page has few).
+        marked = {file["path"]: file for file in self._mark(await self._inner.lookup(starred))}
+        return total, [(path, rendering.python(marked[path], n) if path in marked else text)
+                       for n, (path, text) in enumerate(found, max(offset, 0))]
 
     async def get(self, path: str) -> dict[str, Any]:
         return self._mark([await self._inner.get(path)])[0]
