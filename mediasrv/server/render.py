@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from ..errors import FileGone, FileNotIndexed, IndexNotReady, TooManyAttempts, UnknownTag
 from ..media.thumbs import SIZE_2X
@@ -75,7 +76,10 @@ def environment(folder: Path, static: dict[str, tuple[Path, str]]) -> jinja2.Env
     def static_url(name: str) -> str:
         return f"/static/{name}?v={static[name][1]}"
 
-    env.globals.update(static_url=static_url, tag_url=tag_url, ALL_TAG=ALL_TAG,
+    # base.html, on every page, takes its dozen URLs from a dict: a Jinja call of
+    # static_url costs ~2 µs, a lookup a tenth of that (a share's pages: ``render``).
+    urls = {name: Markup(static_url(name)) for name in static}
+    env.globals.update(static_url=static_url, static=urls, tag_url=tag_url, ALL_TAG=ALL_TAG,
                        SEARCH_MAX=SEARCH_MAX, GUESS_NOTE=GUESS_NOTE, tiles_html=tiles_html)
     env.tests["guessed"] = lambda name: not is_clean(name)  # shown as a guess: mark it
     env.filters.update(bytes=human_bytes, when=human_time, iso=iso_time,
@@ -163,6 +167,17 @@ def footer(app: web.Application, snap: Snapshot | None) -> dict[str, Any]:
             "scanned_at": when, "scanned_iso": iso_time(when)}
 
 
+class _Urls(dict[str, str]):
+    """Static URLs made as a template asks for them (``static['app.css']``)."""
+
+    def __init__(self, make: Callable[[str], str]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, name: str) -> str:
+        return self._make(name)
+
+
 def render(request: web.Request, template: str, *, status: int = 200,
            snap: Snapshot | None = None, **context: Any) -> web.Response:
     page = request.app[TEMPLATES].get_template(template)
@@ -171,6 +186,7 @@ def render(request: web.Request, template: str, *, status: int = 200,
     share = request.get(SHARE_MODE)
     if share is not None:  # its static files too are reached through the link
         context.setdefault("static_url", share["static_url"])
+        context.setdefault("static", _Urls(share["static_url"]))
     # A follower has no Rescan button: rescans happen on the leader.
     html = page.render(footer=footer(request.app, snap), follower=request.app[SETTINGS].follow,
                        can_rescan=share is None and following.can_rescan(request.app),
