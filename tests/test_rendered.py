@@ -7,6 +7,7 @@ import functools
 import json
 import sqlite3
 from typing import Any
+from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from mediasrv.index.db import create_schema
 from mediasrv.index.filerows import Audio
 from mediasrv.names import db_text, is_url_plain
 from mediasrv.server import tilerows
+from mediasrv.server.render import with_query
 from mediasrv.snapshot.base import AUDIO_JOIN, FILE_COLUMNS, file_dict
 from mediasrv.snapshot.rendered import FILE_JSON, JSON_ESCAPED, Rendering, finish, written
 
@@ -192,3 +194,15 @@ def test_plain_and_quoted_paths_and_the_escapes_left_to_python() -> None:
     assert got[0]["thumb_url"] == "/thumb/Trips/img2.jpg?v=5-7"
     assert got[0]["favourite"] is False
     assert is_url_plain("Trips/img2.jpg") and JSON_ESCAPED('say "hi"')
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["q", "sort", "page", "tag"]),
+        st.none() | st.text(CHARS, max_size=6) | st.sampled_from(["2", "taken"]),
+    )
+)
+def test_with_querys_shortcut_is_urlencodes_answer(query: dict[str, str | None]) -> None:
+    given = {k: v.encode("utf-8", "surrogateescape") for k, v in query.items() if v is not None}
+    want = f"/tag/x?{urlencode(given)}" if given else "/tag/x"
+    assert with_query("/tag/x", **query) == want

@@ -8,6 +8,7 @@ Everything a page shows is escaped (autoescape) and made printable with
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -95,10 +96,17 @@ def quote_segment(text: str) -> str:
     return quote(text.encode("utf-8", "surrogateescape"), safe="")
 
 
+# A query value urlencode leaves as it is (a page number, an order, a plain name).
+_QUERY_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+
+
 def with_query(base: str, **query: str | None) -> str:
     """``base?k=v…`` with each value percent-encoded byte-exact; None values are left out."""
-    raw = {k: v.encode("utf-8", "surrogateescape") for k, v in query.items() if v is not None}
-    return f"{base}?{urlencode(raw)}" if raw else base
+    given = [(k, v) for k, v in query.items() if v is not None]
+    if all(_QUERY_PLAIN(v) for _, v in given):  # most links (page=2): urlencode costs ~5 µs
+        return f"{base}?{'&'.join(f'{k}={v}' for k, v in given)}" if given else base
+    raw = {k: v.encode("utf-8", "surrogateescape") for k, v in given}
+    return f"{base}?{urlencode(raw)}"
 
 
 def sort_param(sort: str) -> str | None:

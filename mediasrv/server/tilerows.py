@@ -10,6 +10,7 @@ escapes (``&<>"'``), which Python writes. Every other part of a tile is a URL
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -76,6 +77,7 @@ def _sql(star: bool) -> str:
 _SQL = {star: _sql(star) for star in (True, False)}
 
 
+@functools.lru_cache(maxsize=64)  # a few tags' grids are browsed at a time
 def rendering(tag: str, sort: str, *, star: bool = True) -> Rendering:
     """Each file of a page of ``tag`` in ``sort`` order as its grid tile (``star``: with
     its ★ button), linking to its viewer in that order."""

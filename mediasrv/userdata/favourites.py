@@ -59,6 +59,10 @@ class Favourites:
     def __contains__(self, path: object) -> bool:
         return path in self._paths
 
+    def among(self, paths: Iterable[str]) -> set[str]:
+        """Which of ``paths`` carry a star (one C-level set operation for a page)."""
+        return self._paths.intersection(paths)
+
     def paths(self) -> frozenset[str]:
         return frozenset(self._paths)
 

@@ -105,8 +105,7 @@ class StarredSnapshot(Snapshot):
             return total, [(file["path"], rendering.python(file, n))
                            for n, file in enumerate(files, max(offset, 0))]
         total, found = await self._inner.page_rendered(tag, offset, limit, sort, rendering)
-        favourites = self._stars.favourites
-        starred = [path for path, _ in found if path in favourites]
+        starred = self._stars.favourites.among(path for path, _ in found)
         if not starred:
             return total, found
         # The inner text shows no star: write the starred files' again (a page has few).
