@@ -10,10 +10,9 @@ path (shown as itself) without ``"``, ``\\`` or control characters (written as t
 are in JSON and HTML), and a duration whose shortest decimal SQLite writes. URL
 quoting is the one step left to Python for them: ``printf`` writes ``MARK`` where the
 file's URL goes, a plain path (``names.is_url_plain``) is its own URL, and the others
-are quoted (memoised, ``base.quoted``). A favourite's text is
-its ``python`` one: the SQL writes every file as not starred (``StarredSnapshot``
-rewrites the few starred ones). ``tests/test_rendered.py`` checks that both give the
-same text for random names.
+are quoted (memoised, ``base.quoted``). A favourite's text is its ``python`` one: the
+SQL writes every file as not starred (``StarredSnapshot`` rewrites the few starred
+ones). ``tests/test_rendered.py`` checks that both give the same text for random names.
 """
 
 from __future__ import annotations
