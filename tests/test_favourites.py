@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +132,17 @@ async def test_favourites_tag_steps_picks_and_searches(client: TestClient) -> No
     found = await (await client.get("/api/search?q=beach%20IMG1&tag=Favourites")).json()
     assert [f["name"] for f in found["files"]] == ["img1.jpg", "img10.jpg"]
     assert (await (await client.get("/api/search?q=&tag=Favourites")).json())["files"] == []
+
+
+async def test_a_grid_page_shows_the_star_of_a_starred_file(client: TestClient) -> None:
+    # The grid's tiles are written by SQLite as not starred; the starred one is rewritten.
+    await star(client, f"{BEACH}/img2.jpg")
+    html = await (await client.get("/tag/Beach")).text()
+    stars = re.findall(r'class="star( on)?" data-api="/api/favourites\?path=([^"]+)"'
+                       r' aria-pressed="(true|false)"', html)
+    assert stars == [("", f"{BEACH}/img1.jpg", "false"), (" on", f"{BEACH}/img2.jpg", "true"),
+                     ("", f"{BEACH}/img10.jpg", "false"),
+                     ("", f"{BEACH}/sunset%5Bbeach%20family%5D.jpg", "false")]
 
 
 async def test_favourites_pages(client: TestClient) -> None:
