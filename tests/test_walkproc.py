@@ -4,16 +4,19 @@ as a walk in this process, its counts, its failures raised here."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from mediasrv.children import child_env
 from mediasrv.errors import ScanFailed
 from mediasrv.scan import walkproc
 from mediasrv.scan.walk import Record, RootGone, WalkStats, walk_folders
 from mediasrv.scan.walkproc import walk_in_process
 
-from .support import make_tree
+from .support import make_tree, until
 
 TREE = {b"caf\xe9/\xff.jpg": b"1", "a/img1.jpg": b"22", "a/b/img2.jpg": b"333", "top.png": b""}
 
@@ -93,3 +96,42 @@ def test_records_with_progress_between_folders_but_none_after_the_last(tmp_path:
     # the root (no files), d0, d1, d2: progress after each but d2, with every file yielded
     assert seen == [(0, 0, 0), (1, 0, 0), (0, 2, 0), (1, 2, 2), (0, 2, 0), (1, 4, 4), (0, 2, 0)]
     assert (stats.files, stats.folders, len(found)) == (6, 4, 6)
+
+
+STUCK_PARENT = """
+import sys, threading
+from pathlib import Path
+from mediasrv.scan import walkproc
+from mediasrv.scan.walk import WalkStats
+
+def stuck(root, exclude, stats):  # the child: says who it is, then never ends
+    print(__import__("os").getpid(), flush=True)
+    threading.Event().wait()
+    yield from ()
+
+walkproc.walk_folders = stuck
+list(walkproc.walk_in_process(Path(sys.argv[1]), exclude=[], stats=WalkStats()))
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # a zombie has ended: it waits for its new parent to reap it
+
+
+@pytest.mark.process
+def test_the_walk_process_dies_with_its_parent(tmp_path: Path) -> None:
+    """A scan process killed mid-walk (the watchdog, kill -9) takes its walk with it: an
+    orphan walk held the cache dir's scan lock and the server's stderr pipe for ever."""
+    root = make_tree(tmp_path / "lib", {"a/f.jpg": ""})
+    with subprocess.Popen(
+        [sys.executable, "-c", STUCK_PARENT, str(root)], stdout=subprocess.PIPE, env=child_env()
+    ) as parent:
+        assert parent.stdout is not None
+        walker = int(parent.stdout.readline())
+        assert not _gone(walker)
+        parent.kill()
+    until(lambda: _gone(walker), "the walk process to end with its parent")

@@ -13,12 +13,15 @@ is raised again here; a child that dies fails the scan.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import logging
 import marshal
 import multiprocessing
+import os
 import pickle
 import queue
+import signal
 import sys
 import threading
 import time
@@ -32,6 +35,7 @@ from .walk import Record, WalkStats, walk_folders
 
 log = logging.getLogger(__name__)
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 BATCH = 20_000  # files a message carries at most (~1 MB): a steady stream, few messages
 _COUNTS = (
     "files",
@@ -46,9 +50,18 @@ _COUNTS = (
 )
 
 
-def _send_walk(out: Connection, root: Path, exclude: list[Path]) -> None:
+def _send_walk(
+    out: Connection, theirs: Connection, parent: int, root: Path, exclude: list[Path]
+) -> None:
     """The child: walk, sending ("folders", [(folder, [tuple, ...]), ...], counts) batches,
     then ("done", counts, examples) or ("error", pickled exception)."""
+    # Dies with the scan process. Before this an orphan (its parent killed by the
+    # watchdog, kill -9, a server's shutdown) walked on, then blocked for ever on a
+    # full pipe whose read end it held itself (fork's copy, ``theirs``), holding the
+    # cache dir's scan lock (the next scan process waited for it for ever) and the
+    # server's stderr pipe (the server's shutdown waited for its end for ever).
+    theirs.close()
+    _die_with(parent)
     stats = WalkStats()
     try:
         batch: list[tuple[str, list[tuple[str, int, int]]]] = []
@@ -65,6 +78,16 @@ def _send_walk(out: Connection, root: Path, exclude: list[Path]) -> None:
         out.send_bytes(marshal.dumps(("error", pickle.dumps(exc), [])))
     finally:
         out.close()
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL this process when its parent ends (Linux's PR_SET_PDEATHSIG; elsewhere the
+    closed read end makes its next send fail instead)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before prctl: nobody will read us
+        os._exit(1)
 
 
 def _counts(stats: WalkStats) -> list[int]:
@@ -141,7 +164,10 @@ def walk_in_process(
         with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
     child = context.Process(
-        target=_send_walk, args=(writer, root, exclude), daemon=True, name="mediasrv-walk"
+        target=_send_walk,
+        args=(writer, reader, os.getpid(), root, exclude),
+        daemon=True,
+        name="mediasrv-walk",
     )
     child.start()
     writer.close()
