@@ -107,8 +107,9 @@ def _walk(scan: ScanRun, current: Current | None, *, full: bool) -> Walked:
     def progress(stats: WalkStats) -> None:
         # After each folder: ``records`` holds every file found so far.
         nonlocal report_at
-        if first and prefixes.due(stats.files):
-            prefixes.publish(records)  # and reports
+        due = prefixes.due(stats.files) if first else 0
+        if due:  # and reports it
+            prefixes.publish(records if due == len(records) else records[:due])
         elif time.monotonic() >= report_at:
             scan.report({"phase": "walking", "files": stats.files, "folders": stats.folders})
             report_at = time.monotonic() + REPORT_EVERY_S
