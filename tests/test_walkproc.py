@@ -53,6 +53,26 @@ def test_many_batches_arrive_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert seen and seen == sorted(seen) and seen[-1] <= 14
 
 
+def test_the_first_batch_is_small_so_a_first_part_need_not_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(walkproc, "FIRST_BATCH", 3)
+    monkeypatch.setattr(walkproc, "BATCH", 100)
+    root = make_tree(tmp_path / "lib", {f"d{i}/f{j}.jpg": "" for i in range(7) for j in range(2)})
+    seen: list[int] = []
+    list(
+        walk_in_process(
+            root,
+            exclude=[],
+            stats=WalkStats(),
+            progress=lambda s: seen.append(s.files),
+            progress_every=0,
+        )
+    )
+    # The root (no files) and d0 are the first message (3 entries counted); the rest, one.
+    assert seen == [2, 14]
+
+
 def test_a_root_that_vanishes_mid_walk_fails_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 BATCH = 20_000  # files a message carries at most (~1 MB): a steady stream, few messages
+# The first message goes once this many files are found: a first walk's first part
+# (progressive.FIRST_FILES) need not wait for the walk to reach BATCH.
+FIRST_BATCH = 1_000
 _COUNTS = (
     "files",
     "folders",
@@ -65,13 +68,13 @@ def _send_walk(
     stats = WalkStats()
     try:
         batch: list[tuple[str, list[tuple[str, int, int]]]] = []
-        size = 0
+        size, limit = 0, min(FIRST_BATCH, BATCH)
         for folder, records in walk_folders(root, exclude=exclude, stats=stats):
             batch.append((folder, [tuple(r) for r in records]))  # type: ignore[misc]
             size += len(records) + 1
-            if size >= BATCH:
+            if size >= limit:
                 out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
-                batch, size = [], 0
+                batch, size, limit = [], 0, BATCH
         out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
         out.send_bytes(marshal.dumps(("done", _counts(stats), stats.examples)))
     except BaseException as exc:  # raised again in the scan process
@@ -125,8 +128,7 @@ def walk_records(
     count once the walk is done.
 
     No ``progress`` after the last folder: the walk is whole, so a first walk's part
-    (``progressive.py``) made then would only repeat the complete index. A library
-    of fewer than ``BATCH`` files arrives in one message: never a part.
+    (``progressive.py``) made then would only repeat the complete index.
     """
     stats = stats if stats is not None else WalkStats()
     files = listed = 0
