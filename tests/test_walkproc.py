@@ -53,7 +53,7 @@ def test_many_batches_arrive_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert seen and seen == sorted(seen) and seen[-1] <= 14
 
 
-def test_the_first_batch_is_small_so_a_first_part_need_not_wait(
+def test_the_first_batches_are_small_so_a_first_part_need_not_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(walkproc, "FIRST_BATCH", 3)
@@ -69,8 +69,9 @@ def test_the_first_batch_is_small_so_a_first_part_need_not_wait(
             progress_every=0,
         )
     )
-    # The root (no files) and d0 are the first message (3 entries counted); the rest, one.
-    assert seen == [2, 14]
+    # A message holds at least 3, 6, 12, 24 … entries (a folder and its files): the root
+    # (no files) and d0; d1 and d2; the rest; the end (nothing more).
+    assert seen == [2, 6, 14, 14]
 
 
 def test_a_root_that_vanishes_mid_walk_fails_here(

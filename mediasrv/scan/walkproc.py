@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 BATCH = 20_000  # files a message carries at most (~1 MB): a steady stream, few messages
-# The first message goes once this many files are found: a first walk's first part
-# (progressive.FIRST_FILES) need not wait for the walk to reach BATCH.
+# The first message goes once this many files are found, and each next one holds
+# twice as many, up to BATCH: a first walk's first part (progressive.FIRST_FILES)
+# need not wait for the walk to reach BATCH, twice (the scan process knows that a
+# folder is not the walk's last only once the next message has come).
 FIRST_BATCH = 1_000
 _COUNTS = (
     "files",
@@ -74,7 +76,7 @@ def _send_walk(
             size += len(records) + 1
             if size >= limit:
                 out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
-                batch, size, limit = [], 0, BATCH
+                batch, size, limit = [], 0, min(2 * limit, BATCH)
         out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
         out.send_bytes(marshal.dumps(("done", _counts(stats), stats.examples)))
     except BaseException as exc:  # raised again in the scan process
