@@ -139,14 +139,20 @@ def poll_files(base: str) -> dict[str, Any] | None:
 
 
 def cold_start(
-    root: Path, files: int, work: Path, *, runs: int, first_only: bool = False
+    root: Path,
+    files: int,
+    work: Path,
+    *,
+    runs: int,
+    first_only: bool = False,
+    tree: Path | None = None,
 ) -> dict[str, Any]:
     """``mediasrv serve`` on an empty cache: first file, every file, rescans, peak RSS
     (``first_only``: the first file alone, then the server is stopped)."""
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     started = time.monotonic()
-    served = benchlib.serve(root, cache, log=work / "serve.log")
+    served = benchlib.serve(root, cache, log=work / "serve.log", tree=tree)
     series: list[tuple[float, int]] = []
     first = complete = math.nan
     scanner: int | None = None
@@ -203,24 +209,35 @@ def cold_start(
     }
 
 
-def first_files(root: Path, files: int, work: Path, runs: int) -> dict[str, Any]:
+def first_files(root: Path, files: int, work: Path, runs: int, tree: Path | None) -> dict[str, Any]:
     """``--first-only``: ``runs`` times, ``find`` then a cold start up to the first file
-    (alternating, so that both see the same machine); medians and the ratio."""
+    (alternating, so that both see the same machine); medians and the ratio. With
+    ``tree``, the mediasrv of that checkout is run beside this one's, alternating too."""
     benchlib.log("warming the dentry cache")
     time_find(root)
-    finds, firsts = [], []
+    finds, firsts, theirs = [], [], []
     for _ in range(runs):
         finds.append(time_find(root))
         firsts.append(cold_start(root, files, work, runs=0, first_only=True)["first_s"])
-        benchlib.log(f"find {finds[-1]:.2f} s, first file {firsts[-1]:.2f} s")
+        if tree is not None:
+            theirs.append(
+                cold_start(root, files, work, runs=0, first_only=True, tree=tree)["first_s"]
+            )
+        benchlib.log(
+            f"find {finds[-1]:.2f} s, first file {firsts[-1]:.2f} s"
+            + (f", {tree}: {theirs[-1]:.2f} s" if theirs else "")
+        )
     find_s, first_s = statistics.median(finds), statistics.median(firsts)
-    return {
+    result = {
         "find_s": find_s,
         "first_s": first_s,
         "first_x": first_s / find_s,
         "finds": finds,
         "firsts": firsts,
     }
+    if theirs:
+        result.update(tree=str(tree), theirs=theirs, theirs_x=statistics.median(theirs) / find_s)
+    return result
 
 
 def measure(name: str, root: Path, files: int, work: Path, runs: int) -> dict[str, Any]:
@@ -368,15 +385,23 @@ def first_report(results: dict[str, dict[str, Any]], command: str) -> str:
         f"`{command}` (load average at start "
         f"{', '.join(f'{x:.2f}' for x in benchlib.machine()['loadavg_at_start'])})",
         "",
-        "| library | find, each run | first file, each run | medians | ratio (goal <= 0.5) |",
-        "| --- | --- | --- | --- | --- |",
+        "| library | code | find, each run | first file, each run | medians "
+        "| ratio (goal <= 0.5) |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in results.items():
+        finds = ", ".join(f"{x:.2f}" for x in r["finds"])
         lines.append(
-            f"| {name} | {', '.join(f'{x:.2f}' for x in r['finds'])} s "
-            f"| {', '.join(f'{x:.2f}' for x in r['firsts'])} s "
+            f"| {name} | this | {finds} s | {', '.join(f'{x:.2f}' for x in r['firsts'])} s "
             f"| {r['find_s']:.2f} / {r['first_s']:.2f} s | {r['first_x']:.2f}x |"
         )
+        if "theirs" in r:
+            lines.append(
+                f"| {name} | {r['tree']} | {finds} s "
+                f"| {', '.join(f'{x:.2f}' for x in r['theirs'])} s "
+                f"| {r['find_s']:.2f} / {statistics.median(r['theirs']):.2f} s "
+                f"| {r['theirs_x']:.2f}x |"
+            )
     return "\n".join(lines)
 
 
@@ -409,6 +434,11 @@ def main(argv: list[str] | None = None) -> int:
         help="one library only: deep (make_library shape) or heavy (100k folders)",
     )
     parser.add_argument(
+        "--against",
+        type=Path,
+        help="with --first-only: also run the mediasrv of this checkout, alternating",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="keep the libraries under --work (made once, reused by the next run)",
@@ -430,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 root = make(work / f"lib-{files}", files)
                 if args.first_only:
-                    results[name] = {"files": files, **first_files(root, files, work, runs)}
+                    first = first_files(root, files, work, runs, args.against)
+                    results[name] = {"files": files, **first}
                 else:
                     results[name] = {"files": files, **measure(name, root, files, work, runs)}
                 if not args.keep:
