@@ -3,6 +3,7 @@ as a walk in this process, its counts, its failures raised here."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -156,3 +157,16 @@ def test_the_walk_process_dies_with_its_parent(tmp_path: Path) -> None:
         assert not _gone(walker)
         parent.kill()
     until(lambda: _gone(walker), "the walk process to end with its parent")
+
+
+def test_a_walk_whose_scan_process_is_gone_ends_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its pipe closed (the scan process killed): no error to send, and no traceback."""
+    root = make_tree(tmp_path / "lib", {"a/f.jpg": ""})
+    monkeypatch.setattr(walkproc, "_die_with", lambda parent: None)  # this is no child
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    reader.close()
+    theirs, _ = multiprocessing.Pipe(duplex=False)
+    walkproc._send_walk(writer, theirs, os.getpid(), root, [])  # raises nothing
+    assert writer.closed and theirs.closed

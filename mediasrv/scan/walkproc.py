@@ -80,7 +80,10 @@ def _send_walk(
         out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
         out.send_bytes(marshal.dumps(("done", _counts(stats), stats.examples)))
     except BaseException as exc:  # raised again in the scan process
-        out.send_bytes(marshal.dumps(("error", pickle.dumps(exc), [])))
+        # A closed pipe (its scan process killed, ahead of PR_SET_PDEATHSIG's signal):
+        # nobody is left to tell, and a traceback would only clutter the server's log.
+        with contextlib.suppress(OSError):
+            out.send_bytes(marshal.dumps(("error", pickle.dumps(exc), [])))
     finally:
         out.close()
 
