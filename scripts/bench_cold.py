@@ -138,18 +138,27 @@ def poll_files(base: str) -> dict[str, Any] | None:
         return None
 
 
-def cold_start(root: Path, files: int, work: Path, *, runs: int) -> dict[str, Any]:
-    """``mediasrv serve`` on an empty cache: first file, every file, rescans, peak RSS."""
+def cold_start(
+    root: Path,
+    files: int,
+    work: Path,
+    *,
+    runs: int,
+    first_only: bool = False,
+    tree: Path | None = None,
+) -> dict[str, Any]:
+    """``mediasrv serve`` on an empty cache: first file, every file, rescans, peak RSS
+    (``first_only``: the first file alone, then the server is stopped)."""
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     started = time.monotonic()
-    served = benchlib.serve(root, cache, log=work / "serve.log")
+    served = benchlib.serve(root, cache, log=work / "serve.log", tree=tree)
     series: list[tuple[float, int]] = []
     first = complete = math.nan
     scanner: int | None = None
     scan_rss = 0.0
     try:
-        while math.isnan(complete):
+        while math.isnan(complete) and not (first_only and not math.isnan(first)):
             if served.proc.poll() is not None:
                 raise served._exited()
             answer = poll_files(served.base)
@@ -166,6 +175,8 @@ def cold_start(root: Path, files: int, work: Path, *, runs: int) -> dict[str, An
             if now > 3600:
                 raise RuntimeError("no complete index within an hour")
             time.sleep(0.02)
+        if first_only:
+            return {"first_s": first, "series": series}
         served.wait()  # the scan has finished (and its process has its peak)
         rescans = []
         for _ in range(runs):
@@ -196,6 +207,37 @@ def cold_start(root: Path, files: int, work: Path, *, runs: int) -> dict[str, An
         "scan_peak_rss_mb": scan_rss or math.nan,
         "series": series,
     }
+
+
+def first_files(root: Path, files: int, work: Path, runs: int, tree: Path | None) -> dict[str, Any]:
+    """``--first-only``: ``runs`` times, ``find`` then a cold start up to the first file
+    (alternating, so that both see the same machine); medians and the ratio. With
+    ``tree``, the mediasrv of that checkout is run beside this one's, alternating too."""
+    benchlib.log("warming the dentry cache")
+    time_find(root)
+    finds, firsts, theirs = [], [], []
+    for _ in range(runs):
+        finds.append(time_find(root))
+        firsts.append(cold_start(root, files, work, runs=0, first_only=True)["first_s"])
+        if tree is not None:
+            theirs.append(
+                cold_start(root, files, work, runs=0, first_only=True, tree=tree)["first_s"]
+            )
+        benchlib.log(
+            f"find {finds[-1]:.2f} s, first file {firsts[-1]:.2f} s"
+            + (f", {tree}: {theirs[-1]:.2f} s" if theirs else "")
+        )
+    find_s, first_s = statistics.median(finds), statistics.median(firsts)
+    result = {
+        "find_s": find_s,
+        "first_s": first_s,
+        "first_x": first_s / find_s,
+        "finds": finds,
+        "firsts": firsts,
+    }
+    if theirs:
+        result.update(tree=str(tree), theirs=theirs, theirs_x=statistics.median(theirs) / find_s)
+    return result
 
 
 def measure(name: str, root: Path, files: int, work: Path, runs: int) -> dict[str, Any]:
@@ -338,6 +380,31 @@ def report(results: dict[str, dict[str, Any]], command: str) -> str:
     return "\n".join(lines)
 
 
+def first_report(results: dict[str, dict[str, Any]], command: str) -> str:
+    lines = [
+        f"`{command}` (load average at start "
+        f"{', '.join(f'{x:.2f}' for x in benchlib.machine()['loadavg_at_start'])})",
+        "",
+        "| library | code | find, each run | first file, each run | medians "
+        "| ratio (goal <= 0.5) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in results.items():
+        finds = ", ".join(f"{x:.2f}" for x in r["finds"])
+        lines.append(
+            f"| {name} | this | {finds} s | {', '.join(f'{x:.2f}' for x in r['firsts'])} s "
+            f"| {r['find_s']:.2f} / {r['first_s']:.2f} s | {r['first_x']:.2f}x |"
+        )
+        if "theirs" in r:
+            lines.append(
+                f"| {name} | {r['tree']} | {finds} s "
+                f"| {', '.join(f'{x:.2f}' for x in r['theirs'])} s "
+                f"| {r['find_s']:.2f} / {statistics.median(r['theirs']):.2f} s "
+                f"| {r['theirs_x']:.2f}x |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -356,20 +423,49 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only-plot", action="store_true", help="skip the big libraries")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument(
+        "--first-only",
+        action="store_true",
+        help="only the time to the first file browsable, against find, --runs times each",
+    )
+    parser.add_argument(
+        "--library",
+        choices=("deep", "heavy"),
+        help="one library only: deep (make_library shape) or heavy (100k folders)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="with --first-only: also run the mediasrv of this checkout, alternating",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the libraries under --work (made once, reused by the next run)",
+    )
     args = parser.parse_args(argv)
     deep, heavy = (5_000, 2_000) if args.quick else (1_000_000, 500_000)
     runs = 1 if args.quick else args.runs
-    work = Path(tempfile.mkdtemp(prefix="bench-cold-", dir=args.work))
+    if args.keep and not args.work:
+        parser.error("--keep needs --work")
+    work = args.work if args.keep else Path(tempfile.mkdtemp(prefix="bench-cold-", dir=args.work))
     results: dict[str, dict[str, Any]] = {}
     try:
         if not args.only_plot:
-            for name, make, files in (
-                (f"{deep:,} files, make_library shape", deep_library, deep),
-                (f"{heavy:,} files in {heavy // 5:,} folders", folder_heavy, heavy),
+            for key, name, make, files in (
+                ("deep", f"{deep:,} files, make_library shape", deep_library, deep),
+                ("heavy", f"{heavy:,} files in {heavy // 5:,} folders", folder_heavy, heavy),
             ):
+                if args.library not in (None, key):
+                    continue
                 root = make(work / f"lib-{files}", files)
-                results[name] = {"files": files, **measure(name, root, files, work, runs)}
-                shutil.rmtree(root, ignore_errors=True)
+                if args.first_only:
+                    first = first_files(root, files, work, runs, args.against)
+                    results[name] = {"files": files, **first}
+                else:
+                    results[name] = {"files": files, **measure(name, root, files, work, runs)}
+                if not args.keep:
+                    shutil.rmtree(root, ignore_errors=True)
         if args.plot:
             files = min(args.plot_files, deep) if args.quick else args.plot_files
             root = deep_library(work / f"plot-{files}", files)
@@ -384,11 +480,14 @@ def main(argv: list[str] | None = None) -> int:
                 "copyparty_s": theirs[-1][0] if theirs else None,
             }
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     table = {k: v for k, v in results.items() if k != "plot"}
-    if table:
+    if args.first_only:
+        print(first_report(table, benchlib.command_line("bench_cold.py", argv)))
+    elif table:
         print(report(table, benchlib.command_line("bench_cold.py", argv)))
     if "plot" in results:
         p = results["plot"]

@@ -163,7 +163,8 @@ def test_a_follower_started_first_serves_the_first_generation(tmp_path: Path) ->
 
 def test_the_scan_process_yields_to_every_server() -> None:
     probe = ("import os; from mediasrv.scan.job import lower_priority; lower_priority(); "
-             "print(os.sched_getscheduler(0) == os.SCHED_IDLE, os.nice(0))")
+             "print(os.sched_getscheduler(0) == os.SCHED_IDLE, os.nice(0)); "
+             "os.execvp('ionice', ['ionice', '-p', str(os.getpid())])")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           env=child_env(), check=True)
-    assert done.stdout.split() == ["True", "19"]
+    assert done.stdout.split() == ["True", "19", "idle"]  # and the idle I/O class

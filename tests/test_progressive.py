@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -165,7 +167,32 @@ def test_every_part_is_a_full_build_of_the_files_found_so_far(
 def test_a_small_library_is_published_once_however_slow_its_walk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(progressive, "FIRST_FILES", 10_000)  # the default
+    monkeypatch.setattr(progressive, "FIRST_FILES", 1_000)  # the default
     root = make_tree(tmp_path / "lib", SIX)
     result, parts = scan(root, tmp_path / "cache")
     assert (parts, result.generation, result.files) == ([], 1, 18)
+
+
+def test_the_first_part_is_the_walk_up_to_the_folder_that_reached_first_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many files the walk has found once FIRST_AFTER_S has passed, the first
+    part holds its folders up to the one that brought it to FIRST_FILES: a small
+    first part is built at once."""
+    monkeypatch.setattr(progressive, "FIRST_FILES", 2)
+    monkeypatch.setattr(progressive, "FIRST_AFTER_S", 1e9)
+    asked = 0
+
+    def perf_counter() -> float:  # FIRST_AFTER_S passes at the third folder: f1
+        nonlocal asked
+        asked += 1
+        return time.perf_counter() + (2e9 if asked >= 3 else 0)
+
+    monkeypatch.setattr(progressive, "time", SimpleNamespace(perf_counter=perf_counter))
+    root = make_tree(tmp_path / "lib", SIX)
+    result, parts = scan(root, tmp_path / "cache")
+    # Asked after the root (no files), f0 (3 files: the cut), f1 (6 found: due), then
+    # 4 x 3 = 12 after f3; the complete 18 last.
+    assert [p["files"] for p in parts] == [3, 12]
+    assert json.loads(meta(parts[0]["db_path"])["walk"])["files"] == 6  # the walk was at f1
+    assert (result.generation, result.files) == (3, 18)

@@ -212,3 +212,32 @@ async def test_an_idle_worker_gives_freed_memory_back(
     await rescan(client)
     await rescan(client)  # answered after the worker released what the one before used
     assert marks.read_text().splitlines()[:2] == ["True", "True"]
+
+
+def _imported(stderr: bytes) -> set[str]:
+    """The modules ``python -X importtime`` says were imported."""
+    return {
+        line.rpartition("|")[2].strip()
+        for line in stderr.decode().splitlines()
+        if line.startswith("import time:")
+    }
+
+
+@pytest.mark.parametrize(
+    ("requests", "probers"), [(b"", False), (b'{"id": 1, "paths": null}\n', True)]
+)
+def test_probing_imports_wait_until_the_first_scan_is_answered(
+    lib_root: Path, tmp_path: Path, requests: bytes, probers: bool
+) -> None:
+    """The first scan of an empty cache publishes names only, and its first part is
+    waited for: PyAV and the thumbnailer are imported once it is answered, not before."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mediasrv.scan.process", str(lib_root),
+         str(tmp_path / "cache")],
+        input=requests, capture_output=True, env=child_env(), check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[0]) == {"type": "ready", "id": None}
+    imported = _imported(done.stderr)
+    assert "mediasrv.scan.job" in imported
+    later = {"av", "mediasrv.media.thumbs"}
+    assert later <= imported if probers else not later & imported

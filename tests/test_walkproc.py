@@ -3,17 +3,21 @@ as a walk in this process, its counts, its failures raised here."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from mediasrv.children import child_env
 from mediasrv.errors import ScanFailed
 from mediasrv.scan import walkproc
 from mediasrv.scan.walk import Record, RootGone, WalkStats, walk_folders
 from mediasrv.scan.walkproc import walk_in_process
 
-from .support import make_tree
+from .support import make_tree, until
 
 TREE = {b"caf\xe9/\xff.jpg": b"1", "a/img1.jpg": b"22", "a/b/img2.jpg": b"333", "top.png": b""}
 
@@ -48,6 +52,27 @@ def test_many_batches_arrive_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     )
     assert sum(len(records) for _, records in found) == stats.files == 14
     assert seen and seen == sorted(seen) and seen[-1] <= 14
+
+
+def test_the_first_batches_are_small_so_a_first_part_need_not_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(walkproc, "FIRST_BATCH", 3)
+    monkeypatch.setattr(walkproc, "BATCH", 100)
+    root = make_tree(tmp_path / "lib", {f"d{i}/f{j}.jpg": "" for i in range(7) for j in range(2)})
+    seen: list[int] = []
+    list(
+        walk_in_process(
+            root,
+            exclude=[],
+            stats=WalkStats(),
+            progress=lambda s: seen.append(s.files),
+            progress_every=0,
+        )
+    )
+    # A message holds at least 3, 6, 12, 24 … entries (a folder and its files): the root
+    # (no files) and d0; d1 and d2; the rest; the end (nothing more).
+    assert seen == [2, 6, 14, 14]
 
 
 def test_a_root_that_vanishes_mid_walk_fails_here(
@@ -93,3 +118,55 @@ def test_records_with_progress_between_folders_but_none_after_the_last(tmp_path:
     # the root (no files), d0, d1, d2: progress after each but d2, with every file yielded
     assert seen == [(0, 0, 0), (1, 0, 0), (0, 2, 0), (1, 2, 2), (0, 2, 0), (1, 4, 4), (0, 2, 0)]
     assert (stats.files, stats.folders, len(found)) == (6, 4, 6)
+
+
+STUCK_PARENT = """
+import sys, threading
+from pathlib import Path
+from mediasrv.scan import walkproc
+from mediasrv.scan.walk import WalkStats
+
+def stuck(root, exclude, stats):  # the child: says who it is, then never ends
+    print(__import__("os").getpid(), flush=True)
+    threading.Event().wait()
+    yield from ()
+
+walkproc.walk_folders = stuck
+list(walkproc.walk_in_process(Path(sys.argv[1]), exclude=[], stats=WalkStats()))
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # a zombie has ended: it waits for its new parent to reap it
+
+
+@pytest.mark.process
+def test_the_walk_process_dies_with_its_parent(tmp_path: Path) -> None:
+    """A scan process killed mid-walk (the watchdog, kill -9) takes its walk with it: an
+    orphan walk held the cache dir's scan lock and the server's stderr pipe for ever."""
+    root = make_tree(tmp_path / "lib", {"a/f.jpg": ""})
+    with subprocess.Popen(
+        [sys.executable, "-c", STUCK_PARENT, str(root)], stdout=subprocess.PIPE, env=child_env()
+    ) as parent:
+        assert parent.stdout is not None
+        walker = int(parent.stdout.readline())
+        assert not _gone(walker)
+        parent.kill()
+    until(lambda: _gone(walker), "the walk process to end with its parent")
+
+
+def test_a_walk_whose_scan_process_is_gone_ends_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its pipe closed (the scan process killed): no error to send, and no traceback."""
+    root = make_tree(tmp_path / "lib", {"a/f.jpg": ""})
+    monkeypatch.setattr(walkproc, "_die_with", lambda parent: None)  # this is no child
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    reader.close()
+    theirs, _ = multiprocessing.Pipe(duplex=False)
+    walkproc._send_walk(writer, theirs, os.getpid(), root, [])  # raises nothing
+    assert writer.closed and theirs.closed

@@ -22,6 +22,7 @@ from .notify import notify
 if TYPE_CHECKING:  # aiohttp is imported when serving starts, not by `mediasrv scan`
     from aiohttp import web
 
+    from ..serve.leader import Leader
     from .workers import WorkerGroup
 
 log = logging.getLogger("mediasrv")
@@ -113,28 +114,22 @@ async def run_server(
 
     ``leader_url``: a --workers follower's leader, to which it passes rescans.
     """
-    from aiohttp import web
-
     from ..serve.leader import Leader
-    from ..server import create_app
-    from ..server.following import LEADER_URL
 
     # Bind before anything starts, so a port in use costs no scan.
     sock = sock if sock is not None else listen(settings)
     leader = Leader(settings)
-    app = create_app(settings, leader)
-    if leader_url is not None:
-        app[LEADER_URL] = leader_url
-    # aiohttp's default shutdown_timeout (60 s) let one paused video hold up a
-    # restart for a minute. It waits that long twice for a request in flight:
-    # for it to finish, then for it to end once "cancelled" (which a response
-    # being written ignores), then it cuts it. Half the grace each, in all the grace.
-    runner = web.AppRunner(app, handle_signals=False, access_log=None,
-                           shutdown_timeout=settings.shutdown_grace / 2)
-    await runner.setup()
-    # A socket that is only bound (a --workers child's) starts listening here,
-    # once the app is set up: no connection reaches a server without its index.
-    await web.SockSite(runner, sock).start()
+    # The leader before the app: its start-up scan's process starts now and boots
+    # (an interpreter, its imports) while this one imports aiohttp and the server, in
+    # a thread so that the loop meanwhile sends that process its scan. The first
+    # files of an empty cache are browsable that much sooner (docs/DESIGN.md, the
+    # flow of data, "Start-up"). The app finds the leader started and stops it at the end.
+    await leader.start()
+    try:
+        runner = await _start_app(settings, leader, sock, leader_url)
+    except BaseException:
+        await leader.close()  # its scan process and watcher too (the app never ran)
+        raise
     port = sock.getsockname()[1]
     group = await _start_group(settings, runner, port) if settings.workers > 1 else None
     if group is not None:
@@ -155,6 +150,40 @@ async def run_server(
         stopping.append(group.stop(settings.shutdown_grace + GROUP_STOP_MARGIN_S))
     await asyncio.gather(*stopping)
     return 0
+
+
+async def _start_app(
+    settings: Settings, leader: Leader, sock: socket.socket, leader_url: str | None
+) -> web.AppRunner:
+    """Import the server (off the loop), build the app around ``leader``, listen on ``sock``."""
+    await asyncio.to_thread(_import_server)
+    from aiohttp import web
+
+    from ..server import create_app
+    from ..server.following import LEADER_URL
+
+    app = create_app(settings, leader)
+    if leader_url is not None:
+        app[LEADER_URL] = leader_url
+    # aiohttp's default shutdown_timeout (60 s) let one paused video hold up a
+    # restart for a minute. It waits that long twice for a request in flight:
+    # for it to finish, then for it to end once "cancelled" (which a response
+    # being written ignores), then it cuts it. Half the grace each, in all the grace.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=settings.shutdown_grace / 2)
+    await runner.setup()
+    # A socket that is only bound (a --workers child's) starts listening here,
+    # once the app is set up: no connection reaches a server without its index.
+    await web.SockSite(runner, sock).start()
+    return runner
+
+
+def _import_server() -> None:
+    """Import aiohttp, the server and its pages' modules (Jinja): ~0.3 s, off the loop."""
+    from ..server.app import default_components
+    from ..server.following import LEADER_URL  # noqa: F401
+
+    default_components()  # imports them; create_app asks again, from the module cache
 
 
 # A --workers follower gets its grace and this much more to exit before it is killed.

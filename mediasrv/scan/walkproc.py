@@ -13,12 +13,15 @@ is raised again here; a child that dies fails the scan.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import logging
 import marshal
 import multiprocessing
+import os
 import pickle
 import queue
+import signal
 import sys
 import threading
 import time
@@ -32,7 +35,13 @@ from .walk import Record, WalkStats, walk_folders
 
 log = logging.getLogger(__name__)
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 BATCH = 20_000  # files a message carries at most (~1 MB): a steady stream, few messages
+# The first message goes once this many files are found, and each next one holds
+# twice as many, up to BATCH: a first walk's first part (progressive.FIRST_FILES)
+# need not wait for the walk to reach BATCH, twice (the scan process knows that a
+# folder is not the walk's last only once the next message has come).
+FIRST_BATCH = 1_000
 _COUNTS = (
     "files",
     "folders",
@@ -46,25 +55,47 @@ _COUNTS = (
 )
 
 
-def _send_walk(out: Connection, root: Path, exclude: list[Path]) -> None:
+def _send_walk(
+    out: Connection, theirs: Connection, parent: int, root: Path, exclude: list[Path]
+) -> None:
     """The child: walk, sending ("folders", [(folder, [tuple, ...]), ...], counts) batches,
     then ("done", counts, examples) or ("error", pickled exception)."""
+    # Dies with the scan process. Before this an orphan (its parent killed by the
+    # watchdog, kill -9, a server's shutdown) walked on, then blocked for ever on a
+    # full pipe whose read end it held itself (fork's copy, ``theirs``), holding the
+    # cache dir's scan lock (the next scan process waited for it for ever) and the
+    # server's stderr pipe (the server's shutdown waited for its end for ever).
+    theirs.close()
+    _die_with(parent)
     stats = WalkStats()
     try:
         batch: list[tuple[str, list[tuple[str, int, int]]]] = []
-        size = 0
+        size, limit = 0, min(FIRST_BATCH, BATCH)
         for folder, records in walk_folders(root, exclude=exclude, stats=stats):
             batch.append((folder, [tuple(r) for r in records]))  # type: ignore[misc]
             size += len(records) + 1
-            if size >= BATCH:
+            if size >= limit:
                 out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
-                batch, size = [], 0
+                batch, size, limit = [], 0, min(2 * limit, BATCH)
         out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
         out.send_bytes(marshal.dumps(("done", _counts(stats), stats.examples)))
     except BaseException as exc:  # raised again in the scan process
-        out.send_bytes(marshal.dumps(("error", pickle.dumps(exc), [])))
+        # A closed pipe (its scan process killed, ahead of PR_SET_PDEATHSIG's signal):
+        # nobody is left to tell, and a traceback would only clutter the server's log.
+        with contextlib.suppress(OSError):
+            out.send_bytes(marshal.dumps(("error", pickle.dumps(exc), [])))
     finally:
         out.close()
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL this process when its parent ends (Linux's PR_SET_PDEATHSIG; elsewhere the
+    closed read end makes its next send fail instead)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before prctl: nobody will read us
+        os._exit(1)
 
 
 def _counts(stats: WalkStats) -> list[int]:
@@ -102,8 +133,7 @@ def walk_records(
     count once the walk is done.
 
     No ``progress`` after the last folder: the walk is whole, so a first walk's part
-    (``progressive.py``) made then would only repeat the complete index. A library
-    of fewer than ``BATCH`` files arrives in one message: never a part.
+    (``progressive.py``) made then would only repeat the complete index.
     """
     stats = stats if stats is not None else WalkStats()
     files = listed = 0
@@ -141,7 +171,10 @@ def walk_in_process(
         with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
     child = context.Process(
-        target=_send_walk, args=(writer, root, exclude), daemon=True, name="mediasrv-walk"
+        target=_send_walk,
+        args=(writer, reader, os.getpid(), root, exclude),
+        daemon=True,
+        name="mediasrv-walk",
     )
     child.start()
     writer.close()

@@ -104,7 +104,10 @@ class Leader:
     # -- start and stop ---------------------------------------------------
 
     async def start(self) -> None:
-        """Bring every part up, in order; a part that fails to start stops those before it."""
+        """Bring every part up, in order; a part that fails to start stops those before it.
+        A leader started already (``mediasrv serve`` starts it before the app) stays so."""
+        if self._stack is not None:
+            return
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self._favourites())
             if self.follower is not None:
