@@ -34,13 +34,14 @@ from ..names import (
 from ..natural import natural_keys
 from . import fulltags, fullwords
 from .fulltags import Bracketed
+from .staging import Staged
 from .walk import Record
 
 
 def write(
     path: Path,
     number: int,
-    records: Sequence[Record],
+    records: Sequence[Record] | Staged,
     *,
     root: str,
     probed: Mapping[str, Probed] | None = None,
@@ -50,14 +51,16 @@ def write(
 ) -> tuple[int, int]:
     """Write generation ``number`` of ``records`` into the new file ``path``; (files, tags).
 
-    ``keys``: the ``natural_key`` of each record, in the same order, when the
-    caller made them already (while the walk went on, ``natural.NaturalKeys``).
+    ``records`` staged by a walk (``staging.py``) are read back in natural order
+    from their file; a list is sorted here. ``keys``: the ``natural_key`` of each
+    record of a list, in the same order, when the caller made them already.
 
     The rows first, the indexes after the load, then sampled statistics;
     ``CacheDir.publish`` gives the path and makes the file current.
     """
-    return write_ordered(path, number, in_order(records, keys), root=root, probed=probed,
-                         meta=meta, phase=phase)
+    ordered = records.ordered() if isinstance(records, Staged) else in_order(records, keys)
+    return write_ordered(path, number, ordered, root=root, probed=probed, meta=meta,
+                         phase=phase)
 
 
 def in_order(records: Sequence[Record], keys: list[tuple[str, str]] | None = None,

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import fullbuild
 from .build import ScanRun, meta_of
+from .staging import Staged
 from .walk import Record
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Prefixes:
             )
         return found > self.shown and found >= GROWTH * self.shown
 
-    def publish(self, records: list[Record]) -> None:
+    def publish(self, records: list[Record] | Staged) -> None:
         """Publish ``records`` (every file found so far, in walk order) as an
         incomplete generation and report it."""
         scan, started = self.scan, time.perf_counter()
