@@ -102,9 +102,10 @@ class _Rows:
     # folder path -> [id, folder tags (keys), folder words, files so far, its first file's id]
     folders: dict[str, list[Any]] = field(default_factory=dict)
     all_runs: list[Run] = field(default_factory=list)  # All's runs
-    # (folder id, pos, a file's own tags: its name's bracket tags, a song's artist, album,
-    # genre, file id): as spelled from _collect, keys its folder lacks after fulltags.spellings
+    # (folder id, pos, the tags (keys) its folder lacks of a file's own tags: its name's
+    # bracket tags, a song's artist, album, genre, file id) of each file that has any
     bracketed: list[Bracketed] = field(default_factory=list)
+    spelled: fulltags.Spellings = field(default_factory=fulltags.Spellings)
     # each distinct file name -> (its search words, ext, kind)
     names: dict[str, tuple[set[str], str, str]] = field(default_factory=dict)
 
@@ -119,7 +120,7 @@ def _write_rows(
     indexes = db.create_schema(conn)
     conn.execute("BEGIN")
     rows = _collect(conn, ordered, probed)
-    spellings, rows.bracketed = fulltags.spellings(rows.folders, rows.bracketed)
+    spellings = rows.spelled.finish(rows.folders)
     tag_runs = fulltags.tag_runs(rows.all_runs, rows.folders, rows.bracketed)
     # Only All can have no spelling (a library with no files).
     shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tag_runs}
@@ -170,6 +171,7 @@ def _collect(conn: sqlite3.Connection, ordered: Iterable[Record],
     other: list[tuple[object, ...]] = []
     contents: list[tuple[int, Probed]] = []  # file_details, file_audio
     rank = 0
+    add_spelled = rows.spelled.add
     run_folder = run_first = run_count = -1
     # What a name alone says (names repeat across folders: IMG_0001.jpg).
     names = rows.names
@@ -193,8 +195,8 @@ def _collect(conn: sqlite3.Connection, ordered: Iterable[Record],
         spelled = filerows.tag_names(extra)  # a song's artist, album, genre
         if "[" in name:
             spelled = [*bracket_tags(split_ext(name)[0]), *spelled]
-        if spelled:
-            rows.bracketed.append((folder_id, pos, spelled, file_id))
+        if spelled and (adds := add_spelled(folder_id, folder, known[1], spelled)):
+            rows.bracketed.append((folder_id, pos, adds, file_id))
         about = names.get(name)
         if about is None:
             ext = split_ext(name)[1]
@@ -238,6 +240,7 @@ def _write_taken(conn: sqlite3.Connection, rows: _Rows, tag_ids: Mapping[str, in
     times = conn.execute("SELECT coalesce(taken_ns, mtime_ns), id, folder_id FROM files"
                          " ORDER BY 1, 2")
     extra = {file_id: tags for _, _, tags, file_id in rows.bracketed}
+    rows.bracketed = []  # the tag runs are written: only the dict is needed now
     dateorder.write_sorted(
         conn, tag_ids, times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()}, extra)
 

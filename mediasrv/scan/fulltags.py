@@ -14,51 +14,63 @@ from typing import Any
 from ..index.tagruns import Run, merged
 from ..names import ALL_KEY, folder_tags, tag_key
 
-# (folder id, pos, a file's own tags, file id) of a file with tags of its own
+# (folder id, pos, the tags (keys) a file adds to its folder's, file id)
 Bracketed = tuple[int, int, list[str], int]
 
 
-def spellings(
-    folders: Mapping[str, list[Any]],
-    bracketed: list[Bracketed],
-) -> tuple[dict[str, dict[str, int]], list[Bracketed]]:
-    """How many files carry each spelling of each tag (key -> spelling -> files).
-
-    And ``bracketed`` turned from spellings into the tags (keys) each name
-    adds to its folder's (files that add none left out).
+class Spellings:
+    """How many files carry each spelling of each tag (``counts``: key -> spelling ->
+    files), counted as ``fullbuild._collect`` meets the files with tags of their own.
     """
-    counts: dict[str, dict[str, int]] = {}
-    spelled_in: dict[int, tuple[set[str], list[str]]] = {}  # folder id -> spellings, keys
-    for folder, (folder_id, keys, _, files, _) in folders.items():
-        names = folder_tags(folder)
-        spelled_in[folder_id] = (set(names), keys)
-        for name in names:
-            found = counts.setdefault(tag_key(name), {})
-            found[name] = found.get(name, 0) + files
-    kept: list[Bracketed] = []
-    key_of: dict[str, str] = {}
-    # (folder id, bracket tags) -> (spellings its folder lacks, keys its folder lacks):
-    # names in a folder repeat their brackets ([anna], [anna cat]), so each is worked out once.
-    done: dict[tuple[int, tuple[str, ...]], tuple[list[str], list[str]]] = {}
-    for folder_id, pos, bracket, file_id in bracketed:
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {}
+        self._key_of: dict[str, str] = {}
+        # (folder id, bracket tags) -> (spellings its folder lacks, keys its folder lacks):
+        # names in a folder repeat their brackets ([anna], [anna cat]), so each is worked
+        # out once per stretch of the folder's files (forgotten at the next folder).
+        self._done: dict[tuple[int, tuple[str, ...]], tuple[list[str], list[str]]] = {}
+        self._folder = -1
+        self._spelled: set[str] = set()
+
+    def add(
+        self,
+        folder_id: int,
+        folder: str,
+        keys: list[str],
+        bracket: list[str],
+    ) -> list[str]:
+        """Count a file's own tags as spelled (``bracket``) that its folder (``folder``,
+        tags ``keys``) lacks; the tags (keys) it adds to its folder's."""
+        if folder_id != self._folder:
+            self._folder, self._spelled = folder_id, set(folder_tags(folder))
+            self._done.clear()
         memo = (folder_id, tuple(bracket))
-        worked = done.get(memo)
+        worked = self._done.get(memo)
         if worked is None:
-            spelled, keys = spelled_in[folder_id]
+            key_of = self._key_of
             for name in bracket:
                 if name not in key_of:
                     key_of[name] = tag_key(name)
-            worked = done[memo] = (
-                [name for name in dict.fromkeys(bracket) if name not in spelled],
+            worked = self._done[memo] = (
+                [name for name in dict.fromkeys(bracket) if name not in self._spelled],
                 [key for key in dict.fromkeys(key_of[n] for n in bracket) if key not in keys],
             )
         new, extra = worked
         for name in new:
-            spellings = counts.setdefault(key_of[name], {})
+            spellings = self.counts.setdefault(self._key_of[name], {})
             spellings[name] = spellings.get(name, 0) + 1
-        if extra:
-            kept.append((folder_id, pos, extra, file_id))
-    return counts, kept
+        return extra
+
+    def finish(self, folders: Mapping[str, list[Any]]) -> dict[str, dict[str, int]]:
+        """``counts``, with the spellings of every folder's tags counted in (once every
+        file is in: a folder's spellings are carried by all of its files)."""
+        counts = self.counts
+        for folder, (_, _, _, files, _) in folders.items():
+            for name in folder_tags(folder):
+                found = counts.setdefault(tag_key(name), {})
+                found[name] = found.get(name, 0) + files
+        return counts
 
 
 def tag_runs(
