@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,7 +93,20 @@ def write_ordered(
         _finish(conn, number, root, (files, tags), meta or {}, indexes)
     finally:
         conn.close()
+        _give_back()
     return files, tags
+
+
+def _give_back() -> None:
+    """Hand the memory the build freed back to the system (glibc only).
+
+    SQLite's page cache and sorter and Python's big lists are freed with
+    ``malloc``, which keeps the pages: a first walk's part would leave the
+    next build starting on the last one's high-water mark (220 MB after the
+    parts at 1M files, not 60).
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @dataclass
@@ -106,8 +121,8 @@ class _Rows:
     # bracket tags, a song's artist, album, genre, file id) of each file that has any
     bracketed: list[Bracketed] = field(default_factory=list)
     spelled: fulltags.Spellings = field(default_factory=fulltags.Spellings)
-    # each distinct file name -> (its search words, ext, kind)
-    names: dict[str, tuple[set[str], str, str]] = field(default_factory=dict)
+    # each distinct file name -> (ext, kind)
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 # files rows written per INSERT batch: the rows of a million files are never held at once
@@ -200,8 +215,8 @@ def _collect(conn: sqlite3.Connection, ordered: Iterable[Record],
         about = names.get(name)
         if about is None:
             ext = split_ext(name)[1]
-            about = names[name] = (search_words(name), ext, kind_of(ext))
-        ext, kind = about[1], about[2]
+            about = names[name] = (ext, kind_of(ext))
+        ext, kind = about
         if extra is None and path.isascii():  # nearly every file: nothing to work out
             plain.append((file_id, folder_id, pos, path, None, name, ext, kind,
                           rec.size, rec.mtime_ns))
