@@ -82,7 +82,7 @@ def connect_build(path: Path) -> sqlite3.Connection:
     # Sorts bigger than the cache spill to a temporary file, not to memory: at a
     # million files the name_words sort (3.5M rows) alone held ~110 MB in memory.
     conn.execute("PRAGMA temp_store = FILE")
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB while sorting indexes
+    conn.execute("PRAGMA cache_size = -16384")  # 16 MiB while sorting indexes
     return conn
 
 
