@@ -206,7 +206,7 @@ def _full(
     # New files, kept only when the generation had files: moves pair them with those gone.
     fresh_records: list[Record] = []
     same: set[str] = set()  # files as they were: their metadata is carried over
-    for rec in records:
+    for rec in records if old else ():  # without old rows, every file is new
         before = old.get(rec.path)
         if before is None:
             added += 1
@@ -216,6 +216,7 @@ def _full(
             changed += 1
         else:
             same.add(rec.path)
+    added = added if old else len(records)
     removed = len(old) - (len(records) - added)
     carried = current.probed(same) if current is not None else {}
     retry_old = current is not None and current.probe_version < PROBE_VERSION
@@ -258,13 +259,16 @@ def _probe_new(
     the next scan probes.
     """
     candidates = wanted = 0
+    todo: list[Record] = []  # when deferring, no more than DEFER_OVER: one pass either way
     for rec in records:
         if needs(rec):
             candidates += 1
-            wanted += wants_probe(rec)
+            if wants_probe(rec):
+                wanted += 1
+                if not defer or wanted <= DEFER_OVER:
+                    todo.append(rec)
     if defer and wanted > DEFER_OVER:
         return {}, ProbeStats(candidates=candidates, deferred=wanted)
-    todo = [r for r in records if needs(r) and wants_probe(r)]
     fresh, probe_stats = _probe(scan, todo, len(records))
     # counted as probe_records counts the files it is given and cannot read
     probe_stats.candidates = candidates
