@@ -60,5 +60,7 @@ def insert_words(
     # needs, not the files. Held for every folder at once they were ~60 MB at 1M.
     pairs = conn.execute("SELECT DISTINCT folder_id, word FROM name_words ORDER BY 1")
     search_rows.write_word_folders(
-        conn, folders,
-        ((fid, [word for _, word in rows]) for fid, rows in groupby(pairs, key=itemgetter(0))))
+        conn,
+        folders,
+        ((fid, [word for _, word in rows]) for fid, rows in groupby(pairs, key=itemgetter(0))),
+    )
