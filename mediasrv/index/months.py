@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from .dateorder import Key
+Key = tuple[int, int]  # dateorder.Key (dateorder imports this module)
 
 # The local zone's rules as this process sees them (meta.months_zone, written with the
 # other facts by filerows.write_meta): a generation's months are cut in one zone; a

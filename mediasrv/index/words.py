@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..names import name_only_words, search_words
 
@@ -30,13 +30,14 @@ def starts(words: Iterable[str]) -> set[str]:
 def write_word_folders(
     conn: sqlite3.Connection,
     folders: Sequence[tuple[int, int, set[str]]],
-    by_folder: Mapping[int, Iterable[str]],
+    by_folder: Iterable[tuple[int, Iterable[str]]],
 ) -> None:
     """``word_folders`` of a full build (inside the caller's transaction).
 
     ``folders`` is (folder id, first file id, its path's words) of each folder
-    in natural order (first ids rise); ``by_folder`` each folder's name words
-    that its path lacks (``scan/fullwords.py`` reads them back from name_words).
+    in natural order (first ids rise); ``by_folder`` (folder id, its name words that
+    its path lacks) of the folders that have any, folder ids rising as in ``folders``
+    (``scan/fullwords.py`` reads them back from name_words a folder at a time).
     """
     # Folders come in natural order, so each start's list is in first_id order
     # as it grows; only the starts need sorting. A row is one number in a list,
@@ -61,9 +62,15 @@ def write_word_folders(
                 elif found[-1] < first * 2:
                     found.append(key)
 
+    named = iter(by_folder)
+    pending = next(named, None)
     for fid, first, words in folders:
         add(words, first, 1)  # before its names: a start its path has is in_path
-        add(by_folder.get(fid, ()), first, 0)
+        if pending is not None and pending[0] == fid:
+            add(pending[1], first, 0)
+            pending = next(named, None)
+    if pending is not None:
+        raise ValueError(f"name words of folder {pending[0]}, not in folders or out of order")
     chunk: dict[str, list[int]] = {}
     size = 0
     for start in sorted(lists):  # in pieces: SQLite parses each document whole

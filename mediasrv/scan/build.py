@@ -25,6 +25,7 @@ from ..index.filerows import Probed, write_meta
 from . import compare, delta, fullbuild, moves
 from .fallback import NeedFullBuild, NeedFullWalk
 from .probe import DEFER_OVER, PROBE_VERSION, ProbeStats, probe_records, wants_probe
+from .staging import Staged
 from .walk import Record, WalkStats
 
 log = logging.getLogger(__name__)
@@ -110,21 +111,20 @@ def publish_region(
 
 
 def publish_tree(
-    scan: ScanRun, current: Current | None, records: list[Record], *,
+    scan: ScanRun, current: Current | None, records: list[Record] | Staged, *,
     defer_probing: bool, rebuild: bool = False, comparison: compare.Comparison | None = None,
-    keys: list[tuple[str, str]] | None = None,
 ) -> ScanResult:
     """Publish what a walk of the whole tree found, as a delta when it is small enough.
 
     ``rebuild`` publishes a full build even when nothing changed.
     ``comparison``: ``current`` already compared with the walk folder by folder
-    (``compare.py``); made here from ``records`` when not. ``keys``: the
-    records' natural-order keys, when made while walking (``fullbuild.write``).
+    (``compare.py``); made here from ``records`` when not. ``records`` are
+    staged in a file (``staging.py``) when the walk was made for a build in full.
     """
     scan.report({"phase": "comparing", "files": len(records)})
     if current is not None and current.probe_version >= PROBE_VERSION and not rebuild:
         if comparison is None:
-            comparison = compare.compared(current.conn, records)
+            comparison = compare.compared(current.conn, list(records))
         if comparison.same:
             return _unchanged(scan, current, scope="all")
         if small_enough_for_delta(comparison.differ, max(current.file_count, len(records))):
@@ -136,7 +136,7 @@ def publish_tree(
                 if result is not None:
                     return result
     rows = current.file_stats() if current is not None else []
-    return _full(scan, current, rows, records, defer_probing=defer_probing, keys=keys)
+    return _full(scan, current, rows, records, defer_probing=defer_probing)
 
 
 def _unchanged(scan: ScanRun, current: Current, *, scope: str) -> ScanResult:
@@ -198,35 +198,32 @@ def meta_of(scan: ScanRun, probe_version: int, *, build: str) -> dict[str, objec
 
 
 def _full(
-    scan: ScanRun, current: Current | None, rows: Rows, records: list[Record], *,
-    defer_probing: bool, keys: list[tuple[str, str]] | None = None,
+    scan: ScanRun, current: Current | None, rows: Rows, records: list[Record] | Staged, *,
+    defer_probing: bool,
 ) -> ScanResult:
     old = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
-    changed = 0
+    changed = added = 0
+    # New files, kept only when the generation had files: moves pair them with those gone.
     fresh_records: list[Record] = []
     same: set[str] = set()  # files as they were: their metadata is carried over
-    for rec in records:
+    for rec in records if old else ():  # without old rows, every file is new
         before = old.get(rec.path)
         if before is None:
-            fresh_records.append(rec)
+            added += 1
+            if old:
+                fresh_records.append(rec)
         elif before != (rec.size, rec.mtime_ns):
             changed += 1
         else:
             same.add(rec.path)
-    added = len(fresh_records)
+    added = added if old else len(records)
     removed = len(old) - (len(records) - added)
     carried = current.probed(same) if current is not None else {}
     retry_old = current is not None and current.probe_version < PROBE_VERSION
-    todo = [r for r in records if r.path not in same
-            or (retry_old and r.path not in carried)]
     first = current is None or not current.complete  # nothing or part of it is browsable
-    if defer_probing and first and sum(1 for r in todo if wants_probe(r)) > DEFER_OVER:
-        # Nothing is browsable yet: publish the names first, probe in the next scan.
-        fresh: dict[str, Probed] = {}
-        probe_stats = ProbeStats(candidates=len(todo),
-                                 deferred=sum(1 for r in todo if wants_probe(r)))
-    else:
-        fresh, probe_stats = _probe(scan, todo, len(records))
+    fresh, probe_stats = _probe_new(
+        scan, records, lambda r: r.path not in same or (retry_old and r.path not in carried),
+        defer=defer_probing and first)
     carried.update(fresh)
     number = scan.cache.next_number()
     scan.report({"phase": "building", "files": len(records), "generation": number})
@@ -236,7 +233,7 @@ def _full(
         counts = fullbuild.write(
             tmp, number, records, root=scan.root, probed=carried,
             meta=meta_of(scan, 0 if probe_stats.deferred else PROBE_VERSION, build="full"),
-            phase=lambda name: scan.report({"phase": name, "files": len(records)}), keys=keys)
+            phase=lambda name: scan.report({"phase": name, "files": len(records)}))
         scan.report({"phase": "publishing", "files": len(records)})
         return counts
 
@@ -248,6 +245,35 @@ def _full(
         scan.stats.as_dict(), probe_stats.as_dict(), mode="full",
         moves=moves.after_walk(rows, records, fresh_records) if removed else [],
     )
+
+
+def _probe_new(
+    scan: ScanRun, records: list[Record] | Staged, needs: Callable[[Record], bool], *,
+    defer: bool,
+) -> tuple[dict[str, Probed], ProbeStats]:
+    """Probe the ``records`` that ``needs`` (new, changed, or never read by this prober).
+
+    Only those a prober can read are listed (a cold build of empty or non-media
+    files holds none), and none when ``defer`` (nothing is browsable yet) and
+    there are more than ``DEFER_OVER``: then the names are published first and
+    the next scan probes.
+    """
+    candidates = wanted = 0
+    todo: list[Record] = []  # when deferring, no more than DEFER_OVER: one pass either way
+    for rec in records:
+        if needs(rec):
+            candidates += 1
+            if wants_probe(rec):
+                wanted += 1
+                if not defer or wanted <= DEFER_OVER:
+                    todo.append(rec)
+    if defer and wanted > DEFER_OVER:
+        return {}, ProbeStats(candidates=candidates, deferred=wanted)
+    fresh, probe_stats = _probe(scan, todo, len(records))
+    # counted as probe_records counts the files it is given and cannot read
+    probe_stats.candidates = candidates
+    probe_stats.skipped += candidates - len(todo)
+    return fresh, probe_stats
 
 
 def _probe(scan: ScanRun, todo: list[Record], files: int) -> tuple[dict[str, Probed], ProbeStats]:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..index import dateorder, db, filerows, months
-from ..index.filerows import ID_SPACING, PLAIN_FILE, Probed, file_row, insert_files, write_meta
-from ..index.tagruns import Run, merged, with_starts
+from ..index import dateorder, db, filerows
+from ..index.filerows import (
+    ID_SPACING,
+    PLAIN_FILE,
+    Probed,
+    file_row,
+    insert_contents,
+    insert_files,
+    write_meta,
+)
+from ..index.tagruns import Run, with_starts
 from ..names import (
-    ALL_KEY,
     ALL_TAG,
     bracket_tags,
     db_text,
@@ -21,19 +30,20 @@ from ..names import (
     search_words,
     shown_spelling,
     split_ext,
-    tag_key,
     tag_keys,
     tag_order,
 )
 from ..natural import natural_keys
-from . import fullwords
+from . import fulltags, fullwords
+from .fulltags import Bracketed
+from .staging import Staged
 from .walk import Record
 
 
 def write(
     path: Path,
     number: int,
-    records: Sequence[Record],
+    records: Sequence[Record] | Staged,
     *,
     root: str,
     probed: Mapping[str, Probed] | None = None,
@@ -43,21 +53,60 @@ def write(
 ) -> tuple[int, int]:
     """Write generation ``number`` of ``records`` into the new file ``path``; (files, tags).
 
-    ``keys``: the ``natural_key`` of each record, in the same order, when the
-    caller made them already (while the walk went on, ``natural.NaturalKeys``).
+    ``records`` staged by a walk (``staging.py``) are read back in natural order
+    from their file; a list is sorted here. ``keys``: the ``natural_key`` of each
+    record of a list, in the same order, when the caller made them already.
 
     The rows first, the indexes after the load, then sampled statistics;
     ``CacheDir.publish`` gives the path and makes the file current.
     """
+    ordered = records.ordered() if isinstance(records, Staged) else in_order(records, keys)
+    return write_ordered(path, number, ordered, root=root, probed=probed, meta=meta,
+                         phase=phase)
+
+
+def in_order(records: Sequence[Record], keys: list[tuple[str, str]] | None = None,
+             ) -> list[Record]:
+    """``records`` in natural order (``keys``: their natural keys, if made already)."""
+    if keys is None or len(keys) != len(records):
+        keys = natural_keys([r.path for r in records])
+    return [records[i] for i in sorted(range(len(records)), key=keys.__getitem__)]
+
+
+def write_ordered(
+    path: Path,
+    number: int,
+    ordered: Iterable[Record],
+    *,
+    root: str,
+    probed: Mapping[str, Probed] | None = None,
+    meta: Mapping[str, object] | None = None,
+    phase: Callable[[str], None] | None = None,
+) -> tuple[int, int]:
+    """``write`` of records already in natural order, read once as they come: the
+    build holds what each folder, tag and distinct name gives, not each file."""
     conn = db.connect_build(path)
     try:
-        files, tags, indexes = _write_rows(conn, records, probed or {}, keys)
+        files, tags, indexes = _write_rows(conn, ordered, probed or {})
         if phase:
             phase("indexing")
         _finish(conn, number, root, (files, tags), meta or {}, indexes)
     finally:
         conn.close()
+        _give_back()
     return files, tags
+
+
+def _give_back() -> None:
+    """Hand the memory the build freed back to the system (glibc only).
+
+    SQLite's page cache and sorter and Python's big lists are freed with
+    ``malloc``, which keeps the pages: a first walk's part would leave the
+    next build starting on the last one's high-water mark (220 MB after the
+    parts at 1M files, not 60).
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @dataclass
@@ -65,43 +114,37 @@ class _Rows:
     """One pass over a scan's files in natural order: everything the tables need."""
 
     files: int = 0
-    # folder path -> [id, folder tags (keys), folder words, files so far, their ids]
+    # folder path -> [id, folder tags (keys), folder words, files so far, its first file's id]
     folders: dict[str, list[Any]] = field(default_factory=dict)
     all_runs: list[Run] = field(default_factory=list)  # All's runs
-    # (folder id, pos, a file's own tags: its name's bracket tags, a song's artist, album,
-    # genre): as spelled from _collect, keys its folder lacks after _spellings
-    bracketed: list[tuple[int, int, list[str]]] = field(default_factory=list)
-    # each distinct file name -> (its search words, ext, kind)
-    names: dict[str, tuple[set[str], str, str]] = field(default_factory=dict)
-    plain_rows: list[tuple[object, ...]] = field(default_factory=list)
-    other_rows: list[tuple[object, ...]] = field(default_factory=list)
+    # (folder id, pos, the tags (keys) its folder lacks of a file's own tags: its name's
+    # bracket tags, a song's artist, album, genre, file id) of each file that has any
+    bracketed: list[Bracketed] = field(default_factory=list)
+    spelled: fulltags.Spellings = field(default_factory=fulltags.Spellings)
+    # each distinct file name -> (ext, kind)
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+# files rows written per INSERT batch: the rows of a million files are never held at once
+BATCH = 10_000
 
 
 def _write_rows(
-    conn: sqlite3.Connection, records: Sequence[Record], probed: Mapping[str, Probed],
-    keys: list[tuple[str, str]] | None = None,
+    conn: sqlite3.Connection, ordered: Iterable[Record], probed: Mapping[str, Probed],
 ) -> tuple[int, int, list[str]]:
     indexes = db.create_schema(conn)
-    if keys is None or len(keys) != len(records):
-        keys = natural_keys([r.path for r in records])
-    ordered = [records[i] for i in sorted(range(len(records)), key=keys.__getitem__)]
-    del keys
-    rows = _collect(ordered, probed)
-    spellings = _spellings(rows)
-    tag_runs = _tag_runs(rows.all_runs, rows.folders, rows.bracketed)
+    conn.execute("BEGIN")
+    rows = _collect(conn, ordered, probed)
+    spellings = rows.spelled.finish(rows.folders)
+    tag_runs = fulltags.tag_runs(rows.all_runs, rows.folders, rows.bracketed)
     # Only All can have no spelling (a library with no files).
     shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tag_runs}
     tag_keys_in_order = [shown[name] for name in tag_order(shown)]
 
-    conn.execute("BEGIN")
-    conn.executemany(PLAIN_FILE, rows.plain_rows)
-    insert_files(conn, rows.other_rows)
-    filerows.insert_contents(conn, [(rank * ID_SPACING, found) for rank, rec in enumerate(
-        ordered, start=1) if (found := probed.get(rec.path)) is not None])  # ids as _collect's
     conn.executemany(
         "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
-        ((fid, *db_text(folder), count, ids[0])
-         for folder, (fid, _, _, count, ids) in rows.folders.items()),
+        ((fid, *db_text(folder), count, first)
+         for folder, (fid, _, _, count, first) in rows.folders.items()),
     )
     tag_ids = {key: i for i, key in enumerate(tag_keys_in_order, 1)}
     names = {key: name for name, key in shown.items()}
@@ -119,27 +162,31 @@ def _write_rows(
         "INSERT INTO tag_runs VALUES (?, ?, ?, ?, ?)",
         ((tag_id, *run) for key, tag_id in tag_ids.items() for run in with_starts(tag_runs[key])),
     )
-    rows.plain_rows = rows.other_rows = []
-    orders = _taken_orders(conn, rows)
-    dateorder.write_all(conn, tag_ids, orders)
-    months.write_all(conn, tag_ids, orders)
-    del orders
+    _write_taken(conn, rows, tag_ids)
     fullwords.insert_words(
-        conn, [(fid, ids[0], words) for fid, _, words, _, ids in rows.folders.values()],
+        conn, [(fid, first, words) for fid, _, words, _, first in rows.folders.values()],
         rows.names)
     conn.execute("COMMIT")
     return rows.files, len(tag_ids), indexes
 
 
-def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
-    """Rows, runs and words of ``ordered`` (natural order), in one pass.
+# long: the build's hot path, one loop body for every file (see the docstring)
+def _collect(conn: sqlite3.Connection, ordered: Iterable[Record],
+             probed: Mapping[str, Probed]) -> _Rows:
+    """The ``files`` rows of ``ordered`` (natural order), written in batches, and
+    the runs and words of every folder, in one pass.
 
     One loop body for every file, kept whole on purpose: it is the build's
     hot path (a function call more per file costs ~0.03 s per 100k files),
     and what a folder or a name gives is worked out once and cached.
     """
-    rows = _Rows(files=len(ordered))
+    rows = _Rows()
     folders = rows.folders
+    plain: list[tuple[object, ...]] = []
+    other: list[tuple[object, ...]] = []
+    contents: list[tuple[int, Probed]] = []  # file_details, file_audio
+    rank = 0
+    add_spelled = rows.spelled.add
     run_folder = run_first = run_count = -1
     # What a name alone says (names repeat across folders: IMG_0001.jpg).
     names = rows.names
@@ -150,10 +197,9 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
         known = folders.get(folder)
         if known is None:
             known = folders[folder] = [len(folders) + 1, tag_keys(folder_tags(folder)),
-                                       search_words(folder), 0, []]
-        folder_id, _, _, pos, ids = known
+                                       search_words(folder), 0, file_id]
+        folder_id, _, _, pos, _ = known
         known[3] += 1
-        ids.append(file_id)
         if folder_id == run_folder and pos == run_first + run_count:
             run_count += 1
         else:
@@ -164,100 +210,54 @@ def _collect(ordered: Sequence[Record], probed: Mapping[str, Probed]) -> _Rows:
         spelled = filerows.tag_names(extra)  # a song's artist, album, genre
         if "[" in name:
             spelled = [*bracket_tags(split_ext(name)[0]), *spelled]
-        if spelled:
-            rows.bracketed.append((folder_id, pos, spelled))
+        if spelled and (adds := add_spelled(folder_id, folder, known[1], spelled)):
+            rows.bracketed.append((folder_id, pos, adds, file_id))
         about = names.get(name)
         if about is None:
             ext = split_ext(name)[1]
-            about = names[name] = (search_words(name), ext, kind_of(ext))
-        ext, kind = about[1], about[2]
+            about = names[name] = (ext, kind_of(ext))
+        ext, kind = about
         if extra is None and path.isascii():  # nearly every file: nothing to work out
-            rows.plain_rows.append((file_id, folder_id, pos, path, None, name, ext, kind,
-                                    rec.size, rec.mtime_ns))
+            plain.append((file_id, folder_id, pos, path, None, name, ext, kind,
+                          rec.size, rec.mtime_ns))
         else:
-            rows.other_rows.append(file_row(file_id, folder_id, pos, path, extra, rec.size,
-                                            rec.mtime_ns))
+            other.append(file_row(file_id, folder_id, pos, path, extra, rec.size,
+                                  rec.mtime_ns))
+            if extra is not None:
+                contents.append((file_id, extra))
+        if rank % BATCH == 0:
+            _flush(conn, plain, other, contents)
     if run_count > 0:
         rows.all_runs.append(Run(run_folder, run_first, run_count))
+    _flush(conn, plain, other, contents)
+    rows.files = rank
     return rows
 
 
-def _spellings(rows: _Rows) -> dict[str, dict[str, int]]:
-    """How many files carry each spelling of each tag (key -> spelling -> files).
-
-    Turns ``rows.bracketed`` from spellings into the tags (keys) each name
-    adds to its folder's.
-    """
-    counts: dict[str, dict[str, int]] = {}
-    spelled_in: dict[int, tuple[set[str], list[str]]] = {}  # folder id -> spellings, keys
-    for folder, (folder_id, keys, _, files, _) in rows.folders.items():
-        names = folder_tags(folder)
-        spelled_in[folder_id] = (set(names), keys)
-        for name in names:
-            found = counts.setdefault(tag_key(name), {})
-            found[name] = found.get(name, 0) + files
-    bracketed: list[tuple[int, int, list[str]]] = []
-    key_of: dict[str, str] = {}
-    # (folder id, bracket tags) -> (spellings its folder lacks, keys its folder lacks):
-    # names in a folder repeat their brackets ([anna], [anna cat]), so each is worked out once.
-    done: dict[tuple[int, tuple[str, ...]], tuple[list[str], list[str]]] = {}
-    for folder_id, pos, bracket in rows.bracketed:
-        memo = (folder_id, tuple(bracket))
-        worked = done.get(memo)
-        if worked is None:
-            spelled, keys = spelled_in[folder_id]
-            for name in bracket:
-                if name not in key_of:
-                    key_of[name] = tag_key(name)
-            worked = done[memo] = (
-                [name for name in dict.fromkeys(bracket) if name not in spelled],
-                [key for key in dict.fromkeys(key_of[n] for n in bracket) if key not in keys])
-        new, extra = worked
-        for name in new:
-            spellings = counts.setdefault(key_of[name], {})
-            spellings[name] = spellings.get(name, 0) + 1
-        if extra:
-            bracketed.append((folder_id, pos, extra))
-    rows.bracketed = bracketed
-    return counts
+def _flush(conn: sqlite3.Connection, plain: list[tuple[object, ...]],
+           other: list[tuple[object, ...]], contents: list[tuple[int, Probed]]) -> None:
+    """Write a batch of ``files`` rows and their side rows, and empty the lists."""
+    conn.executemany(PLAIN_FILE, plain)
+    insert_files(conn, other)
+    insert_contents(conn, contents)
+    plain.clear()
+    other.clear()
+    contents.clear()
 
 
-def _taken_orders(conn: sqlite3.Connection, rows: _Rows) -> dict[str, list[dateorder.Key]]:
-    """Each tag's files by time taken (see ``dateorder.py``), from the ``files`` rows.
+def _write_taken(conn: sqlite3.Connection, rows: _Rows, tag_ids: Mapping[str, int]) -> None:
+    """Each tag's files by time taken (see ``dateorder.py``) and its months, from the
+    ``files`` rows.
 
     SQLite sorts the million (time, id) pairs in C: sorting Python tuples of
     big ints took 4.8 s of a 47 s cold build at 1M files.
     """
     times = conn.execute("SELECT coalesce(taken_ns, mtime_ns), id, folder_id FROM files"
                          " ORDER BY 1, 2")
-    ids_of = {fid: ids for fid, _, _, _, ids in rows.folders.values()}
-    extra = {ids_of[folder_id][pos]: tags for folder_id, pos, tags in rows.bracketed}
-    return dateorder.tag_orders(times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()},
-                                extra)
-
-
-def _tag_runs(all_runs: list[Run], folders: Mapping[str, list[Any]],
-              bracketed: list[tuple[int, int, list[str]]]) -> dict[str, list[Run]]:
-    """Every tag's runs, from the runs of ``All`` and the files with tags of their own.
-
-    A folder tag holds whole folders, so it takes whole runs of ``All``; a
-    file's own tag (a bracket tag, a song's artist) takes single files. Both
-    are visited in ``All`` order, so each tag's pieces arrive in its own order
-    and only need merging.
-    """
-    tags_of_folder = {fid: tags for fid, tags, _, _, _ in folders.values()}
-    brackets: dict[int, list[tuple[int, list[str]]]] = {}
-    for folder_id, pos, extra in bracketed:
-        brackets.setdefault(folder_id, []).append((pos, extra))
-    pieces: dict[str, list[Run]] = {ALL_KEY: []}
-    for run in all_runs:
-        for tag in tags_of_folder[run.folder_id]:
-            pieces.setdefault(tag, []).append(run)
-        for pos, extra in brackets.get(run.folder_id, ()):
-            if run.first <= pos < run.end:
-                for tag in extra:
-                    pieces.setdefault(tag, []).append(Run(run.folder_id, pos, 1))
-    return {tag: merged(found) for tag, found in pieces.items()}
+    extra = {file_id: tags for _, _, tags, file_id in rows.bracketed}
+    rows.bracketed = []  # the tag runs are written: only the dict is needed now
+    dateorder.write_sorted(
+        conn, tag_ids, times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()}, extra)
 
 
 def _finish(

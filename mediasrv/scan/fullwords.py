@@ -9,25 +9,29 @@ folders having each start of a word (``index/words.py``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+from operator import itemgetter
 
 from ..index import words as search_rows
-from ..names import db_text
+from ..names import db_text, search_words
 
 
 def insert_words(
     conn: sqlite3.Connection,
     folders: Sequence[tuple[int, int, set[str]]],
-    names: Mapping[str, tuple[set[str], str, str]],
+    names: Iterable[str],
 ) -> None:
     """folder_words, name_words and word_folders, from the words of each folder ((id,
-    first file's id, words) in natural order) and of each distinct file name (``names``:
-    name -> (words, ...)), after the ``files`` rows.
+    first file's id, words) in natural order) and of each distinct file name (``names``),
+    after the ``files`` rows.
 
     Only the words of each distinct name are worked out in Python (86k names
-    at 1M files); which of them a file's folder lacks, and the counts per
-    folder, are joined and sorted inside SQLite. A loop over every word of
-    every file cost 5 s at 1M files, its JSON 4 s more.
+    at 1M files), here as they go into SQLite (held for every name until
+    then, as sets, they were ~100 MB of a cold build's peak at 1M files);
+    which of them a file's folder lacks, and the counts per folder, are joined
+    and sorted inside SQLite. A loop over every word of every file cost 5 s at
+    1M files, its JSON 4 s more.
     """
     conn.executemany(
         "INSERT INTO folder_words VALUES (?, ?)",
@@ -41,7 +45,7 @@ def insert_words(
     # U+FFFD: its words are those of that shown form, as search_words finds them).
     conn.executemany(
         "INSERT OR IGNORE INTO temp.name_word_of VALUES (?, ?)",
-        ((db_text(name)[0], word) for name, (words, _, _) in names.items() for word in words),
+        ((db_text(name)[0], word) for name in names for word in search_words(name)),
     )
     conn.execute(
         "INSERT INTO name_words SELECT f.folder_id, w.word, f.id"
@@ -51,13 +55,12 @@ def insert_words(
         " ORDER BY 1, 2, 3"
     )
     conn.execute("DROP TABLE temp.name_word_of")
-    # Each folder's name words (those its path lacks), read back in key order:
-    # the distinct (folder, word) pairs are what word_folders needs, not the files.
-    by_folder: dict[int, list[str]] = {}
-    for fid, word in conn.execute("SELECT DISTINCT folder_id, word FROM name_words"):
-        found = by_folder.get(fid)
-        if found is None:
-            by_folder[fid] = [word]
-        else:
-            found.append(word)
-    search_rows.write_word_folders(conn, folders, by_folder)
+    # Each folder's name words (those its path lacks), read back in key order a
+    # folder at a time: the distinct (folder, word) pairs are what word_folders
+    # needs, not the files. Held for every folder at once they were ~60 MB at 1M.
+    pairs = conn.execute("SELECT DISTINCT folder_id, word FROM name_words ORDER BY 1")
+    search_rows.write_word_folders(
+        conn,
+        folders,
+        ((fid, [word for _, word in rows]) for fid, rows in groupby(pairs, key=itemgetter(0))),
+    )

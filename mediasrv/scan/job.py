@@ -16,6 +16,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,12 +24,12 @@ from ..errors import MediasrvError, ScanFailed
 from ..index.cachedir import CacheDir
 from ..index.current import Current, open_current
 from ..names import display
-from ..natural import NaturalKeys
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
 from .compare import Comparison
 from .fallback import NeedFullWalk
 from .progressive import Prefixes
 from .region import list_region, touched
+from .staging import Staged
 from .walk import Record, WalkStats
 from .walkproc import walk_records as walk
 
@@ -70,37 +71,46 @@ def run_scan(
             except NeedFullWalk as exc:
                 log.info("walking the whole library instead: %s", exc)
                 scan.stats = WalkStats()
-        records = _walk(scan, current, full=full)
-        return publish_tree(scan, current, records, defer_probing=defer_probing, rebuild=full,
-                            comparison=records.comparison, keys=records.keys)
+        records, comparison = _walk(scan, current, full=full)
+        try:
+            return publish_tree(scan, current, records, defer_probing=defer_probing,
+                                rebuild=full, comparison=comparison)
+        finally:
+            if isinstance(records, Staged):
+                records.close()
 
 
-class Walked(list[Record]):
-    """Every file a walk found, with what was made from them meanwhile."""
-
-    comparison: Comparison | None = None  # the current generation compared with them
-    keys: list[tuple[str, str]] | None = None  # their natural-order keys
-
-
-def _walk(scan: ScanRun, current: Current | None, *, full: bool) -> Walked:
-    """Every file of the tree; a first walk (no complete generation) publishes as it goes.
+def _walk(scan: ScanRun, current: Current | None, *, full: bool,
+          ) -> tuple[list[Record] | Staged, Comparison | None]:
+    """Every file of the tree, and the current generation compared with them (a rescan);
+    a first walk (no complete generation) publishes as it goes.
 
     The walk runs in a process of its own (``walkproc.py``); this one compares each
     folder with the current generation (a rescan: a rescan that finds nothing new is
-    decided when the walk ends) or makes the sort keys of a build in full meanwhile.
+    decided when the walk ends) or, for a build in full, stages the files in a
+    temporary file meanwhile (``staging.py``: no Python object per file).
     """
-    records = Walked()
+    staged = Staged(scan.cache.path) if full or current is None or not current.complete else None
+    try:
+        return _walk_into(scan, current, full=full, staged=staged)
+    except BaseException:
+        if staged is not None:
+            staged.close()
+        raise
+
+
+def _walk_into(scan: ScanRun, current: Current | None, *, full: bool, staged: Staged | None,
+               ) -> tuple[list[Record] | Staged, Comparison | None]:
     first = current is None or not current.complete
     prefixes = Prefixes(scan, shown=current.file_count if current is not None else 0)
-    if current is not None and not full:
-        records.comparison = comparison = Comparison(current.conn)
-    keys = NaturalKeys() if first or full else None
+    comparison = Comparison(current.conn) if current is not None and not full else None
+    records: list[Record] | Staged = staged if staged is not None else []
 
     def listed(folder: str, found: list[Record]) -> None:
-        if records.comparison is not None:
+        if comparison is not None:
             comparison.folder(folder, found)
-        if keys is not None:
-            keys.add([r[0] for r in found])
+        if staged is not None:
+            staged.add(found)
 
     report_at = 0.0
 
@@ -109,24 +119,24 @@ def _walk(scan: ScanRun, current: Current | None, *, full: bool) -> Walked:
         nonlocal report_at
         due = prefixes.due(stats.files) if first else 0
         if due:  # and reports it
-            prefixes.publish(records if due == len(records) else records[:due])
+            prefixes.publish(records, None if due == len(records) else due)
         elif time.monotonic() >= report_at:
             scan.report({"phase": "walking", "files": stats.files, "folders": stats.folders})
             report_at = time.monotonic() + REPORT_EVERY_S
 
     scan.report({"phase": "walking", "files": 0, "folders": 0})
-    add = records.append
-    for record in walk(Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
-                       progress=progress, progress_every=0, folders=listed):
-        add(record)
-    if records.comparison is not None:
-        records.comparison.finish()
-    if keys is not None:
-        records.keys = keys.keys
+    found = walk(Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
+                 progress=progress, progress_every=0, folders=listed)
+    if isinstance(records, list):
+        records.extend(found)
+    else:  # staged folder by folder (``listed``)
+        deque(found, maxlen=0)
+    if comparison is not None:
+        comparison.finish()
     if prefixes.published:
         log.info("%d incomplete generations published during the walk, built in %.2f s",
                  prefixes.published, prefixes.seconds)
-    return records
+    return records, comparison
 
 
 def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:

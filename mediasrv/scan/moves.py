@@ -46,7 +46,7 @@ def pair(removed: Iterable[Stat], added: Iterable[Stat]) -> list[tuple[str, str]
     return moves
 
 
-def after_walk(rows: Iterable[Stat], records: Sequence[Stat],
+def after_walk(rows: Iterable[Stat], records: Iterable[Stat],
                fresh: Sequence[Stat]) -> list[tuple[str, str]]:
     """The moves between a generation's ``rows`` and a whole walk's ``records``.
 

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import fullbuild
 from .build import ScanRun, meta_of
+from .staging import Staged
 from .walk import Record
 
 log = logging.getLogger(__name__)
@@ -67,15 +67,18 @@ class Prefixes:
             return self.first if self.first and ready else 0
         return found if found > self.shown and found >= GROWTH * self.shown else 0
 
-    def publish(self, records: Sequence[Record]) -> None:
-        """Publish ``records`` (the files found so far, or the first of them, in walk
-        order) as an incomplete generation and report it."""
+    def publish(self, records: list[Record] | Staged, first: int | None = None) -> None:
+        """Publish ``records`` (every file found so far, in walk order), or the ``first``
+        of them, as an incomplete generation and report it."""
         scan, started = self.scan, time.perf_counter()
         number = scan.cache.next_number()
         meta = {**meta_of(scan, 0, build="prefix"), "complete": 0}
 
         def write(tmp: Path) -> tuple[int, int]:
-            return fullbuild.write(tmp, number, records, root=scan.root, meta=meta)
+            if isinstance(records, Staged):
+                return fullbuild.write_ordered(tmp, number, records.ordered(first),
+                                               root=scan.root, meta=meta)
+            return fullbuild.write(tmp, number, records[:first], root=scan.root, meta=meta)
 
         # Not fsynced (as a delta is not): the complete generation will be, and
         # start-up checks set aside a file that a power cut left incomplete.

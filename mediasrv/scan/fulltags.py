@@ -1,0 +1,98 @@
+"""A full build's tags: how each is spelled, and the runs of files each holds.
+
+``fullbuild._collect`` gives every folder's tags and the files that have tags
+of their own (``Bracketed``); these turn them into the ``tag_spellings``
+counts and the ``tag_runs`` of every tag, holding per-folder state and one
+entry per file with tags of its own, never one per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..index.tagruns import Run, merged
+from ..names import ALL_KEY, folder_tags, tag_key
+
+# (folder id, pos, the tags (keys) a file adds to its folder's, file id)
+Bracketed = tuple[int, int, list[str], int]
+
+
+class Spellings:
+    """How many files carry each spelling of each tag (``counts``: key -> spelling ->
+    files), counted as ``fullbuild._collect`` meets the files with tags of their own.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {}
+        self._key_of: dict[str, str] = {}
+        # (folder id, bracket tags) -> (spellings its folder lacks, keys its folder lacks):
+        # names in a folder repeat their brackets ([anna], [anna cat]), so each is worked
+        # out once per stretch of the folder's files (forgotten at the next folder).
+        self._done: dict[tuple[int, tuple[str, ...]], tuple[list[str], list[str]]] = {}
+        self._folder = -1
+        self._spelled: set[str] = set()
+
+    def add(
+        self,
+        folder_id: int,
+        folder: str,
+        keys: list[str],
+        bracket: list[str],
+    ) -> list[str]:
+        """Count a file's own tags as spelled (``bracket``) that its folder (``folder``,
+        tags ``keys``) lacks; the tags (keys) it adds to its folder's."""
+        if folder_id != self._folder:
+            self._folder, self._spelled = folder_id, set(folder_tags(folder))
+            self._done.clear()
+        memo = (folder_id, tuple(bracket))
+        worked = self._done.get(memo)
+        if worked is None:
+            key_of = self._key_of
+            for name in bracket:
+                if name not in key_of:
+                    key_of[name] = tag_key(name)
+            worked = self._done[memo] = (
+                [name for name in dict.fromkeys(bracket) if name not in self._spelled],
+                [key for key in dict.fromkeys(key_of[n] for n in bracket) if key not in keys],
+            )
+        new, extra = worked
+        for name in new:
+            spellings = self.counts.setdefault(self._key_of[name], {})
+            spellings[name] = spellings.get(name, 0) + 1
+        return extra
+
+    def finish(self, folders: Mapping[str, list[Any]]) -> dict[str, dict[str, int]]:
+        """``counts``, with the spellings of every folder's tags counted in (once every
+        file is in: a folder's spellings are carried by all of its files)."""
+        counts = self.counts
+        for folder, (_, _, _, files, _) in folders.items():
+            for name in folder_tags(folder):
+                found = counts.setdefault(tag_key(name), {})
+                found[name] = found.get(name, 0) + files
+        return counts
+
+
+def tag_runs(
+    all_runs: list[Run], folders: Mapping[str, list[Any]], bracketed: list[Bracketed]
+) -> dict[str, list[Run]]:
+    """Every tag's runs, from the runs of ``All`` and the files with tags of their own.
+
+    A folder tag holds whole folders, so it takes whole runs of ``All``; a
+    file's own tag (a bracket tag, a song's artist) takes single files. Both
+    are visited in ``All`` order, so each tag's pieces arrive in its own order
+    and only need merging.
+    """
+    tags_of_folder = {fid: tags for fid, tags, _, _, _ in folders.values()}
+    brackets: dict[int, list[tuple[int, list[str]]]] = {}
+    for folder_id, pos, extra, _ in bracketed:
+        brackets.setdefault(folder_id, []).append((pos, extra))
+    pieces: dict[str, list[Run]] = {ALL_KEY: []}
+    for run in all_runs:
+        for tag in tags_of_folder[run.folder_id]:
+            pieces.setdefault(tag, []).append(run)
+        for pos, extra in brackets.get(run.folder_id, ()):
+            if run.first <= pos < run.end:
+                for tag in extra:
+                    pieces.setdefault(tag, []).append(Run(run.folder_id, pos, 1))
+    return {tag: merged(found) for tag, found in pieces.items()}
