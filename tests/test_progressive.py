@@ -29,6 +29,7 @@ from mediasrv.scan import fullbuild, job, progressive
 from mediasrv.scan.walk import walk
 
 from .support import make_tree
+from .support.generations import table_rows
 
 # Six folders of three files, walked f0 … f5 (name order, depth first).
 SIX = {f"f{i}/img{j}.jpg": "" for i in range(6) for j in range(3)}
@@ -112,17 +113,6 @@ def test_a_walk_stopped_part_way_leaves_an_incomplete_index_the_next_scan_comple
     assert (result.files, meta(result.db_path)["complete"]) == (18, 1)
 
 
-def table_rows(path: str | Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table but ``meta``, in order."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        tables = [
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                " AND name != 'meta' ORDER BY name"
-            )
-        ]
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
 
 
 segment = st.sampled_from(["a", "A", "b", "img2", "img10", "Img1", "x y", "z[beach]"])

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +25,7 @@ from mediasrv.scan.staging import Staged
 from mediasrv.scan.walk import Record, walk
 
 from .support import camera_jpeg, song_bytes
+from .support.generations import table_rows
 
 FOLDERS = [
     b"",
@@ -67,17 +66,6 @@ def media(ext: bytes) -> bytes:
     return _MEDIA[ext]
 
 
-def table_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table but ``meta``, in order."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        tables = [
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                " AND name != 'meta' ORDER BY name"
-            )
-        ]
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
 
 
 def make(root: Path, files: list[tuple[bytes, bytes, bytes, bool, int]]) -> None:

@@ -122,3 +122,16 @@ def full_rebuild(root: Path) -> dict[str, Any]:
         result = run_scan(root, cache, full=True)
         assert result.mode == "full"
         return content(cache.current)
+
+
+def table_rows(path: str | Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but ``meta``, in order."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name != 'meta' ORDER BY name"
+            )
+        ]
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
