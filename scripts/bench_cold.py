@@ -138,10 +138,23 @@ def poll_files(base: str) -> dict[str, Any] | None:
         return None
 
 
-def cold_start(root: Path, files: int, work: Path, *, runs: int) -> dict[str, Any]:
-    """``mediasrv serve`` on an empty cache: first file, every file, rescans, peak RSS."""
+def cold_start(
+    root: Path, files: int, work: Path, *, runs: int, rescan_only: bool = False
+) -> dict[str, Any]:
+    """``mediasrv serve`` on an empty cache: first file, every file, rescans, peak RSS.
+
+    ``rescan_only``: the index is built first by ``mediasrv scan`` (not timed), so the
+    first file and complete figures are only the server's start on it.
+    """
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
+    if rescan_only:
+        subprocess.run(
+            [sys.executable, "-m", "mediasrv", "scan", str(root), "--cache-dir", str(cache)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     started = time.monotonic()
     served = benchlib.serve(root, cache, log=work / "serve.log")
     series: list[tuple[float, int]] = []
@@ -198,13 +211,15 @@ def cold_start(root: Path, files: int, work: Path, *, runs: int) -> dict[str, An
     }
 
 
-def measure(name: str, root: Path, files: int, work: Path, runs: int) -> dict[str, Any]:
+def measure(
+    name: str, root: Path, files: int, work: Path, runs: int, rescan_only: bool = False
+) -> dict[str, Any]:
     benchlib.log(f"{name}: warming the dentry cache")
     time_find(root)
     find_s = statistics.median(time_find(root) for _ in range(runs))
     walk_s = statistics.median(time_bare_walk(root) for _ in range(runs))
     benchlib.log(f"{name}: find {find_s:.2f} s, bare Python walk {walk_s:.2f} s; cold start")
-    cold = cold_start(root, files, work, runs=runs)
+    cold = cold_start(root, files, work, runs=runs, rescan_only=rescan_only)
     cold.update(
         find_s=find_s,
         walk_s=walk_s,
@@ -356,6 +371,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only-plot", action="store_true", help="skip the big libraries")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument(
+        "--only",
+        choices=("deep", "heavy"),
+        help="one library: deep (1M files, make_library shape) or heavy (500k in 100k folders)",
+    )
+    parser.add_argument(
+        "--libraries",
+        type=Path,
+        help="make the big libraries here and keep them for the next run (default: under"
+        " the temp dir, deleted)",
+    )
+    parser.add_argument(
+        "--rescan-only",
+        action="store_true",
+        help="index with `mediasrv scan` first (untimed): only the rescans (and find, walk)"
+        " are figures; first file and complete are then the server's start on that index",
+    )
     args = parser.parse_args(argv)
     deep, heavy = (5_000, 2_000) if args.quick else (1_000_000, 500_000)
     runs = 1 if args.quick else args.runs
@@ -363,13 +395,17 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     try:
         if not args.only_plot:
-            for name, make, files in (
-                (f"{deep:,} files, make_library shape", deep_library, deep),
-                (f"{heavy:,} files in {heavy // 5:,} folders", folder_heavy, heavy),
+            for which, name, make, files in (
+                ("deep", f"{deep:,} files, make_library shape", deep_library, deep),
+                ("heavy", f"{heavy:,} files in {heavy // 5:,} folders", folder_heavy, heavy),
             ):
-                root = make(work / f"lib-{files}", files)
-                results[name] = {"files": files, **measure(name, root, files, work, runs)}
-                shutil.rmtree(root, ignore_errors=True)
+                if args.only not in (None, which):
+                    continue
+                root = make((args.libraries or work) / f"lib-{files}", files)
+                figures = measure(name, root, files, work, runs, rescan_only=args.rescan_only)
+                results[name] = {"files": files, **figures}
+                if not args.libraries:
+                    shutil.rmtree(root, ignore_errors=True)
         if args.plot:
             files = min(args.plot_files, deep) if args.quick else args.plot_files
             root = deep_library(work / f"plot-{files}", files)

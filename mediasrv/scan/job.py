@@ -29,8 +29,10 @@ from .compare import Comparison
 from .fallback import NeedFullWalk
 from .progressive import Prefixes
 from .region import list_region, touched
+from .rescan import walk_and_compare
 from .walk import Record, WalkStats
 from .walkproc import walk_records as walk
+from .walkshare import NeedOneWalker
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,12 @@ def _walk(scan: ScanRun, current: Current | None, *, full: bool) -> Walked:
     folder with the current generation (a rescan: a rescan that finds nothing new is
     decided when the walk ends) or makes the sort keys of a build in full meanwhile.
     """
+    if current is not None and current.complete and current.can_target and not full:
+        try:
+            return _rescan(scan, current)
+        except NeedOneWalker as exc:
+            log.info("walking with one walker: %s", exc)
+            scan.stats = WalkStats()
     records = Walked()
     first = current is None or not current.complete
     prefixes = Prefixes(scan, shown=current.file_count if current is not None else 0)
@@ -126,6 +134,20 @@ def _walk(scan: ScanRun, current: Current | None, *, full: bool) -> Walked:
         log.info("%d incomplete generations published during the walk, built in %.2f s",
                  prefixes.published, prefixes.seconds)
     return records
+
+
+def _rescan(scan: ScanRun, current: Current) -> Walked:
+    """A rescan walked by two processes (``walkshare.py``), compared folder by folder as
+    bytes (``rescan.py``); every record is made only when something changed."""
+    scan.report({"phase": "walking", "files": 0, "folders": 0})
+    comparison, records = walk_and_compare(
+        current.conn, Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
+        progress=lambda s: scan.report({"phase": "walking", "files": s.files,
+                                        "folders": s.folders}),
+        progress_every=REPORT_EVERY_S)
+    walked = Walked() if comparison.same else Walked(records())
+    walked.comparison = comparison
+    return walked
 
 
 def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:

@@ -33,7 +33,7 @@ from .walk import Record, WalkStats, walk_folders
 log = logging.getLogger(__name__)
 
 BATCH = 20_000  # files a message carries at most (~1 MB): a steady stream, few messages
-_COUNTS = (
+COUNTS = (  # WalkStats counts, in the order messages carry them
     "files",
     "folders",
     "unreadable",
@@ -57,22 +57,22 @@ def _send_walk(out: Connection, root: Path, exclude: list[Path]) -> None:
             batch.append((folder, [tuple(r) for r in records]))  # type: ignore[misc]
             size += len(records) + 1
             if size >= BATCH:
-                out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
+                out.send_bytes(marshal.dumps(("folders", batch, counts_of(stats))))
                 batch, size = [], 0
-        out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
-        out.send_bytes(marshal.dumps(("done", _counts(stats), stats.examples)))
+        out.send_bytes(marshal.dumps(("folders", batch, counts_of(stats))))
+        out.send_bytes(marshal.dumps(("done", counts_of(stats), stats.examples)))
     except BaseException as exc:  # raised again in the scan process
         out.send_bytes(marshal.dumps(("error", pickle.dumps(exc), [])))
     finally:
         out.close()
 
 
-def _counts(stats: WalkStats) -> list[int]:
-    return [getattr(stats, name) for name in _COUNTS]
+def counts_of(stats: WalkStats) -> list[int]:
+    return [getattr(stats, name) for name in COUNTS]
 
 
 def _take(stats: WalkStats, counts: list[int]) -> None:
-    for name, value in zip(_COUNTS, counts, strict=True):
+    for name, value in zip(COUNTS, counts, strict=True):
         setattr(stats, name, value)
 
 
