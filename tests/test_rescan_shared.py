@@ -125,3 +125,30 @@ def test_a_folder_in_two_stretches_of_ids_is_one_listing(tmp_path: Path) -> None
             (3, 1, 'a/img1.jpg', 2, 1600000000000000000, NULL);
     """)
     assert rescan.old_listings(conn) == {"a": old["a"], "a/b": old["a/b"]}
+
+
+def test_rows_kept_after_a_no_change_rescan_still_show_a_change(tmp_path: Path) -> None:
+    """The scan process keeps the rows of a generation found unchanged: the next rescan of
+    it reads none, and still finds a file changed in place; a new generation is read."""
+    root, cache = scanned(tmp_path)
+    reads: list[int] = []
+    real = rescan.old_listings
+
+    def counted(conn: sqlite3.Connection) -> dict[str, bytes]:
+        reads.append(1)
+        return real(conn)
+
+    with mock.patch.object(rescan, "old_listings", counted):
+        assert run_scan(root, cache).status == "unchanged"
+        assert run_scan(root, cache).status == "unchanged"
+        assert len(reads) == 1
+        os.utime(root / "a" / "b" / "deep.jpg", ns=(1_600_000_000_000_000_001,) * 2)
+        result = run_scan(root, cache)
+        assert (result.status, result.generation, result.changed, len(reads)) == (
+            "published",
+            2,
+            1,
+            1,
+        )
+        assert run_scan(root, cache).status == "unchanged"
+        assert len(reads) == 2

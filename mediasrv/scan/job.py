@@ -29,7 +29,7 @@ from .compare import Comparison
 from .fallback import NeedFullWalk
 from .progressive import Prefixes
 from .region import list_region, touched
-from .rescan import walk_and_compare
+from .rescan import generation_of, walk_and_compare
 from .walk import Record, WalkStats
 from .walkproc import walk_records as walk
 from .walkshare import NeedOneWalker
@@ -144,7 +144,7 @@ def _rescan(scan: ScanRun, current: Current) -> Walked:
         current.conn, Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
         progress=lambda s: scan.report({"phase": "walking", "files": s.files,
                                         "folders": s.folders}),
-        progress_every=REPORT_EVERY_S)
+        progress_every=REPORT_EVERY_S, generation=generation_of(current.path, current.number))
     walked = Walked() if comparison.same else Walked(records())
     walked.comparison = comparison
     return walked

@@ -9,6 +9,13 @@ no Record per file, no list of every file. Only a folder that differs is
 decoded and looked at file by file (``compare.differing``), and every record
 is decoded only when the change is too big for a delta (the full build
 needs them all: an unchanged folder's files are its current rows).
+
+The server's scan process lives on between scans: after a rescan that
+found nothing new it keeps the bytes of the generation it compared with
+(``_kept``, about 50 bytes a file), so the next rescan of the same
+generation (the hourly backstop, nearly always) reads nothing at all. A
+published generation is never written again (a delta is a new file), so
+its path, number and inode name its rows for good.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import itertools
 import logging
 import marshal
 import operator
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +38,14 @@ from .walkshare import SharedWalk
 log = logging.getLogger(__name__)
 
 _make = functools.partial(tuple.__new__, Record)  # C calls only, no frame per file
+
+Generation = tuple[str, int, int, int]  # path, number, st_ino, st_mtime_ns
+_kept: dict[Generation, dict[str, bytes]] = {}  # the last generation found unchanged
+
+
+def generation_of(path: Path, number: int) -> Generation:
+    st = os.stat(path)
+    return os.fspath(path), number, st.st_ino, st.st_mtime_ns
 
 
 def old_listings(conn: sqlite3.Connection) -> dict[str, bytes]:
@@ -86,14 +102,19 @@ def walk_and_compare(
     stats: WalkStats,
     progress: Callable[[WalkStats], None] | None = None,
     progress_every: float = 0.2,
+    generation: Generation | None = None,
 ) -> tuple[Comparison, Callable[[], list[Record]]]:
     """Walk ``root`` (``walkshare.SharedWalk``) and compare it with the generation
-    ``conn`` reads; the comparison, and every record found (made when called).
+    ``conn`` reads (``generation``: its name, to keep its rows when nothing changed);
+    the comparison, and every record found (made when called).
 
     Raises ``walkshare.NeedOneWalker`` when the tree has a folder reachable twice.
     """
     with SharedWalk(root, exclude=exclude, stats=stats) as walk:
-        old = old_listings(conn)  # while the walkers walk
+        old = _kept.get(generation) if generation is not None else None
+        _kept.clear()
+        if old is None:
+            old = old_listings(conn)  # while the walkers walk
         unlisted = set(old)
         changed: dict[str, bytes] = {}
         for folder, rows in walk.folders(progress, progress_every):
@@ -113,6 +134,8 @@ def walk_and_compare(
     for folder in unlisted:  # every folder the walk did not list holds no files now
         comparison.listed[folder] = []
         comparison.differ += len(marshal.loads(old[folder]))
+    if comparison.same and generation is not None:
+        _kept[generation] = old
 
     def records() -> list[Record]:
         found: list[Record] = []
