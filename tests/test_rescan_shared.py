@@ -14,10 +14,10 @@ import pytest
 from mediasrv.errors import ScanFailed
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.index.current import open_current
-from mediasrv.scan import rescan, walkshare
+from mediasrv.scan import build, rescan, walkshare
 from mediasrv.scan.job import run_scan
 
-from .support import make_tree
+from .support import jpeg_bytes, make_tree
 
 TREE = {
     b"caf\xe9/\xff.jpg": b"1",
@@ -152,3 +152,18 @@ def test_rows_kept_after_a_no_change_rescan_still_show_a_change(tmp_path: Path) 
         )
         assert run_scan(root, cache).status == "unchanged"
         assert len(reads) == 2
+
+
+def test_a_rescan_of_a_generation_still_to_probe_builds_every_file(tmp_path: Path) -> None:
+    """A first scan that deferred probing is probed by the next: in full, every file."""
+    root = make_tree(tmp_path / "lib", {"a/x.jpg": jpeg_bytes(), "b/y.jpg": jpeg_bytes()})
+    cache = CacheDir(tmp_path / "cache")
+    with mock.patch.object(build, "DEFER_OVER", 0):
+        assert run_scan(root, cache, defer_probing=True).probe["deferred"] == 2
+    result = run_scan(root, cache)
+    assert (result.status, result.mode, result.files, result.probe["probed"]) == (
+        "published",
+        "full",
+        2,
+        2,
+    )

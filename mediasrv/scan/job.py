@@ -27,6 +27,7 @@ from ..natural import NaturalKeys
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
 from .compare import Comparison
 from .fallback import NeedFullWalk
+from .probe import PROBE_VERSION
 from .progressive import Prefixes
 from .region import list_region, touched
 from .rescan import generation_of, walk_and_compare
@@ -91,7 +92,9 @@ def _walk(scan: ScanRun, current: Current | None, *, full: bool) -> Walked:
     folder with the current generation (a rescan: a rescan that finds nothing new is
     decided when the walk ends) or makes the sort keys of a build in full meanwhile.
     """
-    if current is not None and current.complete and current.can_target and not full:
+    # A generation still to be probed is built in full from every record (build.py).
+    if (current is not None and current.complete and current.can_target and not full
+            and current.probe_version >= PROBE_VERSION):
         try:
             return _rescan(scan, current)
         except NeedOneWalker as exc:
