@@ -55,9 +55,10 @@ def time_find(root: Path) -> float:
 
 def scans(root: Path, cache: Path, pythonpath: str) -> list[list[float | str]]:
     env = {**os.environ, "PYTHONPATH": pythonpath}
-    out = subprocess.run(
-        [sys.executable, "-c", SCANS, str(root), str(cache)],
+    out = subprocess.run(  # in the checkout: `python -c` imports from the cwd first
+        [sys.executable, "-c", SCANS, str(root.resolve()), str(cache.resolve())],
         env=env,
+        cwd=pythonpath,
         capture_output=True,
         text=True,
         check=True,
