@@ -191,6 +191,7 @@ class SharedWalk:
         self.listed_by: list[int] = []  # folders each walker listed, once the walk is done
         self.arrived: queue.SimpleQueue[tuple[int, bytes | None]] = queue.SimpleQueue()
         self.children = []
+        readers = []
         for index in range(walkers):
             reader, writer = context.Pipe(duplex=False)
             child = context.Process(
@@ -200,14 +201,16 @@ class SharedWalk:
                 args=(writer, self.shared, root, exclude, index == 0),
             )
             child.start()
-            writer.close()
+            writer.close()  # before the next fork: each pipe's end is the walker's alone
+            self.children.append(child)
+            readers.append(reader)
+        for index, reader in enumerate(readers):  # threads after the forks, not copied in them
             threading.Thread(
                 target=_drain,
                 args=(reader, self.arrived, index),
                 daemon=True,
                 name=f"mediasrv-walk-reader-{index}",
             ).start()
-            self.children.append(child)
 
     def folders(
         self, progress: Callable[[WalkStats], None] | None = None, progress_every: float = 0.2
