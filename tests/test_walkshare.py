@@ -177,3 +177,32 @@ def test_a_folder_reached_twice_needs_one_walker(tmp_path: Path) -> None:
         pytest.raises(NeedOneWalker, match="a folder reached twice"),
     ):
         shared_walk(root, [])
+
+
+@pytest.mark.parametrize(
+    ("error", "counted"),
+    [
+        (FileNotFoundError(2, "No such file or directory"), "vanished"),
+        (PermissionError(13, "Permission denied"), "unreadable"),
+        (OSError(5, "Input/output error"), "errors"),
+    ],
+)
+def test_a_folder_that_cannot_be_listed_is_counted_as_one_walk_counts_it(
+    tmp_path: Path, error: OSError, counted: str
+) -> None:
+    root = make_tree(tmp_path / "lib", {f"d{i}/x/f.jpg": "" for i in range(4)})
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if path.endswith(("d1/x", "d2")):
+            raise error
+        return real_scandir(path)
+
+    with mock.patch.object(walk_module.os, "scandir", scandir):
+        same_as_one_walk(root, [], walkers=2)
+        _, stats, _ = shared_walk(root, [])
+    assert (getattr(stats, counted), stats.files, stats.folders) == (2, 2, 8)
+    assert sorted(stats.examples) == [
+        f"{counted}: d1/x ({error.strerror})",
+        f"{counted}: d2 ({error.strerror})",
+    ]
