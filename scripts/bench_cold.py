@@ -4,6 +4,7 @@
     python scripts/bench_cold.py                    # 1M files (10k folders), 500k (100k folders)
     python scripts/bench_cold.py --plot-files 100000 --plot docs/cold_start.png
     python scripts/bench_cold.py --quick            # small libraries: it still runs end to end
+    python scripts/bench_cold.py --only deep --rescan-only --libraries /tmp/libs  # rescans only
 
 For each library, in one run and on a warm dentry cache (one untimed walk
 first): ``find ROOT -printf '%s %T@ %p\\n'`` and a bare Python
