@@ -4,7 +4,8 @@ The server runs it in its scan process (``process.py``), a separate,
 low-priority process; ``mediasrv scan`` calls ``run_scan`` directly. This
 module opens the current generation (once, for the whole scan) and lists
 either the folders changed paths touched (``region.py``) or the whole tree
-(``walk.py``); ``build.py`` decides what changed and how to publish it.
+(``walk.py``; a rescan by two walkers, ``walkshare.py`` and ``rescan.py``);
+``build.py`` decides what changed and how to publish it.
 """
 
 from __future__ import annotations
