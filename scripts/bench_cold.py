@@ -140,12 +140,19 @@ def poll_files(base: str) -> dict[str, Any] | None:
 
 
 def cold_start(
-    root: Path, files: int, work: Path, *, runs: int, rescan_only: bool = False
+    root: Path,
+    files: int,
+    work: Path,
+    *,
+    runs: int,
+    rescan_only: bool = False,
+    tree: Path | None = None,
 ) -> dict[str, Any]:
     """``mediasrv serve`` on an empty cache: first file, every file, rescans, peak RSS.
 
     ``rescan_only``: the index is built first by ``mediasrv scan`` (not timed), so the
-    first file and complete figures are only the server's start on it.
+    first file and complete figures are only the server's start on it. ``tree``: the
+    checkout whose mediasrv runs (this one by default).
     """
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
@@ -155,9 +162,11 @@ def cold_start(
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=benchlib.child_env(tree),
+            cwd=tree or benchlib.REPO,
         )
     started = time.monotonic()
-    served = benchlib.serve(root, cache, log=work / "serve.log")
+    served = benchlib.serve(root, cache, log=work / "serve.log", tree=tree)
     series: list[tuple[float, int]] = []
     first = complete = math.nan
     scanner: int | None = None
@@ -213,14 +222,20 @@ def cold_start(
 
 
 def measure(
-    name: str, root: Path, files: int, work: Path, runs: int, rescan_only: bool = False
+    name: str,
+    root: Path,
+    files: int,
+    work: Path,
+    runs: int,
+    rescan_only: bool = False,
+    tree: Path | None = None,
 ) -> dict[str, Any]:
     benchlib.log(f"{name}: warming the dentry cache")
     time_find(root)
     find_s = statistics.median(time_find(root) for _ in range(runs))
     walk_s = statistics.median(time_bare_walk(root) for _ in range(runs))
     benchlib.log(f"{name}: find {find_s:.2f} s, bare Python walk {walk_s:.2f} s; cold start")
-    cold = cold_start(root, files, work, runs=runs, rescan_only=rescan_only)
+    cold = cold_start(root, files, work, runs=runs, rescan_only=rescan_only, tree=tree)
     cold.update(
         find_s=find_s,
         walk_s=walk_s,
@@ -384,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         " the temp dir, deleted)",
     )
     parser.add_argument(
+        "--tree",
+        type=Path,
+        help="measure the mediasrv of another checkout (e.g. main), not this one's",
+    )
+    parser.add_argument(
         "--rescan-only",
         action="store_true",
         help="index with `mediasrv scan` first (untimed): only the rescans (and find, walk)"
@@ -403,7 +423,9 @@ def main(argv: list[str] | None = None) -> int:
                 if args.only not in (None, which):
                     continue
                 root = make((args.libraries or work) / f"lib-{files}", files)
-                figures = measure(name, root, files, work, runs, rescan_only=args.rescan_only)
+                figures = measure(
+                    name, root, files, work, runs, rescan_only=args.rescan_only, tree=args.tree
+                )
                 results[name] = {"files": files, **figures}
                 if not args.libraries:
                     shutil.rmtree(root, ignore_errors=True)
