@@ -5,6 +5,7 @@
     python scripts/bench_cold.py --plot-files 100000 --plot docs/cold_start.png
     python scripts/bench_cold.py --quick            # small libraries: it still runs end to end
     python scripts/bench_cold.py --library deep --runs 1   # the 1M library alone
+    python scripts/bench_cold.py --library deep --rescan-only --libraries /tmp/libs  # rescans only
 
 For each library, in one run and on a warm dentry cache (one untimed walk
 first): ``find ROOT -printf '%s %T@ %p\\n'`` and a bare Python
@@ -146,12 +147,27 @@ def cold_start(
     *,
     runs: int,
     first_only: bool = False,
+    rescan_only: bool = False,
     tree: Path | None = None,
 ) -> dict[str, Any]:
     """``mediasrv serve`` on an empty cache: first file, every file, rescans, peak RSS
-    (``first_only``: the first file alone, then the server is stopped)."""
+    (``first_only``: the first file alone, then the server is stopped).
+
+    ``rescan_only``: the index is built first by ``mediasrv scan`` (not timed), so the
+    first file and complete figures are only the server's start on it. ``tree``: the
+    checkout whose mediasrv runs (this one by default).
+    """
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
+    if rescan_only:
+        subprocess.run(
+            [sys.executable, "-m", "mediasrv", "scan", str(root), "--cache-dir", str(cache)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=benchlib.child_env(tree),
+            cwd=tree or benchlib.REPO,
+        )
     started = time.monotonic()
     served = benchlib.serve(root, cache, log=work / "serve.log", tree=tree)
     series: list[tuple[float, int]] = []
@@ -246,13 +262,21 @@ def first_files(root: Path, files: int, work: Path, runs: int, tree: Path | None
     return result
 
 
-def measure(name: str, root: Path, files: int, work: Path, runs: int) -> dict[str, Any]:
+def measure(
+    name: str,
+    root: Path,
+    files: int,
+    work: Path,
+    runs: int,
+    rescan_only: bool = False,
+    tree: Path | None = None,
+) -> dict[str, Any]:
     benchlib.log(f"{name}: warming the dentry cache")
     time_find(root)
     find_s = statistics.median(time_find(root) for _ in range(runs))
     walk_s = statistics.median(time_bare_walk(root) for _ in range(runs))
     benchlib.log(f"{name}: find {find_s:.2f} s, bare Python walk {walk_s:.2f} s; cold start")
-    cold = cold_start(root, files, work, runs=runs)
+    cold = cold_start(root, files, work, runs=runs, rescan_only=rescan_only, tree=tree)
     cold.update(
         find_s=find_s,
         walk_s=walk_s,
@@ -450,6 +474,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the libraries under --work (made once, reused by the next run)",
     )
+    parser.add_argument(
+        "--libraries",
+        type=Path,
+        help="make the big libraries here and keep them for the next run (default: under"
+        " the temp dir, deleted)",
+    )
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        help="measure the mediasrv of another checkout (e.g. main), not this one's",
+    )
+    parser.add_argument(
+        "--rescan-only",
+        action="store_true",
+        help="index with `mediasrv scan` first (untimed): only the rescans (and find, walk)"
+        " are figures; first file and complete are then the server's start on that index",
+    )
     args = parser.parse_args(argv)
     deep, heavy = (5_000, 2_000) if args.quick else (1_000_000, 500_000)
     runs = 1 if args.quick else args.runs
@@ -465,13 +506,16 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 if args.library not in (None, key):
                     continue
-                root = make(work / f"lib-{files}", files)
+                root = make((args.libraries or work) / f"lib-{files}", files)
                 if args.first_only:
                     first = first_files(root, files, work, runs, args.against)
                     results[name] = {"files": files, **first}
                 else:
-                    results[name] = {"files": files, **measure(name, root, files, work, runs)}
-                if not args.keep:
+                    figures = measure(
+                        name, root, files, work, runs, rescan_only=args.rescan_only, tree=args.tree
+                    )
+                    results[name] = {"files": files, **figures}
+                if not (args.keep or args.libraries):
                     shutil.rmtree(root, ignore_errors=True)
         if args.plot:
             files = min(args.plot_files, deep) if args.quick else args.plot_files

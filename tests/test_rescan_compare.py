@@ -1,5 +1,5 @@
 """How a rescan tells an unchanged library from a changed one: each folder's listing compared
-with its rows as the walk goes (scan/compare.py)."""
+with its rows as the walk goes (scan/compare.py), or as bytes from two walkers (rescan.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from mediasrv.index.cachedir import CacheDir
 from mediasrv.index.current import open_current
 from mediasrv.scan.compare import Comparison
 from mediasrv.scan.job import run_scan
-from mediasrv.scan.walk import walk_folders
+from mediasrv.scan.rescan import walk_and_compare
+from mediasrv.scan.walk import WalkStats, walk_folders
 
 from .support import make_tree
 
@@ -61,10 +62,17 @@ def compared(root: Path, cache: CacheDir) -> tuple[dict[str, list[str]], int]:
         for folder, records in walk_folders(root, exclude=[cache.path]):
             comparison.folder(folder, records)
         comparison.finish()
+        # The same by two walker processes, each folder compared as bytes (rescan.py).
+        shared, records = walk_and_compare(current.conn, root, exclude=[cache.path],
+                                           stats=WalkStats())
     listed = comparison.listings()
     assert comparison.same == (not listed)
-    return ({folder: sorted(r.path for r in found) for folder, found in listed.items()},
-            comparison.differ)
+    found = ({folder: sorted(r.path for r in found) for folder, found in listed.items()},
+             comparison.differ)
+    assert ({folder: sorted(r.path for r in found) for folder, found in
+             shared.listings().items()}, shared.differ) == found
+    assert sorted(records()) == sorted(r for _, rs in walk_folders(root) for r in rs)
+    return found
 
 
 def test_the_walk_compares_folder_by_folder_and_keeps_only_what_differs(tmp_path: Path) -> None:

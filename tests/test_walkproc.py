@@ -17,7 +17,7 @@ from mediasrv.scan import walkproc
 from mediasrv.scan.walk import Record, RootGone, WalkStats, walk_folders
 from mediasrv.scan.walkproc import walk_in_process
 
-from .support import make_tree, until
+from .support import make_tree, process_ended, until
 
 TREE = {b"caf\xe9/\xff.jpg": b"1", "a/img1.jpg": b"22", "a/b/img2.jpg": b"333", "top.png": b""}
 
@@ -136,13 +136,6 @@ list(walkproc.walk_in_process(Path(sys.argv[1]), exclude=[], stats=WalkStats()))
 """
 
 
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")  # a zombie has ended: it waits for its new parent to reap it
-
 
 @pytest.mark.process
 def test_the_walk_process_dies_with_its_parent(tmp_path: Path) -> None:
@@ -154,9 +147,9 @@ def test_the_walk_process_dies_with_its_parent(tmp_path: Path) -> None:
     ) as parent:
         assert parent.stdout is not None
         walker = int(parent.stdout.readline())
-        assert not _gone(walker)
+        assert not process_ended(walker)
         parent.kill()
-    until(lambda: _gone(walker), "the walk process to end with its parent")
+    until(lambda: process_ended(walker), "the walk process to end with its parent")
 
 
 def test_a_walk_whose_scan_process_is_gone_ends_quietly(
@@ -164,7 +157,7 @@ def test_a_walk_whose_scan_process_is_gone_ends_quietly(
 ) -> None:
     """Its pipe closed (the scan process killed): no error to send, and no traceback."""
     root = make_tree(tmp_path / "lib", {"a/f.jpg": ""})
-    monkeypatch.setattr(walkproc, "_die_with", lambda parent: None)  # this is no child
+    monkeypatch.setattr(walkproc, "die_with", lambda parent: None)  # this is no child
     reader, writer = multiprocessing.Pipe(duplex=False)
     reader.close()
     theirs, _ = multiprocessing.Pipe(duplex=False)

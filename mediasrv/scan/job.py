@@ -4,7 +4,8 @@ The server runs it in its scan process (``process.py``), a separate,
 low-priority process; ``mediasrv scan`` calls ``run_scan`` directly. This
 module opens the current generation (once, for the whole scan) and lists
 either the folders changed paths touched (``region.py``) or the whole tree
-(``walk.py``); ``build.py`` decides what changed and how to publish it.
+(``walk.py``; a rescan by two walkers, ``walkshare.py`` and ``rescan.py``);
+``build.py`` decides what changed and how to publish it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from ..names import display
 from .build import Progress, ScanResult, ScanRun, publish_region, publish_tree
 from .compare import Comparison
 from .fallback import NeedFullWalk
+from .probe import PROBE_VERSION
 from .progressive import Prefixes
 from .region import list_region, touched
+from .rescan import generation_of, walk_and_compare
 from .staging import Staged
 from .walk import Record, WalkStats
 from .walkproc import walk_records as walk
+from .walkshare import NeedOneWalker
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,14 @@ def _walk(scan: ScanRun, current: Current | None, *, full: bool,
     decided when the walk ends) or, for a build in full, stages the files in a
     temporary file meanwhile (``staging.py``: no Python object per file).
     """
+    # A generation still to be probed is built in full from every record (build.py).
+    if (current is not None and current.complete and current.can_target and not full
+            and current.probe_version >= PROBE_VERSION):
+        try:
+            return _rescan(scan, current)
+        except NeedOneWalker as exc:
+            log.info("walking with one walker: %s", exc)
+            scan.stats = WalkStats()
     staged = Staged(scan.cache.path) if full or current is None or not current.complete else None
     try:
         return _walk_into(scan, current, full=full, staged=staged)
@@ -137,6 +149,18 @@ def _walk_into(scan: ScanRun, current: Current | None, *, full: bool, staged: St
         log.info("%d incomplete generations published during the walk, built in %.2f s",
                  prefixes.published, prefixes.seconds)
     return records, comparison
+
+
+def _rescan(scan: ScanRun, current: Current) -> tuple[list[Record], Comparison]:
+    """A rescan walked by two processes (``walkshare.py``), compared folder by folder as
+    bytes (``rescan.py``); every record is made only when something changed."""
+    scan.report({"phase": "walking", "files": 0, "folders": 0})
+    comparison, records = walk_and_compare(
+        current.conn, Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
+        progress=lambda s: scan.report({"phase": "walking", "files": s.files,
+                                        "folders": s.folders}),
+        progress_every=REPORT_EVERY_S, generation=generation_of(current.path, current.number))
+    return ([] if comparison.same else records()), comparison
 
 
 def _targeted(scan: ScanRun, current: Current, paths: Sequence[str]) -> ScanResult:

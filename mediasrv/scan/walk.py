@@ -211,12 +211,14 @@ def _entries(
 
 
 def list_folder(
-    folder: str, prefix: str, root_real: str, excluded: set[str], stats: WalkStats
+    folder: str, prefix: str, root_real: str, excluded: set[str], stats: WalkStats,
+    cls: type = Record,
 ) -> tuple[list[Record], list[Subfolder]] | None:
     """The files and subfolders of one folder (``prefix`` is its relative path plus '/').
 
     None when the folder cannot be listed (counted in ``stats``). One loop
     body per entry, kept whole: it is the walk's hot path (one stat per file).
+    ``cls=tuple`` makes plain tuples of the same fields (what ``marshal`` sends).
     """
     stats.folders += 1
     entries = _entries(folder, prefix.rstrip("/") or ".", root_real, stats)
@@ -238,7 +240,7 @@ def list_folder(
                 st = entry.stat(follow_symlinks=False)
                 if not name.isascii() and not is_clean(name):
                     stats.undecodable += 1
-                append(new(Record, (rel, st.st_size, st.st_mtime_ns)))
+                append(new(cls, (rel, st.st_size, st.st_mtime_ns)))
                 continue
             linked = entry.is_symlink()
             if linked:
@@ -261,7 +263,7 @@ def list_folder(
             if target not in excluded:
                 subfolders.append(Subfolder(target, rel, linked, (st.st_dev, st.st_ino)))
         elif stat.S_ISREG(st.st_mode):  # a link to a file inside the root
-            append(new(Record, (rel, st.st_size, st.st_mtime_ns)))
+            append(new(cls, (rel, st.st_size, st.st_mtime_ns)))
         # sockets, fifos and devices are not media
     stats.files += len(records)
     return records, subfolders

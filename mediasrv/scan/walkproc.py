@@ -42,7 +42,7 @@ BATCH = 20_000  # files a message carries at most (~1 MB): a steady stream, few 
 # need not wait for the walk to reach BATCH, twice (the scan process knows that a
 # folder is not the walk's last only once the next message has come).
 FIRST_BATCH = 1_000
-_COUNTS = (
+COUNTS = (  # WalkStats counts, in the order messages carry them
     "files",
     "folders",
     "unreadable",
@@ -66,7 +66,7 @@ def _send_walk(
     # cache dir's scan lock (the next scan process waited for it for ever) and the
     # server's stderr pipe (the server's shutdown waited for its end for ever).
     theirs.close()
-    _die_with(parent)
+    die_with(parent)
     stats = WalkStats()
     try:
         batch: list[tuple[str, list[tuple[str, int, int]]]] = []
@@ -75,10 +75,10 @@ def _send_walk(
             batch.append((folder, [tuple(r) for r in records]))  # type: ignore[misc]
             size += len(records) + 1
             if size >= limit:
-                out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
+                out.send_bytes(marshal.dumps(("folders", batch, counts_of(stats))))
                 batch, size, limit = [], 0, min(2 * limit, BATCH)
-        out.send_bytes(marshal.dumps(("folders", batch, _counts(stats))))
-        out.send_bytes(marshal.dumps(("done", _counts(stats), stats.examples)))
+        out.send_bytes(marshal.dumps(("folders", batch, counts_of(stats))))
+        out.send_bytes(marshal.dumps(("done", counts_of(stats), stats.examples)))
     except BaseException as exc:  # raised again in the scan process
         # A closed pipe (its scan process killed, ahead of PR_SET_PDEATHSIG's signal):
         # nobody is left to tell, and a traceback would only clutter the server's log.
@@ -88,7 +88,7 @@ def _send_walk(
         out.close()
 
 
-def _die_with(parent: int) -> None:
+def die_with(parent: int) -> None:
     """SIGKILL this process when its parent ends (Linux's PR_SET_PDEATHSIG; elsewhere the
     closed read end makes its next send fail instead)."""
     with contextlib.suppress(OSError, AttributeError):
@@ -98,12 +98,12 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _counts(stats: WalkStats) -> list[int]:
-    return [getattr(stats, name) for name in _COUNTS]
+def counts_of(stats: WalkStats) -> list[int]:
+    return [getattr(stats, name) for name in COUNTS]
 
 
 def _take(stats: WalkStats, counts: list[int]) -> None:
-    for name, value in zip(_COUNTS, counts, strict=True):
+    for name, value in zip(COUNTS, counts, strict=True):
         setattr(stats, name, value)
 
 

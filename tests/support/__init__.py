@@ -34,7 +34,7 @@ from .media import (
     song_bytes,
 )
 from .trees import SMALL_TREE, Tree, make_tree, many_files
-from .waiting import WAIT, until
+from .waiting import WAIT, process_ended, until
 
 __all__ = [
     "CAMERA",
@@ -65,6 +65,7 @@ __all__ = [
     "page",
     "parse",
     "paths",
+    "process_ended",
     "recording_command",
     "rescan",
     "run",

@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 WAIT = 30.0  # generous bound for a change to land; the usual case is about a second
@@ -48,3 +49,12 @@ async def _async_until(check: Callable[[], Any], what: str, timeout: float) -> A
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}; last saw {value!r}")
         await asyncio.sleep(POLL)
+
+
+def process_ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended (gone, or a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
