@@ -137,7 +137,8 @@ class Settings:
     scan_timeout: float = _setting(
         300.0,
         "seconds a scan may go without reporting progress before its process is killed and "
-        "the scan fails, so a stuck or stopped scan cannot hold up rescans (0: never)",
+        "the scan fails (0: never); a scan starved of CPU (it waited a quarter of that time) "
+        "is not stuck and gets another period",
         metavar="SECONDS",
     )
     shutdown_grace: float = _setting(

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..children import command, exit_reason
 from ..children.parent import PIPE, json_lines, kill, send, spawn, stop
+from ..children.runqueue import starved_for, usage
 from ..errors import ScanFailed
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,12 @@ log = logging.getLogger(__name__)
 # over a second on a loaded machine: its silence until it says "ready" is
 # judged against at least this, not against a short --scan-timeout.
 START_S = 60.0
+# A silent scan whose processes waited for a CPU this share of the silence or more
+# (or are runnable now and ran less than this share) is starved (a busy machine, its
+# SCHED_IDLE), not stuck: killing it would only start the next scan as starved, from
+# the beginning. A stopped, deadlocked or blocked process waits for no CPU at all, and
+# one stuck in a loop runs (children/runqueue.py).
+STARVED_SHARE = 0.25
 STOP_TIMEOUT_S = 5.0  # after its stdin closes, how long an idle scan process has to exit
 
 # (root, cache dir) -> the scan process's argv
@@ -125,15 +132,27 @@ class ScanProcess:
             progress(message)
 
         task = loop.create_task(self.scan(request_id, paths, heard_from))
+        mark = (loop.time(), usage(self.pid))  # when its wait for a CPU was last read
         try:
             while timeout > 0 and not task.done():
                 ready = self.ready_at
                 allowed = timeout if ready is not None else max(timeout, START_S)
                 step = max(heard, ready or heard) + allowed - loop.time()
                 if step > 0:
+                    if heard > mark[0]:  # it spoke: its silence, if any, starts from here
+                        mark = (loop.time(), usage(self.pid))
                     # Not ready yet: look again soon, it may say so any moment.
                     await asyncio.wait({task}, timeout=step if ready is not None
                                        else min(step, 0.25))
+                    continue
+                now = (loop.time(), usage(self.pid))
+                starved = starved_for(mark, now, STARVED_SHARE)
+                if starved is not None:
+                    log.warning("scan %d said nothing for %.0f s but waited %.0f s of them for "
+                                "a CPU (the machine is busy; scans run at idle priority): not "
+                                "stuck, it has another %g s", request_id, now[0] - mark[0],
+                                starved, allowed)
+                    heard, mark = now[0], now
                     continue
                 # Stopped (SIGSTOP), deadlocked or stuck on a dead mount: it would
                 # hold every later scan up. A new process takes the next one.
