@@ -379,10 +379,15 @@ def plot(
     plt.close(fig)
 
 
+def ran(command: str) -> str:
+    """The command and the load it started under, above each table."""
+    load = ", ".join(f"{x:.2f}" for x in benchlib.machine()["loadavg_at_start"])
+    return f"`{command}` (load average at start {load})"
+
+
 def report(results: dict[str, dict[str, Any]], command: str) -> str:
     lines = [
-        f"`{command}` (load average at start "
-        f"{', '.join(f'{x:.2f}' for x in benchlib.machine()['loadavg_at_start'])})",
+        ran(command),
         "",
         "| library | find | bare Python walk | first file | complete | no-change rescan "
         "| peak RSS server / scan |",
@@ -413,8 +418,7 @@ def report(results: dict[str, dict[str, Any]], command: str) -> str:
 
 def first_report(results: dict[str, dict[str, Any]], command: str) -> str:
     lines = [
-        f"`{command}` (load average at start "
-        f"{', '.join(f'{x:.2f}' for x in benchlib.machine()['loadavg_at_start'])})",
+        ran(command),
         "",
         "| library | code | find, each run | first file, each run | medians "
         "| ratio (goal <= 0.5) |",
