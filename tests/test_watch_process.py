@@ -22,7 +22,7 @@ from mediasrv.children import child_env
 from mediasrv.watch.inotify import TreeWatch
 from mediasrv.watch.process import ChangeFilter, changes_message
 
-from .support import WAIT, make_tree
+from .support import WAIT, make_tree, until
 
 pytestmark = pytest.mark.process
 
@@ -336,3 +336,24 @@ def test_the_watchfiles_filter_drops_hidden_entries_and_the_cache_dir(
 ) -> None:
     keep = ChangeFilter("/lib", ["/lib/cache"])
     assert keep(None, path) is kept
+
+
+def test_what_a_new_folder_held_before_its_watch_is_named_too(tmp_path: Path) -> None:
+    """``mkdir -p`` and a file written at once outrun the watcher: the new folder's
+    contents, made before its watch was added, send no event of their own, so adding
+    the watch names them (a busy machine lost them: the change was never reported)."""
+    root = make_tree(tmp_path / "lib", {"a.jpg": b"a"})
+    tree = TreeWatch(str(root))
+    tree.start()
+    try:
+        # Nothing is read until all of it exists: the watcher is as late as it can be.
+        make_tree(root, {"New/Deeper/c.jpg": b"c", "New/d.jpg": b"d", "New/.hidden": b"h"})
+        os.rename(make_tree(tmp_path / "out", {"Moved/e.jpg": b"e"}) / "Moved", root / "In")
+        # A folder moved in is named as one, as always (its files were there before).
+        assert tree.read() == {"New", "New/Deeper", "New/Deeper/c.jpg", "New/d.jpg", "In"}
+        assert tree.folders == 4  # the root, New, New/Deeper, In
+        make_tree(root, {"New/Deeper/f.jpg": b"f"})
+        found = until(tree.read, "the new folder's watch to name a file written into it")
+        assert found == {"New/Deeper/f.jpg"}
+    finally:
+        tree.close()

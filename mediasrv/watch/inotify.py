@@ -114,7 +114,9 @@ class TreeWatch:
             if event.mask & flags.ISDIR:
                 if event.mask & flags.MOVED_FROM:
                     self._drop_tree(rel)
-                elif event.mask & (flags.CREATE | flags.MOVED_TO):
+                elif event.mask & flags.CREATE:
+                    self._add_tree(rel, changed)
+                elif event.mask & flags.MOVED_TO:  # named as one: its files were there before
                     self._add_tree(rel)
         if overflow:
             self._resync()
@@ -124,8 +126,13 @@ class TreeWatch:
     def _ignored(self, rel: str) -> bool:
         return any(rel == p or rel.startswith(p + "/") for p in self._ignore)
 
-    def _add_tree(self, top: str) -> None:
-        """Watch ``top`` (relative) and every visible folder under it."""
+    def _add_tree(self, top: str, found: set[str] | None = None) -> None:
+        """Watch ``top`` (relative) and every visible folder under it.
+
+        ``found`` (a folder that has just been made) gets every visible path under it:
+        what was made in it before its watch was added sends no event of its own
+        (``mkdir -p a/b && touch a/b/c`` outruns the watcher, more so on a busy machine).
+        """
         assert self._inotify is not None
         stack = [top]
         while stack:
@@ -141,10 +148,14 @@ class TreeWatch:
             try:
                 with os.scandir(path) as entries:
                     for entry in entries:
-                        if entry.name[0] == "." or not entry.is_dir(follow_symlinks=False):
+                        if entry.name[0] == ".":
                             continue
                         child = join(rel, entry.name)
-                        if not self._ignored(child):
+                        if self._ignored(child):
+                            continue
+                        if found is not None:
+                            found.add(child)
+                        if entry.is_dir(follow_symlinks=False):
                             stack.append(child)
             except OSError:
                 continue  # vanished or unreadable since its watch was added
