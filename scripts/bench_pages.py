@@ -41,7 +41,7 @@ from benchlib import (
     get_json,
     library,
     log,
-    serve,
+    serve_indexed,
     wrk,
 )
 
@@ -63,27 +63,6 @@ def urls(total: int, rng: random.Random, count: int = 400) -> dict[str, list[str
         "json100_taken": [f"/api/files?limit=100&sort=taken&offset={o}" for o in offsets(100)],
         "grid": [f"/tag/All?page={rng.randrange(1, pages + 1)}" for _ in range(count)],
     }
-
-
-def start(root: Path, cache: Path, tree: Path | None) -> Served:
-    shutil.rmtree(cache, ignore_errors=True)
-    server = serve(
-        root,
-        cache,
-        "--no-watch",
-        "--rescan-interval",
-        "0",
-        "--log-level",
-        "warning",
-        tree=tree,
-        log=cache.with_suffix(".log"),
-    )
-    try:
-        server.wait(what="an index", timeout=600)
-    except RuntimeError:
-        server.stop()
-        raise
-    return server
 
 
 def measure(server: Served, paths: list[str], seconds: int, work: Path) -> dict[str, float]:
@@ -121,7 +100,7 @@ def run(work: Path, files: int, seconds: int, runs: int, before: str) -> dict[st
     try:
         for name, tree in trees.items():
             log(f"pages: starting the {name} server")
-            servers[name] = start(root, work / f"cache-{name}", tree)
+            servers[name] = serve_indexed(root, work / f"cache-{name}", tree=tree)
         total = get_json(servers["this"].base, "/api/status")["files"]
         paths = urls(total, random.Random(23))
         for server in servers.values():  # warm: connections, page cache, memos

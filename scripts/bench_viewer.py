@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchlib import Served, camera_jpeg, export_tree, serve
+from benchlib import camera_jpeg, export_tree, serve_indexed
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -49,19 +49,6 @@ VISIBLE = """() => new Promise(done => {
         () => requestAnimationFrame(() => done(performance.now())));
     if (img.complete && img.naturalWidth) shown(); else img.addEventListener('load', shown);
 })"""
-
-
-def start_server(root: Path, cache: Path, code: Path | None = None) -> Served:
-    """``mediasrv serve root`` (the code at ``code``, if given), ready; its log beside
-    ``cache``."""
-    server = serve(root, cache, "--no-watch", "--rescan-interval", "0", "--log-level",
-                   "warning", tree=code, log=cache.with_suffix(".log"))
-    try:
-        server.wait(what="an index", timeout=60)
-    except RuntimeError:
-        server.stop()
-        raise
-    return server
 
 
 def visit(p: Any, base: str, link: dict[str, Any] | None, *, original: bool,
@@ -147,9 +134,9 @@ def main() -> int:
     cache = args.dir / "cache"
     servers = []
     try:
-        servers.append(start_server(root, cache))
-        servers.append(start_server(root, args.dir / "cache-before",
-                                    export_tree(args.before, args.dir / "before")))
+        servers.append(serve_indexed(root, cache, timeout=60))
+        servers.append(serve_indexed(root, args.dir / "cache-before", timeout=60,
+                                     tree=export_tree(args.before, args.dir / "before")))
         with sync_playwright() as p:
             found = measure(p, servers[0].base, servers[1].base, cache / "thumbs", args.runs)
     finally:

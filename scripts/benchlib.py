@@ -268,6 +268,21 @@ def serve(root: Path, cache: Path, *options: str, tree: Path | None = None,
                   tree=tree, log=log, nice=nice)
 
 
+def serve_indexed(root: Path, cache: Path, *, tree: Path | None = None,
+                  timeout: float = 600) -> Served:
+    """A fresh quiet ``serve`` (no watcher, no interval rescans, warnings only) of
+    ``root``, once it has an index; its log beside ``cache``. Stopped if it gets none."""
+    shutil.rmtree(cache, ignore_errors=True)
+    server = serve(root, cache, "--no-watch", "--rescan-interval", "0", "--log-level",
+                   "warning", tree=tree, log=cache.with_suffix(".log"))
+    try:
+        server.wait(what="an index", timeout=timeout)
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
+
+
 # -- load --------------------------------------------------------------------------------
 
 def q(text: str) -> str:
