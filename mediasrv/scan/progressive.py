@@ -75,10 +75,7 @@ class Prefixes:
         meta = {**meta_of(scan, 0, build="prefix"), "complete": 0}
 
         def write(tmp: Path) -> tuple[int, int]:
-            if isinstance(records, Staged):
-                return fullbuild.write_ordered(tmp, number, records.ordered(first),
-                                               root=scan.root, meta=meta)
-            return fullbuild.write(tmp, number, records[:first], root=scan.root, meta=meta)
+            return fullbuild.write(tmp, number, records, root=scan.root, meta=meta, first=first)
 
         # Not fsynced (as a delta is not): the complete generation will be, and
         # start-up checks set aside a file that a power cut left incomplete.
