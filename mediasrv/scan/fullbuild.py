@@ -49,6 +49,8 @@ def write(
     phase: Callable[[str], None] | None = None,
     keys: list[tuple[str, str]] | None = None,
     first: int | None = None,
+    opened: Callable[[sqlite3.Connection], None] | None = None,
+    apart: bool = True,
 ) -> tuple[int, int]:
     """Write generation ``number`` of ``records`` into the new file ``path``; (files, tags).
 
@@ -56,19 +58,22 @@ def write(
     file when nothing was probed (``stagedrows.py``), else read back in natural
     order; ``first``: only the first files staged (whole folders). A list is sorted
     here. ``keys``: the ``natural_key`` of each record of a list, in the same order,
-    when the caller made them already.
+    when the caller made them already. ``opened`` is given the build's connection
+    (to stop it from another thread); ``apart``: a big build may write its sort=taken
+    order in a process of its own (``takenproc.py``).
 
     The rows first, the indexes after the load, then sampled statistics;
     ``CacheDir.publish`` gives the path and makes the file current.
     """
     if isinstance(records, Staged) and not probed and stagedrows.usable(records):
-        return write_ordered(path, number, (records, first), root=root, meta=meta, phase=phase)
+        return write_ordered(path, number, (records, first), root=root, meta=meta, phase=phase,
+                             opened=opened, apart=apart)
     if isinstance(records, Staged):
         ordered: Iterable[Record] = records.ordered(first)
     else:
         ordered = in_order(records if first is None else records[:first], keys)
     return write_ordered(path, number, ordered, root=root, probed=probed, meta=meta,
-                         phase=phase)
+                         phase=phase, opened=opened, apart=apart)
 
 
 def in_order(records: Sequence[Record], keys: list[tuple[str, str]] | None = None,
@@ -88,13 +93,17 @@ def write_ordered(
     probed: Mapping[str, Probed] | None = None,
     meta: Mapping[str, object] | None = None,
     phase: Callable[[str], None] | None = None,
+    opened: Callable[[sqlite3.Connection], None] | None = None,
+    apart: bool = True,
 ) -> tuple[int, int]:
     """``write`` of records already in natural order, read once as they come: the
     build holds what each folder, tag and distinct name gives, not each file; or of
     (staged files, how many of them) that SQLite writes (``stagedrows.py``)."""
     conn = db.connect_build(path)
     try:
-        files, tags, indexes = _write_rows(conn, path, ordered, probed or {})
+        if opened:
+            opened(conn)
+        files, tags, indexes = _write_rows(conn, path, ordered, probed or {}, apart=apart)
         if phase:
             phase("indexing")
         _finish(conn, number, root, (files, tags), meta or {}, indexes)
@@ -122,16 +131,13 @@ BATCH = 10_000
 
 def _write_rows(
     conn: sqlite3.Connection, path: Path, ordered: Iterable[Record] | tuple[Staged, int | None],
-    probed: Mapping[str, Probed],
+    probed: Mapping[str, Probed], *, apart: bool,
 ) -> tuple[int, int, list[str]]:
     indexes = db.create_schema(conn)
     # The files rows first, committed: a big build's sort=taken order is written by a
     # process of its own from them (takenproc.py) while this one writes the rest.
     if isinstance(ordered, tuple):
-        with stagedrows.attached(conn, ordered[0]):
-            conn.execute("BEGIN")
-            rows = stagedrows.collect(conn, *ordered)
-            conn.execute("COMMIT")
+        rows = stagedrows.collect(conn, *ordered)
     else:
         conn.execute("BEGIN")
         rows = _collect(conn, ordered, probed)
@@ -142,7 +148,8 @@ def _write_rows(
     shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tag_runs}
     tag_keys_in_order = [shown[name] for name in tag_order(shown)]
     tag_ids = {key: i for i, key in enumerate(tag_keys_in_order, 1)}
-    apart = _taken_apart(conn, path, rows, tag_ids) if rows.files >= takenproc.APART_FROM else None
+    taken = (_taken_apart(conn, path, rows, tag_ids)
+             if apart and rows.files >= takenproc.APART_FROM else None)
     try:
         conn.execute("BEGIN")
         conn.executemany(
@@ -152,17 +159,17 @@ def _write_rows(
         )
         fulltags.insert(conn, tag_ids, {key: name for name, key in shown.items()}, spellings,
                         tag_runs)
-        if apart is None:
+        if taken is None:
             _write_taken(conn, rows, tag_ids)
         fullwords.insert_words(
             conn, [(fid, first, words) for fid, _, words, _, first in rows.folders.values()],
             rows.names)
         conn.execute("COMMIT")
-        if apart is not None:
-            apart.copy_into(conn)
+        if taken is not None:
+            taken.copy_into(conn)
     finally:
-        if apart is not None:
-            apart.close()
+        if taken is not None:
+            taken.close()
     return rows.files, len(tag_ids), indexes
 
 

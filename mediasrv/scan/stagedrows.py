@@ -19,9 +19,7 @@ tags), and the rare paths that are not UTF-8 (their rows are written again by
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from itertools import groupby
 
 from ..index.filerows import ID_SPACING, file_row
@@ -53,19 +51,6 @@ CROSS JOIN temp.name_of AS n ON n.name = substr(r.path, m.cut + 1)
 """
 
 
-@contextlib.contextmanager
-def attached(conn: sqlite3.Connection, staged: Staged) -> Iterator[None]:
-    """``staged`` readable to ``conn`` as ``SCHEMA`` (outside a transaction: SQLite
-    attaches and detaches only there)."""
-    staged.attach(conn, SCHEMA)
-    try:
-        yield
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        conn.execute(f"DETACH DATABASE {SCHEMA}")
-
-
 def usable(staged: Staged) -> bool:
     """Whether ``collect`` can build from ``staged``: each folder's positions hold."""
     return staged.whole_folders
@@ -73,8 +58,13 @@ def usable(staged: Staged) -> bool:
 
 def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None) -> Rows:
     """Write the ``files`` rows of ``staged`` (its ``first`` files, in walk order) and
-    gather what ``fullbuild._write_rows`` needs of them, as ``fullbuild._collect`` does
-    (inside the caller's transaction, ``staged`` attached as ``SCHEMA``: ``attached``)."""
+    gather what ``fullbuild._write_rows`` needs of them, as ``fullbuild._collect`` does;
+    the rows are committed.
+
+    The staging file is read by one statement (the sort into ``temp.ranked``), then
+    let go (``Staged.read_done``): a part built beside the walk (``progressive.py``)
+    holds up the walk's next staged folder only that long.
+    """
     count = len(staged) if first is None else first
     folders = [f for f in staged.folders if f.end <= count]
     if sum(f.files for f in folders) != count:
@@ -82,10 +72,18 @@ def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None) 
     rows = Rows()
     rows.names = {name: (ext, kind_of(ext)) for name in staged.names()
                   for ext in (split_ext(name)[1],)}
+    try:
+        staged.attach(conn, SCHEMA)  # outside a transaction, as SQLite attaches
+        try:
+            create, fill = RANKED.split(";")
+            conn.execute(create)
+            conn.execute(fill, (count,))
+        finally:
+            conn.execute(f"DETACH DATABASE {SCHEMA}")
+    finally:
+        staged.read_done()
+    conn.execute("BEGIN")
     by_id = _tables(conn, folders, rows.names)
-    create, fill = RANKED.split(";")
-    conn.execute(create)
-    conn.execute(fill, (count,))
     written = conn.execute(INSERT_FILES).rowcount
     if written != count:
         raise RuntimeError(f"{written} of {count} staged files were written")
@@ -94,6 +92,7 @@ def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None) 
     _rewrite_odd(conn)
     _runs(conn, rows, by_id)
     _brackets(conn, rows, by_id)
+    conn.execute("COMMIT")
     rows.files = count
     return rows
 

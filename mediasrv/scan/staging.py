@@ -23,6 +23,7 @@ import contextlib
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -77,9 +78,14 @@ class Staged:
         self.folders: list[StagedFolder] = []
         self._numbers: dict[str, int] = {}
         self.whole_folders = True  # no folder came in two batches: positions hold
+        # Clear while another thread's build reads the file (``progressive.py``): ``add``
+        # waits for it, so that the read is never locked out by this one's writes.
+        self.free = threading.Event()
+        self.free.set()
 
     def add(self, records: Sequence[Record]) -> None:
         """One folder's files (or any batch), as the walk lists them."""
+        self.free.wait()
         made = self._keys
         made.add([r[0] for r in records])
         keys, made.keys = made.keys, []
@@ -111,12 +117,22 @@ class Staged:
         """Every distinct file name staged so far."""
         return list(self._keys.tails)
 
-    def attach(self, conn: sqlite3.Connection, schema: str) -> None:
-        """Make the staged rows readable to ``conn`` (another connection, the build's) as
-        ``schema``.staged; what was added is committed first."""
+    def commit(self) -> None:
+        """Commit what was added, for another connection to read."""
         if self._conn.in_transaction:
             self._conn.execute("COMMIT")
+
+    def attach(self, conn: sqlite3.Connection, schema: str) -> None:
+        """Make the staged rows readable to ``conn`` (another connection, the build's) as
+        ``schema``.staged. In the thread that adds, what was added is committed first;
+        another thread's build is started after a ``commit`` with ``free`` cleared."""
+        if self.free.is_set():
+            self.commit()
         conn.execute("ATTACH DATABASE ? AS " + schema, (str(self.path),))
+
+    def read_done(self) -> None:
+        """A build has read what it needs: ``add`` may write again."""
+        self.free.set()
 
     def __len__(self) -> int:
         return self._count
