@@ -24,7 +24,7 @@ _ESCAPED = re.compile(r"[\x00-\x1f\"\\&<>']").search
 _THUMB = "/thumb/%s?v=%d-%d"  # {url}, f.size, f.mtime_ns
 _STAR = (
     '<button type="button" class="star" data-api="/api/favourites?path=%s"'
-    ' aria-pressed="false" aria-label="Favourite: %s" title="Favourite (f)">★</button>'
+    ' aria-pressed="false" aria-label="Favourite: %s" title="Favourite (f)">&#9733;</button>'
 )
 
 
@@ -39,16 +39,16 @@ def _printf(kind: str, sized: bool, star: bool) -> str:
         size, args = ' data-w="%d" data-h="%d"', [*args, "f.width", "f.height"]
     srcset = ""
     if pictured:
-        srcset = f' srcset="{_THUMB} 1x, {_THUMB}&amp;w={SIZE_2X} 2x"'
+        srcset = f' srcset="{_THUMB}&amp;w={SIZE_2X} 2x"'
     badge = "" if kind == "image" else f'<span class="badge">{kind}</span>'
     text = (
-        f'  <li id="f%d"{size}>\n'
-        f'    <a class="tile kind-{kind}" href="%s%s%s" title="%s">\n'
-        f'      <img src="{_THUMB}"{srcset} alt="" loading="lazy" decoding="async"'
+        f'<li id="f%d"{size}>\n'
+        f'<a class="tile kind-{kind}" href="%s%s%s" title="%s">\n'
+        f'<img src="{_THUMB}"{srcset} alt="" loading="lazy" decoding="async"'
         ' width="320" height="320">\n'
-        f'{badge}      <span class="name">%s</span>\n'
-        "    </a>\n"
-        f"{_STAR if star else ''}  </li>\n"
+        f'{badge}<span class="name">%s</span>\n'
+        "</a>\n"
+        f"{_STAR if star else ''}</li>\n"
     )
     thumb = ["{url}", "f.size", "f.mtime_ns"]
     args += [
@@ -57,7 +57,7 @@ def _printf(kind: str, sized: bool, star: bool) -> str:
         ":view_query",
         "f.path",
         *thumb,
-        *(thumb * 2 if pictured else []),
+        *(thumb if pictured else []),
         "f.name",
         *(["{url}", "f.name"] if star else []),
     ]
