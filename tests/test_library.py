@@ -234,3 +234,29 @@ async def test_files_found_gone_are_noted_on_their_generation(gens: Generations)
     assert set(library.gone(second.generation)) == set()  # type: ignore[attr-defined]
     assert library.found_gone(number, "b.jpg") is False  # a retired generation takes no notes
     await library.close()
+
+
+def test_a_generation_published_during_the_cleanup_of_stale_ones_is_kept(tmp_path: Path) -> None:
+    """A swap deletes the generations nobody serves. A scan may have published a newer one
+    between the listing of the cache dir and the reading of current.db (found under load:
+    a part then the complete index in quick succession, the complete one deleted before
+    the server opened it). Only generations older than the newest kept go."""
+    cache = CacheDir(tmp_path / "cache")
+    cache.ensure()
+    for number in (1, 2, 3):
+        cache.gen_path(number).write_bytes(b"")
+    cache.point_current_at(cache.gen_path(2))
+    real = cache.current_target
+
+    def current_target() -> Path | None:
+        found = real()
+        cache.gen_path(4).write_bytes(b"")  # published now: listed or not, current.db is at 2
+        return found
+
+    cache.current_target = current_target  # type: ignore[method-assign]
+    cache.remove_stale_generations({cache.gen_path(2)})
+    assert sorted(cache.generations()) == [2, 3, 4]  # 1 was stale; 3 and 4 are newer
+    cache.current_target = real  # type: ignore[method-assign]
+    cache.point_current_at(cache.gen_path(4))
+    cache.remove_stale_generations({cache.gen_path(4)})
+    assert sorted(cache.generations()) == [4]

@@ -9,8 +9,10 @@ machine's speed.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from hypothesis import strategies as st
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import tag_key, tags_of
 from mediasrv.natural import natural_key
-from mediasrv.scan import fullbuild, job, progressive
+from mediasrv.scan import fullbuild, job, progressive, stagedrows
 from mediasrv.scan.walk import walk
 
 from .support import make_tree
@@ -37,9 +39,12 @@ SIX = {f"f{i}/img{j}.jpg": "" for i in range(6) for j in range(3)}
 
 @pytest.fixture(autouse=True)
 def from_the_first_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A first part as soon as a folder of files is found (not after 0.1 s and 10,000)."""
+    """A first part as soon as a folder of files is found (not after 0.1 s and 10,000),
+    and the walk waits for each part (built beside it, it would be given up when the walk
+    of these small trees ends)."""
     monkeypatch.setattr(progressive, "FIRST_AFTER_S", 0)
     monkeypatch.setattr(progressive, "FIRST_FILES", 1)
+    monkeypatch.setattr(progressive, "WAIT_FOR_PARTS", True)
 
 
 def scan(root: Path, cache: Path, **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -186,3 +191,50 @@ def test_the_first_part_is_the_walk_up_to_the_folder_that_reached_first_files(
     assert [p["files"] for p in parts] == [3, 12]
     assert json.loads(meta(parts[0]["db_path"])["walk"])["files"] == 6  # the walk was at f1
     assert (result.generation, result.files) == (3, 18)
+
+
+def _in_a_part(then: Any) -> Any:
+    """A stand-in for ``stagedrows._runs`` that does ``then(conn)`` first in a part's thread."""
+    real = stagedrows._runs
+
+    def runs(conn: sqlite3.Connection, *args: Any) -> None:
+        if threading.current_thread().name == "mediasrv-part":
+            then(conn)
+        real(conn, *args)
+
+    return runs
+
+
+def test_a_part_still_being_built_when_the_walk_ends_is_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The complete build comes next: it does not wait for a late part. The part's build
+    is stopped at its next SQL step (here a statement that would never end)."""
+    monkeypatch.setattr(progressive, "WAIT_FOR_PARTS", False)
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c"
+    monkeypatch.setattr(stagedrows, "_runs", _in_a_part(lambda conn: conn.execute(endless)))
+    root = make_tree(tmp_path / "lib", SIX)
+    caplog.set_level(logging.INFO, logger="mediasrv.scan")
+    result, parts = scan(root, tmp_path / "cache")
+    assert parts == []  # the part after f0 was given up
+    assert (result.status, result.files, meta(result.db_path)["complete"]) == (
+        "published", 18, 1)
+    assert "gave up generation" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp") == []
+
+
+def test_a_part_that_fails_beside_the_walk_fails_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progressive, "WAIT_FOR_PARTS", False)
+
+    def fail(conn: sqlite3.Connection) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(stagedrows, "_runs", _in_a_part(fail))
+    root = make_tree(tmp_path / "lib", SIX)
+    cache = CacheDir(tmp_path / "cache")
+    with pytest.raises(OSError, match="No space left"):
+        job.run_scan(root, cache)
+    assert cache.current_target() is None
+    assert [p.name for p in cache.path.iterdir() if p.suffix == ".tmp"] == []

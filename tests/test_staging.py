@@ -129,10 +129,20 @@ def test_a_build_from_the_staging_file_equals_the_in_memory_build(
             )
             fullbuild.write(Path(work) / "memory.db", 1, records, root=str(root), probed=probed)
             fullbuild.write(Path(work) / "staged.db", 1, staged, root=str(root), probed=probed)
+            # Names only (a first walk's parts and build): SQLite writes the files rows.
+            fullbuild.write(Path(work) / "names.db", 1, records, root=str(root))
+            fullbuild.write(Path(work) / "sql.db", 1, staged, root=str(root))
+            # A part: the folders staged first, up to one that ends between the files.
+            first = staged.folders[seed % len(staged.folders)].end
+            in_part = list(staged)[:first]
+            fullbuild.write(Path(work) / "part-names.db", 1, in_part, root=str(root))
+            fullbuild.write(Path(work) / "part-sql.db", 1, staged, root=str(root), first=first)
         finally:
             staged.close()
         assert not staged.path.exists()
         assert table_rows(Path(work) / "staged.db") == table_rows(Path(work) / "memory.db")
+        assert table_rows(Path(work) / "sql.db") == table_rows(Path(work) / "names.db")
+        assert table_rows(Path(work) / "part-sql.db") == table_rows(Path(work) / "part-names.db")
 
 
 def test_the_staging_file_keeps_names_that_are_not_utf8_and_orders_them_naturally(

@@ -259,13 +259,21 @@ class CacheDir:
         return found
 
     def remove_stale_generations(self, keep: set[Path]) -> None:
-        """Delete generation files nobody serves (left by a crash or by `mediasrv scan`)."""
+        """Delete generation files nobody serves (left by a crash or by `mediasrv scan`).
+
+        Only those older than the newest kept: a scan may publish between the listing
+        and the reading of current.db (its new file listed, current.db not yet moved
+        on), and that generation is not stale but about to be served.
+        """
+        found = self.generations()
         keep_real = {p.resolve() for p in keep}
         current = self.current_target()
         if current is not None:
             keep_real.add(current.resolve())
-        for path in self.generations().values():
-            if path.resolve() not in keep_real:
+        kept = [n for n, path in found.items() if path.resolve() in keep_real]
+        newest = max(kept) if kept else None
+        for number, path in found.items():
+            if path.resolve() not in keep_real and (newest is None or number < newest):
                 log.info("removing stale generation %s", path.name)
                 self.delete_generation(path)
 

@@ -6,9 +6,7 @@ import contextlib
 import ctypes
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..index import dateorder, db, filerows
 from ..index.filerows import (
@@ -20,7 +18,7 @@ from ..index.filerows import (
     insert_files,
     write_meta,
 )
-from ..index.tagruns import Run, with_starts
+from ..index.tagruns import Run
 from ..names import (
     ALL_TAG,
     bracket_tags,
@@ -34,8 +32,8 @@ from ..names import (
     tag_order,
 )
 from ..natural import natural_keys
-from . import fulltags, fullwords
-from .fulltags import Bracketed
+from . import fulltags, fullwords, stagedrows, takenproc
+from .fullrows import Rows
 from .staging import Staged
 from .walk import Record
 
@@ -50,19 +48,32 @@ def write(
     meta: Mapping[str, object] | None = None,
     phase: Callable[[str], None] | None = None,
     keys: list[tuple[str, str]] | None = None,
+    first: int | None = None,
+    opened: Callable[[sqlite3.Connection], None] | None = None,
+    apart: bool = True,
 ) -> tuple[int, int]:
     """Write generation ``number`` of ``records`` into the new file ``path``; (files, tags).
 
-    ``records`` staged by a walk (``staging.py``) are read back in natural order
-    from their file; a list is sorted here. ``keys``: the ``natural_key`` of each
-    record of a list, in the same order, when the caller made them already.
+    ``records`` staged by a walk (``staging.py``) are written by SQLite from their
+    file when nothing was probed (``stagedrows.py``), else read back in natural
+    order; ``first``: only the first files staged (whole folders). A list is sorted
+    here. ``keys``: the ``natural_key`` of each record of a list, in the same order,
+    when the caller made them already. ``opened`` is given the build's connection
+    (to stop it from another thread); ``apart``: a big build may write its sort=taken
+    order in a process of its own (``takenproc.py``).
 
     The rows first, the indexes after the load, then sampled statistics;
     ``CacheDir.publish`` gives the path and makes the file current.
     """
-    ordered = records.ordered() if isinstance(records, Staged) else in_order(records, keys)
+    if isinstance(records, Staged) and not probed and stagedrows.usable(records):
+        return write_ordered(path, number, (records, first), root=root, meta=meta, phase=phase,
+                             opened=opened, apart=apart)
+    if isinstance(records, Staged):
+        ordered: Iterable[Record] = records.ordered(first)
+    else:
+        ordered = in_order(records if first is None else records[:first], keys)
     return write_ordered(path, number, ordered, root=root, probed=probed, meta=meta,
-                         phase=phase)
+                         phase=phase, opened=opened, apart=apart)
 
 
 def in_order(records: Sequence[Record], keys: list[tuple[str, str]] | None = None,
@@ -76,18 +87,23 @@ def in_order(records: Sequence[Record], keys: list[tuple[str, str]] | None = Non
 def write_ordered(
     path: Path,
     number: int,
-    ordered: Iterable[Record],
+    ordered: Iterable[Record] | tuple[Staged, int | None],
     *,
     root: str,
     probed: Mapping[str, Probed] | None = None,
     meta: Mapping[str, object] | None = None,
     phase: Callable[[str], None] | None = None,
+    opened: Callable[[sqlite3.Connection], None] | None = None,
+    apart: bool = True,
 ) -> tuple[int, int]:
     """``write`` of records already in natural order, read once as they come: the
-    build holds what each folder, tag and distinct name gives, not each file."""
+    build holds what each folder, tag and distinct name gives, not each file; or of
+    (staged files, how many of them) that SQLite writes (``stagedrows.py``)."""
     conn = db.connect_build(path)
     try:
-        files, tags, indexes = _write_rows(conn, ordered, probed or {})
+        if opened:
+            opened(conn)
+        files, tags, indexes = _write_rows(conn, path, ordered, probed or {}, apart=apart)
         if phase:
             phase("indexing")
         _finish(conn, number, root, (files, tags), meta or {}, indexes)
@@ -109,70 +125,70 @@ def _give_back() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-@dataclass
-class _Rows:
-    """One pass over a scan's files in natural order: everything the tables need."""
-
-    files: int = 0
-    # folder path -> [id, folder tags (keys), folder words, files so far, its first file's id]
-    folders: dict[str, list[Any]] = field(default_factory=dict)
-    all_runs: list[Run] = field(default_factory=list)  # All's runs
-    # (folder id, pos, the tags (keys) its folder lacks of a file's own tags: its name's
-    # bracket tags, a song's artist, album, genre, file id) of each file that has any
-    bracketed: list[Bracketed] = field(default_factory=list)
-    spelled: fulltags.Spellings = field(default_factory=fulltags.Spellings)
-    # each distinct file name -> (ext, kind)
-    names: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-
 # files rows written per INSERT batch: the rows of a million files are never held at once
 BATCH = 10_000
 
 
 def _write_rows(
-    conn: sqlite3.Connection, ordered: Iterable[Record], probed: Mapping[str, Probed],
+    conn: sqlite3.Connection, path: Path, ordered: Iterable[Record] | tuple[Staged, int | None],
+    probed: Mapping[str, Probed], *, apart: bool,
 ) -> tuple[int, int, list[str]]:
     indexes = db.create_schema(conn)
-    conn.execute("BEGIN")
-    rows = _collect(conn, ordered, probed)
+    # The files rows first, committed: a big build's sort=taken order is written by a
+    # process of its own from them (takenproc.py) while this one writes the rest.
+    if isinstance(ordered, tuple):
+        rows = stagedrows.collect(conn, *ordered)
+    else:
+        conn.execute("BEGIN")
+        rows = _collect(conn, ordered, probed)
+        conn.execute("COMMIT")
     spellings = rows.spelled.finish(rows.folders)
     tag_runs = fulltags.tag_runs(rows.all_runs, rows.folders, rows.bracketed)
     # Only All can have no spelling (a library with no files).
     shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tag_runs}
     tag_keys_in_order = [shown[name] for name in tag_order(shown)]
-
-    conn.executemany(
-        "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
-        ((fid, *db_text(folder), count, first)
-         for folder, (fid, _, _, count, first) in rows.folders.items()),
-    )
     tag_ids = {key: i for i, key in enumerate(tag_keys_in_order, 1)}
-    names = {key: name for name, key in shown.items()}
-    conn.executemany(
-        "INSERT INTO tags (id, name, name_bytes, file_count, key) VALUES (?, ?, ?, ?, ?)",
-        ((tag_id, *db_text(names[key]), sum(r.length for r in tag_runs[key]), key)
-         for key, tag_id in tag_ids.items()),
-    )
-    conn.executemany(
-        "INSERT INTO tag_spellings VALUES (?, ?, ?, ?)",
-        ((tag_ids[key], *db_text(name), n) for key in tag_keys_in_order
-         for name, n in sorted(spellings.get(key, {}).items())),
-    )
-    conn.executemany(
-        "INSERT INTO tag_runs VALUES (?, ?, ?, ?, ?)",
-        ((tag_id, *run) for key, tag_id in tag_ids.items() for run in with_starts(tag_runs[key])),
-    )
-    _write_taken(conn, rows, tag_ids)
-    fullwords.insert_words(
-        conn, [(fid, first, words) for fid, _, words, _, first in rows.folders.values()],
-        rows.names)
-    conn.execute("COMMIT")
+    taken = (_taken_apart(conn, path, rows, tag_ids)
+             if apart and rows.files >= takenproc.APART_FROM else None)
+    try:
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
+            ((fid, *db_text(folder), count, first)
+             for folder, (fid, _, _, count, first) in rows.folders.items()),
+        )
+        fulltags.insert(conn, tag_ids, {key: name for name, key in shown.items()}, spellings,
+                        tag_runs)
+        if taken is None:
+            _write_taken(conn, rows, tag_ids)
+        fullwords.insert_words(
+            conn, [(fid, first, words) for fid, _, words, _, first in rows.folders.values()],
+            rows.names)
+        conn.execute("COMMIT")
+        if taken is not None:
+            taken.copy_into(conn)
+    finally:
+        if taken is not None:
+            taken.close()
     return rows.files, len(tag_ids), indexes
+
+
+def _taken_apart(conn: sqlite3.Connection, path: Path, rows: Rows,
+                 tag_ids: Mapping[str, int]) -> takenproc.Apart:
+    """Start the process writing the sort=taken order of the committed files rows."""
+    # Let the child read them: this connection gives up its lock until its next write,
+    # and waits for the child's read (a copy, ~0.7 s at 1M files) when it must write.
+    conn.execute("PRAGMA locking_mode = NORMAL")
+    conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
+    conn.execute("PRAGMA busy_timeout = 120000")
+    return takenproc.Apart(
+        path, tag_ids, {fid: tags for fid, tags, _, _, _ in rows.folders.values()},
+        {file_id: tags for _, _, tags, file_id in rows.bracketed})
 
 
 # long: the build's hot path, one loop body for every file (see the docstring)
 def _collect(conn: sqlite3.Connection, ordered: Iterable[Record],
-             probed: Mapping[str, Probed]) -> _Rows:
+             probed: Mapping[str, Probed]) -> Rows:
     """The ``files`` rows of ``ordered`` (natural order), written in batches, and
     the runs and words of every folder, in one pass.
 
@@ -180,7 +196,7 @@ def _collect(conn: sqlite3.Connection, ordered: Iterable[Record],
     hot path (a function call more per file costs ~0.03 s per 100k files),
     and what a folder or a name gives is worked out once and cached.
     """
-    rows = _Rows()
+    rows = Rows()
     folders = rows.folders
     plain: list[tuple[object, ...]] = []
     other: list[tuple[object, ...]] = []
@@ -245,7 +261,7 @@ def _flush(conn: sqlite3.Connection, plain: list[tuple[object, ...]],
     contents.clear()
 
 
-def _write_taken(conn: sqlite3.Connection, rows: _Rows, tag_ids: Mapping[str, int]) -> None:
+def _write_taken(conn: sqlite3.Connection, rows: Rows, tag_ids: Mapping[str, int]) -> None:
     """Each tag's files by time taken (see ``dateorder.py``) and its months, from the
     ``files`` rows.
 

@@ -8,11 +8,12 @@ entry per file with tags of its own, never one per file.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from ..index.tagruns import Run, merged
-from ..names import ALL_KEY, folder_tags, tag_key
+from ..index.tagruns import Run, merged, with_starts
+from ..names import ALL_KEY, db_text, folder_tags, tag_key
 
 # (folder id, pos, the tags (keys) a file adds to its folder's, file id)
 Bracketed = tuple[int, int, list[str], int]
@@ -96,3 +97,23 @@ def tag_runs(
                 for tag in extra:
                     pieces.setdefault(tag, []).append(Run(run.folder_id, pos, 1))
     return {tag: merged(found) for tag, found in pieces.items()}
+
+
+def insert(conn: sqlite3.Connection, tag_ids: Mapping[str, int], names: Mapping[str, str],
+           spellings: Mapping[str, Mapping[str, int]], runs: Mapping[str, list[Run]]) -> None:
+    """The tags, tag_spellings and tag_runs rows of a full build: ``tag_ids`` in id order,
+    each tag's shown name (``names``), spellings and runs."""
+    conn.executemany(
+        "INSERT INTO tags (id, name, name_bytes, file_count, key) VALUES (?, ?, ?, ?, ?)",
+        ((tag_id, *db_text(names[key]), sum(r.length for r in runs[key]), key)
+         for key, tag_id in tag_ids.items()),
+    )
+    conn.executemany(
+        "INSERT INTO tag_spellings VALUES (?, ?, ?, ?)",
+        ((tag_ids[key], *db_text(name), n) for key in tag_ids
+         for name, n in sorted(spellings.get(key, {}).items())),
+    )
+    conn.executemany(
+        "INSERT INTO tag_runs VALUES (?, ?, ?, ?, ?)",
+        ((tag_id, *run) for key, tag_id in tag_ids.items() for run in with_starts(runs[key])),
+    )

@@ -16,10 +16,12 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..errors import MediasrvError, ScanFailed
 from ..index.cachedir import CacheDir
@@ -55,8 +57,7 @@ def run_scan(
     library publishes before it probes (the result says ``probe.deferred``);
     the next scan probes.
     """
-    scan = ScanRun(os.path.realpath(root), cache, progress or (lambda event: None),
-                   time.perf_counter())
+    scan = ScanRun(os.path.realpath(root), cache, _one_at_a_time(progress), time.perf_counter())
     try:
         # An unmounted drive or a renamed root must not become an empty index.
         with os.scandir(scan.root):
@@ -82,6 +83,20 @@ def run_scan(
         finally:
             if isinstance(records, Staged):
                 records.close()
+
+
+def _one_at_a_time(progress: Progress | None) -> Progress:
+    """``progress``, called by one thread at a time (a first walk's part is reported by the
+    thread that built it, ``progressive.py``)."""
+    if progress is None:
+        return lambda event: None
+    lock = threading.Lock()
+
+    def report(event: dict[str, Any]) -> None:
+        with lock:
+            progress(event)
+
+    return report
 
 
 def _walk(scan: ScanRun, current: Current | None, *, full: bool,
@@ -139,15 +154,21 @@ def _walk_into(scan: ScanRun, current: Current | None, *, full: bool, staged: St
     scan.report({"phase": "walking", "files": 0, "folders": 0})
     found = walk(Path(scan.root), exclude=[scan.cache.path], stats=scan.stats,
                  progress=progress, progress_every=0, folders=listed)
-    if isinstance(records, list):
-        records.extend(found)
-    else:  # staged folder by folder (``listed``)
-        deque(found, maxlen=0)
+    try:
+        if isinstance(records, list):
+            records.extend(found)
+        else:  # staged folder by folder (``listed``)
+            deque(found, maxlen=0)
+    except BaseException:
+        prefixes.finish(give_up=False)  # a part nearly built is something to serve
+        raise
+    prefixes.finish()  # the complete build comes next: a part still being built is late
     if comparison is not None:
         comparison.finish()
-    if prefixes.published:
-        log.info("%d incomplete generations published during the walk, built in %.2f s",
-                 prefixes.published, prefixes.seconds)
+    if prefixes.published or prefixes.given_up:
+        log.info("%d incomplete generations published during the walk (%d given up when it"
+                 " ended), built in %.2f s", prefixes.published, prefixes.given_up,
+                 prefixes.seconds)
     return records, comparison
 
 

@@ -17,16 +17,23 @@ before. Why prefixes built in full rather than deltas: docs/DESIGN.md,
 "Progressive first index".
 
 Each publish is reported as a progress event with a ``published`` key, so
-the server serves it at once. The walk waits while a prefix is built (the
-scan process does one thing at a time): with ``GROWTH`` = 4 the prefixes
-together cost at most 4/3 of the last one (0.44 of the final build at 1M).
+the server serves it at once. A prefix of staged files is built by a thread
+beside the walk (its SQL runs without the GIL): the walk goes on staging
+folders meanwhile, and no other prefix is started until it is published. Once
+the walk is over, a prefix still being built is given up (``finish``): the
+complete build comes next, and a late prefix only delayed it (the parts of
+256k files and more at 1M files cost as much as a quarter of the complete
+build). With ``GROWTH`` = 4 the prefixes together cost at most 4/3 of the
+last one.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import fullbuild
@@ -47,6 +54,23 @@ FIRST_AFTER_S = 0.1
 FIRST_FILES = 1_000
 
 
+# Tests set this to have the walk wait for each prefix, so that prefixes are cut at
+# folders they can name whatever the machine's speed.
+WAIT_FOR_PARTS = False
+
+
+@dataclass
+class _Part:
+    """A prefix being built by a thread: what it published, or why it did not."""
+
+    number: int
+    started: float
+    thread: threading.Thread | None = None
+    given_up: bool = False  # set by the walk's thread: the build's next SQL step stops it
+    published: tuple[Path, int, int] | None = None  # (path, files, tags)
+    error: BaseException | None = None
+
+
 @dataclass
 class Prefixes:
     """Publishes the files a first walk has found so far, growing geometrically."""
@@ -56,10 +80,15 @@ class Prefixes:
     published: int = 0  # prefixes published by this walk
     seconds: float = 0.0  # spent building them
     first: int = 0  # files in the walk's folders up to the one that reached FIRST_FILES
+    given_up: int = 0  # prefixes given up when the walk ended first
+    _part: _Part | None = field(default=None, repr=False)
 
     def due(self, found: int) -> int:
         """How many of the ``found`` files (a prefix of whole folders, in walk order) are
         worth a generation of their own now; 0: none yet. Asked after each folder."""
+        self.poll()
+        if self._part is not None:  # one at a time
+            return 0
         if self.shown == 0:
             if not self.first and found >= max(FIRST_FILES, 1):
                 self.first = found
@@ -69,28 +98,86 @@ class Prefixes:
 
     def publish(self, records: list[Record] | Staged, first: int | None = None) -> None:
         """Publish ``records`` (every file found so far, in walk order), or the ``first``
-        of them, as an incomplete generation and report it."""
-        scan, started = self.scan, time.perf_counter()
-        number = scan.cache.next_number()
+        of them, as an incomplete generation and report it: staged files by a thread
+        beside the walk (reports are serialised by ``job.run_scan``), a list at once."""
+        part = _Part(self.scan.cache.next_number(), time.perf_counter())
+        self._part = part
+        if not isinstance(records, Staged):
+            self._build(part, records, first)
+            self.poll()
+            return
+        records.commit()  # the thread reads what was staged; the walk waits for that read
+        records.free.clear()
+        part.thread = threading.Thread(target=self._build, args=(part, records, first),
+                                       name="mediasrv-part", daemon=True)
+        part.thread.start()
+        if WAIT_FOR_PARTS:
+            part.thread.join()
+            self.poll()
+
+    def _build(self, part: _Part, records: list[Record] | Staged, first: int | None) -> None:
+        scan = self.scan
         meta = {**meta_of(scan, 0, build="prefix"), "complete": 0}
 
-        def write(tmp: Path) -> tuple[int, int]:
-            if isinstance(records, Staged):
-                return fullbuild.write_ordered(tmp, number, records.ordered(first),
-                                               root=scan.root, meta=meta)
-            return fullbuild.write(tmp, number, records[:first], root=scan.root, meta=meta)
+        def opened(conn: sqlite3.Connection) -> None:
+            # Asked by SQLite every so many steps, in this thread (an interrupt from the
+            # walk's thread could reach the connection as it closes).
+            conn.set_progress_handler(lambda: part.given_up, 10_000)
 
-        # Not fsynced (as a delta is not): the complete generation will be, and
-        # start-up checks set aside a file that a power cut left incomplete.
-        final, (files, tags) = scan.cache.publish(number, write, durable=False)
+        def write(tmp: Path) -> tuple[int, int]:
+            return fullbuild.write(tmp, part.number, records, root=scan.root, meta=meta,
+                                   first=first, opened=opened, apart=False)
+
+        try:
+            # Not fsynced (as a delta is not): the complete generation will be, and
+            # start-up checks set aside a file that a power cut left incomplete.
+            final, (files, tags) = scan.cache.publish(part.number, write, durable=False)
+            part.published = (final, files, tags)
+            self._report(part, final, files, tags)  # at once: the walk may be held up
+        except sqlite3.OperationalError as exc:
+            if not part.given_up:
+                part.error = exc
+        except BaseException as exc:  # raised again by the walk's thread (poll)
+            part.error = exc
+        finally:
+            if isinstance(records, Staged):
+                records.free.set()
+
+    def poll(self) -> None:
+        """Done with the prefix built beside the walk once its thread ended (its report
+        was made as it was published): raise what failed it."""
+        part = self._part
+        if part is None or (part.thread is not None and part.thread.is_alive()):
+            return
+        self._part = None
+        self.seconds += time.perf_counter() - part.started
+        if part.error is not None:
+            raise part.error
+        if part.published is None:
+            self.given_up += 1
+            log.info("gave up generation %d, a part still being built when the walk ended",
+                     part.number)
+        elif part.thread is None:  # built in this thread
+            self._report(part, *part.published)
+
+    def finish(self, *, give_up: bool = True) -> None:
+        """The walk is over: give up the prefix still being built (``give_up``; else wait
+        for it), or report it if it was published."""
+        part = self._part
+        if part is not None and part.thread is not None:
+            part.given_up = give_up
+            part.thread.join()
+        self.poll()
+
+    def _report(self, part: _Part, final: Path, files: int, tags: int) -> None:
+        scan = self.scan
         self.shown, self.published = files, self.published + 1
-        self.seconds += time.perf_counter() - started
         log.info(
             "published generation %d: the first %d files (walked: %d folders), in %.2f s",
-            number,
+            part.number,
             files,
             scan.stats.folders,
-            time.perf_counter() - started,
+            time.perf_counter() - part.started,
         )
         scan.report(
             {
@@ -98,7 +185,7 @@ class Prefixes:
                 "files": scan.stats.files,
                 "folders": scan.stats.folders,
                 "published": {
-                    "generation": number,
+                    "generation": part.number,
                     "db_path": str(final),
                     "files": files,
                     "tags": tags,

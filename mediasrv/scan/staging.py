@@ -10,7 +10,11 @@ a BLOB: UTF-8 keeps code point order, so ``ORDER BY key, path`` is exactly
 ``sorted`` over ``natural_key`` (``surrogatepass`` keeps the lone surrogates
 that stand for a name's bytes that are not UTF-8). Every build of the walk
 (``progressive.py``'s parts and the final one) reads the files back in that
-order, one at a time (``fullbuild.write_ordered``).
+order, one at a time (``fullbuild.write_ordered``), or, when each folder came in
+one batch and nothing was probed, have SQLite write the ``files`` rows straight
+from it (``stagedrows.py``): each row also holds its folder (numbered as the
+walk found them), its position in the folder's natural order, and whether its
+path is valid UTF-8, and ``Staged`` keeps each folder's first file's key.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ import contextlib
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
+from ..names import is_clean
 from ..natural import NaturalKeys
 from .walk import Record
 
@@ -32,6 +39,16 @@ CACHE_KIB = 16 * 1024
 
 def _blob(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
+
+
+class StagedFolder(NamedTuple):
+    """A folder of the walk: its path, its first file's natural key, its files, and the
+    rows staged once its files were in (the files of it and of the folders before it)."""
+
+    path: str
+    first: tuple[str, str]
+    files: int
+    end: int
 
 
 class Staged:
@@ -45,33 +62,77 @@ class Staged:
         for pragma in (
             "journal_mode = OFF",
             "synchronous = OFF",
-            "locking_mode = EXCLUSIVE",
             "temp_store = FILE",
             f"cache_size = -{CACHE_KIB}",
         ):
             self._conn.execute(f"PRAGMA {pragma}")
         self._conn.execute(
             "CREATE TABLE staged (key BLOB NOT NULL, path BLOB NOT NULL,"
-            " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL)"
+            " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, folder INTEGER NOT NULL,"
+            " pos INTEGER NOT NULL, odd INTEGER NOT NULL)"
         )
         self._keys = NaturalKeys()
         self._count = 0
+        # Each folder as the walk found it (numbered from 1 in that order): its path,
+        # its first file's natural key, its files, and the rows staged once it was in.
+        self.folders: list[StagedFolder] = []
+        self._numbers: dict[str, int] = {}
+        self.whole_folders = True  # no folder came in two batches: positions hold
+        # Clear while another thread's build reads the file (``progressive.py``): ``add``
+        # waits for it, so that the read is never locked out by this one's writes.
+        self.free = threading.Event()
+        self.free.set()
 
     def add(self, records: Sequence[Record]) -> None:
         """One folder's files (or any batch), as the walk lists them."""
+        self.free.wait()
         made = self._keys
         made.add([r[0] for r in records])
         keys, made.keys = made.keys, []
+        in_folder: dict[str, list[int]] = {}
+        for i, (_, path) in enumerate(keys):
+            in_folder.setdefault(path.rpartition("/")[0], []).append(i)
+        rows: list[tuple[bytes, bytes, int, int, int, int, int]] = []
+        for folder, found in in_folder.items():
+            number = self._numbers.get(folder)
+            if number is None:
+                number = self._numbers[folder] = len(self.folders) + 1
+            else:  # its positions from this batch would start at 0 again
+                self.whole_folders = False
+            # Each file's place in its folder's natural order; rows keep the walk's order.
+            ranked = sorted(found, key=keys.__getitem__)
+            pos_of = dict(zip(ranked, range(len(ranked)), strict=True))
+            for i in found:
+                key, path = keys[i]
+                rec = records[i]
+                rows.append((_blob(key), _blob(path), rec[1], rec[2], number, pos_of[i],
+                             0 if path.isascii() or is_clean(path) else 1))
+            self._count += len(found)
+            self.folders.append(StagedFolder(folder, keys[ranked[0]], len(found), self._count))
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN")
-        self._conn.executemany(
-            "INSERT INTO staged VALUES (?, ?, ?, ?)",
-            (
-                (_blob(key), _blob(path), rec[1], rec[2])
-                for (key, path), rec in zip(keys, records, strict=True)
-            ),
-        )
-        self._count += len(records)
+        self._conn.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def names(self) -> list[str]:
+        """Every distinct file name staged so far."""
+        return list(self._keys.tails)
+
+    def commit(self) -> None:
+        """Commit what was added, for another connection to read."""
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+
+    def attach(self, conn: sqlite3.Connection, schema: str) -> None:
+        """Make the staged rows readable to ``conn`` (another connection, the build's) as
+        ``schema``.staged. In the thread that adds, what was added is committed first;
+        another thread's build is started after a ``commit`` with ``free`` cleared."""
+        if self.free.is_set():
+            self.commit()
+        conn.execute("ATTACH DATABASE ? AS " + schema, (str(self.path),))
+
+    def read_done(self) -> None:
+        """A build has read what it needs: ``add`` may write again."""
+        self.free.set()
 
     def __len__(self) -> int:
         return self._count
