@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.server import pages
+from mediasrv.server import grid, pages
 from mediasrv.settings import Settings
 
 from .support import OFFSET_ORIGINAL, ORIGINAL, make_tree, page, parse, rescan
@@ -37,7 +37,8 @@ async def client(started: Callable[..., Any], tmp_path: Path,
 
 @pytest.fixture
 def pages_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)  # the viewer's way back
+    monkeypatch.setattr(grid, "PAGE_SIZE", 2)  # the grid's pages
 
 
 async def tiles(client: TestClient, url: str) -> list[str]:

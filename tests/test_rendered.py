@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sqlite3
 from typing import Any
 from urllib.parse import urlencode
@@ -28,8 +29,10 @@ NAMES = st.text(CHARS, min_size=1, max_size=12).filter(lambda n: "/" not in n)
 PATHS = st.lists(NAMES, min_size=1, max_size=3).map("/".join) | st.sampled_from(
     ["Trips/img2.jpg", "Trips/a b[beach].jpg", "Café/é.jpg", "x/caf\udce9.jpg", "A & B/it's.jpg"]
 )
+_HTML_OR_CONTROL = re.compile(r"[\x00-\x1f&<>\"']").search
 KINDS = {"jpg": "image", "mp4": "video", "mp3": "audio", "txt": "other"}
-TAG_TEXT = st.none() | st.text(st.sampled_from(TEXT), max_size=8)  # tags are valid text
+# Tags are valid text; songs.song_of tidies their spaces (any Unicode space).
+TAG_TEXT = st.none() | st.text(st.sampled_from([*TEXT, " ", "\xa0", "\u3000", "\x0b"]), max_size=8)
 AUDIO = st.tuples(
     TAG_TEXT,
     TAG_TEXT,
@@ -127,9 +130,10 @@ def _compare(conn: sqlite3.Connection, rendering: Rendering) -> list[Any]:
 
 
 def _common(row: tuple[Any, ...], duration: float | None) -> bool:
-    """Whether SQLite must write this file (``COMMON``): valid UTF-8, a duration in ms."""
+    """Whether SQLite must write this file (``COMMON``): valid UTF-8, a duration that
+    round-trips through the 15 digits SQLite writes (1e14 + 0.5 does not)."""
     return row[1] is None and (
-        duration is None or (0.001 <= duration < 1e15 and round(duration, 3) == duration)
+        duration is None or (0.001 <= duration < 1e15 and float(f"{duration:.15g}") == duration)
     )
 
 
@@ -158,8 +162,20 @@ def test_a_files_tile_is_what_python_writes(
     for file_id, raw, duration, kind in conn.execute(
         "SELECT id, path_bytes, duration, kind FROM files"
     ):
-        if _common((file_id, raw), duration) and kind != "audio":
+        if _common((file_id, raw), duration) and (kind != "audio" or _plain_song(conn, file_id)):
             assert file_id in written_ids
+
+
+def _plain_song(conn: sqlite3.Connection, file_id: int) -> bool:
+    """Whether a song's title and artist tags show as they are (SQLite writes its tile)."""
+    found = conn.execute(
+        f"SELECT a.title, a.artist, a.album_artist FROM files AS f {AUDIO_JOIN} WHERE f.id = ?",
+        (file_id,),
+    ).fetchone()
+    return all(
+        tag is None or (" ".join(tag.split()) == tag != "" and not _HTML_OR_CONTROL(tag))
+        for tag in found
+    )
 
 
 def test_plain_and_quoted_paths_and_the_escapes_left_to_python() -> None:
@@ -206,3 +222,28 @@ def test_with_querys_shortcut_is_urlencodes_answer(query: dict[str, str | None])
     given = {k: v.encode("utf-8", "surrogateescape") for k, v in query.items() if v is not None}
     want = f"/tag/x?{urlencode(given)}" if given else "/tag/x"
     assert with_query("/tag/x", **query) == want
+
+
+def test_a_songs_tile_shows_its_tags_written_by_sqlite() -> None:
+    song = {"size": 5, "mtime_ns": 7, "width": None, "height": None, "duration": 1.5}
+    songs = [
+        ("Album/01 a", ("Hey Jude", "The Beatles", None, None, 1, None, 1968, None)),
+        ("Album/02 b", (None, None, "Abbey Road", "The Beatles", 2, None, None, None)),
+        ("Album/03 c", ("Two  spaces", None, None, None, 3, None, None, None)),  # Python
+        ("Album/04 d", ("Tom & Jerry", None, None, None, 4, None, None, None)),  # Python
+    ]
+    conn = _store(
+        [
+            {**song, "path": path, "ext": "mp3", "taken_ns": None, "audio": tags}
+            for path, tags in songs
+        ]
+    )
+    rows = _compare(conn, tilerows.rendering("All", "name"))
+    assert [r[3] for r in rows] == [0, 1]
+    first = rows[0][2]
+    assert '<span class="name">Hey Jude</span>\n<span class="artist">\x01' not in first
+    assert '<span class="name">Hey Jude</span>\n<span class="artist">The Beatles</span>' in first
+    assert 'src="/thumb/\x01?v=5-7-song" srcset="/thumb/\x01?v=5-7-song&amp;w=640 2x"' in first
+    assert (
+        '<span class="name">02 b.mp3</span>\n<span class="artist">The Beatles</span>' in rows[1][2]
+    )

@@ -1,4 +1,4 @@
-"""A grid's tiles, written by server/tiles.py: escaped as autoescape does, as the macro did."""
+"""A grid's tiles, written by server/tiles.py: escaped as autoescape does."""
 
 from __future__ import annotations
 
@@ -40,25 +40,29 @@ def test_tiles_are_numbered_from_first_and_escaped() -> None:
     # The bytes the Jinja macro of _tiles.html wrote for the same tiles, whitespace and all.
     assert tiles_html([PICTURE, SONG], 5) == (
         '<ul class="grid">\n'
-        '  <li id="f5" data-w="3" data-h="4">\n'
-        '    <a class="tile kind-image" href="/view/All/a.jpg" title="x/a&#34;b.jpg">\n'
-        '      <img src="/thumb/a.jpg?v=1-2" srcset="/thumb/a.jpg?v=1-2 1x,'
-        ' /thumb/a.jpg?v=1-2&amp;w=640 2x" alt="" loading="lazy" decoding="async" width="320"'
-        ' height="320">\n'
-        '      <span class="name">a&lt;b&gt;.jpg</span>\n'
-        "    </a>\n"
+        '<li id="f5" data-w="3" data-h="4">\n'
+        '<a class="tile kind-image" href="/view/All/a.jpg" title="x/a&#34;b.jpg">\n'
+        '<img src="/thumb/a.jpg?v=1-2" srcset="/thumb/a.jpg?v=1-2&amp;w=640 2x" alt=""'
+        ' loading="lazy" decoding="async" width="320" height="320">\n'
+        '<span class="name">a&lt;b&gt;.jpg</span>\n'
+        "</a>\n"
         '<button type="button" class="star on" data-api="/api/favourites?path=a.jpg"'
         ' aria-pressed="true" aria-label="Favourite: a&lt;b&gt;.jpg" title="Favourite (f)">'
-        "★</button>  </li>\n"
-        '  <li id="f6">\n'
-        '    <a class="tile kind-audio" href="/view/All/s.mp3" title="s.mp3">\n'
-        '      <img src="/thumb/s.mp3?v=1-2" alt="" loading="lazy" decoding="async" width="320"'
+        "&#9733;</button></li>\n"
+        '<li id="f6">\n'
+        '<a class="tile kind-audio" href="/view/All/s.mp3" title="s.mp3">\n'
+        '<img src="/thumb/s.mp3?v=1-2" alt="" loading="lazy" decoding="async" width="320"'
         ' height="320">\n'
-        '<span class="badge">audio</span>      <span class="name guessed">s.mp3</span>\n'
-        '<span class="artist">Nina &amp; co</span>    </a>\n'
-        "  </li>\n"
+        '<span class="badge">audio</span><span class="name guessed">s.mp3</span>\n'
+        '<span class="artist">Nina &amp; co</span></a>\n'
+        "</li>\n"
         "</ul>\n"
     )
+
+
+def test_a_page_of_ascii_names_is_ascii() -> None:
+    # The star is an entity: a page whose names are ASCII encodes to UTF-8 as a copy.
+    assert tiles_html([{**PICTURE, "name": "a.jpg"}, SONG]).isascii()
 
 
 def test_no_tiles_is_an_empty_grid() -> None:

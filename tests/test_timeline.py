@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mediasrv.server import pages
+from mediasrv.server import grid, pages
 from mediasrv.settings import Settings
 
 from .support import make_tree, page
@@ -32,7 +32,8 @@ async def client(local_zone: Callable[[str], None], started: Callable[..., Any],
                  settings_for: Callable[..., Settings],
                  monkeypatch: pytest.MonkeyPatch) -> TestClient:
     local_zone("Europe/Paris")
-    monkeypatch.setattr(pages, "PAGE_SIZE", 3)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 3)  # the viewer's way back
+    monkeypatch.setattr(grid, "PAGE_SIZE", 3)  # the grid's pages
     root = make_tree(tmp_path / "lib", {f"Trip/{name}": b"x" for name in DATES})
     for name, (y, m, d) in DATES.items():
         when = time.mktime((y, m, d, 12, 0, 0, 0, 0, -1))

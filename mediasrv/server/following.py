@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..errors import LeaderUnavailable, NotLeader
 from ..names import display
+from .keys import CACHE, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +25,12 @@ FORWARDED = ("Host", "Origin", "Authorization", "Cookie", "Accept", "Content-Typ
 
 def can_rescan(app: web.Application) -> bool:
     """Whether POST /api/rescan works here: on a leader, and on a --workers follower."""
-    from .keys import SETTINGS
-
     return not app[SETTINGS].follow or LEADER_URL in app
 
 
 async def rescan_elsewhere(request: web.Request) -> web.Response:
     """POST /api/rescan on a follower: passed on to the leader of a --workers group
     (one port, so the kernel chose who got it), refused (409 ``follower``) by any other."""
-    from .keys import CACHE
-
     leader = request.app.get(LEADER_URL)
     if leader is None:
         raise NotLeader(

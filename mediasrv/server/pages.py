@@ -1,6 +1,6 @@
 """The pages of the web UI: tags, a tag's grid, the viewer, random, search, and signing in.
 
-Pages: ``/`` (tags), ``/tag/{tag}`` (a grid, paged), ``/view/{tag}/{path}``
+Pages: ``/`` (tags), ``/tag/{tag}`` (a grid, paged: ``grid.py``), ``/view/{tag}/{path}``
 (one file; with ``?q=`` among the results of that search), ``/random/{tag}``
 (a redirect to a random file's view; ``?q=`` too), ``/search?q=``, and
 ``/signin`` (the access token, when one is set). A tag's grid, viewer and
@@ -14,28 +14,25 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import math
 import random
 from typing import Any
 
 from aiohttp import web
 
 from ..media.thumbs import ICONS, PREVIEW, Thumbnailer
-from ..names import ALL_TAG, display, is_clean
+from ..names import ALL_TAG, display
 from ..resources import resource_dir
 from ..snapshot import Snapshot
 from ..snapshot.base import SORTS
-from . import attempts, following, home, media, middleware, params, render, tilerows, timeline
+from . import attempts, grid, home, media, middleware, params, render, timeline
 from .files import first_existing, on_disk, pick_existing, report_gone
+from .frames import FRAMES
+from .grid import PAGE_SIZE
 from .keys import CACHE, ICON_SVG, LIBRARY, RNG, SETTINGS, THUMBS
-from .render import page, quote_segment, search_url, tag_url, tile, view_url
+from .render import page, quote_segment, search_url, tile, view_url
 from .viewer import Place, details, locate
 
-PAGE_SIZE = 60  # tiles per grid page: fills 2..6 columns evenly
 SEARCH_LIMIT = 200  # results a search page shows, and the viewer steps through
-# The grid's order switch: each order, what it is called, and what it means.
-ORDERS = (("name", "Name", "By name, as the folders list them"),
-          ("taken", "Date taken", "By the date taken, newest first"))
 
 routes = web.RouteTableDef()
 
@@ -47,7 +44,9 @@ def setup(app: web.Application) -> None:
     icons = web_dir / "static" / "icons"
     app[ICON_SVG] = {name: (icons / f"{name}.svg").read_bytes() for name in ICONS}
     app[THUMBS] = Thumbnailer(app[CACHE].thumbs)
+    app[FRAMES] = {}
     app.router.add_routes(routes)
+    app.router.add_routes(grid.routes)
     app.router.add_routes(home.routes)
     app.router.add_routes(media.ui_routes)
 
@@ -75,62 +74,6 @@ def picture_url(file: dict[str, Any]) -> str:
 
 
 # -- pages -----------------------------------------------------------------
-
-
-@routes.get("/tag/{tag:.+}")
-@page
-async def tag_grid(request: web.Request) -> web.StreamResponse:
-    """A page of a tag's grid, in natural order or with ``?sort=taken`` newest first (by
-    month, with the scrubber; ``?month=YYYY-MM`` goes to the page where that month starts)."""
-    tag = params.tail(request, "/tag/")
-    query = params.query(request)
-    number = params.integer(query, "page", 1, low=1, high=2**31)
-    month = query.get("month")
-    sort = "taken" if month is not None else params.choice(query, "sort", SORTS)
-    async with request.app[LIBRARY].snapshot() as snap:
-        name = await snap.tag_name(tag)
-        if name != tag:  # another spelling of the tag: the page lives at the shown one
-            raise web.HTTPFound(f"/tag/{quote_segment(name)}"
-                                + (f"?{request.query_string}" if request.query_string else ""))
-        months = await snap.months(tag) if sort == "taken" else None
-        if month is not None and months is not None:
-            wanted = timeline.month_param(month)
-            raise web.HTTPFound(timeline.month_url(tag, months, wanted, PAGE_SIZE))
-        first = (number - 1) * PAGE_SIZE
-        if months is None:  # name order: every tile written by SQLite where it can
-            total, rendered = await snap.page_rendered(tag, first, PAGE_SIZE, sort,
-                                                       tilerows.rendering(tag, sort))
-            tiles: list[Any] = [text for _, text in rendered]
-            sections = timeline.sections([], tiles, first, None)
-            shown = None
-        else:  # by date: the months' headings need each file
-            total, files = await snap.page(tag, first, PAGE_SIZE, sort)
-            tiles = [tile(f, view_url(tag, f, sort=sort)) for f in files]
-            sections = timeline.sections(files, tiles, first, months)
-            shown = timeline.file_month(files[0]) if files else None
-        pages = max(1, math.ceil(total / PAGE_SIZE))
-        if number > pages:  # the tag shrank since this link was made: its last page
-            raise web.HTTPFound(tag_url(tag, pages, sort))
-        return render.render(
-            request, "grid.html", snap=snap, title=display(tag),
-            tag=display(tag), tag_guessed=not is_clean(tag), tag_raw_url=tag_url(tag, sort=sort),
-            total=total,
-            sections=sections, tiles=tiles,
-            years=timeline.scrubber(tag, months, PAGE_SIZE, shown) if months else [],
-            month_action=f"/tag/{quote_segment(tag)}",
-            page=number, pages=pages, page_size=PAGE_SIZE,
-            prev_url=tag_url(tag, number - 1, sort) if number > 1 else None,
-            next_url=tag_url(tag, number + 1, sort) if number < pages else None,
-            first_url=tag_url(tag, sort=sort), last_url=tag_url(tag, pages, sort),
-            random_url=render.with_query(f"/random/{quote_segment(tag)}",
-                                         sort=render.sort_param(sort)),
-            zip_url=render.with_query("/api/zip", tag=tag),
-            orders=[{"sort": key, "label": label, "title": title, "current": key == sort,
-                     "url": tag_url(tag, sort=key)} for key, label, title in ORDERS],
-            # the Share dialog, where shares can be made (not on a plain follower)
-            share_api=render.with_query("/api/shares", tag=tag)
-            if following.can_rescan(request.app) else None,
-        )
 
 
 @routes.get("/view/{rest:.+}")

@@ -188,6 +188,15 @@ class _Urls(dict[str, str]):
 
 def render(request: web.Request, template: str, *, status: int = 200,
            snap: Snapshot | None = None, **context: Any) -> web.Response:
+    html = page_text(request, template, snap=snap, **context)
+    # Every name went through display(); "replace" is only a last line of defence.
+    return web.Response(body=html.encode("utf-8", "replace"), status=status,
+                        content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
+
+def page_text(request: web.Request, template: str, *, snap: Snapshot | None = None,
+              **context: Any) -> str:
+    """``template`` rendered for ``request`` with ``context``: the HTML of a page."""
     page = request.app[TEMPLATES].get_template(template)
     if snap is None:
         snap = request.app[LIBRARY].current
@@ -196,12 +205,9 @@ def render(request: web.Request, template: str, *, status: int = 200,
         context.setdefault("static_url", share["static_url"])
         context.setdefault("static", _Urls(share["static_url"]))
     # A follower has no Rescan button: rescans happen on the leader.
-    html = page.render(footer=footer(request.app, snap), follower=request.app[SETTINGS].follow,
+    return page.render(footer=footer(request.app, snap), follower=request.app[SETTINGS].follow,
                        can_rescan=share is None and following.can_rescan(request.app),
                        share=share, **context)
-    # Every name went through display(); "replace" is only a last line of defence.
-    return web.Response(body=html.encode("utf-8", "replace"), status=status,
-                        content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
 
 
 def page(handler: Handler) -> Handler:

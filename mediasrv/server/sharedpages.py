@@ -22,8 +22,9 @@ from ..snapshot.base import SORTS
 from ..userdata.shares import Share
 from . import params, render, timeline
 from .files import on_disk, pick_existing, report_gone
+from .grid import ORDERS, PAGE_SIZE
 from .keys import RNG
-from .pages import ORDERS, PAGE_SIZE, SEARCH_LIMIT, viewer
+from .pages import SEARCH_LIMIT, viewer
 from .render import page, sort_param, tile, with_query
 from .shared import ROOT, leased, opened
 from .viewer import Place

@@ -61,7 +61,7 @@ class Favourites:
 
     def among(self, paths: Iterable[str]) -> set[str]:
         """Which of ``paths`` carry a star (one C-level set operation for a page)."""
-        return self._paths.intersection(paths)
+        return self._paths.intersection(paths) if self._paths else set()
 
     def paths(self) -> frozenset[str]:
         return frozenset(self._paths)
