@@ -306,6 +306,7 @@ def test_a_big_first_scan_can_defer_probing_to_the_next_scan(
     cache = CacheDir(tmp_path / "cache")
     first = run_scan(root, cache, defer_probing=True)
     assert (first.status, first.probe["deferred"], first.probe["probed"]) == ("published", 4, 0)
+    assert first.probe["candidates"] == 5  # counted as the walk staged them: every file
     assert columns(cache)["Clips/clip.mp4"] == (None, None, None)
     second = run_scan(root, cache, defer_probing=True)  # nothing changed on disk
     assert (second.status, second.probe["deferred"], second.probe["probed"]) == (

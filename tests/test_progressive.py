@@ -45,6 +45,7 @@ def from_the_first_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(progressive, "FIRST_AFTER_S", 0)
     monkeypatch.setattr(progressive, "FIRST_FILES", 1)
     monkeypatch.setattr(progressive, "WAIT_FOR_PARTS", True)
+    monkeypatch.setattr(progressive, "PART_SHARE", float("inf"))  # parts cost no budget
 
 
 def scan(root: Path, cache: Path, **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -238,3 +239,37 @@ def test_a_part_that_fails_beside_the_walk_fails_the_scan(
         job.run_scan(root, cache)
     assert cache.current_target() is None
     assert [p.name for p in cache.path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_a_part_waits_while_the_parts_so_far_cost_more_than_their_share_of_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts slow the walk (they hold the GIL part of their time): past the first, one is
+    started only while those built so far cost at most PART_SHARE of the scan's time."""
+    monkeypatch.setattr(progressive, "GROWTH", 2)
+    monkeypatch.setattr(progressive, "PART_SHARE", 0.25)
+    clock = [time.perf_counter()]  # the scan's start is a real reading, just after this
+    monkeypatch.setattr(progressive, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    real = progressive.Prefixes._build
+
+    def build(self: Any, part: Any, *args: Any) -> None:
+        real(self, part, *args)
+        clock[0] += 1.0  # each part costs a second of the scan's time
+
+    monkeypatch.setattr(progressive.Prefixes, "_build", build)
+    real_walk = job.walk
+
+    def walk_slowly(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for record in real_walk(*args, **kwargs):
+            clock[0] += 0.1  # and walking a file a tenth
+            yield record
+
+    monkeypatch.setattr(job, "walk", walk_slowly)
+    root = make_tree(tmp_path / "lib", SIX)
+    result, parts = scan(root, tmp_path / "cache")
+    # The first part after f0 (3 files: 1 s of parts at 0.3 s); the next is due after f1
+    # (6 >= 2 x 3) but 1 s > 0.25 x 1.6 s; at f3's end (12 files, 2.2 s of scan) the
+    # budget is 0.55 s, still short; after f5 the walk is over. Without the share the
+    # parts would be [3, 6, 12].
+    assert [p["files"] for p in parts] == [3]
+    assert (result.files, meta(result.db_path)["complete"]) == (18, 1)

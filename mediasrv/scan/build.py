@@ -223,7 +223,7 @@ def _full(
     first = current is None or not current.complete  # nothing or part of it is browsable
     fresh, probe_stats = _probe_new(
         scan, records, lambda r: r.path not in same or (retry_old and r.path not in carried),
-        defer=defer_probing and first)
+        defer=defer_probing and first, all_new=not same)
     carried.update(fresh)
     number = scan.cache.next_number()
     scan.report({"phase": "building", "files": len(records), "generation": number})
@@ -249,15 +249,17 @@ def _full(
 
 def _probe_new(
     scan: ScanRun, records: list[Record] | Staged, needs: Callable[[Record], bool], *,
-    defer: bool,
+    defer: bool, all_new: bool = False,
 ) -> tuple[dict[str, Probed], ProbeStats]:
     """Probe the ``records`` that ``needs`` (new, changed, or never read by this prober).
 
     Only those a prober can read are listed (a cold build of empty or non-media
     files holds none), and none when ``defer`` (nothing is browsable yet) and
     there are more than ``DEFER_OVER``: then the names are published first and
-    the next scan probes.
+    the next scan probes. ``all_new``: ``needs`` holds for every record.
     """
+    if defer and all_new and isinstance(records, Staged) and records.media > DEFER_OVER:
+        return {}, ProbeStats(candidates=len(records), deferred=records.media)  # counted staging
     candidates = wanted = 0
     todo: list[Record] = []  # when deferring, no more than DEFER_OVER: one pass either way
     for rec in records:

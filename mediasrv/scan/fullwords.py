@@ -39,19 +39,23 @@ def insert_words(
     )
     conn.execute(
         "CREATE TEMP TABLE name_word_of (name TEXT NOT NULL, word TEXT NOT NULL,"
-        " PRIMARY KEY (name, word)) WITHOUT ROWID"
+        " shared INTEGER NOT NULL, PRIMARY KEY (name, word)) WITHOUT ROWID"
     )
     # Keyed by the name column as stored (a name that is not UTF-8 is kept shown with
     # U+FFFD: its words are those of that shown form, as search_words finds them).
+    # ``shared``: some folder's path has the word too. Only then can a file's folder
+    # have it: the others skip that lookup (3.5M of them at 1M files, ~0.4 s).
+    in_paths = {word for _, _, words in folders for word in words}
     conn.executemany(
-        "INSERT OR IGNORE INTO temp.name_word_of VALUES (?, ?)",
-        ((db_text(name)[0], word) for name in names for word in search_words(name)),
+        "INSERT OR IGNORE INTO temp.name_word_of VALUES (?, ?, ?)",
+        ((db_text(name)[0], word, word in in_paths) for name in names
+         for word in search_words(name)),
     )
     conn.execute(
         "INSERT INTO name_words SELECT f.folder_id, w.word, f.id"
         " FROM files AS f JOIN temp.name_word_of AS w ON w.name = f.name"
-        " WHERE NOT EXISTS (SELECT 1 FROM folder_words AS d"
-        "                   WHERE d.word = w.word AND d.folder_id = f.folder_id)"
+        " WHERE NOT w.shared OR NOT EXISTS (SELECT 1 FROM folder_words AS d"
+        "                                   WHERE d.word = w.word AND d.folder_id = f.folder_id)"
         " ORDER BY 1, 2, 3"
     )
     conn.execute("DROP TABLE temp.name_word_of")

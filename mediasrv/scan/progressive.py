@@ -54,6 +54,12 @@ FIRST_AFTER_S = 0.1
 FIRST_FILES = 1_000
 
 
+# A prefix after the first is started only while the prefixes so far have cost at most
+# this share of the scan's time: each holds the GIL part of its time, so staging slows
+# while it is built (at 1M files a third prefix doubled the walk, 4 s to 8 s, and was
+# then given up). A fast walk gets its complete index sooner; a slow one (a cold disk,
+# a network share) still gets a prefix every so often.
+PART_SHARE = 0.25
 # Tests set this to have the walk wait for each prefix, so that prefixes are cut at
 # folders they can name whatever the machine's speed.
 WAIT_FOR_PARTS = False
@@ -94,6 +100,8 @@ class Prefixes:
                 self.first = found
             ready = time.perf_counter() - self.scan.started >= FIRST_AFTER_S
             return self.first if self.first and ready else 0
+        if self.seconds > PART_SHARE * (time.perf_counter() - self.scan.started):
+            return 0
         return found if found > self.shown and found >= GROWTH * self.shown else 0
 
     def publish(self, records: list[Record] | Staged, first: int | None = None) -> None:

@@ -28,8 +28,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from ..names import is_clean
+from ..names import ext_of_path, is_clean, kind_of
 from ..natural import NaturalKeys
+from .probe import PROBED_KINDS
 from .walk import Record
 
 # The staging file's page cache: its rows are written once in walk order and read
@@ -77,6 +78,10 @@ class Staged:
         # its first file's natural key, its files, and the rows staged once it was in.
         self.folders: list[StagedFolder] = []
         self._numbers: dict[str, int] = {}
+        # Files a prober could read (``probe.wants_probe``): a first build of more than
+        # ``probe.DEFER_OVER`` is published before probing, without a pass over every file.
+        self.media = 0
+        self._media_name: dict[str, bool] = {}
         self.whole_folders = True  # no folder came in two batches: positions hold
         # Clear while another thread's build reads the file (``progressive.py``): ``add``
         # waits for it, so that the read is never locked out by this one's writes.
@@ -102,9 +107,16 @@ class Staged:
             # Each file's place in its folder's natural order; rows keep the walk's order.
             ranked = sorted(found, key=keys.__getitem__)
             pos_of = dict(zip(ranked, range(len(ranked)), strict=True))
+            media = self._media_name
             for i in found:
                 key, path = keys[i]
                 rec = records[i]
+                if rec[1] > 0:
+                    name = path[len(folder) + 1 if folder else 0:]
+                    known = media.get(name)
+                    if known is None:
+                        known = media[name] = kind_of(ext_of_path(name)) in PROBED_KINDS
+                    self.media += known
                 rows.append((_blob(key), _blob(path), rec[1], rec[2], number, pos_of[i],
                              0 if path.isascii() or is_clean(path) else 1))
             self._count += len(found)
