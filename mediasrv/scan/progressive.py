@@ -118,7 +118,12 @@ class Prefixes:
         records.free.clear()
         part.thread = threading.Thread(target=self._build, args=(part, records, first),
                                        name="mediasrv-part", daemon=True)
-        part.thread.start()
+        try:
+            part.thread.start()
+        except BaseException:  # no thread: nobody would let the walk stage again
+            records.free.set()
+            self._part = None
+            raise
         if WAIT_FOR_PARTS:
             part.thread.join()
             self.poll()
