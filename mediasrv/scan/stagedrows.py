@@ -6,10 +6,11 @@ When every folder came in one batch (a walk's folders do) and nothing was
 probed (a first walk's parts and its build, published before probing), the
 staging file already holds what a row needs but its rank: each file's folder
 (``Staged.folders``, numbered as the walk found them), its position in the
-folder's natural order, and whether its path is valid UTF-8. So one
-``INSERT ... SELECT`` numbers the files in natural order (SQLite's sorter) and
-writes every row; a folder's id is its rank by its first file's key, and a
-name's extension and kind come from a table of the distinct names.
+folder's natural order, and whether its path is valid UTF-8. So one sort into
+a temporary table numbers the files in natural order (its rowid is the rank)
+and one ``INSERT ... SELECT`` writes every row; a folder's id is its rank by its
+first file's key, and a name's extension and kind come from a table of the
+distinct names.
 
 Python then reads back only what is not per file: the runs of ``All`` (one
 value a file, grouped in C), the files whose names hold a ``[`` (their bracket
