@@ -71,6 +71,7 @@ class _Part:
 
     number: int
     started: float
+    ended: float | None = None  # when its build stopped, published or not
     thread: threading.Thread | None = None
     given_up: bool = False  # set by the walk's thread: the build's next SQL step stops it
     published: tuple[Path, int, int] | None = None  # (path, files, tags)
@@ -153,6 +154,7 @@ class Prefixes:
         except BaseException as exc:  # raised again by the walk's thread (poll)
             part.error = exc
         finally:
+            part.ended = time.perf_counter()
             if isinstance(records, Staged):
                 records.free.set()
 
@@ -163,7 +165,7 @@ class Prefixes:
         if part is None or (part.thread is not None and part.thread.is_alive()):
             return
         self._part = None
-        self.seconds += time.perf_counter() - part.started
+        self.seconds += (part.ended or time.perf_counter()) - part.started
         if part.error is not None:
             raise part.error
         if part.published is None:
