@@ -28,6 +28,8 @@ from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import tag_key, tags_of
 from mediasrv.natural import natural_key
 from mediasrv.scan import fullbuild, job, progressive, stagedrows
+from mediasrv.scan.build import ScanRun
+from mediasrv.scan.staging import Staged
 from mediasrv.scan.walk import walk
 
 from .support import make_tree
@@ -274,3 +276,32 @@ def test_a_part_waits_while_the_parts_so_far_cost_more_than_their_share_of_the_s
     # parts would be [3, 6, 12].
     assert [p["files"] for p in parts] == [3]
     assert (result.files, meta(result.db_path)["complete"]) == (18, 1)
+
+
+def test_a_part_whose_thread_cannot_start_fails_the_scan_without_holding_the_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No thread (the process is out of them): the error is the scan's, and the walk is
+    not left waiting for a read that will never come (``Staged.free`` set again)."""
+
+    class NoThread(threading.Thread):
+        def start(self) -> None:
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(progressive.threading, "Thread", NoThread)
+    root = make_tree(tmp_path / "lib", SIX)
+    cache = CacheDir(tmp_path / "cache")
+    cache.ensure()
+    staged = Staged(cache.path)
+    try:
+        staged.add(list(walk(root))[:3])
+        scan_run = ScanRun(str(root), cache, lambda event: None, time.perf_counter())
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            progressive.Prefixes(scan_run).publish(staged)
+        assert staged.free.is_set()
+    finally:
+        staged.close()
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        job.run_scan(root, cache)  # the whole scan fails with it, and leaves nothing
+    assert cache.current_target() is None
+    assert [p.name for p in cache.path.iterdir() if p.suffix == ".tmp"] == []
