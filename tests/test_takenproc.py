@@ -80,3 +80,15 @@ def test_a_failed_taken_process_fails_the_build_and_leaves_nothing(
     with pytest.raises(RuntimeError, match="status 1: no space left on device"):
         built("failed", apart=True)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_taken_process_that_cannot_start_fails_the_build_and_leaves_nothing(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+):
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(takenproc.subprocess, "Popen", no_process)
+    with pytest.raises(OSError, match="Cannot allocate memory"):
+        built("no-child", apart=True)
+    assert not list(tmp_path.glob("*.tmp"))

@@ -16,7 +16,6 @@ dies with the scan process.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import subprocess
@@ -68,10 +67,14 @@ class Apart:
             conn.execute("COMMIT")
         finally:
             conn.close()
-        self.child = subprocess.Popen(
-            children.command("scan.takenproc", str(build), str(self.side), str(os.getpid())),
-            env=children.child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
+        try:
+            self.child = subprocess.Popen(
+                children.command("scan.takenproc", str(build), str(self.side), str(os.getpid())),
+                env=children.child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE)
+        except BaseException:  # no child: nobody will close this
+            self.side.unlink(missing_ok=True)
+            raise
 
     def copy_into(self, conn: sqlite3.Connection) -> None:
         """Wait for the child, then copy its rows into ``conn``'s generation (outside a
@@ -97,8 +100,8 @@ class Apart:
         if self.child.poll() is None:
             self.child.kill()
             self.child.wait()
-        with contextlib.suppress(ValueError, OSError):
-            self.child.stderr and self.child.stderr.close()  # type: ignore[func-returns-value]
+        if self.child.stderr is not None:
+            self.child.stderr.close()
         self.side.unlink(missing_ok=True)
 
 
