@@ -65,7 +65,7 @@ def write(
     The rows first, the indexes after the load, then sampled statistics;
     ``CacheDir.publish`` gives the path and makes the file current.
     """
-    if isinstance(records, Staged) and not probed and stagedrows.usable(records):
+    if isinstance(records, Staged) and not probed and records.whole_folders:
         return write_ordered(path, number, (records, first), root=root, meta=meta, phase=phase,
                              opened=opened, apart=apart)
     if isinstance(records, Staged):

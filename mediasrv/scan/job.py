@@ -144,9 +144,9 @@ def _walk_into(scan: ScanRun, current: Current | None, *, full: bool, staged: St
     def progress(stats: WalkStats) -> None:
         # After each folder: ``records`` holds every file found so far.
         nonlocal report_at
-        due = prefixes.due(stats.files) if first else 0
-        if due:  # and reports it
-            prefixes.publish(records, None if due == len(records) else due)
+        # A first walk always stages its files (``_walk``).
+        if staged is not None and first and (due := prefixes.due(stats.files)):
+            prefixes.publish(staged, None if due == len(staged) else due)  # and reports it
         elif time.monotonic() >= report_at:
             scan.report({"phase": "walking", "files": stats.files, "folders": stats.folders})
             report_at = time.monotonic() + REPORT_EVERY_S

@@ -39,7 +39,6 @@ from pathlib import Path
 from . import fullbuild
 from .build import ScanRun, meta_of
 from .staging import Staged
-from .walk import Record
 
 log = logging.getLogger(__name__)
 
@@ -105,16 +104,12 @@ class Prefixes:
             return 0
         return found if found > self.shown and found >= GROWTH * self.shown else 0
 
-    def publish(self, records: list[Record] | Staged, first: int | None = None) -> None:
+    def publish(self, records: Staged, first: int | None = None) -> None:
         """Publish ``records`` (every file found so far, in walk order), or the ``first``
-        of them, as an incomplete generation and report it: staged files by a thread
-        beside the walk (reports are serialised by ``job.run_scan``), a list at once."""
+        of them, as an incomplete generation, built by a thread beside the walk, which
+        reports it (reports are serialised by ``job.run_scan``)."""
         part = _Part(self.scan.cache.next_number(), time.perf_counter())
         self._part = part
-        if not isinstance(records, Staged):
-            self._build(part, records, first)
-            self.poll()
-            return
         records.commit()  # the thread reads what was staged; the walk waits for that read
         records.free.clear()
         part.thread = threading.Thread(target=self._build, args=(part, records, first),
@@ -129,7 +124,7 @@ class Prefixes:
             part.thread.join()
             self.poll()
 
-    def _build(self, part: _Part, records: list[Record] | Staged, first: int | None) -> None:
+    def _build(self, part: _Part, records: Staged, first: int | None) -> None:
         scan = self.scan
         meta = {**meta_of(scan, 0, build="prefix"), "complete": 0}
 
@@ -155,8 +150,7 @@ class Prefixes:
             part.error = exc
         finally:
             part.ended = time.perf_counter()
-            if isinstance(records, Staged):
-                records.free.set()
+            records.free.set()
 
     def poll(self) -> None:
         """Done with the prefix built beside the walk once its thread ended (its report
@@ -172,8 +166,6 @@ class Prefixes:
             self.given_up += 1
             log.info("gave up generation %d, a part still being built when the walk ended",
                      part.number)
-        elif part.thread is None:  # built in this thread
-            self._report(part, *part.published)
 
     def finish(self, *, give_up: bool = True) -> None:
         """The walk is over: give up the prefix still being built (``give_up``; else wait

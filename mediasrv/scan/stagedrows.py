@@ -52,11 +52,6 @@ CROSS JOIN temp.name_of AS n ON n.name = substr(r.path, m.cut + 1)
 """
 
 
-def usable(staged: Staged) -> bool:
-    """Whether ``collect`` can build from ``staged``: each folder's positions hold."""
-    return staged.whole_folders
-
-
 def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None) -> Rows:
     """Write the ``files`` rows of ``staged`` (its ``first`` files, in walk order) and
     gather what ``fullbuild._write_rows`` needs of them, as ``fullbuild._collect`` does;
