@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import collections
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -111,7 +112,11 @@ def main() -> int:
         args.files, args.rounds, args.seconds = 2_000, 2, 1.0
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-metrics-"))
     work.mkdir(parents=True, exist_ok=True)
-    result = asyncio.run(run(args.files, args.rounds, args.seconds, work))
+    try:
+        result = asyncio.run(run(args.files, args.rounds, args.seconds, work))
+    finally:
+        if args.work is None:  # a library of our own: gone with the run (kept with --work)
+            shutil.rmtree(work, ignore_errors=True)
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
     print(table(result))
