@@ -278,6 +278,47 @@ def test_a_part_waits_while_the_parts_so_far_cost_more_than_their_share_of_the_s
     assert (result.files, meta(result.db_path)["complete"]) == (18, 1)
 
 
+@pytest.mark.parametrize(("walk_s", "parts"), [
+    # A fast walk: after f1 the parts so far cost 0.15 s, within 0.25 x 0.75 s, but the
+    # 6 files due at the first part's 0.05 s a file would bring that to 0.45 s; and so on
+    # to the walk's end. Counting only the parts so far, 6 and 15 would be built.
+    (0.1, [3]),
+    # A slow walk (a network share): each part is due and foreseen within the share.
+    (1.0, [3, 6, 12]),
+])
+def test_a_part_is_started_only_if_its_cost_foreseen_fits_the_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, walk_s: float, parts: list[int]
+) -> None:
+    """A part costs about the last one's cost per file times its files: at 1M files a
+    second part of 118k, started 0.8 s into a 4 s walk when the first had cost little,
+    took 5.4 s and slowed the walk to 7.5 s. It counts in the share before it starts."""
+    monkeypatch.setattr(progressive, "GROWTH", 2)
+    monkeypatch.setattr(progressive, "PART_SHARE", 0.25)
+    clock = [time.perf_counter()]
+    monkeypatch.setattr(progressive, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    real = fullbuild.write
+
+    def write(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        if threading.current_thread().name == "mediasrv-part":
+            clock[0] += 0.05 * found[0]  # a part costs 0.05 s a file
+        return found
+
+    monkeypatch.setattr(fullbuild, "write", write)
+    real_walk = job.walk
+
+    def walk_slowly(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for record in real_walk(*args, **kwargs):
+            clock[0] += walk_s
+            yield record
+
+    monkeypatch.setattr(job, "walk", walk_slowly)
+    root = make_tree(tmp_path / "lib", SIX)
+    result, published = scan(root, tmp_path / "cache")
+    assert [p["files"] for p in published] == parts
+    assert (result.files, meta(result.db_path)["complete"]) == (18, 1)
+
+
 def test_a_part_whose_thread_cannot_start_fails_the_scan_without_holding_the_walk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

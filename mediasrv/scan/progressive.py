@@ -53,11 +53,12 @@ FIRST_AFTER_S = 0.1
 FIRST_FILES = 1_000
 
 
-# A prefix after the first is started only while the prefixes so far have cost at most
-# this share of the scan's time: each holds the GIL part of its time, so staging slows
-# while it is built (at 1M files a third prefix doubled the walk, 4 s to 8 s, and was
-# then given up). A fast walk gets its complete index sooner; a slow one (a cold disk,
-# a network share) still gets a prefix every so often.
+# A prefix after the first is started only while the prefixes so far, and this one at
+# the last one's cost per file, cost at most this share of the scan's time: each holds
+# the GIL part of its time, so staging slows while it is built (at 1M files a second
+# prefix of 118k files, started 0.8 s into a 4 s walk, took 5.4 s and slowed the walk to
+# 7.5 s). A fast walk gets its complete index sooner; a slow one (a cold disk, a network
+# share) still gets a prefix every so often.
 PART_SHARE = 0.25
 # Tests set this to have the walk wait for each prefix, so that prefixes are cut at
 # folders they can name whatever the machine's speed.
@@ -85,6 +86,7 @@ class Prefixes:
     shown: int = 0  # files in the newest generation served (an incomplete one from before)
     published: int = 0  # prefixes published by this walk
     seconds: float = 0.0  # spent building them
+    per_file: float = 0.0  # seconds a file of the last prefix published cost
     first: int = 0  # files in the walk's folders up to the one that reached FIRST_FILES
     given_up: int = 0  # prefixes given up when the walk ended first
     _part: _Part | None = field(default=None, repr=False)
@@ -100,9 +102,10 @@ class Prefixes:
                 self.first = found
             ready = time.perf_counter() - self.scan.started >= FIRST_AFTER_S
             return self.first if self.first and ready else 0
-        if self.seconds > PART_SHARE * (time.perf_counter() - self.scan.started):
+        if found <= self.shown or found < GROWTH * self.shown:
             return 0
-        return found if found > self.shown and found >= GROWTH * self.shown else 0
+        spent = self.seconds + self.per_file * found  # this one's cost foreseen
+        return 0 if spent > PART_SHARE * (time.perf_counter() - self.scan.started) else found
 
     def publish(self, records: Staged, first: int | None = None) -> None:
         """Publish ``records`` (every file found so far, in walk order), or the ``first``
@@ -159,7 +162,10 @@ class Prefixes:
         if part is None or (part.thread is not None and part.thread.is_alive()):
             return
         self._part = None
-        self.seconds += (part.ended or time.perf_counter()) - part.started
+        cost = (part.ended or time.perf_counter()) - part.started
+        self.seconds += cost
+        if part.published is not None:
+            self.per_file = cost / max(part.published[1], 1)
         if part.error is not None:
             raise part.error
         if part.published is None:
