@@ -23,17 +23,14 @@ from ..names import (
     ALL_TAG,
     bracket_tags,
     db_text,
-    folder_tags,
     kind_of,
-    search_words,
     shown_spelling,
     split_ext,
-    tag_keys,
     tag_order,
 )
 from ..natural import natural_keys
 from . import fulltags, fullwords, stagedrows, takenproc
-from .fullrows import Rows
+from .fullrows import Rows, folder_entry
 from .staging import Staged
 from .walk import Record
 
@@ -214,8 +211,7 @@ def _collect(conn: sqlite3.Connection, ordered: Iterable[Record],
         folder, _, name = path.rpartition("/")
         known = folders.get(folder)
         if known is None:
-            known = folders[folder] = [len(folders) + 1, tag_keys(folder_tags(folder)),
-                                       search_words(folder), 0, file_id]
+            known = folders[folder] = folder_entry(len(folders) + 1, folder, 0, file_id)
         folder_id, _, _, pos, _ = known
         known[3] += 1
         if folder_id == run_folder and pos == run_first + run_count:

@@ -25,8 +25,8 @@ from itertools import groupby
 
 from ..index.filerows import ID_SPACING, file_row
 from ..index.tagruns import Run
-from ..names import bracket_tags, folder_tags, kind_of, search_words, split_ext, tag_keys
-from .fullrows import Rows
+from ..names import bracket_tags, kind_of, split_ext
+from .fullrows import Rows, folder_entry
 from .staging import Staged, StagedFolder
 
 SCHEMA = "staging"
@@ -146,9 +146,8 @@ def _runs(conn: sqlite3.Connection, rows: Rows, folders: list[StagedFolder]) -> 
     if list(met) != list(range(1, len(folders) + 1)):  # ids are in order of meeting
         raise RuntimeError("the staged folders were not numbered in natural order")
     for fid, folder in enumerate(folders, 1):
-        rows.folders[folder.path] = [fid, tag_keys(folder_tags(folder.path)),
-                                     search_words(folder.path), folder.files,
-                                     firsts[fid - 1] * ID_SPACING]
+        rows.folders[folder.path] = folder_entry(fid, folder.path, folder.files,
+                                                 firsts[fid - 1] * ID_SPACING)
 
 
 def _brackets(conn: sqlite3.Connection, rows: Rows, folders: list[StagedFolder]) -> None:
