@@ -280,18 +280,23 @@ def test_a_part_waits_while_the_parts_so_far_cost_more_than_their_share_of_the_s
 
 @pytest.mark.parametrize(("walk_s", "parts"), [
     # A fast walk: after f1 the parts so far cost 0.15 s, within 0.25 x 0.75 s, but the
-    # 6 files due at the first part's 0.05 s a file would bring that to 0.45 s; and so on
-    # to the walk's end. Counting only the parts so far, 6 and 15 would be built.
+    # 6 files due, at the first part's 0.05 s a file, would bring that to 0.45 s; what
+    # fits is never 2 x 3 files before the walk ends. Counting only the parts so far,
+    # parts of 6 and 15 files would be built.
     (0.1, [3]),
+    # After f2 the 9 files found would cost 0.45 s, with 0.34 s left of the share: the
+    # part is cut after f1, the 6 files that fit (counting only the parts so far: 6, 12).
+    (0.2, [3, 6]),
     # A slow walk (a network share): each part is due and foreseen within the share.
     (1.0, [3, 6, 12]),
 ])
-def test_a_part_is_started_only_if_its_cost_foreseen_fits_the_share(
+def test_a_part_is_cut_to_what_its_cost_foreseen_leaves_of_the_share(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, walk_s: float, parts: list[int]
 ) -> None:
     """A part costs about the last one's cost per file times its files: at 1M files a
     second part of 118k, started 0.8 s into a 4 s walk when the first had cost little,
-    took 5.4 s and slowed the walk to 7.5 s. It counts in the share before it starts."""
+    took 5.4 s and slowed the walk to 7.5 s. It counts in the share before it starts,
+    and is cut (at a folder) to the files that fit."""
     monkeypatch.setattr(progressive, "GROWTH", 2)
     monkeypatch.setattr(progressive, "PART_SHARE", 0.25)
     clock = [time.perf_counter()]

@@ -186,3 +186,20 @@ def test_the_staging_file_keeps_names_that_are_not_utf8_and_orders_them_naturall
     finally:
         staged.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_prefix_of_whole_folders_and_the_names_in_it(tmp_path: Path) -> None:
+    """What a first walk's part is cut to (``progressive.Prefixes.due``): whole folders,
+    in the order the walk found them; and the distinct names a part of them has (a part
+    of 4k files at 1M took 2.5 s when it was given all 86k names staged so far)."""
+    staged = Staged(tmp_path)
+    try:
+        for folder, names in (("b", "x0 x1 x2"), ("a", "y0 x0"), ("c/d", "z0 x1 z1 z2")):
+            staged.add([Record(f"{folder}/{name}.jpg", 1, 1) for name in names.split()])
+        assert [f.end for f in staged.folders] == [3, 5, 9]
+        assert [staged.whole(n) for n in (0, 2, 3, 4, 5, 8, 9, 100)] == [0, 0, 3, 3, 5, 5, 9, 9]
+        names = ["x0.jpg", "x1.jpg", "x2.jpg", "y0.jpg", "z0.jpg", "z1.jpg", "z2.jpg"]
+        assert staged.names() == names
+        assert [staged.names(n) for n in (0, 3, 5, 9)] == [[], names[:3], names[:4], names]
+    finally:
+        staged.close()

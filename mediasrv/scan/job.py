@@ -145,7 +145,7 @@ def _walk_into(scan: ScanRun, current: Current | None, *, full: bool, staged: St
         # After each folder: ``records`` holds every file found so far.
         nonlocal report_at
         # A first walk always stages its files (``_walk``).
-        if staged is not None and first and (due := prefixes.due(stats.files)):
+        if staged is not None and first and (due := prefixes.due(stats.files, staged.whole)):
             prefixes.publish(staged, None if due == len(staged) else due)  # and reports it
         elif time.monotonic() >= report_at:
             scan.report({"phase": "walking", "files": stats.files, "folders": stats.folders})

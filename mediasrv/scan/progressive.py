@@ -33,6 +33,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,12 +54,13 @@ FIRST_AFTER_S = 0.1
 FIRST_FILES = 1_000
 
 
-# A prefix after the first is started only while the prefixes so far, and this one at
-# the last one's cost per file, cost at most this share of the scan's time: each holds
-# the GIL part of its time, so staging slows while it is built (at 1M files a second
-# prefix of 118k files, started 0.8 s into a 4 s walk, took 5.4 s and slowed the walk to
-# 7.5 s). A fast walk gets its complete index sooner; a slow one (a cold disk, a network
-# share) still gets a prefix every so often.
+# The prefixes after the first cost at most this share of the scan's time, counting the
+# one to start at the last one's cost per file: each holds the GIL part of its time, so
+# staging slows while it is built (at 1M files a second prefix of 118k files, started
+# 0.8 s into a 4 s walk when the first had cost little, took 5.4 s and slowed the walk
+# to 7.5 s). A prefix that would cost more is cut short, at a folder, to what fits, if
+# that is still GROWTH times the last. A fast walk gets its complete index sooner; a
+# slower one (a cold disk, a network share) still gets prefixes as it goes.
 PART_SHARE = 0.25
 # Tests set this to have the walk wait for each prefix, so that prefixes are cut at
 # folders they can name whatever the machine's speed.
@@ -91,9 +93,10 @@ class Prefixes:
     given_up: int = 0  # prefixes given up when the walk ended first
     _part: _Part | None = field(default=None, repr=False)
 
-    def due(self, found: int) -> int:
+    def due(self, found: int, whole: Callable[[int], int] | None = None) -> int:
         """How many of the ``found`` files (a prefix of whole folders, in walk order) are
-        worth a generation of their own now; 0: none yet. Asked after each folder."""
+        worth a generation of their own now; 0: none yet. Asked after each folder;
+        ``whole(n)``: the most files, at most n, of the first whole folders found."""
         self.poll()
         if self._part is not None:  # one at a time
             return 0
@@ -102,10 +105,11 @@ class Prefixes:
                 self.first = found
             ready = time.perf_counter() - self.scan.started >= FIRST_AFTER_S
             return self.first if self.first and ready else 0
-        if found <= self.shown or found < GROWTH * self.shown:
-            return 0
-        spent = self.seconds + self.per_file * found  # this one's cost foreseen
-        return 0 if spent > PART_SHARE * (time.perf_counter() - self.scan.started) else found
+        room = PART_SHARE * (time.perf_counter() - self.scan.started) - self.seconds
+        files = found
+        if self.per_file * found > room:  # this one's cost foreseen: cut it to what fits
+            files = whole(int(room / self.per_file)) if whole is not None and room > 0 else 0
+        return files if files > self.shown and files >= GROWTH * self.shown else 0
 
     def publish(self, records: Staged, first: int | None = None) -> None:
         """Publish ``records`` (every file found so far, in walk order), or the ``first``

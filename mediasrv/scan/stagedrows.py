@@ -66,7 +66,7 @@ def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None) 
     if sum(f.files for f in folders) != count:
         raise ValueError(f"{count} staged files do not end with a folder")
     rows = Rows()
-    rows.names = {name: (ext, kind_of(ext)) for name in staged.names()
+    rows.names = {name: (ext, kind_of(ext)) for name in staged.names(first)
                   for ext in (split_ext(name)[1],)}
     try:
         staged.attach(conn, SCHEMA)  # outside a transaction, as SQLite attaches

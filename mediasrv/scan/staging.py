@@ -19,12 +19,15 @@ path is valid UTF-8, and ``Staged`` keeps each folder's first file's key.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import os
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,13 +46,15 @@ def _blob(text: str) -> bytes:
 
 
 class StagedFolder(NamedTuple):
-    """A folder of the walk: its path, its first file's natural key, its files, and the
-    rows staged once its files were in (the files of it and of the folders before it)."""
+    """A folder of the walk: its path, its first file's natural key, its files, the rows
+    staged once its files were in (the files of it and of the folders before it), and
+    the distinct names staged by then (with the rest of the batch it came in)."""
 
     path: str
     first: tuple[str, str]
     files: int
     end: int
+    names: int
 
 
 class Staged:
@@ -120,14 +125,19 @@ class Staged:
                 rows.append((_blob(key), _blob(path), rec[1], rec[2], number, pos_of[i],
                              0 if path.isascii() or is_clean(path) else 1))
             self._count += len(found)
-            self.folders.append(StagedFolder(folder, keys[ranked[0]], len(found), self._count))
+            self.folders.append(StagedFolder(folder, keys[ranked[0]], len(found), self._count,
+                                             len(made.tails)))
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN")
         self._conn.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def names(self) -> list[str]:
-        """Every distinct file name staged so far."""
-        return list(self._keys.tails)
+    def names(self, first: int | None = None) -> list[str]:
+        """Every distinct file name staged so far; ``first``: of the first files (whole
+        folders), and maybe a few more (those of the rest of their last batch)."""
+        if first is None:
+            return list(self._keys.tails)
+        at = bisect.bisect_left(self.folders, first, key=attrgetter("end"))
+        return list(itertools.islice(self._keys.tails, self.folders[at].names)) if first else []
 
     def commit(self) -> None:
         """Commit what was added, for another connection to read."""
@@ -148,6 +158,11 @@ class Staged:
 
     def __len__(self) -> int:
         return self._count
+
+    def whole(self, files: int) -> int:
+        """The most files, at most ``files``, that whole folders staged first hold."""
+        at = bisect.bisect_right(self.folders, files, key=attrgetter("end"))
+        return self.folders[at - 1].end if at else 0
 
     def __iter__(self) -> Iterator[Record]:
         """In the order the walk found them."""
