@@ -94,7 +94,7 @@ def test_cold_benchmark_quick_runs_and_reports_its_goals(tmp_path: Path) -> None
     plot = tmp_path / "cold.png"
     done = subprocess.run(
         [sys.executable, str(SCRIPTS / "bench_cold.py"), "--quick", "--plot", str(plot),
-         "--plot-files", "2000", "--json", str(tmp_path / "cold.json")],
+         "--plot-files", "2000", "--json", str(tmp_path / "cold.json"), "--cold-runs", "2"],
         capture_output=True, text=True, timeout=170,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -108,6 +108,9 @@ def test_cold_benchmark_quick_runs_and_reports_its_goals(tmp_path: Path) -> None
         assert cold["series"][-1][1] == cold["files"]  # every file browsable at the end
         assert [r["status"] for r in cold["rescans"]] == ["unchanged"]
         assert cold["scan_peak_rss_mb"] > 0
+        assert len(cold["cold_starts"]) == 2  # --cold-runs: complete is their median
+        assert min(c["complete_s"] for c in cold["cold_starts"]) <= cold["complete_s"]
+        assert f"{name}, first file / complete of each cold start: " in done.stdout
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
