@@ -33,7 +33,7 @@ class Rows:
 def folder_entry(folder_id: int, folder: str, files: int, first: int) -> list[Any]:
     """A folder's entry in ``Rows.folders``: its tags (keys) and its path's words as
     tuples of interned strings. Folders share most of them (``trip``, ``2019``): held
-    once, 100,000 folders took ~90 MB less (500k files in 100k folders)."""
+    once, the scan process peaked ~115 MB lower on 500k files in 100k folders."""
     intern = sys.intern
     return [folder_id, tuple(map(intern, tag_keys(folder_tags(folder)))),
             tuple(map(intern, search_words(folder))), files, first]
