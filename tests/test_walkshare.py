@@ -218,7 +218,9 @@ from mediasrv.scan import walkshare
 from mediasrv.scan.walk import WalkStats
 
 def stuck(out, shared, root, exclude, first, stats):  # each walker: says who it is, then waits
-    print(os.getpid(), flush=True)
+    # One write of the whole line: print's pid and newline are two writes when stdout is
+    # unbuffered (PYTHONUNBUFFERED), and the two walkers' could interleave ("12" "34" "\\n").
+    os.write(1, f"{os.getpid()}\\n".encode())
     threading.Event().wait()
 
 walkshare._walk_part = stuck
@@ -234,8 +236,10 @@ def test_the_walkers_die_with_their_scan_process(tmp_path: Path) -> None:
     with subprocess.Popen(
         [sys.executable, "-c", STUCK_PARENT, str(root)], stdout=subprocess.PIPE, env=child_env()
     ) as parent:
-        assert parent.stdout is not None
-        walkers = [int(parent.stdout.readline()) for _ in range(2)]
-        assert not any(process_ended(pid) for pid in walkers)
-        parent.kill()
+        try:
+            assert parent.stdout is not None
+            walkers = [int(parent.stdout.readline()) for _ in range(2)]
+            assert not any(process_ended(pid) for pid in walkers)
+        finally:  # whatever failed: never wait for a parent that waits for ever
+            parent.kill()
     until(lambda: all(map(process_ended, walkers)), "the walkers to end with their parent")
