@@ -145,10 +145,12 @@ def test_the_walk_process_dies_with_its_parent(tmp_path: Path) -> None:
     with subprocess.Popen(
         [sys.executable, "-c", STUCK_PARENT, str(root)], stdout=subprocess.PIPE, env=child_env()
     ) as parent:
-        assert parent.stdout is not None
-        walker = int(parent.stdout.readline())
-        assert not process_ended(walker)
-        parent.kill()
+        try:
+            assert parent.stdout is not None
+            walker = int(parent.stdout.readline())
+            assert not process_ended(walker)
+        finally:  # whatever failed: never wait for a parent that waits for ever
+            parent.kill()
     until(lambda: process_ended(walker), "the walk process to end with its parent")
 
 
