@@ -93,7 +93,7 @@ class Prefixes:
     given_up: int = 0  # prefixes given up when the walk ended first
     _part: _Part | None = field(default=None, repr=False)
 
-    def due(self, found: int, whole: Callable[[int], int] | None = None) -> int:
+    def due(self, found: int, whole: Callable[[int], int]) -> int:
         """How many of the ``found`` files (a prefix of whole folders, in walk order) are
         worth a generation of their own now; 0: none yet. Asked after each folder;
         ``whole(n)``: the most files, at most n, of the first whole folders found."""
@@ -108,7 +108,7 @@ class Prefixes:
         room = PART_SHARE * (time.perf_counter() - self.scan.started) - self.seconds
         files = found
         if self.per_file * found > room:  # this one's cost foreseen: cut it to what fits
-            files = whole(int(room / self.per_file)) if whole is not None and room > 0 else 0
+            files = whole(int(room / self.per_file)) if room > 0 else 0
         return files if files > self.shown and files >= GROWTH * self.shown else 0
 
     def publish(self, records: Staged, first: int | None = None) -> None:
