@@ -23,7 +23,8 @@ from mediasrv.index.filerows import Probed
 from mediasrv.scan import build as scanbuild
 from mediasrv.scan import dates, fullbuild, probe, sniff
 from mediasrv.scan.job import run_scan
-from mediasrv.scan.walk import walk
+from mediasrv.scan.staging import Staged
+from mediasrv.scan.walk import Record, walk
 from mediasrv.server.keys import COORDINATOR
 from mediasrv.settings import Settings
 
@@ -322,6 +323,39 @@ def test_a_small_first_scan_probes_at_once(
     root = make_tree(tmp_path / "lib", media_tree(video))
     first = run_scan(root, CacheDir(tmp_path / "cache"), defer_probing=True)
     assert (first.probe["deferred"], first.probe["probed"]) == (0, 4)
+
+
+def test_a_cold_scans_probing_reads_back_only_what_staging_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first walk's files are staged with a count of the media files among them: probing
+    lists the same files as a pass over every record would, reading back only the files
+    that are not empty, and none at all when the count is nought."""
+    found = [Record("a/x.jpg", 10, 1), Record("a/y.jpg", 0, 1), Record("a/z.txt", 5, 1),
+             Record("b/s.mp3", 3, 1), Record("b/t.MP4", 7, 1), Record("b/.jpg", 4, 1)]
+    listed: list[list[Record]] = []
+    monkeypatch.setattr(scanbuild, "_probe", lambda scan, todo, files: (
+        listed.append(todo), ({}, probe.ProbeStats()))[1])
+    reads: list[str] = []
+    read = Staged._read
+    monkeypatch.setattr(Staged, "_read", lambda self, sql, args=(): (
+        reads.append(sql), read(self, sql, args))[1])
+    staged = Staged(tmp_path)
+    staged.add(found[:3])
+    staged.add(found[3:])
+    _, stats = scanbuild._probe_new(None, staged, lambda rec: True, defer=False, all_new=True)
+    _, by_pass = scanbuild._probe_new(None, found, lambda rec: True, defer=False)
+    assert listed[0] == listed[1] == [r for r in found if probe.wants_probe(r)]
+    assert listed[0] == [found[0], found[3], found[4]]
+    assert (stats.candidates, stats.skipped) == (by_pass.candidates, by_pass.skipped) == (6, 3)
+    assert reads == ["SELECT path, size, mtime_ns FROM staged WHERE size > 0"]
+    empty = Staged(tmp_path)
+    empty.add([Record(f"c/{n}.jpg", 0, 1) for n in range(5)] + [Record("c/d.txt", 9, 1)])
+    reads.clear()
+    _, stats = scanbuild._probe_new(None, empty, lambda rec: True, defer=True, all_new=True)
+    assert (listed[2], reads, stats.candidates, stats.skipped) == ([], [], 6, 6)
+    staged.close()
+    empty.close()
 
 
 async def test_the_server_follows_a_deferred_first_scan_with_a_probing_scan(

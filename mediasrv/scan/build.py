@@ -258,17 +258,23 @@ def _probe_new(
     there are more than ``DEFER_OVER``: then the names are published first and
     the next scan probes. ``all_new``: ``needs`` holds for every record.
     """
-    if defer and all_new and isinstance(records, Staged) and records.media > DEFER_OVER:
-        return {}, ProbeStats(candidates=len(records), deferred=records.media)  # counted staging
     candidates = wanted = 0
     todo: list[Record] = []  # when deferring, no more than DEFER_OVER: one pass either way
-    for rec in records:
-        if needs(rec):
-            candidates += 1
-            if wants_probe(rec):
-                wanted += 1
-                if not defer or wanted <= DEFER_OVER:
-                    todo.append(rec)
+    if all_new and isinstance(records, Staged):
+        # Staging counted the media files as the walk listed them (``Staged.media``): no
+        # pass over every file to find none (it cost ~2 s at 1M empty files), and when
+        # there are some, only the files that are not empty are read back.
+        candidates, wanted = len(records), records.media
+        if wanted and not (defer and wanted > DEFER_OVER):
+            todo = [rec for rec in records.sized() if wants_probe(rec)]
+    else:
+        for rec in records:
+            if needs(rec):
+                candidates += 1
+                if wants_probe(rec):
+                    wanted += 1
+                    if not defer or wanted <= DEFER_OVER:
+                        todo.append(rec)
     if defer and wanted > DEFER_OVER:
         return {}, ProbeStats(candidates=candidates, deferred=wanted)
     fresh, probe_stats = _probe(scan, todo, len(records))

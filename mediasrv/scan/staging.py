@@ -168,6 +168,11 @@ class Staged:
         """In the order the walk found them."""
         return self._read("SELECT path, size, mtime_ns FROM staged")
 
+    def sized(self) -> Iterator[Record]:
+        """The files that are not empty, in the order the walk found them: what a cold
+        build's probing looks through when ``media`` says some are media files."""
+        return self._read("SELECT path, size, mtime_ns FROM staged WHERE size > 0")
+
     def ordered(self, first: int | None = None) -> Iterator[Record]:
         """In natural order (``natural.natural_key``); ``first``: only the first files the
         walk found (rows are only ever appended, so their rowids count them)."""
