@@ -11,9 +11,12 @@ touches only the rows of the starts its added or removed names bring or take.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from itertools import chain, repeat
+from operator import rshift
+
+import orjson
 
 from ..names import name_only_words, search_words
 
@@ -39,48 +42,57 @@ def write_word_folders(
     its path lacks) of the folders that have any, folder ids rising as in ``folders``
     (``scan/fullwords.py`` reads them back from name_words a folder at a time).
     """
-    # Folders come in natural order, so each start's list is in first_id order
-    # as it grows; only the starts need sorting. A row is one number in a list,
-    # first_id * 2 + in_path, and the lists are expanded inside SQLite from
-    # JSON: 4.5M rows at 100k folders, so tuples would cost ~90 bytes a row and
-    # binding them three times the time.
-    known: dict[str, tuple[str, ...]] = {}
-    lists: dict[str, list[int]] = {}
+    # A row is one number in a list, first_id * 2 + in_path, and the lists are
+    # expanded inside SQLite from JSON: 4.4M rows at 100k folders, so tuples would
+    # cost ~90 bytes a row and binding them three times the time. Each word's list
+    # is made first: folders come in natural order, so it rises as it grows, and a
+    # folder gives a word once (its path's words before its names'). A start's list
+    # is then its one word's, or its words' merged in C (sorted, then one number
+    # per folder, in_path if any of them has it): a loop over every start of every
+    # word of every folder cost 1.0 s at 100k folders.
+    of_word: dict[str, list[int]] = {}
 
-    def add(words: Iterable[str], first: int, in_path: int) -> None:
-        # Keys rise folder by folder, so a start this folder already has (a word
-        # of its path or another name word with that start) is its list's last.
-        key = first * 2 + in_path
+    def add(words: Iterable[str], key: int) -> None:
         for word in words:
-            got = known.get(word)
-            if got is None:
-                got = known[word] = tuple(word[:i] for i in range(1, len(word) + 1))
-            for start in got:
-                found = lists.get(start)
-                if found is None:
-                    lists[start] = [key]
-                elif found[-1] < first * 2:
-                    found.append(key)
+            found = of_word.get(word)
+            if found is None:
+                of_word[word] = [key]
+            elif found[-1] < key & ~1:  # not this folder's already
+                found.append(key)
 
     named = iter(by_folder)
     pending = next(named, None)
     for fid, first, words in folders:
-        add(words, first, 1)  # before its names: a start its path has is in_path
+        add(words, first * 2 + 1)  # before its names: a word its path has is in_path
         if pending is not None and pending[0] == fid:
-            add(pending[1], first, 0)
+            add(pending[1], first * 2)
             pending = next(named, None)
     if pending is not None:
         raise ValueError(f"name words of folder {pending[0]}, not in folders or out of order")
+    words_of: dict[str, list[str]] = {}
+    for word in of_word:
+        for i in range(1, len(word) + 1):
+            having = words_of.get(word[:i])
+            if having is None:
+                words_of[word[:i]] = [word]
+            else:
+                having.append(word)
     chunk: dict[str, list[int]] = {}
     size = 0
-    for start in sorted(lists):  # in pieces: SQLite parses each document whole
-        chunk[start] = found = lists.pop(start)
+    for start in sorted(words_of):  # in pieces: SQLite parses each document whole
+        having = words_of.pop(start)
+        if len(having) == 1:
+            found = of_word[having[0]]
+        else:
+            keys = sorted(chain.from_iterable(map(of_word.__getitem__, having)))
+            found = list(dict(zip(map(rshift, keys, repeat(1)), keys)).values())
+        chunk[start] = found
         size += len(found)
-        if size >= _CHUNK_ROWS or not lists:
+        if size >= _CHUNK_ROWS or not words_of:
             conn.execute(
                 "INSERT INTO word_folders SELECT s.key, r.value >> 1, r.value & 1"
                 " FROM json_each(?) AS s, json_each(s.value) AS r",
-                (json.dumps(chunk),),
+                (orjson.dumps(chunk).decode(),),  # text: a BLOB would be read as JSONB
             )
             chunk, size = {}, 0
 
