@@ -126,7 +126,7 @@ from pathlib import Path
 from mediasrv.scan import walkproc
 from mediasrv.scan.walk import WalkStats
 
-def stuck(root, exclude, stats):  # the child: says who it is, then never ends
+def stuck(root, exclude, stats, cls):  # the child: says who it is, then never ends
     print(__import__("os").getpid(), flush=True)
     threading.Event().wait()
     yield from ()

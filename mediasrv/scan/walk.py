@@ -118,9 +118,11 @@ def walk_folders(
     progress: Callable[[WalkStats], None] | None = None,
     progress_every: float = 0.2,
     start: str = "",
+    cls: type = Record,
 ) -> Iterator[tuple[str, list[Record]]]:
     """Yield (relative path, its files' Records) for every folder below ``root`` (or
-    below its folder ``start``) that could be listed; '' is the root.
+    below its folder ``start``) that could be listed; '' is the root. ``cls=tuple``:
+    plain tuples of the same fields (``list_folder``).
 
     Hidden entries (names starting with a dot) and the ``exclude`` folders
     (the cache dir, when it lies inside the root) are passed over. Symlinks
@@ -147,7 +149,7 @@ def walk_folders(
 
     while stack:
         folder, prefix = stack.pop()
-        listed = list_folder(folder, prefix, root_real, excluded, stats)
+        listed = list_folder(folder, prefix, root_real, excluded, stats, cls)
         if listed is None:
             continue
         records, subfolders = listed

@@ -71,8 +71,9 @@ def _send_walk(
     try:
         batch: list[tuple[str, list[tuple[str, int, int]]]] = []
         size, limit = 0, min(FIRST_BATCH, BATCH)
-        for folder, records in walk_folders(root, exclude=exclude, stats=stats):
-            batch.append((folder, [tuple(r) for r in records]))  # type: ignore[misc]
+        # Plain tuples, as marshal sends them (a Record is not one), made as listed.
+        for folder, records in walk_folders(root, exclude=exclude, stats=stats, cls=tuple):
+            batch.append((folder, records))
             size += len(records) + 1
             if size >= limit:
                 out.send_bytes(marshal.dumps(("folders", batch, counts_of(stats))))
