@@ -13,8 +13,16 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from operator import itemgetter
 
+import orjson
+
 from ..index import words as search_rows
 from ..names import db_text, search_words
+
+_NAMES_AT_ONCE = 20_000  # distinct names whose words go into SQLite in one document
+
+
+def _shown(name: str) -> str:
+    return db_text(name)[0]
 
 
 def insert_words(
@@ -45,12 +53,20 @@ def insert_words(
     # U+FFFD: its words are those of that shown form, as search_words finds them).
     # ``shared``: some folder's path has the word too. Only then can a file's folder
     # have it: the others skip that lookup (3.5M of them at 1M files, ~0.4 s).
-    in_paths = {word for _, _, words in folders for word in words}
-    conn.executemany(
-        "INSERT OR IGNORE INTO temp.name_word_of VALUES (?, ?, ?)",
-        ((db_text(name)[0], word, word in in_paths) for name in names
-         for word in search_words(name)),
-    )
+    # The names go in key order, so the table is appended to, as JSON documents that
+    # SQLite expands (binding each (name, word) from Python cost 0.93 s against 0.65 s
+    # for the 409k rows of 86k names at 1M files), a chunk of names at a time.
+    ordered = sorted(names, key=_shown)
+    for at in range(0, len(ordered), _NAMES_AT_ONCE):
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.name_word_of"
+            " SELECT json_extract(n.value, '$[0]'), w.value,"
+            "        EXISTS (SELECT 1 FROM folder_words AS d WHERE d.word = w.value)"
+            " FROM json_each(?) AS n, json_each(n.value, '$[1]') AS w",
+            (orjson.dumps([(_shown(name), sorted(search_words(name)))
+                           for name in ordered[at:at + _NAMES_AT_ONCE]]).decode(),),
+        )
+    del ordered
     conn.execute(
         "INSERT INTO name_words SELECT f.folder_id, w.word, f.id"
         " FROM files AS f JOIN temp.name_word_of AS w ON w.name = f.name"
