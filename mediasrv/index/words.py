@@ -44,31 +44,11 @@ def write_word_folders(
     """
     # A row is one number in a list, first_id * 2 + in_path, and the lists are
     # expanded inside SQLite from JSON: 4.4M rows at 100k folders, so tuples would
-    # cost ~90 bytes a row and binding them three times the time. Each word's list
-    # is made first: folders come in natural order, so it rises as it grows, and a
-    # folder gives a word once (its path's words before its names'). A start's list
-    # is then its one word's, or its words' merged in C (sorted, then one number
-    # per folder, in_path if any of them has it): a loop over every start of every
+    # cost ~90 bytes a row and binding them three times the time. A start's list
+    # is its one word's, or its words' merged in C (sorted, then one number per
+    # folder, in_path if any of them has it): a loop over every start of every
     # word of every folder cost 1.0 s at 100k folders.
-    of_word: dict[str, list[int]] = {}
-
-    def add(words: Iterable[str], key: int) -> None:
-        for word in words:
-            found = of_word.get(word)
-            if found is None:
-                of_word[word] = [key]
-            elif found[-1] < key & ~1:  # not this folder's already
-                found.append(key)
-
-    named = iter(by_folder)
-    pending = next(named, None)
-    for fid, first, words in folders:
-        add(words, first * 2 + 1)  # before its names: a word its path has is in_path
-        if pending is not None and pending[0] == fid:
-            add(pending[1], first * 2)
-            pending = next(named, None)
-    if pending is not None:
-        raise ValueError(f"name words of folder {pending[0]}, not in folders or out of order")
+    of_word = _word_lists(folders, by_folder)
     words_of: dict[str, list[str]] = {}
     for word in of_word:
         for i in range(1, len(word) + 1):
@@ -85,7 +65,7 @@ def write_word_folders(
             found = of_word[having[0]]
         else:
             keys = sorted(chain.from_iterable(map(of_word.__getitem__, having)))
-            found = list(dict(zip(map(rshift, keys, repeat(1)), keys)).values())
+            found = list(dict(zip(map(rshift, keys, repeat(1)), keys, strict=True)).values())
         chunk[start] = found
         size += len(found)
         if size >= _CHUNK_ROWS or not words_of:
@@ -95,6 +75,37 @@ def write_word_folders(
                 (orjson.dumps(chunk).decode(),),  # text: a BLOB would be read as JSONB
             )
             chunk, size = {}, 0
+
+
+def _word_lists(
+    folders: Sequence[tuple[int, int, set[str]]],
+    by_folder: Iterable[tuple[int, Iterable[str]]],
+) -> dict[str, list[int]]:
+    """Each word's folders, as first_id * 2 + in_path (``write_word_folders``' arguments).
+
+    Folders come in natural order, so each list rises as it grows; a folder gives
+    a word once, its path's words before its names' (a word its path has is in_path).
+    """
+    of_word: dict[str, list[int]] = {}
+
+    def add(words: Iterable[str], key: int) -> None:
+        for word in words:
+            found = of_word.get(word)
+            if found is None:
+                of_word[word] = [key]
+            elif found[-1] < key & ~1:  # not this folder's already
+                found.append(key)
+
+    named = iter(by_folder)
+    pending = next(named, None)
+    for fid, first, words in folders:
+        add(words, first * 2 + 1)
+        if pending is not None and pending[0] == fid:
+            add(pending[1], first * 2)
+            pending = next(named, None)
+    if pending is not None:
+        raise ValueError(f"name words of folder {pending[0]}, not in folders or out of order")
+    return of_word
 
 
 def update(

@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ def _send_walk(
     die_with(parent)
     stats = WalkStats()
     try:
-        batch: list[tuple[str, list[tuple[str, int, int]]]] = []
+        batch: list[tuple[str, Sequence[tuple[str, int, int]]]] = []
         size, limit = 0, min(FIRST_BATCH, BATCH)
         # Plain tuples, as marshal sends them (a Record is not one), made as listed.
         for folder, records in walk_folders(root, exclude=exclude, stats=stats, cls=tuple):
