@@ -15,7 +15,8 @@ the first file is browsable and when every file is (the answer's
 ``complete`` flag where the server gives one, else its ``total``); then
 ``--runs`` no-change rescans (``POST /api/rescan?wait=1``; with ``--cold-runs N``,
 N cold starts, each on an empty cache, first file and complete their medians, the
-rescans after the last); the peak RSS of
+rescans after the last; with ``--against TREE`` as many of that checkout's, alternating
+with these, and the ratio of the medians); the peak RSS of
 the server and of its scan process (``VmHWM``). Goals (issue 23) are ratios to
 ``find`` in the same run: first file <= 0.5x, complete <= 2.5x, no-change
 rescan <= 1.5x; scan process peak RSS <= 300 MB at 1M files.
@@ -273,6 +274,7 @@ def measure(
     rescan_only: bool = False,
     tree: Path | None = None,
     cold_runs: int = 1,
+    against: Path | None = None,
 ) -> dict[str, Any]:
     benchlib.log(f"{name}: warming the dentry cache")
     time_find(root)
@@ -280,10 +282,18 @@ def measure(
     walk_s = statistics.median(time_bare_walk(root) for _ in range(runs))
     benchlib.log(f"{name}: find {find_s:.2f} s, bare Python walk {walk_s:.2f} s; cold start")
     # Each cold start on an empty cache; the last one goes on to the rescans. First file
-    # and complete are the medians, the peak RSS the highest.
-    colds = [cold_start(root, files, work, runs=runs if last else 0,
-                        rescan_only=rescan_only, tree=tree)
-             for last in [False] * (cold_runs - 1) + [True]]
+    # and complete are the medians, the peak RSS the highest. ``against``: that checkout's
+    # cold starts alternate with these (``benchlib.alternating``), so both see one machine.
+    colds: list[dict[str, Any]] = []
+    theirs: list[dict[str, Any]] = []
+    for run, who in benchlib.alternating(cold_runs):
+        if who == "this":
+            colds.append(cold_start(root, files, work, runs=runs if run == cold_runs - 1 else 0,
+                                    rescan_only=rescan_only, tree=tree))
+        elif against is not None:
+            theirs.append(cold_start(root, files, work, runs=0, rescan_only=rescan_only,
+                                     tree=against))
+            benchlib.log(f"{name}: {against}: complete {theirs[-1]['complete_s']:.2f} s")
     cold = colds[-1]
     cold["cold_starts"] = [{k: c[k] for k in ("first_s", "complete_s", "scan_cold_peak_rss_mb")}
                            for c in colds]
@@ -298,6 +308,17 @@ def measure(
         complete_x=cold["complete_s"] / find_s,
         rescan_x=cold["rescan_s"] / find_s,
     )
+    if theirs:
+        complete = statistics.median(c["complete_s"] for c in theirs)
+        cold["against"] = {
+            "tree": str(against),
+            "first_s": statistics.median(c["first_s"] for c in theirs),
+            "complete_s": complete,
+            "complete_x": complete / find_s,
+            "cold_starts": [{k: c[k] for k in ("first_s", "complete_s", "scan_cold_peak_rss_mb")}
+                            for c in theirs],
+            "scan_cold_peak_rss_mb": max(c["scan_cold_peak_rss_mb"] for c in theirs),
+        }
     each = ", ".join(f"{c['complete_s']:.2f}" for c in cold["cold_starts"])
     benchlib.log(
         f"{name}: first {cold['first_s']:.2f} s, complete {cold['complete_s']:.2f} s"
@@ -433,6 +454,20 @@ def report(results: dict[str, dict[str, Any]], command: str) -> str:
             each = ", ".join(f"{c['first_s']:.2f} / {c['complete_s']:.2f} s"
                              for c in r["cold_starts"])
             lines.append(f"\n{name}, first file / complete of each cold start: {each}.")
+    against = [(name, r, r["against"]) for name, r in results.items() if "against" in r]
+    if against:
+        lines += ["", "| library | code | first file | complete, each cold start "
+                  "| complete (median) | this / that | peak RSS scan (cold) |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, r, a in against:
+        for code, c in (("this", r), (a["tree"], a)):
+            each = ", ".join(f"{x['complete_s']:.2f}" for x in c["cold_starts"])
+            lines.append(
+                f"| {name} | {code} | {c['first_s']:.2f} s | {each} s "
+                f"| {c['complete_s']:.2f} s ({c['complete_x']:.2f}x) "
+                f"| {r['complete_s'] / a['complete_s']:.2f} "
+                f"| {c['scan_cold_peak_rss_mb']:.0f} MB |"
+            )
     return "\n".join(lines)
 
 
@@ -493,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against",
         type=Path,
-        help="with --first-only: also run the mediasrv of this checkout, alternating",
+        help="also run the mediasrv of this checkout (e.g. the code before a change), its"
+        " cold starts alternating with this one's (with --first-only: its first files)",
     )
     parser.add_argument(
         "--keep",
@@ -540,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
                     figures = measure(
                         name, root, files, work, runs, rescan_only=args.rescan_only,
                         tree=args.tree, cold_runs=max(args.cold_runs, 1),
+                        against=args.against,
                     )
                     results[name] = {"files": files, **figures}
                 if not (args.keep or args.libraries):

@@ -92,9 +92,15 @@ def test_cold_benchmark_quick_runs_and_reports_its_goals(tmp_path: Path) -> None
     """``scripts/bench_cold.py --quick`` (issue 23): both libraries beside find and a bare
     walk, the goals' table, and the plot of files browsable over time."""
     plot = tmp_path / "cold.png"
+    before = tmp_path / "before"  # --against: the last commit's code, alternating with this
+    before.mkdir()
+    archive = subprocess.run(["git", "-C", str(SCRIPTS.parent), "archive", "HEAD"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
     done = subprocess.run(
         [sys.executable, str(SCRIPTS / "bench_cold.py"), "--quick", "--plot", str(plot),
-         "--plot-files", "2000", "--json", str(tmp_path / "cold.json"), "--cold-runs", "2"],
+         "--plot-files", "2000", "--json", str(tmp_path / "cold.json"), "--cold-runs", "2",
+         "--against", str(before)],
         capture_output=True, text=True, timeout=170,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -111,6 +117,10 @@ def test_cold_benchmark_quick_runs_and_reports_its_goals(tmp_path: Path) -> None
         assert len(cold["cold_starts"]) == 2  # --cold-runs: complete is their median
         assert min(c["complete_s"] for c in cold["cold_starts"]) <= cold["complete_s"]
         assert f"{name}, first file / complete of each cold start: " in done.stdout
+        theirs = cold["against"]
+        assert theirs["tree"] == str(before)
+        assert len(theirs["cold_starts"]) == 2 and 0 < theirs["first_s"] <= theirs["complete_s"]
+        assert f"| {name} | {before} | " in done.stdout
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
