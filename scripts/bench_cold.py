@@ -6,6 +6,7 @@
     python scripts/bench_cold.py --quick            # small libraries: it still runs end to end
     python scripts/bench_cold.py --library deep --runs 1   # the 1M library alone
     python scripts/bench_cold.py --library deep --rescan-only --libraries /tmp/libs  # rescans only
+    python scripts/bench_cold.py --cold-runs 3 --against /tmp/before  # before/after, alternated
 
 For each library, in one run and on a warm dentry cache (one untimed walk
 first): ``find ROOT -printf '%s %T@ %p\\n'`` and a bare Python
