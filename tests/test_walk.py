@@ -173,3 +173,37 @@ def test_unreadable_folder_as_an_unprivileged_user() -> None:
         assert out.stdout.strip() == "['ok/a.jpg'] 1"
     finally:
         shutil.rmtree(base)
+
+
+def test_each_folder_opened_for_its_stats_is_closed_whatever_happens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder is opened to stat its files by name: listed, unreadable, vanished or failing
+    with an error the walk does not count, it is closed again."""
+    make_tree(tmp_path, {f"d{i}/f{j}.jpg": "" for i in range(20) for j in range(3)}
+              | {"locked/x.jpg": "", "gone/y.jpg": ""})
+    open_fds = lambda: len(os.listdir("/proc/self/fd"))  # noqa: E731
+    before = open_fds()
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        name = os.path.basename(path)
+        if name == "locked":
+            raise PermissionError(13, "Permission denied")
+        if name == "gone":
+            raise FileNotFoundError(2, "No such file or directory")
+        if name == "d7":
+            raise RuntimeError("not an OSError")
+        return real_scandir(path)
+
+    monkeypatch.setattr(walk_module.os, "scandir", scandir)
+    stats = WalkStats()
+    with pytest.raises(RuntimeError, match="not an OSError"):
+        paths(tmp_path, stats=stats)
+    assert open_fds() == before
+    monkeypatch.setattr(walk_module.os, "scandir", lambda path: (
+        scandir(path) if os.path.basename(path) != "d7" else real_scandir(path)))
+    stats = WalkStats()
+    assert len(paths(tmp_path, stats=stats)) == 60
+    assert (stats.unreadable, stats.vanished, stats.files) == (1, 1, 60)
+    assert open_fds() == before

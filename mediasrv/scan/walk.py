@@ -196,20 +196,34 @@ class Subfolder(NamedTuple):
 
 def _entries(
     folder: str, where: str, root_real: str, stats: WalkStats
-) -> list[os.DirEntry[str]] | None:
-    """The entries of ``folder`` (``where``: its relative path); None if it cannot be listed."""
+) -> tuple[list[os.DirEntry[str]], int] | None:
+    """The entries of ``folder`` (``where``: its relative path) and the folder opened, its
+    files to be stat-ed by name (``dir_fd``: the kernel looks up one name, not the whole
+    path again: 2.25 s -> 1.92 s of stats at 1M files); None if it cannot be listed."""
+    fd = -1
     try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         with os.scandir(folder) as it:
-            return list(it)
-    except FileNotFoundError as exc:
+            return list(it), fd
+    except BaseException as exc:
+        if fd >= 0:
+            os.close(fd)
+        if not isinstance(exc, OSError):
+            raise
+        _not_listed(exc, where, root_real, stats)
+        return None
+
+
+def _not_listed(exc: OSError, where: str, root_real: str, stats: WalkStats) -> None:
+    """Count a folder that could not be listed; the root gone fails the walk."""
+    if isinstance(exc, FileNotFoundError):
         if not os.path.isdir(root_real):  # the whole library went away, not one folder
             raise RootGone(root_real) from exc
         stats.note("vanished", where, exc)
-    except PermissionError as exc:
+    elif isinstance(exc, PermissionError):
         stats.note("unreadable", where, exc)
-    except OSError as exc:
+    else:
         stats.note("errors", where, exc)
-    return None
 
 
 def list_folder(
@@ -218,17 +232,30 @@ def list_folder(
 ) -> tuple[list[Record], list[Subfolder]] | None:
     """The files and subfolders of one folder (``prefix`` is its relative path plus '/').
 
-    None when the folder cannot be listed (counted in ``stats``). One loop
-    body per entry, kept whole: it is the walk's hot path (one stat per file).
-    ``cls=tuple`` makes plain tuples of the same fields (what ``marshal`` sends).
+    None when the folder cannot be listed (counted in ``stats``). ``cls=tuple``
+    makes plain tuples of the same fields (what ``marshal`` sends).
     """
     stats.folders += 1
-    entries = _entries(folder, prefix.rstrip("/") or ".", root_real, stats)
-    if entries is None:
+    listed = _entries(folder, prefix.rstrip("/") or ".", root_real, stats)
+    if listed is None:
         return None
+    entries, fd = listed
+    try:
+        return _listed(entries, fd, prefix, root_real, excluded, stats, cls)
+    finally:
+        os.close(fd)
+
+
+def _listed(
+    entries: list[os.DirEntry[str]], fd: int, prefix: str, root_real: str,
+    excluded: set[str], stats: WalkStats, cls: type,
+) -> tuple[list[Record], list[Subfolder]]:
+    """``list_folder`` of a folder listed and opened (``fd``). One loop body per entry,
+    kept whole: it is the walk's hot path (one stat per file)."""
     records: list[Record] = []
     subfolders: list[Subfolder] = []
     append, new = records.append, tuple.__new__  # Record(...) costs a Python frame per file
+    stat_in = os.stat  # by name, in the opened folder
     for entry in entries:
         name = entry.name
         if name[0] == ".":
@@ -236,10 +263,10 @@ def list_folder(
         rel = prefix + name
         try:
             # Fast path, nearly every entry: a regular file. is_file() reads
-            # the type the directory listing already gave us; stat() is the
-            # one syscall per file.
+            # the type the directory listing already gave us; a stat by name in
+            # the opened folder is the one syscall per file.
             if entry.is_file(follow_symlinks=False):
-                st = entry.stat(follow_symlinks=False)
+                st = stat_in(name, dir_fd=fd, follow_symlinks=False)
                 if not name.isascii() and not is_clean(name):
                     stats.undecodable += 1
                 append(new(cls, (rel, st.st_size, st.st_mtime_ns)))
