@@ -33,6 +33,9 @@ class Spellings:
         self._done: dict[tuple[int, tuple[str, ...]], tuple[list[str], list[str]]] = {}
         self._folder = -1
         self._spelled: set[str] = set()
+        # bracket tags as a file names them -> (each spelling once, each key once), in
+        # order: the same brackets come back in folder after folder.
+        self._distinct: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     def add(
         self,
@@ -46,16 +49,22 @@ class Spellings:
         if folder_id != self._folder:
             self._folder, self._spelled = folder_id, set(folder_tags(folder))
             self._done.clear()
-        memo = (folder_id, tuple(bracket))
+        spelled = tuple(bracket)
+        memo = (folder_id, spelled)
         worked = self._done.get(memo)
         if worked is None:
-            key_of = self._key_of
-            for name in bracket:
-                if name not in key_of:
-                    key_of[name] = tag_key(name)
+            distinct = self._distinct.get(spelled)
+            if distinct is None:
+                key_of = self._key_of
+                for name in bracket:
+                    if name not in key_of:
+                        key_of[name] = tag_key(name)
+                distinct = self._distinct[spelled] = (
+                    tuple(dict.fromkeys(bracket)), tuple(dict.fromkeys(key_of[n] for n in bracket)))
+            names, tag_keys = distinct
             worked = self._done[memo] = (
-                [name for name in dict.fromkeys(bracket) if name not in self._spelled],
-                [key for key in dict.fromkeys(key_of[n] for n in bracket) if key not in keys],
+                [name for name in names if name not in self._spelled],
+                [key for key in tag_keys if key not in keys],
             )
         new, extra = worked
         for name in new:
