@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from ..index.tagruns import Run, merged, with_starts
@@ -98,13 +99,22 @@ def tag_runs(
     for folder_id, pos, extra, _ in bracketed:
         brackets.setdefault(folder_id, []).append((pos, extra))
     pieces: dict[str, list[Run]] = {ALL_KEY: []}
+    single = partial(tuple.__new__, Run)  # no Python frame per file with tags of its own
     for run in all_runs:
-        for tag in tags_of_folder[run.folder_id]:
-            pieces.setdefault(tag, []).append(run)
-        for pos, extra in brackets.get(run.folder_id, ()):
-            if run.first <= pos < run.end:
+        folder_id, first, length = run
+        for tag in tags_of_folder[folder_id]:
+            found = pieces.get(tag)
+            if found is None:
+                pieces[tag] = [run]
+            else:
+                found.append(run)
+        for pos, extra in brackets.get(folder_id, ()):
+            if first <= pos < first + length:
                 for tag in extra:
-                    pieces.setdefault(tag, []).append(Run(run.folder_id, pos, 1))
+                    found = pieces.get(tag)
+                    if found is None:
+                        found = pieces[tag] = []
+                    found.append(single((folder_id, pos, 1)))
     return {tag: merged(found) for tag, found in pieces.items()}
 
 
