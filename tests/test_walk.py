@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -207,3 +208,30 @@ def test_each_folder_opened_for_its_stats_is_closed_whatever_happens(
     assert len(paths(tmp_path, stats=stats)) == 60
     assert (stats.unreadable, stats.vanished, stats.files) == (1, 1, 60)
     assert open_fds() == before
+
+
+def test_what_an_entry_is_comes_from_its_stat_not_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some file systems list no type (DT_UNKNOWN): asking the listing would stat the whole
+    path first. The walk tells a file, a folder and a link by the one stat it makes, so
+    entries that know only their name and path are enough."""
+    make_tree(tmp_path, {"a/x.jpg": "1", "b.jpg": "22"})
+    os.symlink("a", tmp_path / "link")  # a link to a folder inside: walked once, counted
+    os.mkfifo(tmp_path / "pipe.mp3")
+    real_scandir = os.scandir
+
+    class Listing:
+        def __init__(self, path: str) -> None:
+            self.entries = [SimpleNamespace(name=e.name, path=e.path) for e in real_scandir(path)]
+
+        def __enter__(self) -> object:
+            return iter(self.entries)
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+    monkeypatch.setattr(walk_module.os, "scandir", Listing)
+    stats = WalkStats()
+    assert paths(tmp_path, stats=stats) == ["a/x.jpg", "b.jpg"]
+    assert (stats.files, stats.linked_folders, stats.loops) == (2, 1, 1)

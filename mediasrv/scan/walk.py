@@ -255,23 +255,23 @@ def _listed(
     records: list[Record] = []
     subfolders: list[Subfolder] = []
     append, new = records.append, tuple.__new__  # Record(...) costs a Python frame per file
-    stat_in = os.stat  # by name, in the opened folder
+    stat_in, is_file, is_link = os.stat, stat.S_ISREG, stat.S_ISLNK
     for entry in entries:
         name = entry.name
         if name[0] == ".":
             continue
         rel = prefix + name
         try:
-            # Fast path, nearly every entry: a regular file. is_file() reads
-            # the type the directory listing already gave us; a stat by name in
-            # the opened folder is the one syscall per file.
-            if entry.is_file(follow_symlinks=False):
-                st = stat_in(name, dir_fd=fd, follow_symlinks=False)
+            # One syscall per entry: a stat by name in the opened folder (lstat: a link
+            # is told by it). Not the listing's type: where a file system gives none,
+            # DirEntry.is_file() would stat the whole path first.
+            st = stat_in(name, dir_fd=fd, follow_symlinks=False)
+            if is_file(st.st_mode):  # nearly every entry
                 if not name.isascii() and not is_clean(name):
                     stats.undecodable += 1
                 append(new(cls, (rel, st.st_size, st.st_mtime_ns)))
                 continue
-            linked = entry.is_symlink()
+            linked = is_link(st.st_mode)
             if linked:
                 target = os.path.realpath(entry.path)
                 if not _inside(target, root_real):
@@ -279,7 +279,6 @@ def _listed(
                     continue
                 st = os.stat(target)
             else:
-                st = entry.stat(follow_symlinks=False)
                 target = entry.path
         except FileNotFoundError as exc:
             stats.note("vanished", rel, exc)
