@@ -88,15 +88,17 @@ def test_metrics_benchmark_quick_runs_and_reports_both_servers(tmp_path: Path) -
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_cold_benchmark_quick_runs_and_reports_its_goals(tmp_path: Path) -> None:
+def test_cold_benchmark_quick_runs_and_reports_its_goals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``scripts/bench_cold.py --quick`` (issue 23): both libraries beside find and a bare
     walk, the goals' table, and the plot of files browsable over time."""
     plot = tmp_path / "cold.png"
-    before = tmp_path / "before"  # --against: the last commit's code, alternating with this
-    before.mkdir()
-    archive = subprocess.run(["git", "-C", str(SCRIPTS.parent), "archive", "HEAD"],
-                             check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    import benchlib
+
+    # --against: the last commit's code, alternating with this
+    before = benchlib.export_tree("HEAD", tmp_path / "before")
     done = subprocess.run(
         [sys.executable, str(SCRIPTS / "bench_cold.py"), "--quick", "--plot", str(plot),
          "--plot-files", "2000", "--json", str(tmp_path / "cold.json"), "--cold-runs", "2",
