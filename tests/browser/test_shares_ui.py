@@ -38,8 +38,9 @@ def make_link(tabs: Any, server: Any, tmp_path: Path) -> str:
         page.click("#share-create")
     assert made.value.status == 201
     # The dialog fills the field once it has read the answer: wait for that, not for the
-    # answer alone (on a loaded machine the field was read still empty).
-    page.wait_for_function("document.querySelector('#share-url').value !== ''")
+    # answer alone (on a loaded machine the field was read still empty). A function, not an
+    # expression: Playwright polls an expression with eval, which the page's CSP refuses.
+    page.wait_for_function("() => document.querySelector('#share-url').value !== ''")
     link = page.locator("#share-url").input_value()
     assert link.startswith(f"{server.url}/s/") and link.endswith("/")
     screenshot(page, "share-dialog", tmp_path)
