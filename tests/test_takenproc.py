@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mediasrv.scan import fullbuild, takenproc
+from mediasrv.scan import sideproc
 from mediasrv.scan.probe import probe_records
-from mediasrv.scan.staging import Staged
 from mediasrv.scan.walk import walk
 
 from .support import camera_jpeg, song_bytes
-from .support.generations import table_rows
+from .support.generations import build_of, table_rows
 
 pytestmark = pytest.mark.process
 
@@ -45,18 +44,10 @@ def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     probed, _ = probe_records(str(root), records)
 
     def build(name: str, *, apart: bool, staged: bool = False) -> Path:
-        monkeypatch.setattr(takenproc, "APART_FROM", 1 if apart else 10**9)
-        path = tmp_path / f"{name}.db"
-        if staged:  # names only: SQLite writes the files rows (stagedrows.py)
-            found = Staged(tmp_path)
-            try:
-                found.add(records)
-                fullbuild.write(path, 1, found, root=str(root))
-            finally:
-                found.close()
-        else:
-            fullbuild.write(path, 1, records, root=str(root), probed=probed)
-        return path
+        monkeypatch.setattr(sideproc, "APART_FROM", 1 if apart else 10**9)
+        # Staged: names only (nothing probed), so SQLite writes the files rows.
+        options = {} if staged else {"probed": probed}
+        return build_of(tmp_path / f"{name}.db", root, records, staged=staged, **options)
 
     return build
 
@@ -75,7 +66,7 @@ def test_a_failed_taken_process_fails_the_build_and_leaves_nothing(
     built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ):
     monkeypatch.setattr(
-        takenproc.children, "command",
+        sideproc.children, "command",
         lambda *args: [sys.executable, "-c", "import sys; sys.exit('no space left on device')"])
     with pytest.raises(RuntimeError, match="status 1: no space left on device"):
         built("failed", apart=True)
@@ -88,7 +79,7 @@ def test_a_taken_process_that_cannot_start_fails_the_build_and_leaves_nothing(
     def no_process(*args: object, **kwargs: object) -> None:
         raise OSError(12, "Cannot allocate memory")
 
-    monkeypatch.setattr(takenproc.subprocess, "Popen", no_process)
+    monkeypatch.setattr(sideproc.subprocess, "Popen", no_process)
     with pytest.raises(OSError, match="Cannot allocate memory"):
         built("no-child", apart=True)
     assert not list(tmp_path.glob("*.tmp"))

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from ..index import dateorder, db, filerows
+from ..index import db, filerows
 from ..index.filerows import (
     ID_SPACING,
     PLAIN_FILE,
@@ -29,7 +29,7 @@ from ..names import (
     tag_order,
 )
 from ..natural import natural_keys
-from . import fulltags, fullwords, stagedrows, takenproc
+from . import fulltags, fullwords, sideproc, stagedrows, takenproc, wordsproc
 from .fullrows import Rows, folder_entry
 from .staging import Staged
 from .walk import Record
@@ -131,58 +131,65 @@ def _write_rows(
     probed: Mapping[str, Probed], *, apart: bool,
 ) -> tuple[int, int, list[str]]:
     indexes = db.create_schema(conn)
-    # The files rows first, committed: a big build's sort=taken order is written by a
-    # process of its own from them (takenproc.py) while this one writes the rest.
-    if isinstance(ordered, tuple):
-        rows = stagedrows.collect(conn, *ordered)
-    else:
-        conn.execute("BEGIN")
-        rows = _collect(conn, ordered, probed)
-        conn.execute("COMMIT")
+    # The files rows first, committed: a big build's search tables and sort=taken order
+    # are written by processes of their own from them (wordsproc.py, takenproc.py), each
+    # started as soon as what it needs is known, while this one writes the rest.
+    children: list[sideproc.Side] = []
+
+    def written(folders: Sequence[tuple[int, str]], names: Iterable[str], files: int) -> None:
+        if apart and files >= sideproc.APART_FROM:
+            children.append(wordsproc.start(conn, path, folders, names))
+
+    try:
+        if isinstance(ordered, tuple):
+            rows = stagedrows.collect(conn, ordered[0], ordered[1], on_files=written)
+        else:
+            conn.execute("BEGIN")
+            rows = _collect(conn, ordered, probed)
+            conn.execute("COMMIT")
+            written([(entry[0], folder) for folder, entry in rows.folders.items()], rows.names,
+                    rows.files)
+        return (*_write_tables(conn, path, rows, children, apart=apart), indexes)
+    finally:
+        for child in children:
+            child.close()
+
+
+def _write_tables(conn: sqlite3.Connection, path: Path, rows: Rows,
+                  children: list[sideproc.Side], *, apart: bool) -> tuple[int, int]:
+    """Every table after ``files`` (the search tables in process unless ``children``
+    has their process), then what the ``children`` wrote."""
+    words_apart = bool(children)
     spellings = rows.spelled.finish(rows.folders)
     tag_runs = fulltags.tag_runs(rows.all_runs, rows.folders, rows.bracketed)
     # Only All can have no spelling (a library with no files).
     shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tag_runs}
     tag_keys_in_order = [shown[name] for name in tag_order(shown)]
     tag_ids = {key: i for i, key in enumerate(tag_keys_in_order, 1)}
-    taken = (_taken_apart(conn, path, rows, tag_ids)
-             if apart and rows.files >= takenproc.APART_FROM else None)
-    if taken is not None:
-        rows.bracketed = []  # in the child's hands now (~40 MB at 1M files)
-    try:
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
-            ((fid, *db_text(folder), count, first)
-             for folder, (fid, _, _, count, first) in rows.folders.items()),
-        )
-        fulltags.insert(conn, tag_ids, {key: name for name, key in shown.items()}, spellings,
-                        tag_runs)
-        if taken is None:
-            _write_taken(conn, rows, tag_ids)
+    folder_tags = {fid: tags for fid, tags, _, _, _ in rows.folders.values()}
+    extra = {file_id: tags for _, _, tags, file_id in rows.bracketed}
+    rows.bracketed = []  # the tag runs are made: only the dict is needed (~40 MB at 1M)
+    taken_apart = apart and rows.files >= sideproc.APART_FROM
+    if taken_apart:
+        children.append(takenproc.start(conn, path, tag_ids, folder_tags, extra))
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",
+        ((fid, *db_text(folder), count, first)
+         for folder, (fid, _, _, count, first) in rows.folders.items()),
+    )
+    fulltags.insert(conn, tag_ids, {key: name for name, key in shown.items()}, spellings,
+                    tag_runs)
+    if not taken_apart:
+        takenproc.write_here(conn, tag_ids, folder_tags, extra)
+    if not words_apart:
         fullwords.insert_words(
             conn, [(fid, first, words) for fid, _, words, _, first in rows.folders.values()],
             rows.names)
-        conn.execute("COMMIT")
-        if taken is not None:
-            taken.copy_into(conn)
-    finally:
-        if taken is not None:
-            taken.close()
-    return rows.files, len(tag_ids), indexes
-
-
-def _taken_apart(conn: sqlite3.Connection, path: Path, rows: Rows,
-                 tag_ids: Mapping[str, int]) -> takenproc.Apart:
-    """Start the process writing the sort=taken order of the committed files rows."""
-    # Let the child read them: this connection gives up its lock until its next write,
-    # and waits for the child's read (a copy, ~0.7 s at 1M files) when it must write.
-    conn.execute("PRAGMA locking_mode = NORMAL")
-    conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
-    conn.execute("PRAGMA busy_timeout = 120000")
-    return takenproc.Apart(
-        path, tag_ids, {fid: tags for fid, tags, _, _, _ in rows.folders.values()},
-        {file_id: tags for _, _, tags, file_id in rows.bracketed})
+    conn.execute("COMMIT")
+    for child in children:
+        child.copy_into(conn)
+    return rows.files, len(tag_ids)
 
 
 # long: the build's hot path, one loop body for every file (see the docstring)
@@ -257,21 +264,6 @@ def _flush(conn: sqlite3.Connection, plain: list[tuple[object, ...]],
     plain.clear()
     other.clear()
     contents.clear()
-
-
-def _write_taken(conn: sqlite3.Connection, rows: Rows, tag_ids: Mapping[str, int]) -> None:
-    """Each tag's files by time taken (see ``dateorder.py``) and its months, from the
-    ``files`` rows.
-
-    SQLite sorts the million (time, id) pairs in C: sorting Python tuples of
-    big ints took 4.8 s of a 47 s cold build at 1M files.
-    """
-    times = conn.execute("SELECT coalesce(taken_ns, mtime_ns), id, folder_id FROM files"
-                         " ORDER BY 1, 2")
-    extra = {file_id: tags for _, _, tags, file_id in rows.bracketed}
-    rows.bracketed = []  # the tag runs are written: only the dict is needed now
-    dateorder.write_sorted(
-        conn, tag_ids, times, {fid: tags for fid, tags, _, _, _ in rows.folders.values()}, extra)
 
 
 def _finish(

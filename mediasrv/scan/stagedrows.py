@@ -21,6 +21,7 @@ tags), and the rare paths that are not UTF-8 (their rows are written again by
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
 
 from ..index.filerows import ID_SPACING, file_row
@@ -30,6 +31,10 @@ from .fullrows import Rows, folder_entry
 from .staging import Staged, StagedFolder
 
 SCHEMA = "staging"
+
+# Told when a build's files rows are committed: (id, path) of each folder, the distinct
+# names, and how many files (``fullbuild`` starts its search tables' process then).
+Written = Callable[[Sequence[tuple[int, str]], Iterable[str], int], None]
 
 # The staged files in natural order: SQLite numbers a table's rows as they come, so
 # each row's rowid is its rank (a window's row_number() cost 0.7 s more at 1M files).
@@ -52,10 +57,11 @@ CROSS JOIN temp.name_of AS n ON n.name = substr(r.path, m.cut + 1)
 """
 
 
-def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None) -> Rows:
+def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None,
+            on_files: Written | None = None) -> Rows:
     """Write the ``files`` rows of ``staged`` (its ``first`` files, in walk order) and
     gather what ``fullbuild._write_rows`` needs of them, as ``fullbuild._collect`` does;
-    the rows are committed.
+    the rows are committed, and ``on_files`` is told so before the rest is gathered.
 
     The staging file is read by one statement (the sort into ``temp.ranked``), then
     let go (``Staged.read_done``): a part built beside the walk (``progressive.py``)
@@ -86,10 +92,12 @@ def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None) 
     for table in ("ranked", "folder_of", "name_of"):
         conn.execute(f"DROP TABLE temp.{table}")
     _rewrite_odd(conn)
-    _runs(conn, rows, by_id)
-    _brackets(conn, rows, by_id)
     conn.execute("COMMIT")
     rows.files = count
+    if on_files is not None:
+        on_files([(fid, folder.path) for fid, folder in enumerate(by_id, 1)], rows.names, count)
+    _runs(conn, rows, by_id)
+    _brackets(conn, rows, by_id)
     return rows
 
 

@@ -11,7 +11,10 @@ from typing import Any
 from mediasrv.index import months
 from mediasrv.index.cachedir import CacheDir
 from mediasrv.names import from_db
+from mediasrv.scan import fullbuild
 from mediasrv.scan.job import run_scan
+from mediasrv.scan.staging import Staged
+from mediasrv.scan.walk import Record
 
 
 def content(db_path: Path) -> dict[str, Any]:
@@ -135,3 +138,19 @@ def table_rows(path: str | Path) -> dict[str, list[tuple[Any, ...]]]:
             )
         ]
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+
+
+def build_of(path: Path, root: Path, records: list[Record], *, staged: bool,
+             **options: Any) -> Path:
+    """A full build of ``records`` into ``path``: staged (the ``files`` rows written by
+    SQLite, names only) or from the list (``options``: ``probed``...)."""
+    if staged:
+        found = Staged(path.parent)
+        try:
+            found.add(records)
+            fullbuild.write(path, 1, found, root=str(root), **options)
+        finally:
+            found.close()
+    else:
+        fullbuild.write(path, 1, records, root=str(root), **options)
+    return path
