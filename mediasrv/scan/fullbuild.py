@@ -56,8 +56,8 @@ def write(
     order; ``first``: only the first files staged (whole folders). A list is sorted
     here. ``keys``: the ``natural_key`` of each record of a list, in the same order,
     when the caller made them already. ``opened`` is given the build's connection
-    (to stop it from another thread); ``apart``: a big build may write its sort=taken
-    order in a process of its own (``takenproc.py``).
+    (to stop it from another thread); ``apart``: a big build may write its search
+    tables and its sort=taken order in processes of their own (``sideproc.py``).
 
     The rows first, the indexes after the load, then sampled statistics;
     ``CacheDir.publish`` gives the path and makes the file current.
@@ -159,7 +159,7 @@ def _write_tables(conn: sqlite3.Connection, path: Path, rows: Rows,
                   children: list[sideproc.Side], *, apart: bool) -> tuple[int, int]:
     """Every table after ``files`` (the search tables in process unless ``children``
     has their process), then what the ``children`` wrote."""
-    words_apart = bool(children)
+    words_apart = bool(children)  # the search words process is the only one so far
     spellings = rows.spelled.finish(rows.folders)
     tag_runs = fulltags.tag_runs(rows.all_runs, rows.folders, rows.bracketed)
     # Only All can have no spelling (a library with no files).
