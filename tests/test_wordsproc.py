@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_the_search_tables_written_apart_are_those_written_in_process(
     assert not list(tmp_path.glob("*.tmp"))  # the side files are gone
 
 
-def test_the_words_process_starts_before_the_tags_are_made(
+def test_the_words_process_starts_before_the_files_rows_and_waits_for_them(
     built, monkeypatch: pytest.MonkeyPatch,
 ):
     happened: list[str] = []
@@ -79,11 +80,22 @@ def test_the_words_process_starts_before_the_tags_are_made(
             return function(*args, **kwargs)
         return run
 
+    def late(starter: wordsproc.Starter) -> None:  # the process reaches the rows first
+        if starter.child is not None:  # the build apart
+            happened.append("committed")
+            time.sleep(0.5)
+            assert starter.child.child.poll() is None  # it waits for them: it cannot end
+        committed(starter)
+
+    committed = wordsproc.Starter.committed
+    monkeypatch.setattr(wordsproc.Starter, "committed", late)
     monkeypatch.setattr(wordsproc, "Apart", recorded("words", wordsproc.Apart))
     monkeypatch.setattr(takenproc, "Apart", recorded("taken", takenproc.Apart))
     monkeypatch.setattr(fulltags, "tag_runs", recorded("tag runs", fulltags.tag_runs))
-    built("order", apart=True)
-    assert happened == ["words", "tag runs", "taken"]
+    late_db = built("late", apart=True)
+    assert happened == ["words", "committed", "taken", "tag runs"]
+    # It read the rows once they were committed, not the empty table before.
+    assert table_rows(late_db) == table_rows(built("inside", apart=False))
 
 
 def test_a_failed_words_process_fails_the_build_and_leaves_nothing(

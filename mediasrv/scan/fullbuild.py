@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 
 from ..index import db, filerows
@@ -20,6 +21,7 @@ from ..index.filerows import (
 )
 from ..index.tagruns import Run
 from ..names import (
+    ALL_KEY,
     ALL_TAG,
     bracket_tags,
     db_text,
@@ -135,20 +137,17 @@ def _write_rows(
     # are written by processes of their own from them (wordsproc.py, takenproc.py), each
     # started as soon as what it needs is known, while this one writes the rest.
     children: list[sideproc.Side] = []
-
-    def written(folders: Sequence[tuple[int, str]], names: Iterable[str], files: int) -> None:
-        if apart and files >= sideproc.APART_FROM:
-            children.append(wordsproc.start(conn, path, folders, names))
-
+    words = wordsproc.Starter(conn, path, children, apart=apart)
     try:
         if isinstance(ordered, tuple):
-            rows = stagedrows.collect(conn, ordered[0], ordered[1], on_files=written)
+            rows = stagedrows.collect(conn, ordered[0], ordered[1], words)
         else:
             conn.execute("BEGIN")
             rows = _collect(conn, ordered, probed)
             conn.execute("COMMIT")
-            written([(entry[0], folder) for folder, entry in rows.folders.items()], rows.names,
-                    rows.files)
+            words.folders_known([(entry[0], folder) for folder, entry in rows.folders.items()],
+                                rows.names, rows.files)
+            words.committed()
         return (*_write_tables(conn, path, rows, children, apart=apart), indexes)
     finally:
         for child in children:
@@ -161,17 +160,22 @@ def _write_tables(conn: sqlite3.Connection, path: Path, rows: Rows,
     has their process), then what the ``children`` wrote."""
     words_apart = bool(children)  # the search words process is the only one so far
     spellings = rows.spelled.finish(rows.folders)
-    tag_runs = fulltags.tag_runs(rows.all_runs, rows.folders, rows.bracketed)
-    # Only All can have no spelling (a library with no files).
-    shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tag_runs}
-    tag_keys_in_order = [shown[name] for name in tag_order(shown)]
-    tag_ids = {key: i for i, key in enumerate(tag_keys_in_order, 1)}
     folder_tags = {fid: tags for fid, tags, _, _, _ in rows.folders.values()}
     extra = {file_id: tags for _, _, tags, file_id in rows.bracketed}
-    rows.bracketed = []  # the tag runs are made: only the dict is needed (~40 MB at 1M)
+    # The tags are those of All, the folders and the files' own (each has files): known
+    # before their runs are, so the sort=taken process starts before those are made.
+    tags = dict.fromkeys(chain([ALL_KEY], chain.from_iterable(folder_tags.values()),
+                               chain.from_iterable(extra.values())))
+    # Only All can have no spelling (a library with no files).
+    shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tags}
+    tag_ids = {key: i for i, key in enumerate((shown[name] for name in tag_order(shown)), 1)}
     taken_apart = apart and rows.files >= sideproc.APART_FROM
     if taken_apart:
         children.append(takenproc.start(conn, path, tag_ids, folder_tags, extra))
+    tag_runs = fulltags.tag_runs(rows.all_runs, rows.folders, rows.bracketed)
+    rows.bracketed = []  # the tag runs are made: only the dict is needed (~40 MB at 1M)
+    if tag_runs.keys() != tag_ids.keys():
+        raise RuntimeError(f"{len(tag_runs)} tags have runs, {len(tag_ids)} were numbered")
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO folders VALUES (?, ?, ?, ?, ?)",

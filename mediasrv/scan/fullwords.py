@@ -28,7 +28,7 @@ def insert_words(
 ) -> None:
     """folder_words, name_words and word_folders, from the words of each folder ((id,
     first file's id, words) in natural order) and of each distinct file name (``names``),
-    after the ``files`` rows.
+    after the ``files`` rows: ``words_of_names`` then ``name_rows``.
 
     Only the words of each distinct name are worked out in Python (86k names
     at 1M files), here as they go into SQLite (held for every name until
@@ -37,9 +37,18 @@ def insert_words(
     and sorted inside SQLite. A loop over every word of every file cost 5 s at
     1M files, its JSON 4 s more.
     """
+    words_of_names(conn, [(fid, words) for fid, _, words in folders], names)
+    name_rows(conn, folders)
+
+
+def words_of_names(conn: sqlite3.Connection, folders: Iterable[tuple[int, Iterable[str]]],
+                   names: Iterable[str]) -> None:
+    """folder_words, from (id, words) of each folder, and ``temp.name_word_of``: the
+    words of each distinct name. Neither reads the ``files`` rows (``wordsproc.py``
+    makes them while the rows are written)."""
     conn.executemany(
         "INSERT INTO folder_words VALUES (?, ?)",
-        sorted((word, fid) for fid, _, words in folders for word in words),
+        sorted((word, fid) for fid, words in folders for word in words),
     )
     conn.execute(
         "CREATE TEMP TABLE name_word_of (name TEXT NOT NULL, word TEXT NOT NULL,"
@@ -62,7 +71,11 @@ def insert_words(
             (orjson.dumps([(key, sorted(search_words(name)))
                            for key, name in shown[at:at + _NAMES_AT_ONCE]]).decode(),),
         )
-    del shown
+
+
+def name_rows(conn: sqlite3.Connection, folders: Sequence[tuple[int, int, set[str]]]) -> None:
+    """name_words, from ``temp.name_word_of`` and the ``files`` rows (then dropped), and
+    word_folders, from those and each folder's (id, first file's id, words)."""
     conn.execute(
         "INSERT INTO name_words SELECT f.folder_id, w.word, f.id"
         " FROM files AS f JOIN temp.name_word_of AS w ON w.name = f.name"

@@ -21,7 +21,6 @@ tags), and the rare paths that are not UTF-8 (their rows are written again by
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
 
 from ..index.filerows import ID_SPACING, file_row
@@ -29,12 +28,9 @@ from ..index.tagruns import Run
 from ..names import bracket_tags, kind_of, split_ext
 from .fullrows import Rows, folder_entry
 from .staging import Staged, StagedFolder
+from .wordsproc import Starter
 
 SCHEMA = "staging"
-
-# Told when a build's files rows are committed: (id, path) of each folder, the distinct
-# names, and how many files (``fullbuild`` starts its search tables' process then).
-Written = Callable[[Sequence[tuple[int, str]], Iterable[str], int], None]
 
 # The staged files in natural order: SQLite numbers a table's rows as they come, so
 # each row's rowid is its rank (a window's row_number() cost 0.7 s more at 1M files).
@@ -58,10 +54,11 @@ CROSS JOIN temp.name_of AS n ON n.name = substr(r.path, m.cut + 1)
 
 
 def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None,
-            on_files: Written | None = None) -> Rows:
+            words: Starter | None = None) -> Rows:
     """Write the ``files`` rows of ``staged`` (its ``first`` files, in walk order) and
     gather what ``fullbuild._write_rows`` needs of them, as ``fullbuild._collect`` does;
-    the rows are committed, and ``on_files`` is told so before the rest is gathered.
+    the rows are committed. ``words`` is told the folders and names before the rows
+    are written, and that they are committed before the rest is gathered.
 
     The staging file is read by one statement (the sort into ``temp.ranked``), then
     let go (``Staged.read_done``): a part built beside the walk (``progressive.py``)
@@ -86,6 +83,8 @@ def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None,
         staged.read_done()
     conn.execute("BEGIN")
     by_id = _tables(conn, folders, rows.names)
+    if words is not None:
+        words.folders_known([(fid, f.path) for fid, f in enumerate(by_id, 1)], rows.names, count)
     written = conn.execute(INSERT_FILES).rowcount
     if written != count:
         raise RuntimeError(f"{written} of {count} staged files were written")
@@ -94,8 +93,8 @@ def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None,
     _rewrite_odd(conn)
     conn.execute("COMMIT")
     rows.files = count
-    if on_files is not None:
-        on_files([(fid, folder.path) for fid, folder in enumerate(by_id, 1)], rows.names, count)
+    if words is not None:
+        words.committed()
     _runs(conn, rows, by_id)
     _brackets(conn, rows, by_id)
     return rows
