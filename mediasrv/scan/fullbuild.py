@@ -145,7 +145,7 @@ def _write_rows(
             conn.execute("BEGIN")
             rows = _collect(conn, ordered, probed)
             conn.execute("COMMIT")
-            words.folders_known([(entry[0], folder) for folder, entry in rows.folders.items()],
+            words.folders_known(((entry[0], folder) for folder, entry in rows.folders.items()),
                                 rows.names, rows.files)
             words.committed()
         return (*_write_tables(conn, path, rows, children, apart=apart), indexes)

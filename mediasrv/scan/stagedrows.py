@@ -84,7 +84,7 @@ def collect(conn: sqlite3.Connection, staged: Staged, first: int | None = None,
     conn.execute("BEGIN")
     by_id = _tables(conn, folders, rows.names)
     if words is not None:
-        words.folders_known([(fid, f.path) for fid, f in enumerate(by_id, 1)], rows.names, count)
+        words.folders_known(((fid, f.path) for fid, f in enumerate(by_id, 1)), rows.names, count)
     written = conn.execute(INSERT_FILES).rowcount
     if written != count:
         raise RuntimeError(f"{written} of {count} staged files were written")

@@ -79,7 +79,8 @@ class Starter:
 
     def folders_known(self, folders: Iterable[tuple[int, str]], names: Iterable[str],
                       files: int) -> None:
-        """(id, path) of each folder, the distinct names, and how many files."""
+        """(id, path) of each folder, the distinct names (read only when the process
+        starts), and how many files."""
         if self.apart and files >= sideproc.APART_FROM:
             tables = [sql for (sql,) in self.conn.execute(
                 "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name IN"
