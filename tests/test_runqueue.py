@@ -34,7 +34,10 @@ pytestmark = [
 ]
 
 CPU = min(os.sched_getaffinity(0))
-HOG = f"import os; os.sched_setaffinity(0, {{{CPU}}})\nwhile True: pass"
+# It says when it is on that CPU: a test that started the scan before the hog was up
+# (its start slowed by a busy machine) saw the scan done in time, never starved.
+HOG = (f"import os; os.sched_setaffinity(0, {{{CPU}}}); print('spinning', flush=True)\n"
+       "while True: pass")
 # Pinned beside the hog at idle priority; a child that is starved as well, under a
 # parent that only sleeps: the parent's count is its whole tree's.
 STARVED = f"""
@@ -74,6 +77,13 @@ def python(code: str, *args: str) -> subprocess.Popen[bytes]:
                             env=child_env(), start_new_session=True)
 
 
+def spinning() -> subprocess.Popen[bytes]:
+    """The hog, once it spins on the CPU."""
+    proc = python(HOG)
+    assert proc.stdout is not None and proc.stdout.readline() == b"spinning\n"
+    return proc
+
+
 def end(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -84,7 +94,7 @@ def end(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 def hog() -> Iterator[subprocess.Popen[bytes]]:
     """A busy loop at normal priority on the one CPU the starved processes are pinned to."""
-    proc = python(HOG)
+    proc = spinning()
     try:
         yield proc
     finally:
@@ -137,7 +147,7 @@ async def test_a_starved_scan_is_given_time_not_killed(  # type: ignore[no-untyp
     scanner = coordinator.process
     assert scanner is not None
     make_tree(root, {"b/two.jpg": "y"})
-    busy = python(HOG)
+    busy = spinning()
     try:
         start = waited_ns(scanner.pid) or 0
         answer = asyncio.create_task(client.post("/api/rescan?wait=1"))
