@@ -104,10 +104,13 @@ def hog() -> Iterator[subprocess.Popen[bytes]]:
 def test_a_process_that_waits_for_a_cpu_counts_up_and_a_sleeping_one_does_not(
     hog: subprocess.Popen[bytes],
 ) -> None:
-    sleeper = python("import time; time.sleep(600)")
+    # Read once it sleeps: its start-up waits for a CPU like any process's on a busy
+    # machine (CI counted 190 ms of it after the first reading).
+    sleeper = python("import time; print('sleeping', flush=True); time.sleep(600)")
     starved = python(STARVED, "parent")
     try:
-        assert starved.stdout is not None
+        assert starved.stdout is not None and sleeper.stdout is not None
+        assert sleeper.stdout.readline() == b"sleeping\n"
         child = int(starved.stdout.readline())
         before = waited_ns(sleeper.pid)
         assert before is not None
