@@ -107,11 +107,17 @@ class Side:
         self.side.unlink(missing_ok=True)
 
 
-def child_main(argv: Sequence[str], write: Callable[[Path, Path], None]) -> int:
-    """A child's ``main``: ``write(BUILD, SIDE)``, dying with PARENT."""
+def child_main(argv: Sequence[str],
+               write: Callable[[sqlite3.Connection, Path], None]) -> int:
+    """A child's ``main`` (ARGV: BUILD SIDE PARENT): ``write`` on a connection to SIDE,
+    given BUILD, dying with PARENT."""
     build, side, parent = argv
     from .walkproc import die_with
 
     die_with(int(parent))
-    write(Path(build), Path(side))
+    conn = connect(Path(side))
+    try:
+        write(conn, Path(build))
+    finally:
+        conn.close()
     return 0

@@ -75,29 +75,26 @@ def write_here(conn: sqlite3.Connection, tag_ids: Mapping[str, int],
     dateorder.write_sorted(conn, tag_ids, times, folder_tags, extra_tags)
 
 
-def write(build: Path, side: Path) -> None:
-    """The child's work: ``build``'s files by time into ``side``, then chunks and months."""
-    conn = sideproc.connect(side)
-    try:
-        conn.execute("ATTACH DATABASE ? AS build", (f"file:{build}?mode=ro",))
-        # Copied out at once, so the build's next commit does not wait for this read.
-        conn.execute("CREATE TABLE sorted AS SELECT coalesce(taken_ns, mtime_ns) AS t, id,"
-                     " folder_id FROM build.files ORDER BY 1, 2")
-        conn.execute("DETACH DATABASE build")
-        tag_ids = dict(conn.execute("SELECT key, id FROM tag_of"))
-        folder_tags: dict[int, list[str]] = {}
-        for fid, key in conn.execute("SELECT folder_id, key FROM folder_tag ORDER BY rowid"):
-            folder_tags.setdefault(fid, []).append(key)
-        extra: dict[int, list[str]] = {}
-        for fid, key in conn.execute("SELECT file_id, key FROM file_tag ORDER BY rowid"):
-            extra.setdefault(fid, []).append(key)
-        conn.execute("BEGIN")
-        dateorder.write_sorted(conn, tag_ids, conn.execute("SELECT t, id, folder_id FROM sorted"
-                                                           " ORDER BY rowid"),
-                               folder_tags, extra)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+def write(conn: sqlite3.Connection, build: Path) -> None:
+    """The child's work, on its side file (``conn``): ``build``'s files by time, then
+    chunks and months."""
+    conn.execute("ATTACH DATABASE ? AS build", (f"file:{build}?mode=ro",))
+    # Copied out at once, so the build's next commit does not wait for this read.
+    conn.execute("CREATE TABLE sorted AS SELECT coalesce(taken_ns, mtime_ns) AS t, id,"
+                 " folder_id FROM build.files ORDER BY 1, 2")
+    conn.execute("DETACH DATABASE build")
+    tag_ids = dict(conn.execute("SELECT key, id FROM tag_of"))
+    folder_tags: dict[int, list[str]] = {}
+    for fid, key in conn.execute("SELECT folder_id, key FROM folder_tag ORDER BY rowid"):
+        folder_tags.setdefault(fid, []).append(key)
+    extra: dict[int, list[str]] = {}
+    for fid, key in conn.execute("SELECT file_id, key FROM file_tag ORDER BY rowid"):
+        extra.setdefault(fid, []).append(key)
+    conn.execute("BEGIN")
+    dateorder.write_sorted(conn, tag_ids, conn.execute("SELECT t, id, folder_id FROM sorted"
+                                                       " ORDER BY rowid"),
+                           folder_tags, extra)
+    conn.execute("COMMIT")
 
 
 def main(argv: list[str]) -> int:

@@ -93,32 +93,29 @@ class Starter:
             sideproc.share(self.conn)
 
 
-def write(build: Path, side: Path) -> None:
-    """The child's work: the search tables of ``build``'s files, into ``side``."""
-    conn = sideproc.connect(side)
-    try:
-        for (sql,) in conn.execute("SELECT sql FROM table_sql").fetchall():
-            conn.execute(sql)  # the generation's own tables, in the side file
-        folders = [(fid, search_words(_text(path)))
-                   for fid, path in conn.execute("SELECT id, path FROM folder_in ORDER BY id")]
-        names = [_text(name) for (name,) in conn.execute("SELECT name FROM name_in")]
-        conn.execute("BEGIN")
-        fullwords.words_of_names(conn, folders, names)  # while the files rows are written
-        conn.execute("COMMIT")
-        # Then the files rows, once committed: the build's connection holds its lock
-        # until then. Copied out at once, so its next write does not wait for this read;
-        # name_rows reads it as ``files`` (the temp schema is looked in first).
-        conn.execute(f"PRAGMA busy_timeout = {WAIT_S * 1000}")
-        conn.execute("ATTACH DATABASE ? AS build", (f"file:{build}?mode=ro",))
-        conn.execute("CREATE TEMP TABLE files AS SELECT id, folder_id, name FROM build.files")
-        conn.execute("DETACH DATABASE build")
-        firsts = dict(conn.execute("SELECT folder_id, min(id) FROM temp.files"
-                                   " GROUP BY folder_id"))
-        conn.execute("BEGIN")
-        fullwords.name_rows(conn, [(fid, firsts[fid], words) for fid, words in folders])
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+def write(conn: sqlite3.Connection, build: Path) -> None:
+    """The child's work, on its side file (``conn``): the search tables of ``build``'s
+    files."""
+    for (sql,) in conn.execute("SELECT sql FROM table_sql").fetchall():
+        conn.execute(sql)  # the generation's own tables, in the side file
+    folders = [(fid, search_words(_text(path)))
+               for fid, path in conn.execute("SELECT id, path FROM folder_in ORDER BY id")]
+    names = [_text(name) for (name,) in conn.execute("SELECT name FROM name_in")]
+    conn.execute("BEGIN")
+    fullwords.words_of_names(conn, folders, names)  # while the files rows are written
+    conn.execute("COMMIT")
+    # Then the files rows, once committed: the build's connection holds its lock
+    # until then. Copied out at once, so its next write does not wait for this read;
+    # name_rows reads it as ``files`` (the temp schema is looked in first).
+    conn.execute(f"PRAGMA busy_timeout = {WAIT_S * 1000}")
+    conn.execute("ATTACH DATABASE ? AS build", (f"file:{build}?mode=ro",))
+    conn.execute("CREATE TEMP TABLE files AS SELECT id, folder_id, name FROM build.files")
+    conn.execute("DETACH DATABASE build")
+    firsts = dict(conn.execute("SELECT folder_id, min(id) FROM temp.files"
+                               " GROUP BY folder_id"))
+    conn.execute("BEGIN")
+    fullwords.name_rows(conn, [(fid, firsts[fid], words) for fid, words in folders])
+    conn.execute("COMMIT")
 
 
 def main(argv: list[str]) -> int:
