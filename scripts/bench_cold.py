@@ -22,6 +22,16 @@ the server and of its scan process (``VmHWM``). Goals (issue 23) are ratios to
 ``find`` in the same run: first file <= 0.5x, complete <= 2.5x, no-change
 rescan <= 1.5x; scan process peak RSS <= 300 MB at 1M files.
 
+Beside them, what no build of this schema can go below: "SQLite alone" is the
+time SQLite takes, in C with no Python per row, to write the last cold
+start's generation again into an empty file with the build's settings
+(``connect_build``): every table's rows, read from the published file in the
+order they are stored (``INSERT ... SELECT ... WHERE 1``: row by row, not
+SQLite's page copy), its indexes and statistics, as ``fullbuild`` ends. No
+natural-order sort, tags, words or chunks are worked out; its median of
+``--runs``. A build must also walk, so ``find`` plus that is the floor of a
+cold start done serially.
+
 ``--plot`` draws files browsable over time during a cold start of a library
 of ``--plot-files`` files, mediasrv against copyparty (``-e2dsa --no-hash``:
 names and sizes indexed, no hashing; what it has indexed is counted in its
@@ -50,6 +60,8 @@ from pathlib import Path
 from typing import Any
 
 import benchlib
+
+from mediasrv.index.db import connect_build
 
 GOALS = {"first_x": 0.5, "complete_x": 2.5, "rescan_x": 1.5}
 RSS_GOAL_MB, RSS_GOAL_FILES = 300, 1_000_000
@@ -116,6 +128,40 @@ def time_bare_walk(root: Path) -> float:
     return float(out[1])
 
 
+def sqlite_alone(generation: Path, work: Path) -> tuple[float, int]:
+    """Seconds SQLite takes to write ``generation``'s tables (rows in their stored order),
+    indexes and statistics again into an empty file, as a build does (no Python per row),
+    and the rows it wrote."""
+    out = work / "sqlite-alone.db"
+    out.unlink(missing_ok=True)
+    conn = connect_build(out)
+    try:
+        conn.execute("ATTACH DATABASE ? AS old", (str(generation.resolve()),))  # only read
+        schema = conn.execute(
+            "SELECT type, name, sql FROM old.sqlite_schema WHERE sql IS NOT NULL"
+            " AND name NOT LIKE 'sqlite_%' AND type IN ('table', 'index')"
+        ).fetchall()
+        tables = [(name, sql) for kind, name, sql in schema if kind == "table"]
+        for _, sql in tables:
+            conn.execute(sql)
+        started = time.perf_counter()
+        conn.execute("BEGIN")
+        rows = 0
+        for name, _ in tables:  # WHERE: row by row, as a build writes (no transfer of pages)
+            rows += conn.execute(
+                f'INSERT INTO main."{name}" SELECT * FROM old."{name}" WHERE 1').rowcount
+        for kind, _, sql in schema:
+            if kind == "index":
+                conn.execute(sql)
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA analysis_limit = 1000")
+        conn.execute("ANALYZE")
+        return time.perf_counter() - started, rows
+    finally:
+        conn.close()
+        out.unlink(missing_ok=True)
+
+
 def peak_rss_mb(pid: int) -> float:
     with contextlib.suppress(OSError, KeyError, ValueError):
         return benchlib.proc_stats(pid)["peak_rss_mb"]
@@ -153,9 +199,11 @@ def cold_start(
     first_only: bool = False,
     rescan_only: bool = False,
     tree: Path | None = None,
+    floor: bool = False,
 ) -> dict[str, Any]:
     """``mediasrv serve`` on an empty cache: first file, every file, rescans, peak RSS
-    (``first_only``: the first file alone, then the server is stopped).
+    (``first_only``: the first file alone, then the server is stopped); ``floor``: then
+    ``sqlite_alone`` on its generation (the median of ``runs``), the server idle.
 
     ``rescan_only``: the index is built first by ``mediasrv scan`` (not timed), so the
     first file and complete figures are only the server's start on it. ``tree``: the
@@ -220,6 +268,7 @@ def cold_start(
         if scanner:
             scan_rss = max(scan_rss, peak_rss_mb(scanner))
         server_rss = peak_rss_mb(served.proc.pid)
+        alone = [sqlite_alone(cache / "current.db", work)[0] for _ in range(runs if floor else 0)]
     finally:
         served.stop()
         shutil.rmtree(cache, ignore_errors=True)
@@ -232,6 +281,7 @@ def cold_start(
         "scan_peak_rss_mb": scan_rss or math.nan,
         "scan_cold_peak_rss_mb": cold_rss or math.nan,
         "series": series,
+        "sqlite_s": statistics.median(alone) if alone else math.nan,
     }
 
 
@@ -289,8 +339,9 @@ def measure(
     theirs: list[dict[str, Any]] = []
     for run, who in benchlib.alternating(cold_runs):
         if who == "this":
-            colds.append(cold_start(root, files, work, runs=runs if run == cold_runs - 1 else 0,
-                                    rescan_only=rescan_only, tree=tree))
+            last = run == cold_runs - 1
+            colds.append(cold_start(root, files, work, runs=runs if last else 0,
+                                    rescan_only=rescan_only, tree=tree, floor=last))
         elif against is not None:
             theirs.append(cold_start(root, files, work, runs=0, rescan_only=rescan_only,
                                      tree=against))
@@ -308,6 +359,8 @@ def measure(
         first_x=cold["first_s"] / find_s,
         complete_x=cold["complete_s"] / find_s,
         rescan_x=cold["rescan_s"] / find_s,
+        sqlite_x=cold["sqlite_s"] / find_s,
+        floor_x=(find_s + cold["sqlite_s"]) / find_s,
     )
     if theirs:
         complete = statistics.median(c["complete_s"] for c in theirs)
@@ -323,7 +376,8 @@ def measure(
     each = ", ".join(f"{c['complete_s']:.2f}" for c in cold["cold_starts"])
     benchlib.log(
         f"{name}: first {cold['first_s']:.2f} s, complete {cold['complete_s']:.2f} s"
-        f" (each cold start: {each}), rescan {cold['rescan_s']:.2f} s"
+        f" (each cold start: {each}), rescan {cold['rescan_s']:.2f} s,"
+        f" SQLite alone {cold['sqlite_s']:.2f} s"
     )
     return cold
 
@@ -427,8 +481,8 @@ def report(results: dict[str, dict[str, Any]], command: str) -> str:
         ran(command),
         "",
         "| library | find | bare Python walk | first file | complete | no-change rescan "
-        "| peak RSS server / scan |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| peak RSS server / scan | SQLite alone | find + SQLite alone |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in results.items():
         lines.append(
@@ -437,7 +491,8 @@ def report(results: dict[str, dict[str, Any]], command: str) -> str:
             f"| {r['complete_s']:.2f} s ({r['complete_x']:.2f}x) "
             f"| {r['rescan_s']:.2f} s ({r['rescan_x']:.2f}x) "
             f"| {r['server_peak_rss_mb']:.0f} / {r['scan_peak_rss_mb']:.0f} MB"
-            f" (cold start {r['scan_cold_peak_rss_mb']:.0f}) |"
+            f" (cold start {r['scan_cold_peak_rss_mb']:.0f}) "
+            f"| {r['sqlite_s']:.2f} s ({r['sqlite_x']:.2f}x) | {r['floor_x']:.2f}x |"
         )
     lines += ["", "| goal | " + " | ".join(results) + " |", "| --- |" + " --- |" * len(results)]
     for key, goal in GOALS.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,7 @@ def test_cold_benchmark_quick_runs_and_reports_its_goals(
     assert "| 5,000 files, make_library shape | " in done.stdout
     assert "| 2,000 files in 400 folders | " in done.stdout
     assert "| complete <= 2.5x find | " in done.stdout
+    assert "| SQLite alone | find + SQLite alone |" in done.stdout
     results = json.loads((tmp_path / "cold.json").read_text())
     for name in ("5,000 files, make_library shape", "2,000 files in 400 folders"):
         cold = results[name]
@@ -116,6 +118,7 @@ def test_cold_benchmark_quick_runs_and_reports_its_goals(
         assert cold["series"][-1][1] == cold["files"]  # every file browsable at the end
         assert [r["status"] for r in cold["rescans"]] == ["unchanged"]
         assert cold["scan_peak_rss_mb"] > 0
+        assert cold["sqlite_s"] > 0 and cold["floor_x"] == pytest.approx(1 + cold["sqlite_x"])
         assert len(cold["cold_starts"]) == 2  # --cold-runs: complete is their median
         assert min(c["complete_s"] for c in cold["cold_starts"]) <= cold["complete_s"]
         assert f"{name}, first file / complete of each cold start: " in done.stdout
@@ -124,6 +127,38 @@ def test_cold_benchmark_quick_runs_and_reports_its_goals(
         assert len(theirs["cold_starts"]) == 2 and 0 < theirs["first_s"] <= theirs["complete_s"]
         assert f"| {name} | {before} | " in done.stdout
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sqlite_alone_writes_every_row_of_a_generation_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bench_cold.sqlite_alone``, the floor beside the cold starts: it writes every row
+    of every table of the generation (and leaves no file behind)."""
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    import bench_cold
+
+    from mediasrv.index.cachedir import CacheDir
+    from mediasrv.scan.job import run_scan
+
+    lib = tmp_path / "lib"
+    for i in range(30):
+        folder = lib / f"Trip {i % 4}" / f"Day {i % 3}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"IMG_{i:03d}[beach].jpg").write_bytes(b"x" * i)
+    cache = CacheDir(tmp_path / "cache")
+    run_scan(lib, cache)
+    generation = (tmp_path / "cache" / "current.db").resolve()
+    conn = sqlite3.connect(generation)
+    tables = [name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    rows = sum(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables)
+    conn.close()
+    work = tmp_path / "work"
+    work.mkdir()
+    seconds, written = bench_cold.sqlite_alone(generation, work)
+    assert seconds > 0
+    assert written == rows and {"files", "name_words", "tag_taken"} <= set(tables)
+    assert list(work.iterdir()) == []
 
 
 @pytest.mark.slow
