@@ -57,7 +57,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import benchlib
 
@@ -128,35 +128,48 @@ def time_bare_walk(root: Path) -> float:
     return float(out[1])
 
 
-def sqlite_alone(generation: Path, work: Path) -> tuple[float, int]:
-    """Seconds SQLite takes to write ``generation``'s tables (rows in their stored order),
-    indexes and statistics again into an empty file, as a build does (no Python per row),
-    and the rows it wrote."""
+class Alone(NamedTuple):
+    """What ``sqlite_alone`` measured: seconds in all, rows written, and seconds by table
+    (its rows and its indexes; "commit, statistics" for the end)."""
+
+    seconds: float
+    rows: int
+    by_table: dict[str, float]
+
+
+def sqlite_alone(generation: Path, work: Path) -> Alone:
+    """How long SQLite takes to write ``generation``'s tables (rows in their stored order),
+    indexes and statistics again into an empty file, as a build does (no Python per row)."""
     out = work / "sqlite-alone.db"
     out.unlink(missing_ok=True)
     conn = connect_build(out)
     try:
         conn.execute("ATTACH DATABASE ? AS old", (str(generation.resolve()),))  # only read
         schema = conn.execute(
-            "SELECT type, name, sql FROM old.sqlite_schema WHERE sql IS NOT NULL"
-            " AND name NOT LIKE 'sqlite_%' AND type IN ('table', 'index')"
+            "SELECT type, name, tbl_name, sql FROM old.sqlite_schema WHERE sql IS NOT NULL"
+            " AND name NOT LIKE 'sqlite_%' AND type IN ('table', 'index') ORDER BY type DESC"
         ).fetchall()
-        tables = [(name, sql) for kind, name, sql in schema if kind == "table"]
-        for _, sql in tables:
-            conn.execute(sql)
+        for kind, _, _, sql in schema:
+            if kind == "table":
+                conn.execute(sql)
+        by_table: dict[str, float] = {}
+        rows = 0
         started = time.perf_counter()
         conn.execute("BEGIN")
-        rows = 0
-        for name, _ in tables:  # WHERE: row by row, as a build writes (no transfer of pages)
-            rows += conn.execute(
-                f'INSERT INTO main."{name}" SELECT * FROM old."{name}" WHERE 1').rowcount
-        for kind, _, sql in schema:
-            if kind == "index":
+        for kind, name, table, sql in schema:  # the tables first, then the indexes
+            at = time.perf_counter()
+            if kind == "table":  # WHERE: row by row, as a build writes (no copy of pages)
+                rows += conn.execute(
+                    f'INSERT INTO main."{name}" SELECT * FROM old."{name}" WHERE 1').rowcount
+            else:
                 conn.execute(sql)
+            by_table[table] = by_table.get(table, 0.0) + time.perf_counter() - at
+        at = time.perf_counter()
         conn.execute("COMMIT")
         conn.execute("PRAGMA analysis_limit = 1000")
         conn.execute("ANALYZE")
-        return time.perf_counter() - started, rows
+        by_table["commit, statistics"] = time.perf_counter() - at
+        return Alone(time.perf_counter() - started, rows, by_table)
     finally:
         conn.close()
         out.unlink(missing_ok=True)
@@ -268,7 +281,7 @@ def cold_start(
         if scanner:
             scan_rss = max(scan_rss, peak_rss_mb(scanner))
         server_rss = peak_rss_mb(served.proc.pid)
-        alone = [sqlite_alone(cache / "current.db", work)[0] for _ in range(runs if floor else 0)]
+        alone = [sqlite_alone(cache / "current.db", work) for _ in range(runs if floor else 0)]
     finally:
         served.stop()
         shutil.rmtree(cache, ignore_errors=True)
@@ -281,7 +294,8 @@ def cold_start(
         "scan_peak_rss_mb": scan_rss or math.nan,
         "scan_cold_peak_rss_mb": cold_rss or math.nan,
         "series": series,
-        "sqlite_s": statistics.median(alone) if alone else math.nan,
+        "sqlite_s": statistics.median(a.seconds for a in alone) if alone else math.nan,
+        "sqlite_by_table": alone[-1].by_table if alone else {},  # the last run's
     }
 
 
@@ -505,6 +519,12 @@ def report(results: dict[str, dict[str, Any]], command: str) -> str:
             f"| scan peak RSS <= {RSS_GOAL_MB} MB ({name}) | "
             f"{r['scan_peak_rss_mb']:.0f} MB {met} |" + " |" * (len(results) - 1)
         )
+    for name, r in results.items():
+        steps = sorted(r.get("sqlite_by_table", {}).items(), key=lambda kv: -kv[1])
+        if steps:
+            each = ", ".join(f"{table} {s:.2f} s" for table, s in steps if s >= 0.01)
+            lines.append(f"\n{name}, SQLite alone by table (rows and indexes; its last run):"
+                         f" {each}.")
     for name, r in results.items():
         if len(r.get("cold_starts", ())) > 1:
             each = ", ".join(f"{c['first_s']:.2f} / {c['complete_s']:.2f} s"
