@@ -93,3 +93,28 @@ def shown(page: Any) -> list[str]:
 
 def wait_shown(page: Any, name: str) -> None:
     page.wait_for_function("name => window.shown.some(s => s.name === name)", arg=name)
+
+
+# Every text an element shows, in order, kept in ``window.texts[id]``: a text a page
+# shows for a moment (a fast scan's progress, between its start and its end) is seen
+# even when no poll falls in that moment (a loaded machine's frames are far apart).
+RECORD_TEXTS = """id => {
+    window.texts = window.texts || {};
+    const seen = window.texts[id] = [];
+    const element = document.getElementById(id);
+    new MutationObserver(() => seen.push(element.textContent))
+        .observe(element, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def record_texts(page: Any, element_id: str) -> None:
+    """From now on, keep every text the element ``element_id`` shows (``wait_text_seen``)."""
+    page.evaluate(RECORD_TEXTS, element_id)
+
+
+def wait_text_seen(page: Any, element_id: str, start: str) -> None:
+    """Wait until the element recorded by ``record_texts`` has shown a text starting with
+    ``start``, for however short a time."""
+    page.wait_for_function(
+        "([id, start]) => window.texts[id].some(text => text.startsWith(start))",
+        arg=[element_id, start])
