@@ -27,7 +27,8 @@ time SQLite takes, in C with no Python per row, to write the last cold
 start's generation again into an empty file with the build's settings
 (``connect_build``): every table's rows, read from the published file in the
 order they are stored (``INSERT ... SELECT ... WHERE 1``: row by row, not
-SQLite's page copy), its indexes and statistics, as ``fullbuild`` ends. No
+SQLite's transfer of stored records), its indexes and statistics, as
+``fullbuild`` ends. No
 natural-order sort, tags, words or chunks are worked out; its median of
 ``--runs``. A build must also walk, so ``find`` plus that is the floor of a
 cold start done serially.
@@ -158,7 +159,7 @@ def sqlite_alone(generation: Path, work: Path) -> Alone:
         conn.execute("BEGIN")
         for kind, name, table, sql in schema:  # the tables first, then the indexes
             at = time.perf_counter()
-            if kind == "table":  # WHERE: row by row, as a build writes (no copy of pages)
+            if kind == "table":  # WHERE: row by row, as a build writes (no record transfer)
                 rows += conn.execute(
                     f'INSERT INTO main."{name}" SELECT * FROM old."{name}" WHERE 1').rowcount
             else:
