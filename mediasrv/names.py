@@ -219,6 +219,18 @@ def from_db(value: str | bytes) -> str:
     return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
 
 
+def blob(text: str) -> bytes:
+    """A path or name as a build's own files keep it (the staging file, what a child
+    process is given): UTF-8 in code point order, ``surrogatepass`` keeping the lone
+    surrogates that stand for a name's bytes that are not UTF-8."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def unblob(raw: bytes) -> str:
+    """``blob`` undone."""
+    return raw.decode("utf-8", "surrogatepass")
+
+
 def tag_order(names: Collection[str]) -> list[str]:
     """Tags as pages list them: ``All`` first, then natural name order."""
     rest = sorted((n for n in names if n != ALL_TAG), key=natural_key)

@@ -25,7 +25,7 @@ from itertools import groupby
 
 from ..index.filerows import ID_SPACING, file_row
 from ..index.tagruns import Run
-from ..names import bracket_tags, kind_of, split_ext
+from ..names import blob, bracket_tags, kind_of, split_ext, unblob
 from .fullrows import Rows, folder_entry
 from .staging import Staged, StagedFolder
 from .wordsproc import Starter
@@ -108,18 +108,14 @@ def _tables(conn: sqlite3.Connection, folders: list[StagedFolder],
     conn.execute("CREATE TEMP TABLE name_of (name BLOB PRIMARY KEY, ext TEXT NOT NULL,"
                  " kind TEXT NOT NULL) WITHOUT ROWID")
     conn.executemany("INSERT INTO temp.name_of VALUES (?, ?, ?)",
-                     ((_bytes(name), ext, kind) for name, (ext, kind) in names.items()))
+                     ((blob(name), ext, kind) for name, (ext, kind) in names.items()))
     conn.execute("CREATE TEMP TABLE folder_of (number INTEGER PRIMARY KEY, id INTEGER NOT NULL,"
                  " cut INTEGER NOT NULL)")
     conn.executemany(
         "INSERT INTO temp.folder_of VALUES (?, ?, ?)",
-        ((i + 1, fid, len(_bytes(folders[i].path)) + 1 if folders[i].path else 0)
+        ((i + 1, fid, len(blob(folders[i].path)) + 1 if folders[i].path else 0)
          for fid, i in enumerate(order, 1)))
     return [folders[i] for i in order]
-
-
-def _bytes(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")  # as staging.py stores it
 
 
 def _rewrite_odd(conn: sqlite3.Connection) -> None:
@@ -130,7 +126,7 @@ def _rewrite_odd(conn: sqlite3.Connection) -> None:
     conn.executemany(
         "UPDATE main.files SET path = ?, path_bytes = ?, name = ?, ext = ?, kind = ?"
         " WHERE id = ?",
-        ((*file_row(fid, folder, pos, raw.decode("utf-8", "surrogatepass"), None, size,
+        ((*file_row(fid, folder, pos, unblob(raw), None, size,
                     mtime)[3:8], fid)
          for fid, folder, pos, raw, size, mtime in odd))
 

@@ -31,7 +31,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from ..names import ext_of_path, is_clean, kind_of
+from ..names import blob, ext_of_path, is_clean, kind_of, unblob
 from ..natural import NaturalKeys
 from .probe import PROBED_KINDS
 from .walk import Record
@@ -39,10 +39,6 @@ from .walk import Record
 # The staging file's page cache: its rows are written once in walk order and read
 # back through SQLite's sorter, which spills to a temporary file past this.
 CACHE_KIB = 16 * 1024
-
-
-def _blob(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
 
 
 class StagedFolder(NamedTuple):
@@ -122,7 +118,7 @@ class Staged:
                     if known is None:
                         known = media[name] = kind_of(ext_of_path(name)) in PROBED_KINDS
                     self.media += known
-                rows.append((_blob(key), _blob(path), rec[1], rec[2], number, pos_of[i],
+                rows.append((blob(key), blob(path), rec[1], rec[2], number, pos_of[i],
                              0 if path.isascii() or is_clean(path) else 1))
             self._count += len(found)
             self.folders.append(StagedFolder(folder, keys[ranked[0]], len(found), self._count,
@@ -185,7 +181,7 @@ class Staged:
         if self._conn.in_transaction:
             self._conn.execute("COMMIT")
         for path, size, mtime_ns in self._conn.execute(sql, args):
-            yield Record(path.decode("utf-8", "surrogatepass"), size, mtime_ns)
+            yield Record(unblob(path), size, mtime_ns)
 
     def close(self) -> None:
         """Delete the file."""

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..names import search_words
+from ..names import blob, search_words, unblob
 from . import fullwords, sideproc
 
 TABLES = ("folder_words", "name_words", "word_folders")
@@ -39,14 +39,6 @@ CREATE TABLE name_in (name BLOB NOT NULL)
 """
 
 
-def _blob(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
-
-
-def _text(blob: bytes) -> str:
-    return blob.decode("utf-8", "surrogatepass")
-
-
 class Apart(sideproc.Side):
     """The child writing a build's search tables; ``copy_into`` takes them. ``tables``:
     the generation's own statements for them."""
@@ -58,8 +50,8 @@ class Apart(sideproc.Side):
             conn.execute("BEGIN")
             conn.executemany("INSERT INTO table_sql VALUES (?)", ((sql,) for sql in tables))
             conn.executemany("INSERT INTO folder_in VALUES (?, ?)",
-                             ((fid, _blob(path)) for fid, path in folders))
-            conn.executemany("INSERT INTO name_in VALUES (?)", ((_blob(n),) for n in names))
+                             ((fid, blob(path)) for fid, path in folders))
+            conn.executemany("INSERT INTO name_in VALUES (?)", ((blob(n),) for n in names))
             conn.execute("COMMIT")
 
         super().__init__(build, CHILD, fill)
@@ -98,9 +90,9 @@ def write(conn: sqlite3.Connection, build: Path) -> None:
     files."""
     for (sql,) in conn.execute("SELECT sql FROM table_sql").fetchall():
         conn.execute(sql)  # the generation's own tables, in the side file
-    folders = [(fid, search_words(_text(path)))
+    folders = [(fid, search_words(unblob(path)))
                for fid, path in conn.execute("SELECT id, path FROM folder_in ORDER BY id")]
-    names = [_text(name) for (name,) in conn.execute("SELECT name FROM name_in")]
+    names = [unblob(name) for (name,) in conn.execute("SELECT name FROM name_in")]
     conn.execute("BEGIN")
     fullwords.words_of_names(conn, folders, names)  # while the files rows are written
     conn.execute("COMMIT")
