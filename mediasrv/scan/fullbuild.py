@@ -148,17 +148,18 @@ def _write_rows(
             words.folders_known(((entry[0], folder) for folder, entry in rows.folders.items()),
                                 rows.names, rows.files)
             words.committed()
-        return (*_write_tables(conn, path, rows, children, apart=apart), indexes)
+        return (*_write_tables(conn, path, rows, children, apart=apart,
+                               words_apart=words.child is not None), indexes)
     finally:
         for child in children:
             child.close()
 
 
 def _write_tables(conn: sqlite3.Connection, path: Path, rows: Rows,
-                  children: list[sideproc.Side], *, apart: bool) -> tuple[int, int]:
-    """Every table after ``files`` (the search tables in process unless ``children``
-    has their process), then what the ``children`` wrote."""
-    words_apart = bool(children)  # the search words process is the only one so far
+                  children: list[sideproc.Side], *, apart: bool,
+                  words_apart: bool) -> tuple[int, int]:
+    """Every table after ``files`` (the search tables in process unless ``words_apart``:
+    their process is among ``children``), then what the ``children`` wrote."""
     spellings = rows.spelled.finish(rows.folders)
     folder_tags = {fid: tags for fid, tags, _, _, _ in rows.folders.values()}
     extra = {file_id: tags for _, _, tags, file_id in rows.bracketed}
@@ -169,7 +170,7 @@ def _write_tables(conn: sqlite3.Connection, path: Path, rows: Rows,
     # Only All can have no spelling (a library with no files).
     shown = {shown_spelling(spellings.get(key) or {ALL_TAG: 0}): key for key in tags}
     tag_ids = {key: i for i, key in enumerate((shown[name] for name in tag_order(shown)), 1)}
-    taken_apart = apart and rows.files >= sideproc.APART_FROM
+    taken_apart = sideproc.wanted(apart, rows.files)
     if taken_apart:
         children.append(takenproc.start(conn, path, tag_ids, folder_tags, extra))
     tag_runs = fulltags.tag_runs(rows.all_runs, rows.folders, rows.bracketed)

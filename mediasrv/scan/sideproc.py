@@ -27,6 +27,11 @@ from .. import children
 APART_FROM = 100_000  # files: a smaller build writes them in process (a start costs ~0.1 s)
 
 
+def wanted(apart: bool, files: int) -> bool:
+    """Whether a build of ``files`` files (allowed to, ``apart``) starts the children."""
+    return apart and files >= APART_FROM
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection to a side file (written once, never published: no journal)."""
     conn = sqlite3.connect(path, isolation_level=None)

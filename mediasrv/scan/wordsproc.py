@@ -73,7 +73,7 @@ class Starter:
                       files: int) -> None:
         """(id, path) of each folder, the distinct names (read only when the process
         starts), and how many files."""
-        if self.apart and files >= sideproc.APART_FROM:
+        if sideproc.wanted(self.apart, files):
             tables = [sql for (sql,) in self.conn.execute(
                 "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name IN"
                 f" ({', '.join('?' * len(TABLES))})", TABLES)]
